@@ -1,0 +1,1 @@
+//! Process orchestration: static config, control thread, workers, signals.

@@ -1,0 +1,203 @@
+//! proxyd's HTTP/1.1 codec on httparse: bounded, non-rescanning head parsing into
+//! offsets (no owned header maps), request-smuggling rejection, body framing, and a
+//! streaming chunked decoder. It never allocates per message once warm.
+//!
+//! CONTRACT STUB — replaced by the codec implementation. Public API below is fixed.
+
+/// A byte range into the buffer the head was parsed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    #[inline]
+    pub fn get<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        &buf[self.start as usize..self.end as usize]
+    }
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// Headers the proxy acts on, classified once at parse time so the forwarding code
+/// never compares names again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderKind {
+    Host,
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    KeepAlive,
+    ProxyConnection,
+    Te,
+    Trailer,
+    Upgrade,
+    Expect,
+    ProxyAuthorization,
+    ProxyAuthenticate,
+    XForwardedFor,
+    XForwardedProto,
+    XForwardedHost,
+    XForwardedPort,
+    XForwardedServer,
+    /// Any other `X-Forwarded-*` (Prefix, Uri, Method, Tls-*...).
+    XForwardedOther,
+    XRealIp,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderSpan {
+    pub name: Span,
+    pub value: Span,
+    pub kind: HeaderKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    Http10,
+    Http11,
+}
+
+/// How the message body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    None,
+    Length(u64),
+    Chunked,
+    /// Response only: body runs until the upstream closes.
+    UntilClose,
+}
+
+/// Why a head was refused. Maps to a status in `http::error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Head larger than the configured limit (431 for requests, 502 for responses).
+    #[error("header section too large")]
+    TooLarge,
+    /// Malformed or smuggling-shaped message (400 for requests, 502 for responses).
+    #[error("malformed message: {0}")]
+    Invalid(&'static str),
+}
+
+/// A parsed request head. Spans point into the buffer given to `parse_request`.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// Bytes of the head including the terminating empty line.
+    pub head_len: usize,
+    pub method: Span,
+    /// Request target as sent (origin-form path+query, absolute-form, or authority).
+    pub target: Span,
+    /// Path part of the target (for absolute-form, the path after the authority; "*" for OPTIONS *).
+    pub path: Span,
+    /// Query without '?', empty span if none.
+    pub query: Span,
+    pub version: Version,
+    /// Host header value, or the authority of an absolute-form target (which wins).
+    pub host: Span,
+    pub body: BodyKind,
+    /// Client asked to close (HTTP/1.1 `Connection: close`, or HTTP/1.0 without keep-alive).
+    pub close: bool,
+    /// `Connection: upgrade` with an `Upgrade` header present.
+    pub upgrade: bool,
+    /// `Expect: 100-continue` present.
+    pub expect_continue: bool,
+    /// Method is HEAD (response has no body).
+    pub is_head: bool,
+    /// Method is CONNECT.
+    pub is_connect: bool,
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone)]
+pub struct ResponseHead {
+    pub head_len: usize,
+    pub status: u16,
+    /// Reason phrase span (may be empty).
+    pub reason: Span,
+    pub version: Version,
+    pub body: BodyKind,
+    /// Upstream said `Connection: close` (or HTTP/1.0 without keep-alive).
+    pub close: bool,
+}
+
+/// Incremental request-head parser. Holds the scan position so bytes already
+/// scanned for the end of the head are not scanned again after a short read.
+#[derive(Debug, Default)]
+pub struct HeadParser {
+    _scanned: usize,
+}
+
+impl HeadParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forget the scan position (call after a message is consumed from the buffer).
+    pub fn reset(&mut self) {
+        todo!()
+    }
+
+    /// Parses a request head from `buf` (which starts at the head). `Ok(None)` means
+    /// incomplete: read more and call again with the same, grown buffer.
+    /// `headers` is cleared and refilled (reused across requests: no allocation once warm).
+    pub fn parse_request(
+        &mut self,
+        _buf: &[u8],
+        _max_head: usize,
+        _headers: &mut Vec<HeaderSpan>,
+    ) -> Result<Option<RequestHead>, ParseError> {
+        todo!()
+    }
+
+    /// Same for a response to a request whose method was HEAD when `head_request`.
+    pub fn parse_response(
+        &mut self,
+        _buf: &[u8],
+        _max_head: usize,
+        _head_request: bool,
+        _headers: &mut Vec<HeaderSpan>,
+    ) -> Result<Option<ResponseHead>, ParseError> {
+        todo!()
+    }
+}
+
+/// Outcome of feeding bytes to the chunked decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkProgress {
+    /// Bytes of the input consumed (all of it unless `done`).
+    pub consumed: usize,
+    /// The terminating chunk and trailers have been seen; bytes after `consumed`
+    /// belong to the next message.
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid chunked encoding: {0}")]
+pub struct ChunkError(pub &'static str);
+
+/// Streaming chunked-body state machine. Used both to pass a chunked body through
+/// unchanged (finding where it ends) and to de-chunk it (for HTTP/1.0 clients).
+#[derive(Debug, Default)]
+pub struct ChunkedDecoder {
+    _state: u8,
+}
+
+impl ChunkedDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds `input`; calls `on_data` with each range of `input` that is body data
+    /// (chunk payload). Chunk extensions and trailers are validated and skipped over.
+    pub fn feed(
+        &mut self,
+        _input: &[u8],
+        _on_data: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> Result<ChunkProgress, ChunkError> {
+        todo!()
+    }
+}
