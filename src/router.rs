@@ -1,9 +1,28 @@
 //! HTTP router rules (Traefik v3 syntax): parsing, evaluation, and the compiled,
 //! host-indexed table that picks the router for a request.
 //!
-//! CONTRACT STUB — replaced by the router implementation. Public API below is fixed.
+//! This file owns the public contract (request view, error type, `Rule`,
+//! `RouteEntry`); the work lives in submodules:
+//! - `parse`: lexer and recursive-descent parser, rule text → `Expr`.
+//! - `rule`: the AST, matcher construction/validation and evaluation.
+//! - `host`: request-host normalization into a stack buffer.
+//! - `query`: allocation-free walking and percent-decoding of raw query strings.
+//! - `table`: `RouterTable`, sorted routes plus an exact-host index.
+//!
+//! Semantics follow Traefik v3 with a few documented, deliberate choices:
+//! `Path`/`PathPrefix`/`PathRegexp` look at the raw (not percent-decoded) path,
+//! `HostRegexp` sees the host without port (as received, case kept), and
+//! one-argument `Query(`k`)` means "key present with any value".
 
 use std::net::IpAddr;
+
+mod host;
+mod parse;
+mod query;
+mod rule;
+mod table;
+
+pub use table::RouterTable;
 
 /// Looks up request header values without the router knowing the codec's layout.
 pub trait HeaderLookup {
@@ -29,15 +48,49 @@ pub struct RequestInfo<'a> {
 #[error("{0}")]
 pub struct RuleError(pub String);
 
+/// A parsed, validated rule. Regexes are compiled once here and shared by clones.
 #[derive(Debug, Clone)]
-pub struct Rule;
+pub struct Rule {
+    expr: rule::Expr,
+    src: Box<str>,
+}
 
 impl Rule {
-    pub fn parse(_src: &str) -> Result<Rule, RuleError> {
-        todo!()
+    /// Parses Traefik v3 rule text, e.g. ``Host(`a.com`) && PathPrefix(`/api`)``.
+    pub fn parse(src: &str) -> Result<Rule, RuleError> {
+        let expr = parse::parse(src)?;
+        Ok(Rule {
+            expr,
+            src: src.into(),
+        })
     }
-    pub fn matches(&self, _req: &RequestInfo<'_>) -> bool {
-        todo!()
+
+    /// Evaluates the rule against one request.
+    pub fn matches(&self, req: &RequestInfo<'_>) -> bool {
+        let key = host::HostKey::new(req.host);
+        self.expr.eval(&rule::Ctx::new(req, &key))
+    }
+
+    /// Traefik's default priority: the length of the rule text in bytes.
+    /// The caller (config compile) applies it when no explicit priority is set.
+    pub fn default_priority(src: &str) -> i64 {
+        i64::try_from(src.len()).unwrap_or(i64::MAX)
+    }
+
+    /// The rule text this was parsed from.
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
+    /// The finite set of (normalized, lowercase) hosts outside which this rule can
+    /// never match, or `None` if it is not bound to such a set. An empty set means
+    /// the rule can never match (e.g. ``Host(`a`) && Host(`b`)``).
+    pub fn hosts(&self) -> Option<Vec<String>> {
+        self.expr.required_hosts().map(|set| {
+            set.into_iter()
+                .map(|h| String::from_utf8_lossy(&h).into_owned())
+                .collect()
+        })
     }
 }
 
@@ -50,21 +103,4 @@ pub struct RouteEntry {
     pub name: String,
     /// Caller's id, returned by `find`.
     pub id: u32,
-}
-
-pub struct RouterTable;
-
-impl RouterTable {
-    pub fn build(_routes: Vec<RouteEntry>) -> RouterTable {
-        todo!()
-    }
-    pub fn find(&self, _req: &RequestInfo<'_>) -> Option<u32> {
-        todo!()
-    }
-    pub fn len(&self) -> usize {
-        todo!()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
