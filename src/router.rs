@@ -22,6 +22,11 @@ mod query;
 mod rule;
 mod table;
 
+#[cfg(test)]
+mod table_tests;
+#[cfg(test)]
+mod tests;
+
 pub use table::RouterTable;
 
 /// Looks up request header values without the router knowing the codec's layout.
