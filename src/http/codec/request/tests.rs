@@ -358,4 +358,23 @@ proptest! {
         let mut hs = Vec::new();
         let _ = HeadParser::new().parse_request(&buf, 4096, &mut hs);
     }
+
+    #[test]
+    fn split_reads_reach_the_same_verdict(
+        tail in proptest::collection::vec(
+            prop_oneof![Just(b'\r'), Just(b'\n'), Just(b' '), Just(b':'), Just(b'H'), any::<u8>()], 0..120),
+        cut in 0usize..160,
+        max in 8usize..200,
+    ) {
+        let mut buf = b"\r\nGET / HTTP/1.1\r\nHost: h\r\n".to_vec();
+        buf.extend_from_slice(&tail);
+        let mut hs = Vec::new();
+        let whole = HeadParser::new().parse_request(&buf, max, &mut hs);
+        let mut p = HeadParser::new();
+        let split = match p.parse_request(&buf[..cut.min(buf.len())], max, &mut hs) {
+            Ok(None) => p.parse_request(&buf, max, &mut hs),
+            other => other,
+        };
+        prop_assert_eq!(format!("{whole:?}"), format!("{split:?}"));
+    }
 }
