@@ -16,6 +16,14 @@
 //! - A response with both Transfer-Encoding and Content-Length is framed by
 //!   Transfer-Encoding; `ResponseHead::drop_content_length` tells the forwarder
 //!   to drop the Content-Length lines.
+//! - An absolute-form target with no path (`http://h`) gives an empty `path`
+//!   span: treat it as `/`. A missing query is an empty span.
+//! - `Upgrade` and `Expect: 100-continue` are ignored on HTTP/1.0 requests
+//!   (RFC 9110 §7.8, §10.1.1), so `upgrade`/`expect_continue` stay false there.
+//! - `parse_response` does not know whether the request was CONNECT: a 2xx to a
+//!   CONNECT (like a 101) starts a tunnel, which the caller decides.
+//! - Request targets are checked by httparse (visible ASCII or UTF-8, no
+//!   controls or spaces) plus form rules here; a `#` fragment is refused.
 
 mod chunked;
 mod headers;
@@ -224,4 +232,4 @@ pub struct ChunkProgress {
 #[error("invalid chunked encoding: {0}")]
 pub struct ChunkError(pub &'static str);
 
-pub use chunked::ChunkedDecoder;
+pub use chunked::{ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILERS};
