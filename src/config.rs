@@ -2,174 +2,86 @@
 //! durations, and the validate/compile step that turns files into runtime types —
 //! [`StaticConfig`] for the process and an immutable [`Snapshot`] for the data path.
 //!
-//! CONTRACT STUB — replaced by the config implementation. Public API below is fixed
-//! (fields may be added; none removed or renamed).
+//! Pipeline: `provider` reads the dynamic files, `raw_*` parse them, `static_cfg`
+//! validates the static file, `compile` resolves and checks the dynamic files and
+//! builds the per-entry-point router tables. Every problem is reported with its
+//! file and dotted key, all of them at once. See `docs/configuration.md`.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
 
-use crate::router::RouterTable;
+mod compile;
+mod duration;
+mod error;
+mod provider;
+mod raw_dynamic;
+mod raw_static;
+mod services;
+mod static_cfg;
+mod types;
+mod upstream_url;
+
+#[cfg(test)]
+mod tests_dynamic;
+#[cfg(test)]
+mod tests_dynamic_errors;
+#[cfg(test)]
+mod tests_snapshot;
+#[cfg(test)]
+mod tests_static;
+
+pub use duration::parse_duration;
+pub use error::{ConfigError, ConfigErrors};
+pub use types::*;
 
 /// Traefik's `respondingTimeouts.readTimeout` default.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Traefik's `respondingTimeouts.writeTimeout` default: none.
+pub const DEFAULT_WRITE_TIMEOUT: Option<Duration> = None;
 /// Traefik's `respondingTimeouts.idleTimeout` default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// Traefik's `lifeCycle.requestAcceptGraceTimeout` default: stop accepting at once.
+pub const DEFAULT_REQUEST_ACCEPT_GRACE_TIMEOUT: Duration = Duration::ZERO;
 /// Traefik's `lifeCycle.graceTimeOut` default.
 pub const DEFAULT_GRACE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Traefik's `http.maxHeaderBytes` default (1 MiB).
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 1 << 20;
 /// Traefik's `forwardingTimeouts.dialTimeout` default.
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Traefik's `forwardingTimeouts.responseHeaderTimeout` default: none.
+pub const DEFAULT_RESPONSE_HEADER_TIMEOUT: Option<Duration> = None;
 /// Traefik's `forwardingTimeouts.idleConnTimeout` default.
 pub const DEFAULT_IDLE_CONN_TIMEOUT: Duration = Duration::from_secs(90);
 /// Traefik's `maxIdleConnsPerHost` default.
 pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: usize = 200;
 /// io_uring submission queue entries per worker.
 pub const DEFAULT_RING_ENTRIES: u32 = 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IoDriver {
-    #[default]
-    Auto,
-    Uring,
-    Epoll,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct StaticConfig {
-    /// The file it was loaded from (relative paths inside resolve against its directory).
-    pub source: PathBuf,
-    /// In the order they appear in the file, sorted by name for determinism.
-    pub entry_points: Vec<EntryPoint>,
-    pub provider: Option<FileProvider>,
-    pub workers: Workers,
-    pub log_level: log::LevelFilter,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntryPoint {
-    pub name: String,
-    /// Port 0 binds an ephemeral port (shared by every worker); tests rely on it.
-    pub address: SocketAddr,
-    pub read_timeout: Option<Duration>,
-    pub write_timeout: Option<Duration>,
-    pub idle_timeout: Option<Duration>,
-    pub request_accept_grace_timeout: Duration,
-    pub grace_timeout: Duration,
-    pub trusted_ips: Vec<ipnet::IpNet>,
-    pub forwarded_insecure: bool,
-    pub max_header_bytes: usize,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileProvider {
-    /// A directory (every `*.toml` below it, recursively) or one file.
-    pub path: PathBuf,
-    pub is_directory: bool,
-    pub watch: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Workers {
-    pub cores: Option<usize>,
-    pub io_driver: IoDriver,
-    pub ring_entries: u32,
-}
-
-/// Immutable, compiled dynamic configuration: what workers serve from.
-pub struct Snapshot {
-    pub generation: u64,
-    /// One table per static entry point, same order as `StaticConfig::entry_points`.
-    pub tables: Vec<RouterTable>,
-    /// Indexed by the ids the tables return.
-    pub routers: Vec<Router>,
-    pub services: Vec<Arc<Service>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Router {
-    pub name: String,
-    pub rule: String,
-    pub priority: i64,
-    pub entry_points: Vec<String>,
-    /// Index into `Snapshot::services`.
-    pub service: usize,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Service {
-    /// Qualified name, e.g. `app@file` or `whoami@internal`.
-    pub name: String,
-    pub kind: ServiceKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ServiceKind {
-    LoadBalancer(LoadBalancer),
-    /// `whoami@internal`: echoes method, path, headers and client address.
-    Whoami,
-    /// proxyd extension `http.services.<n>.respond`: a fixed response.
-    Respond(Respond),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadBalancer {
-    pub servers: Vec<Server>,
-    pub pass_host_header: bool,
-    pub transport: ServersTransport,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Server {
-    pub url: String,
-    /// Resolved on the control thread at compile time.
-    pub addr: SocketAddr,
-    /// `host[:port]` as written in the URL: the Host header when passHostHeader=false.
-    pub authority: String,
-    /// Path of the URL without trailing '/', prepended to the request path ("" if none).
-    pub path_prefix: String,
-    pub weight: u32,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServersTransport {
-    pub name: String,
-    pub dial_timeout: Duration,
-    pub response_header_timeout: Option<Duration>,
-    pub idle_conn_timeout: Duration,
-    pub max_idle_conns_per_host: usize,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Respond {
-    pub status: u16,
-    pub content_type: String,
-    pub body: Vec<u8>,
-}
-
-/// One problem in the configuration: where and why.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}: {key}: {reason}")]
-pub struct ConfigError {
-    pub file: String,
-    /// Dotted key path, e.g. `http.routers.api.service`; may include `line L column C`.
-    pub key: String,
-    pub reason: String,
-}
-
-/// Every problem found, not only the first.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-pub struct ConfigErrors(pub Vec<ConfigError>);
+/// Largest ring the kernel accepts (`IORING_MAX_ENTRIES`).
+pub const MAX_RING_ENTRIES: u32 = 32768;
+/// Traefik's `log.level` default.
+pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Error;
+/// Traefik's `providers.file.watch` default.
+pub const DEFAULT_WATCH: bool = true;
+/// Traefik's `loadBalancer.passHostHeader` default.
+pub const DEFAULT_PASS_HOST_HEADER: bool = true;
+/// Traefik's `servers[].weight` default.
+pub const DEFAULT_SERVER_WEIGHT: u32 = 1;
+/// Port of an `http://` server URL without one.
+pub const DEFAULT_HTTP_PORT: u16 = 80;
+/// `respond.status` default (proxyd extension).
+pub const DEFAULT_RESPOND_STATUS: u16 = 200;
+/// `respond.contentType` default (proxyd extension).
+pub const DEFAULT_RESPOND_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+/// Name of the transport used by load balancers that name none (Traefik's name).
+pub const DEFAULT_SERVERS_TRANSPORT: &str = "default@internal";
 
 /// Loads and validates the static config file.
-pub fn load_static(_path: &Path) -> Result<StaticConfig, ConfigErrors> {
-    todo!()
+pub fn load_static(path: &Path) -> Result<StaticConfig, ConfigErrors> {
+    static_cfg::load(path)
 }
 
 /// Reads every dynamic file of the provider, validates, resolves and compiles.
-pub fn load_snapshot(_static_cfg: &StaticConfig, _generation: u64) -> Result<Snapshot, ConfigErrors> {
-    todo!()
+pub fn load_snapshot(static_cfg: &StaticConfig, generation: u64) -> Result<Snapshot, ConfigErrors> {
+    let files = provider::read(static_cfg.provider.as_ref());
+    compile::compile(static_cfg, &files, generation)
 }

@@ -2,7 +2,36 @@
 //! offsets (no owned header maps), request-smuggling rejection, body framing, and a
 //! streaming chunked decoder. It never allocates per message once warm.
 //!
-//! CONTRACT STUB — replaced by the codec implementation. Public API below is fixed.
+//! This file owns the public types; the work lives in submodules: `scan` (finding
+//! the end of a head without rescanning), `headers` (classification and framing
+//! rules), `request`, `response` and `chunked`.
+//!
+//! Policy choices callers should know:
+//! - `Content-Length: 5, 5` (a list of identical values) and identical duplicate
+//!   Content-Length lines are collapsed; differing values are refused.
+//! - A request `Transfer-Encoding` other than exactly `chunked` is refused with
+//!   `Invalid` (400), not 501: we cannot decode other codings and refusing keeps
+//!   the framing unambiguous.
+//! - Bare LF anywhere in a head is refused (no lenient line endings).
+//! - A response with both Transfer-Encoding and Content-Length is framed by
+//!   Transfer-Encoding; `ResponseHead::drop_content_length` tells the forwarder
+//!   to drop the Content-Length lines.
+//! - An absolute-form target with no path (`http://h`) gives an empty `path`
+//!   span: treat it as `/`. A missing query is an empty span.
+//! - `Upgrade` and `Expect: 100-continue` are ignored on HTTP/1.0 requests
+//!   (RFC 9110 §7.8, §10.1.1), so `upgrade`/`expect_continue` stay false there.
+//! - `parse_response` does not know whether the request was CONNECT: a 2xx to a
+//!   CONNECT (like a 101) starts a tunnel, which the caller decides.
+//! - Request targets are checked by httparse (visible ASCII or UTF-8, no
+//!   controls or spaces) plus form rules here; a `#` fragment is refused.
+
+mod chunked;
+mod headers;
+mod request;
+mod response;
+mod scan;
+
+pub use headers::{MAX_HEADERS, classify, header_value_has_token, list_tokens};
 
 /// A byte range into the buffer the head was parsed from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,13 +151,19 @@ pub struct ResponseHead {
     pub body: BodyKind,
     /// Upstream said `Connection: close` (or HTTP/1.0 without keep-alive).
     pub close: bool,
+    /// The response carried Transfer-Encoding, so any Content-Length lines must be
+    /// dropped when forwarding (RFC 9112 §6.3: Transfer-Encoding overrides them).
+    pub drop_content_length: bool,
 }
 
 /// Incremental request-head parser. Holds the scan position so bytes already
 /// scanned for the end of the head are not scanned again after a short read.
+///
+/// The position is forgotten automatically when a call returns a head or an
+/// error; `reset` is only needed when a caller abandons a partial head.
 #[derive(Debug, Default)]
 pub struct HeadParser {
-    _scanned: usize,
+    scan: scan::HeadScan,
 }
 
 impl HeadParser {
@@ -137,8 +172,9 @@ impl HeadParser {
     }
 
     /// Forget the scan position (call after a message is consumed from the buffer).
+    #[inline]
     pub fn reset(&mut self) {
-        todo!()
+        self.scan = scan::HeadScan::default();
     }
 
     /// Parses a request head from `buf` (which starts at the head). `Ok(None)` means
@@ -146,22 +182,39 @@ impl HeadParser {
     /// `headers` is cleared and refilled (reused across requests: no allocation once warm).
     pub fn parse_request(
         &mut self,
-        _buf: &[u8],
-        _max_head: usize,
-        _headers: &mut Vec<HeaderSpan>,
+        buf: &[u8],
+        max_head: usize,
+        headers: &mut Vec<HeaderSpan>,
     ) -> Result<Option<RequestHead>, ParseError> {
-        todo!()
+        let Some(head_len) = self.find_head(buf, max_head)? else {
+            return Ok(None);
+        };
+        request::parse(&buf[..head_len], headers).map(Some)
     }
 
     /// Same for a response to a request whose method was HEAD when `head_request`.
     pub fn parse_response(
         &mut self,
-        _buf: &[u8],
-        _max_head: usize,
-        _head_request: bool,
-        _headers: &mut Vec<HeaderSpan>,
+        buf: &[u8],
+        max_head: usize,
+        head_request: bool,
+        headers: &mut Vec<HeaderSpan>,
     ) -> Result<Option<ResponseHead>, ParseError> {
-        todo!()
+        let Some(head_len) = self.find_head(buf, max_head)? else {
+            return Ok(None);
+        };
+        response::parse(&buf[..head_len], head_request, headers).map(Some)
+    }
+
+    /// Length of the complete head in `buf`, resetting the scan state once the
+    /// outcome is final so the next message starts fresh.
+    #[inline]
+    fn find_head(&mut self, buf: &[u8], max_head: usize) -> Result<Option<usize>, ParseError> {
+        let found = self.scan.find_end(buf, max_head);
+        if !matches!(found, Ok(None)) {
+            self.reset();
+        }
+        found
     }
 }
 
@@ -179,25 +232,4 @@ pub struct ChunkProgress {
 #[error("invalid chunked encoding: {0}")]
 pub struct ChunkError(pub &'static str);
 
-/// Streaming chunked-body state machine. Used both to pass a chunked body through
-/// unchanged (finding where it ends) and to de-chunk it (for HTTP/1.0 clients).
-#[derive(Debug, Default)]
-pub struct ChunkedDecoder {
-    _state: u8,
-}
-
-impl ChunkedDecoder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Feeds `input`; calls `on_data` with each range of `input` that is body data
-    /// (chunk payload). Chunk extensions and trailers are validated and skipped over.
-    pub fn feed(
-        &mut self,
-        _input: &[u8],
-        _on_data: &mut dyn FnMut(std::ops::Range<usize>),
-    ) -> Result<ChunkProgress, ChunkError> {
-        todo!()
-    }
-}
+pub use chunked::{ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILERS};

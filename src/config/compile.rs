@@ -1,0 +1,308 @@
+//! Dynamic files → [`Snapshot`]: parse every file, merge definitions (refusing
+//! duplicates), resolve references, then compile rules into one router table per
+//! entry point. Every error of every file is collected before giving up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::error::{self, ConfigError, ConfigErrors};
+use super::provider::{ProviderFiles, SourceFile};
+use super::raw_dynamic::*;
+use super::services::{self, ServiceIndex};
+use super::types::*;
+use crate::router::{RouteEntry, RouterTable, Rule};
+
+/// One definition and the file it came from.
+pub struct Def<T> {
+    pub file: PathBuf,
+    pub raw: T,
+}
+
+impl<T> Def<T> {
+    pub fn file(&self) -> String {
+        self.file.display().to_string()
+    }
+
+    pub fn error(&self, key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError::new(self.file(), key, reason)
+    }
+}
+
+/// Every definition of every file, by unqualified name.
+#[derive(Default)]
+pub struct Defs {
+    pub routers: BTreeMap<String, Def<RawRouter>>,
+    pub services: BTreeMap<String, Def<RawService>>,
+    pub transports: BTreeMap<String, Def<RawServersTransport>>,
+    /// Some file failed to parse: its definitions are missing, so dangling
+    /// references may be a consequence rather than a mistake.
+    pub incomplete: bool,
+}
+
+/// Everything but the rules: routers and services, references resolved.
+pub struct Resolved {
+    pub routers: Vec<Router>,
+    /// The file each router was defined in (same index), for rule errors.
+    pub router_files: Vec<PathBuf>,
+    pub services: Vec<Arc<Service>>,
+}
+
+/// The whole pipeline for one generation.
+pub fn compile(
+    st: &StaticConfig,
+    files: &ProviderFiles,
+    generation: u64,
+) -> Result<Snapshot, ConfigErrors> {
+    let mut errors = files.errors.clone();
+    let resolved = resolve(st, &files.files, &mut errors);
+    // The one place rules meet the router module.
+    let rules = parse_rules(&resolved, &mut errors);
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Snapshot {
+        generation,
+        tables: build_tables(st, &resolved.routers, rules),
+        routers: resolved.routers,
+        services: resolved.services,
+    })
+}
+
+/// Parses, merges and resolves the files; no rule is parsed here.
+pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigError>) -> Resolved {
+    let defs = merge(files, errors);
+    let mut index = services::compile_all(&defs, errors);
+    let (routers, router_files) = defs
+        .routers
+        .iter()
+        .filter_map(|(name, def)| {
+            let r = router(st, &defs, &mut index, name, def, errors)?;
+            Some((r, def.file.clone()))
+        })
+        .unzip();
+    Resolved {
+        routers,
+        router_files,
+        services: index.services.into_iter().map(Arc::new).collect(),
+    }
+}
+
+fn merge(files: &[SourceFile], errors: &mut Vec<ConfigError>) -> Defs {
+    let mut defs = Defs::default();
+    for f in files {
+        match toml::from_str::<RawDynamic>(&f.text) {
+            Ok(raw) => add_file(&mut defs, &f.path, raw, errors),
+            Err(e) => {
+                defs.incomplete = true;
+                errors.push(error::from_toml(&f.path, &f.text, &e));
+            }
+        }
+    }
+    defs
+}
+
+fn add_file(defs: &mut Defs, path: &Path, raw: RawDynamic, errors: &mut Vec<ConfigError>) {
+    let file = path.display().to_string();
+    for key in raw.unsupported() {
+        errors.push(ConfigError::new(
+            &file,
+            key,
+            format!("`{key}` is not supported yet by proxyd"),
+        ));
+    }
+    let Some(http) = raw.http else { return };
+    insert(
+        &mut defs.routers,
+        "http.routers",
+        path,
+        http.routers,
+        errors,
+    );
+    insert(
+        &mut defs.services,
+        "http.services",
+        path,
+        http.services,
+        errors,
+    );
+    insert(
+        &mut defs.transports,
+        "http.serversTransports",
+        path,
+        http.servers_transports,
+        errors,
+    );
+}
+
+/// Adds one file's definitions; a name already defined elsewhere is an error
+/// naming both files (the first definition is kept so later errors stay sane).
+fn insert<T>(
+    map: &mut BTreeMap<String, Def<T>>,
+    section: &str,
+    path: &Path,
+    items: BTreeMap<String, T>,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (name, raw) in items {
+        let key = format!("{section}.{name}");
+        if name.contains('@') {
+            let reason = "names cannot contain '@' (it separates the provider: `name@file`)";
+            errors.push(ConfigError::new(path.display().to_string(), key, reason));
+        } else if let Some(first) = map.get(&name) {
+            let reason = format!(
+                "`{name}` is defined in both {} and {}",
+                first.file(),
+                path.display()
+            );
+            errors.push(ConfigError::new(path.display().to_string(), key, reason));
+        } else {
+            map.insert(
+                name,
+                Def {
+                    file: path.to_path_buf(),
+                    raw,
+                },
+            );
+        }
+    }
+}
+
+/// Splits `name@provider`; `None` provider means unqualified.
+pub fn split_provider(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once('@') {
+        Some((base, provider)) => (base, Some(provider)),
+        None => (name, None),
+    }
+}
+
+/// The reason for a dangling reference, hedged when a file failed to parse.
+pub fn not_defined(defs: &Defs, what: &str, name: &str) -> String {
+    let mut reason = format!("{what} `{name}` is not defined");
+    if defs.incomplete {
+        reason.push_str(" (some files failed to parse; it may be defined there)");
+    }
+    reason
+}
+
+fn router(
+    st: &StaticConfig,
+    defs: &Defs,
+    index: &mut ServiceIndex,
+    name: &str,
+    def: &Def<RawRouter>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Router> {
+    let key = format!("http.routers.{name}");
+    let before = errors.len();
+    let raw = &def.raw;
+    for m in &raw.middlewares {
+        let reason = format!("middleware `{m}` is not defined (middlewares are not supported yet)");
+        errors.push(def.error(format!("{key}.middlewares"), reason));
+    }
+    let rule = match raw.rule.as_deref().map(str::trim) {
+        Some(rule) if !rule.is_empty() => Some(rule.to_string()),
+        _ => {
+            errors.push(def.error(format!("{key}.rule"), "missing: every router needs a rule"));
+            None
+        }
+    };
+    let entry_points = router_entry_points(st, &key, def, errors);
+    let service = match &raw.service {
+        Some(s) => index
+            .lookup(defs, s)
+            .map_err(|why| why.map(|r| def.error(format!("{key}.service"), r))),
+        None => Err(Some(def.error(
+            format!("{key}.service"),
+            "missing: every router needs a service",
+        ))),
+    };
+    let service = service.map_err(|e| errors.extend(e)).ok();
+    if errors.len() > before {
+        return None;
+    }
+    let rule = rule?;
+    Some(Router {
+        name: format!("{name}@file"),
+        // Traefik: priority 0 (or unset) means "the length of the rule".
+        priority: raw
+            .priority
+            .filter(|p| *p != 0)
+            .unwrap_or(rule.len() as i64),
+        rule,
+        entry_points,
+        service: service?,
+    })
+}
+
+/// Named entry points must exist; none (or an empty list) means all of them.
+fn router_entry_points(
+    st: &StaticConfig,
+    key: &str,
+    def: &Def<RawRouter>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<String> {
+    let all = || st.entry_points.iter().map(|e| e.name.clone()).collect();
+    let Some(names) = def.raw.entry_points.as_ref().filter(|n| !n.is_empty()) else {
+        return all();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if !st.entry_points.iter().any(|e| &e.name == n) {
+            let reason = format!("entry point `{n}` is not defined in the static configuration");
+            errors.push(def.error(format!("{key}.entryPoints"), reason));
+        } else if !out.contains(n) {
+            out.push(n.clone());
+        }
+    }
+    out
+}
+
+/// Parses every router's rule, reporting each bad one.
+fn parse_rules(resolved: &Resolved, errors: &mut Vec<ConfigError>) -> Vec<Option<Rule>> {
+    let files = resolved.router_files.iter();
+    resolved
+        .routers
+        .iter()
+        .zip(files)
+        .map(|(r, file)| {
+            Rule::parse(&r.rule)
+                .map_err(|e| errors.push(rule_error(r, file, &e.to_string())))
+                .ok()
+        })
+        .collect()
+}
+
+fn rule_error(r: &Router, file: &Path, why: &str) -> ConfigError {
+    let name = r.name.trim_end_matches("@file");
+    let key = format!("http.routers.{name}.rule");
+    ConfigError::new(file.display().to_string(), key, why)
+}
+
+/// One table per static entry point, holding the routers attached to it.
+fn build_tables(
+    st: &StaticConfig,
+    routers: &[Router],
+    rules: Vec<Option<Rule>>,
+) -> Vec<RouterTable> {
+    st.entry_points
+        .iter()
+        .map(|ep| {
+            let entries = routers
+                .iter()
+                .zip(&rules)
+                .enumerate()
+                .filter(|(_, (r, _))| r.entry_points.contains(&ep.name))
+                .filter_map(|(id, (r, rule))| {
+                    Some(RouteEntry {
+                        rule: rule.clone()?,
+                        priority: r.priority,
+                        name: r.name.clone(),
+                        id: id as u32,
+                    })
+                })
+                .collect();
+            RouterTable::build(entries)
+        })
+        .collect()
+}

@@ -1,0 +1,162 @@
+//! The file provider: reads the dynamic files — one `filename`, or every `*.toml`
+//! below `directory` (recursively, sorted by path so merges are deterministic).
+
+use std::path::{Path, PathBuf};
+
+use super::error::ConfigError;
+use super::types::FileProvider;
+
+/// Deeper trees are almost certainly a symlink loop.
+const MAX_DEPTH: usize = 32;
+
+/// One dynamic file's text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// What the provider read, and what it could not.
+#[derive(Debug, Default)]
+pub struct ProviderFiles {
+    pub files: Vec<SourceFile>,
+    pub errors: Vec<ConfigError>,
+}
+
+/// Reads the provider's files; no provider means no dynamic configuration.
+pub fn read(provider: Option<&FileProvider>) -> ProviderFiles {
+    let mut out = ProviderFiles::default();
+    let Some(p) = provider else { return out };
+    let mut paths = Vec::new();
+    if p.is_directory {
+        if let Err(e) = walk(&p.path, 0, &mut paths) {
+            out.errors.push(e);
+        }
+        paths.sort();
+    } else {
+        paths.push(p.path.clone());
+    }
+    for path in paths {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => out.files.push(SourceFile { path, text }),
+            Err(e) => out.errors.push(unreadable(&path, e)),
+        }
+    }
+    out
+}
+
+fn unreadable(path: &Path, e: std::io::Error) -> ConfigError {
+    ConfigError::new(path.display().to_string(), "", format!("cannot read: {e}"))
+}
+
+/// Collects `*.toml` files below `dir`. YAML files are reported rather than
+/// skipped: a Traefik user would otherwise lose routes silently.
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ConfigError> {
+    if depth > MAX_DEPTH {
+        let reason = format!("directory nesting deeper than {MAX_DEPTH} (symlink loop?)");
+        return Err(ConfigError::new(dir.display().to_string(), "", reason));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| unreadable(dir, e))?.path();
+        // metadata() follows symlinks, as Traefik does.
+        let meta = std::fs::metadata(&path).map_err(|e| unreadable(&path, e))?;
+        if meta.is_dir() {
+            walk(&path, depth + 1, out)?;
+        } else if has_extension(&path, &["toml"]) {
+            out.push(path);
+        } else if has_extension(&path, &["yml", "yaml"]) {
+            let reason = "YAML dynamic files are not supported yet (use TOML)";
+            return Err(ConfigError::new(path.display().to_string(), "", reason));
+        }
+    }
+    Ok(())
+}
+
+fn has_extension(path: &Path, exts: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn dir_provider(path: &Path) -> FileProvider {
+        FileProvider {
+            path: path.to_path_buf(),
+            is_directory: true,
+            watch: false,
+        }
+    }
+
+    #[test]
+    fn reads_toml_recursively_sorted() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tmp.path().join("b/c")).unwrap();
+        fs::write(tmp.path().join("z.toml"), "z").unwrap();
+        fs::write(tmp.path().join("b/c/a.toml"), "a").unwrap();
+        fs::write(tmp.path().join("b/x.TOML"), "x").unwrap();
+        fs::write(tmp.path().join("notes.txt"), "ignored").unwrap();
+        let got = read(Some(&dir_provider(tmp.path())));
+        assert!(got.errors.is_empty(), "{:?}", got.errors);
+        let names: Vec<_> = got
+            .files
+            .iter()
+            .map(|f| {
+                f.path
+                    .strip_prefix(tmp.path())
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, ["b/c/a.toml", "b/x.TOML", "z.toml"]);
+        assert_eq!(got.files[0].text, "a");
+    }
+
+    #[test]
+    fn no_provider_and_empty_directory_read_nothing() {
+        assert!(read(None).files.is_empty());
+        let tmp = tempfile::tempdir().unwrap();
+        let got = read(Some(&dir_provider(tmp.path())));
+        assert!(got.files.is_empty() && got.errors.is_empty());
+    }
+
+    #[test]
+    fn single_file_and_missing_paths() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("one.toml");
+        fs::write(&file, "x = 1").unwrap();
+        let p = FileProvider {
+            path: file.clone(),
+            is_directory: false,
+            watch: true,
+        };
+        assert_eq!(read(Some(&p)).files.len(), 1);
+
+        let missing = FileProvider {
+            path: tmp.path().join("nope.toml"),
+            ..p
+        };
+        let errs = read(Some(&missing)).errors;
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].file.ends_with("nope.toml") && errs[0].reason.contains("cannot read"));
+        assert_eq!(
+            read(Some(&dir_provider(&tmp.path().join("nodir"))))
+                .errors
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn yaml_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("a.yml"), "http: {}").unwrap();
+        let errs = read(Some(&dir_provider(tmp.path()))).errors;
+        assert!(errs[0].reason.contains("YAML"), "{errs:?}");
+    }
+}

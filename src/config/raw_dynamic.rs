@@ -1,0 +1,128 @@
+//! Serde model of one dynamic file, exactly as written (Traefik key names,
+//! camelCase, unknown keys refused). Required keys are `Option` here so that a
+//! missing one is reported with its full key path, alongside every other error.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::duration::ConfigDuration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDynamic {
+    pub http: Option<RawHttp>,
+    // Traefik sections proxyd does not implement yet; see `unsupported()`.
+    pub tcp: Option<toml::Value>,
+    pub udp: Option<toml::Value>,
+    pub tls: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHttp {
+    #[serde(default)]
+    pub routers: BTreeMap<String, RawRouter>,
+    #[serde(default)]
+    pub services: BTreeMap<String, RawService>,
+    #[serde(default)]
+    pub servers_transports: BTreeMap<String, RawServersTransport>,
+    pub middlewares: Option<toml::Value>,
+}
+
+impl RawDynamic {
+    /// Keys of the unsupported sections that have content. An empty table
+    /// changes nothing, so it is accepted.
+    pub fn unsupported(&self) -> Vec<&'static str> {
+        let present = |v: &Option<toml::Value>| v.as_ref().is_some_and(not_empty);
+        let middlewares = self.http.as_ref().map(|h| &h.middlewares);
+        [
+            ("tcp", present(&self.tcp)),
+            ("udp", present(&self.udp)),
+            ("tls", present(&self.tls)),
+            ("http.middlewares", middlewares.is_some_and(present)),
+        ]
+        .into_iter()
+        .filter_map(|(key, p)| p.then_some(key))
+        .collect()
+    }
+}
+
+fn not_empty(v: &toml::Value) -> bool {
+    v.as_table().is_none_or(|t| !t.is_empty())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRouter {
+    pub rule: Option<String>,
+    pub service: Option<String>,
+    pub entry_points: Option<Vec<String>>,
+    pub priority: Option<i64>,
+    #[serde(default)]
+    pub middlewares: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawService {
+    pub load_balancer: Option<RawLoadBalancer>,
+    /// proxyd extension: a fixed response.
+    pub respond: Option<RawRespond>,
+    // Traefik service kinds proxyd does not implement yet.
+    pub weighted: Option<toml::Value>,
+    pub mirroring: Option<toml::Value>,
+    pub failover: Option<toml::Value>,
+}
+
+impl RawService {
+    pub fn unsupported(&self) -> Vec<&'static str> {
+        [
+            ("weighted", self.weighted.is_some()),
+            ("mirroring", self.mirroring.is_some()),
+            ("failover", self.failover.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, p)| p.then_some(key))
+        .collect()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawLoadBalancer {
+    #[serde(default)]
+    pub servers: Vec<RawServer>,
+    pub pass_host_header: Option<bool>,
+    pub servers_transport: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawServer {
+    pub url: Option<String>,
+    pub weight: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRespond {
+    pub status: Option<u16>,
+    pub content_type: Option<String>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawServersTransport {
+    pub max_idle_conns_per_host: Option<u64>,
+    pub forwarding_timeouts: Option<RawForwardingTimeouts>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawForwardingTimeouts {
+    pub dial_timeout: Option<ConfigDuration>,
+    pub response_header_timeout: Option<ConfigDuration>,
+    pub idle_conn_timeout: Option<ConfigDuration>,
+}

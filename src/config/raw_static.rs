@@ -1,0 +1,120 @@
+//! Serde model of the static config file, exactly as written (Traefik key names,
+//! camelCase, unknown keys refused). No defaults or validation here: see
+//! `static_cfg.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::duration::ConfigDuration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawStatic {
+    /// BTreeMap: entry points come out sorted by name, for determinism.
+    #[serde(default)]
+    pub entry_points: BTreeMap<String, RawEntryPoint>,
+    pub providers: Option<RawProviders>,
+    pub workers: Option<RawWorkers>,
+    pub log: Option<RawLog>,
+    // Traefik sections proxyd does not implement yet. Accepted by the parser so
+    // that validation can say "not supported yet" instead of "unknown field".
+    pub api: Option<toml::Value>,
+    pub ping: Option<toml::Value>,
+    pub metrics: Option<toml::Value>,
+    pub access_log: Option<toml::Value>,
+    pub tracing: Option<toml::Value>,
+}
+
+impl RawStatic {
+    /// The unsupported sections present in the file, by key name.
+    pub fn unsupported_sections(&self) -> Vec<&'static str> {
+        let present = [
+            ("api", self.api.is_some()),
+            ("ping", self.ping.is_some()),
+            ("metrics", self.metrics.is_some()),
+            ("accessLog", self.access_log.is_some()),
+            ("tracing", self.tracing.is_some()),
+        ];
+        present
+            .iter()
+            .filter(|(_, p)| *p)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEntryPoint {
+    pub address: Option<String>,
+    pub transport: Option<RawTransport>,
+    pub forwarded_headers: Option<RawForwardedHeaders>,
+    pub http: Option<RawEntryPointHttp>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTransport {
+    pub responding_timeouts: Option<RawRespondingTimeouts>,
+    pub life_cycle: Option<RawLifeCycle>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRespondingTimeouts {
+    pub read_timeout: Option<ConfigDuration>,
+    pub write_timeout: Option<ConfigDuration>,
+    pub idle_timeout: Option<ConfigDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawLifeCycle {
+    pub request_accept_grace_timeout: Option<ConfigDuration>,
+    /// Traefik spells it `graceTimeOut` (capital O), which camelCase would not produce.
+    #[serde(rename = "graceTimeOut")]
+    pub grace_timeout: Option<ConfigDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawForwardedHeaders {
+    #[serde(default, rename = "trustedIPs")]
+    pub trusted_ips: Vec<String>,
+    pub insecure: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEntryPointHttp {
+    pub max_header_bytes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawProviders {
+    pub file: Option<RawFileProvider>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawFileProvider {
+    pub directory: Option<String>,
+    pub filename: Option<String>,
+    pub watch: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawWorkers {
+    pub cores: Option<u64>,
+    pub io_driver: Option<String>,
+    pub ring_entries: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawLog {
+    pub level: Option<String>,
+}

@@ -1,0 +1,279 @@
+//! Services and servers transports of the dynamic configuration: validating
+//! each definition, resolving server hosts and transport references, and the
+//! index routers use to find a service by (possibly qualified) name.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::compile::{Def, Defs, not_defined, split_provider};
+use super::duration::ConfigDuration;
+use super::error::ConfigError;
+use super::raw_dynamic::*;
+use super::types::*;
+use super::upstream_url;
+use super::*;
+
+/// Compiled services and where to find them by qualified name.
+#[derive(Default)]
+pub struct ServiceIndex {
+    pub services: Vec<Service>,
+    by_name: BTreeMap<String, usize>,
+}
+
+/// Why a reference did not resolve: `Some(reason)`, or `None` when the target
+/// exists but is itself invalid (already reported; saying more would be noise).
+pub type LookupError = Option<String>;
+
+impl ServiceIndex {
+    fn add(&mut self, service: Service) -> usize {
+        let id = self.services.len();
+        self.by_name.insert(service.name.clone(), id);
+        self.services.push(service);
+        id
+    }
+
+    /// Finds `app`, `app@file` or a built-in `name@internal`.
+    pub fn lookup(&mut self, defs: &Defs, name: &str) -> Result<usize, LookupError> {
+        match split_provider(name) {
+            (base, None | Some("file")) => match self.by_name.get(&format!("{base}@file")) {
+                Some(id) => Ok(*id),
+                None if defs.services.contains_key(base) => Err(None),
+                None => Err(Some(not_defined(defs, "service", name))),
+            },
+            ("whoami", Some("internal")) => {
+                Ok(self.internal("whoami@internal", ServiceKind::Whoami))
+            }
+            (_, Some("internal")) => Err(Some(format!(
+                "unknown internal service `{name}` (proxyd provides whoami@internal)"
+            ))),
+            (_, Some(p)) => Err(Some(format!(
+                "service `{name}`: provider `{p}` does not exist (use `@file` or `@internal`)"
+            ))),
+        }
+    }
+
+    /// Built-ins are added only when referenced, so unused ones cost nothing.
+    fn internal(&mut self, name: &str, kind: ServiceKind) -> usize {
+        match self.by_name.get(name) {
+            Some(id) => *id,
+            None => self.add(Service {
+                name: name.to_string(),
+                kind,
+            }),
+        }
+    }
+}
+
+/// Compiles every transport, then every service.
+pub fn compile_all(defs: &Defs, errors: &mut Vec<ConfigError>) -> ServiceIndex {
+    let transports: BTreeMap<&str, Option<ServersTransport>> = defs
+        .transports
+        .iter()
+        .map(|(name, def)| {
+            (
+                name.as_str(),
+                transport(name, def).map_err(|e| errors.push(e)).ok(),
+            )
+        })
+        .collect();
+    let mut index = ServiceIndex::default();
+    for (name, def) in &defs.services {
+        if let Some(kind) = service(name, def, &transports, defs, errors) {
+            index.add(Service {
+                name: format!("{name}@file"),
+                kind,
+            });
+        }
+    }
+    index
+}
+
+fn service(
+    name: &str,
+    def: &Def<RawService>,
+    transports: &BTreeMap<&str, Option<ServersTransport>>,
+    defs: &Defs,
+    errors: &mut Vec<ConfigError>,
+) -> Option<ServiceKind> {
+    let key = format!("http.services.{name}");
+    let unsupported = def.raw.unsupported();
+    for kind in &unsupported {
+        errors.push(def.error(
+            format!("{key}.{kind}"),
+            format!("`{kind}` services are not supported yet"),
+        ));
+    }
+    let result = match (&def.raw.load_balancer, &def.raw.respond) {
+        (Some(_), Some(_)) => {
+            Err(vec![def.error(
+                &key,
+                "has both `loadBalancer` and `respond`; keep one",
+            )])
+        }
+        (None, None) if unsupported.is_empty() => {
+            Err(vec![def.error(&key, "needs `loadBalancer` or `respond`")])
+        }
+        (None, None) => Err(vec![]),
+        (Some(lb), None) => {
+            load_balancer(&key, def, lb, transports, defs).map(ServiceKind::LoadBalancer)
+        }
+        (None, Some(r)) => respond(&format!("{key}.respond"), r)
+            .map(ServiceKind::Respond)
+            .map_err(|(k, why)| vec![def.error(k, why)]),
+    };
+    result
+        .map_err(|e| errors.extend(e))
+        .ok()
+        .filter(|_| unsupported.is_empty())
+}
+
+fn load_balancer(
+    key: &str,
+    def: &Def<RawService>,
+    raw: &RawLoadBalancer,
+    transports: &BTreeMap<&str, Option<ServersTransport>>,
+    defs: &Defs,
+) -> Result<LoadBalancer, Vec<ConfigError>> {
+    let key = format!("{key}.loadBalancer");
+    let mut errors = Vec::new();
+    if raw.servers.is_empty() {
+        errors.push(def.error(format!("{key}.servers"), "at least one server is required"));
+    } else if raw.servers.iter().all(|s| s.weight == Some(0)) {
+        errors.push(def.error(
+            format!("{key}.servers"),
+            "at least one server needs a weight above 0",
+        ));
+    }
+    let servers: Vec<Server> = (raw.servers.iter().enumerate())
+        .filter_map(|(i, s)| {
+            let skey = format!("{key}.servers[{i}].url");
+            server(s)
+                .map_err(|why| errors.push(def.error(skey, why)))
+                .ok()
+        })
+        .collect();
+    let transport = lookup_transport(raw.servers_transport.as_deref(), transports, defs)
+        .map_err(|why| why.map(|r| errors.push(def.error(format!("{key}.serversTransport"), r))));
+    match transport {
+        Ok(transport) if errors.is_empty() => Ok(LoadBalancer {
+            servers,
+            pass_host_header: raw.pass_host_header.unwrap_or(DEFAULT_PASS_HOST_HEADER),
+            transport,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn server(raw: &RawServer) -> Result<Server, String> {
+    let url = raw
+        .url
+        .as_deref()
+        .ok_or("missing: every server needs a url")?;
+    let parsed = upstream_url::parse(url)?;
+    Ok(Server {
+        url: url.to_string(),
+        addr: upstream_url::resolve(&parsed)?,
+        authority: parsed.authority,
+        path_prefix: parsed.path_prefix,
+        weight: raw.weight.unwrap_or(DEFAULT_SERVER_WEIGHT),
+    })
+}
+
+fn lookup_transport(
+    name: Option<&str>,
+    transports: &BTreeMap<&str, Option<ServersTransport>>,
+    defs: &Defs,
+) -> Result<ServersTransport, LookupError> {
+    let Some(name) = name else {
+        return Ok(default_transport());
+    };
+    match split_provider(name) {
+        ("default", Some("internal")) => Ok(default_transport()),
+        (base, None | Some("file")) => match transports.get(base) {
+            Some(Some(t)) => Ok(t.clone()),
+            Some(None) => Err(None),
+            None => Err(Some(not_defined(defs, "serversTransport", name))),
+        },
+        _ => Err(Some(format!(
+            "serversTransport `{name}` is not defined (use a name from http.serversTransports or default@internal)"
+        ))),
+    }
+}
+
+/// Traefik's defaults, under Traefik's name for them.
+pub fn default_transport() -> ServersTransport {
+    ServersTransport {
+        name: DEFAULT_SERVERS_TRANSPORT.to_string(),
+        dial_timeout: DEFAULT_DIAL_TIMEOUT,
+        response_header_timeout: DEFAULT_RESPONSE_HEADER_TIMEOUT,
+        idle_conn_timeout: DEFAULT_IDLE_CONN_TIMEOUT,
+        max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
+    }
+}
+
+fn transport(name: &str, def: &Def<RawServersTransport>) -> Result<ServersTransport, ConfigError> {
+    let key = format!("http.serversTransports.{name}");
+    let t = def.raw.forwarding_timeouts.as_ref();
+    let fkey = format!("{key}.forwardingTimeouts");
+    let defaults = default_transport();
+    let max_idle =
+        def.raw
+            .max_idle_conns_per_host
+            .map_or(Ok(defaults.max_idle_conns_per_host), |n| {
+                usize::try_from(n)
+                    .map_err(|_| def.error(format!("{key}.maxIdleConnsPerHost"), "too large"))
+            })?;
+    Ok(ServersTransport {
+        name: format!("{name}@file"),
+        dial_timeout: positive(t.and_then(|t| t.dial_timeout), defaults.dial_timeout)
+            .map_err(|why| def.error(format!("{fkey}.dialTimeout"), why))?,
+        // Zero means "wait forever", as in Traefik.
+        response_header_timeout: match t.and_then(|t| t.response_header_timeout) {
+            None => defaults.response_header_timeout,
+            Some(d) => Some(d.0).filter(|d| !d.is_zero()),
+        },
+        idle_conn_timeout: positive(
+            t.and_then(|t| t.idle_conn_timeout),
+            defaults.idle_conn_timeout,
+        )
+        .map_err(|why| def.error(format!("{fkey}.idleConnTimeout"), why))?,
+        max_idle_conns_per_host: max_idle,
+    })
+}
+
+/// proxyd always bounds dialing and idle pooling (Traefik lets 0 mean
+/// "unbounded"); use `maxIdleConnsPerHost = 0` to disable pooling instead.
+fn positive(value: Option<ConfigDuration>, default: Duration) -> Result<Duration, String> {
+    match value {
+        None => Ok(default),
+        Some(d) if d.0.is_zero() => Err("must be above 0 in proxyd".into()),
+        Some(d) => Ok(d.0),
+    }
+}
+
+/// The `respond` extension; errors carry their own key.
+fn respond(key: &str, raw: &RawRespond) -> Result<Respond, (String, String)> {
+    let status = raw.status.unwrap_or(DEFAULT_RESPOND_STATUS);
+    if !(200..=599).contains(&status) {
+        return Err((
+            format!("{key}.status"),
+            format!("must be from 200 to 599, got {status}"),
+        ));
+    }
+    let body = raw.body.clone().unwrap_or_default();
+    // These statuses never carry a body on the wire (RFC 9110).
+    if matches!(status, 204 | 304) && !body.is_empty() {
+        return Err((
+            format!("{key}.body"),
+            format!("status {status} cannot have a body"),
+        ));
+    }
+    Ok(Respond {
+        status,
+        content_type: raw
+            .content_type
+            .clone()
+            .unwrap_or_else(|| DEFAULT_RESPOND_CONTENT_TYPE.into()),
+        body: body.into_bytes(),
+    })
+}

@@ -1,0 +1,230 @@
+//! Tests of dynamic-config errors: each one names its file and key, and every
+//! error of every file is reported together.
+
+use super::tests_dynamic::*;
+
+#[test]
+fn bad_services_are_all_reported() {
+    let text = r#"
+[http.services.both.respond]
+[http.services.both.loadBalancer]
+servers = [{ url = "http://127.0.0.1:1" }]
+[http.services.neither]
+[http.services.weighted.weighted]
+services = []
+[http.services.status.respond]
+status = 99
+[http.services.nobody.respond]
+status = 204
+body = "x"
+[http.services.tls.loadBalancer]
+servers = [{ url = "https://127.0.0.1" }, { url = "nonsense" }, { weight = 2 }]
+[http.services.zero.loadBalancer]
+servers = [{ url = "http://127.0.0.1:1", weight = 0 }]
+[http.services.empty.loadBalancer]
+[http.services.dns.loadBalancer]
+servers = [{ url = "http://no-such-host.invalid:80" }]
+"#;
+    let (s, errors) = errs(&[("bad.toml", text)]);
+    let got: Vec<_> = errors
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.as_str()))
+        .collect();
+    let keys: Vec<_> = got.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        keys,
+        [
+            "http.services.both",
+            "http.services.dns.loadBalancer.servers[0].url",
+            "http.services.empty.loadBalancer.servers",
+            "http.services.neither",
+            "http.services.nobody.respond.body",
+            "http.services.status.respond.status",
+            "http.services.tls.loadBalancer.servers[0].url",
+            "http.services.tls.loadBalancer.servers[1].url",
+            "http.services.tls.loadBalancer.servers[2].url",
+            "http.services.weighted.weighted",
+            "http.services.zero.loadBalancer.servers",
+        ]
+    );
+    assert!(errors.iter().all(|e| e.file == file(&s, "bad.toml")));
+    assert!(got[1].1.contains("cannot resolve"), "{}", got[1].1);
+    assert_eq!(got[6].1, "https upstreams are not supported yet");
+    assert!(got[9].1.contains("not supported yet"));
+}
+
+#[test]
+fn dangling_references_are_named() {
+    let text = r#"
+[http.routers.r1]
+rule = "Path(`/`)"
+service = "nope"
+entryPoints = ["web", "websecure"]
+middlewares = ["auth"]
+[http.routers.r2]
+rule = "Path(`/`)"
+service = "api@internal"
+[http.routers.r3]
+rule = "Path(`/`)"
+service = "x@docker"
+[http.routers.r4]
+service = "s"
+[http.routers.r5]
+rule = "Path(`/`)"
+[http.services.s.loadBalancer]
+serversTransport = "missing"
+servers = [{ url = "http://127.0.0.1:1" }]
+"#;
+    let (s, errors) = errs(&[("refs.toml", text)]);
+    let got: Vec<_> = errors
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "http.services.s.loadBalancer.serversTransport",
+                "serversTransport `missing` is not defined"
+            ),
+            (
+                "http.routers.r1.middlewares",
+                "middleware `auth` is not defined (middlewares are not supported yet)"
+            ),
+            (
+                "http.routers.r1.entryPoints",
+                "entry point `websecure` is not defined in the static configuration"
+            ),
+            ("http.routers.r1.service", "service `nope` is not defined"),
+            (
+                "http.routers.r2.service",
+                "unknown internal service `api@internal` (proxyd provides whoami@internal)"
+            ),
+            (
+                "http.routers.r3.service",
+                "service `x@docker`: provider `docker` does not exist (use `@file` or `@internal`)"
+            ),
+            ("http.routers.r4.rule", "missing: every router needs a rule"),
+            (
+                "http.routers.r5.service",
+                "missing: every router needs a service"
+            ),
+        ]
+    );
+    assert!(errors.iter().all(|e| e.file == file(&s, "refs.toml")));
+}
+
+#[test]
+fn router_to_invalid_service_is_not_reported_twice() {
+    let text = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\n[http.services.s]\n";
+    let (_, errors) = errs(&[("a.toml", text)]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].key, "http.services.s");
+}
+
+#[test]
+fn references_across_files_and_duplicates() {
+    let a = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\n[http.services.s.respond]\n";
+    let b = "[http.services.s.respond]\n[http.serversTransports.t]\n";
+    let c = "[http.serversTransports.t]\n[http.routers.r]\nrule=\"Path(`/x`)\"\nservice=\"s\"\n";
+    let (s, errors) = errs(&[("a.toml", a), ("sub/b.toml", b), ("sub/c.toml", c)]);
+    let got: Vec<_> = errors
+        .iter()
+        .map(|e| (e.file.clone(), e.key.as_str(), e.reason.clone()))
+        .collect();
+    let (fa, fb, fc) = (
+        file(&s, "a.toml"),
+        file(&s, "sub/b.toml"),
+        file(&s, "sub/c.toml"),
+    );
+    assert_eq!(
+        got,
+        [
+            (
+                fb.clone(),
+                "http.services.s",
+                format!("`s` is defined in both {fa} and {fb}")
+            ),
+            (
+                fc.clone(),
+                "http.routers.r",
+                format!("`r` is defined in both {fa} and {fc}")
+            ),
+            (
+                fc.clone(),
+                "http.serversTransports.t",
+                format!("`t` is defined in both {fb} and {fc}")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn errors_from_every_file_are_collected() {
+    let syntax = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \n";
+    let unknown = "[http.routers.q]\nrule = \"Path(`/`)\"\nservce = \"s\"\n";
+    let dangling = "[http.routers.p]\nrule = \"Path(`/`)\"\nservice = \"s\"\n";
+    let unsupported = "[tcp.routers.t]\nrule = \"HostSNI(`*`)\"\n[http.middlewares.m.stripPrefix]\nprefixes = []\n";
+    let files = [
+        ("1.toml", syntax),
+        ("2.toml", unknown),
+        ("3.toml", dangling),
+        ("4.toml", unsupported),
+    ];
+    let (s, errors) = errs(&files);
+    let got: Vec<_> = errors
+        .iter()
+        .map(|e| (e.file.clone(), e.key.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                file(&s, "1.toml"),
+                "http.routers.r.service (line 3 column 11)".to_string()
+            ),
+            (
+                file(&s, "2.toml"),
+                "http.routers.q.servce (line 3 column 1)".to_string()
+            ),
+            (file(&s, "4.toml"), "tcp".to_string()),
+            (file(&s, "4.toml"), "http.middlewares".to_string()),
+            (file(&s, "3.toml"), "http.routers.p.service".to_string()),
+        ]
+    );
+    assert!(errors[1].reason.contains("unknown field `servce`"));
+    assert!(
+        errors[4].reason.contains("some files failed to parse"),
+        "{}",
+        errors[4].reason
+    );
+}
+
+#[test]
+fn empty_unsupported_tables_are_accepted() {
+    ok(&setup(&[("e.toml", "[http.middlewares]\n[tls]\n[http]\n")]).st);
+}
+
+#[test]
+fn unknown_router_key_and_known_traefik_key() {
+    let text = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\ntls = {}\n";
+    let (_, errors) = errs(&[("t.toml", text)]);
+    assert_eq!(errors[0].key, "http.routers.r.tls (line 4 column 1)");
+    assert_eq!(errors[0].reason, "`tls` is not supported yet by proxyd");
+}
+
+#[test]
+fn names_with_at_are_refused() {
+    let (_, errors) = errs(&[("a.toml", "[http.services.\"a@file\".respond]\n")]);
+    assert_eq!(errors[0].key, "http.services.a@file");
+}
+
+#[test]
+fn zero_timeouts_in_transports() {
+    let text = "[http.serversTransports.t.forwardingTimeouts]\ndialTimeout = 0\n";
+    let (_, errors) = errs(&[("t.toml", text)]);
+    assert_eq!(
+        errors[0].key,
+        "http.serversTransports.t.forwardingTimeouts.dialTimeout"
+    );
+}

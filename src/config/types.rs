@@ -1,0 +1,129 @@
+//! Runtime configuration types: what the rest of proxyd consumes. [`StaticConfig`]
+//! for the process, [`Snapshot`] (immutable, compiled) for the data path.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::router::RouterTable;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoDriver {
+    #[default]
+    Auto,
+    Uring,
+    Epoll,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaticConfig {
+    /// The file it was loaded from (relative paths inside resolve against its directory).
+    pub source: PathBuf,
+    /// In the order they appear in the file, sorted by name for determinism.
+    pub entry_points: Vec<EntryPoint>,
+    pub provider: Option<FileProvider>,
+    pub workers: Workers,
+    pub log_level: log::LevelFilter,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryPoint {
+    pub name: String,
+    /// Port 0 binds an ephemeral port (shared by every worker); tests rely on it.
+    pub address: SocketAddr,
+    pub read_timeout: Option<Duration>,
+    pub write_timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub request_accept_grace_timeout: Duration,
+    pub grace_timeout: Duration,
+    pub trusted_ips: Vec<ipnet::IpNet>,
+    pub forwarded_insecure: bool,
+    pub max_header_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileProvider {
+    /// A directory (every `*.toml` below it, recursively) or one file.
+    pub path: PathBuf,
+    pub is_directory: bool,
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workers {
+    pub cores: Option<usize>,
+    pub io_driver: IoDriver,
+    pub ring_entries: u32,
+}
+
+/// Immutable, compiled dynamic configuration: what workers serve from.
+pub struct Snapshot {
+    pub generation: u64,
+    /// One table per static entry point, same order as `StaticConfig::entry_points`.
+    pub tables: Vec<RouterTable>,
+    /// Indexed by the ids the tables return.
+    pub routers: Vec<Router>,
+    pub services: Vec<Arc<Service>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Router {
+    pub name: String,
+    pub rule: String,
+    pub priority: i64,
+    pub entry_points: Vec<String>,
+    /// Index into `Snapshot::services`.
+    pub service: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    /// Qualified name, e.g. `app@file` or `whoami@internal`.
+    pub name: String,
+    pub kind: ServiceKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceKind {
+    LoadBalancer(LoadBalancer),
+    /// `whoami@internal`: echoes method, path, headers and client address.
+    Whoami,
+    /// proxyd extension `http.services.<n>.respond`: a fixed response.
+    Respond(Respond),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadBalancer {
+    pub servers: Vec<Server>,
+    pub pass_host_header: bool,
+    pub transport: ServersTransport,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    pub url: String,
+    /// Resolved on the control thread at compile time.
+    pub addr: SocketAddr,
+    /// `host[:port]` as written in the URL: the Host header when passHostHeader=false.
+    pub authority: String,
+    /// Path of the URL without trailing '/', prepended to the request path ("" if none).
+    pub path_prefix: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServersTransport {
+    pub name: String,
+    pub dial_timeout: Duration,
+    pub response_header_timeout: Option<Duration>,
+    pub idle_conn_timeout: Duration,
+    pub max_idle_conns_per_host: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Respond {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
