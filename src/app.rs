@@ -1,1 +1,286 @@
-//! Process orchestration: static config, control thread, workers, signals.
+//! Process orchestration on the main thread: load the static config, decide cores and
+//! the I/O driver, bind listeners, publish the first snapshot, start the workers,
+//! then wait for signals — SIGHUP reloads, SIGTERM/SIGINT drain gracefully
+//! (DESIGN.md §7).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::config::{self, ConfigErrors, IoDriver, StaticConfig};
+use crate::control::Published;
+use crate::worker::listener::{self, ListenError};
+use crate::worker::runtime::{self, Driver, UringUnavailable};
+use crate::worker::shutdown::phase;
+use crate::worker::{self, Event, Spec};
+
+/// How long workers get to report that they serve before start-up is declared failed.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the grace time, how long aborted workers get to unwind.
+const ABORT_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid configuration:\n{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("{0}")]
+    Cores(String),
+    #[error(transparent)]
+    Uring(#[from] UringUnavailable),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("worker {index} failed: {error}")]
+    Worker { index: usize, error: String },
+}
+
+/// Command-line overrides of the static config.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub config: PathBuf,
+    pub cores: Option<usize>,
+    pub io_driver: Option<IoDriver>,
+}
+
+enum Msg {
+    Worker(Event),
+    Signal(i32),
+}
+
+/// Validates the static and dynamic config exactly as a start would.
+pub fn check(path: &std::path::Path) -> Result<(), ConfigErrors> {
+    let cfg = config::load_static(path)?;
+    config::load_snapshot(&cfg, 0).map(|_| ())
+}
+
+/// Runs proxyd until SIGTERM/SIGINT has drained it.
+pub fn run(opts: RunOptions) -> Result<(), AppError> {
+    let cfg = config::load_static(&opts.config)?;
+    init_logging(cfg.log_level);
+    let cores = resolve_cores(opts.cores.or(cfg.workers.cores))?;
+    let requested = opts.io_driver.unwrap_or(cfg.workers.io_driver);
+    let driver = runtime::resolve(requested)?;
+    let published = Published::new(config::load_snapshot(&cfg, 1)?);
+    let mut groups = Vec::new();
+    for ep in &cfg.entry_points {
+        groups.push(listener::bind_group(&ep.name, ep.address, cores.len())?);
+    }
+    let (tx, rx) = mpsc::channel();
+    let phase = Arc::new(AtomicU8::new(phase::RUNNING));
+    let spawned = start_workers(
+        &cfg, &cores, driver, requested, groups, &published, &phase, &tx,
+    )?;
+    let driver = wait_ready(&rx, spawned)?;
+    log::info!("ready workers={spawned} driver={}", driver.name());
+    forward_signals(tx)?;
+    serve_until_stopped(&cfg, &published, &rx);
+    drain(&cfg, &phase, &rx, spawned);
+    log::info!("stopped");
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_workers(
+    cfg: &StaticConfig,
+    cores: &[Option<core_affinity::CoreId>],
+    driver: Driver,
+    requested: IoDriver,
+    mut groups: Vec<Vec<std::net::TcpListener>>,
+    published: &Arc<Published>,
+    phase: &Arc<AtomicU8>,
+    tx: &Sender<Msg>,
+) -> Result<usize, AppError> {
+    let hostname: Arc<str> = hostname().into();
+    for (index, core) in cores.iter().enumerate() {
+        let listeners = cfg
+            .entry_points
+            .iter()
+            .enumerate()
+            .map(|(ep, cfg_ep)| (ep, cfg_ep.clone(), groups[ep].remove(0)))
+            .collect();
+        let tx = tx.clone();
+        worker::spawn(Spec {
+            index,
+            core: *core,
+            driver,
+            ring_entries: cfg.workers.ring_entries,
+            fallback: requested == IoDriver::Auto,
+            listeners,
+            published: published.clone(),
+            phase: phase.clone(),
+            hostname: hostname.clone(),
+            notify: Box::new(move |e| {
+                let _ = tx.send(Msg::Worker(e));
+            }),
+        })?;
+    }
+    Ok(cores.len())
+}
+
+fn wait_ready(rx: &Receiver<Msg>, workers: usize) -> Result<Driver, AppError> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut driver = Driver::Uring;
+    let mut ready = 0;
+    while ready < workers {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Msg::Worker(Event::Ready { driver: d, .. })) => {
+                ready += 1;
+                // Any worker that fell back to epoll makes the process report epoll.
+                if d == Driver::Epoll {
+                    driver = d;
+                }
+            }
+            Ok(Msg::Worker(Event::Failed { index, error })) => {
+                return Err(AppError::Worker { index, error });
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Err(AppError::Worker {
+                    index: ready,
+                    error: "did not start in time".into(),
+                });
+            }
+        }
+    }
+    Ok(driver)
+}
+
+fn forward_signals(tx: Sender<Msg>) -> std::io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("proxyd-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Msg::Signal(sig)).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Serves until SIGTERM/SIGINT (or every worker died). SIGHUP reloads the dynamic
+/// config; a bad config is refused and the last good one keeps serving.
+fn serve_until_stopped(cfg: &StaticConfig, published: &Published, rx: &Receiver<Msg>) {
+    let mut generation = published.generation();
+    loop {
+        match rx.recv() {
+            Ok(Msg::Signal(SIGHUP)) => match config::load_snapshot(cfg, generation + 1) {
+                Ok(snapshot) => {
+                    generation += 1;
+                    published.publish(snapshot);
+                    log::info!("configuration reloaded generation={generation}");
+                }
+                Err(e) => {
+                    log::error!("configuration reload refused, keeping the last good one:\n{e}")
+                }
+            },
+            Ok(Msg::Signal(sig)) => {
+                log::info!("signal {sig} received: stopping gracefully");
+                return;
+            }
+            Ok(Msg::Worker(Event::Failed { index, error })) => {
+                log::error!("worker {index} failed: {error}");
+            }
+            Ok(Msg::Worker(Event::Exited { index })) => {
+                log::error!("worker {index} exited unexpectedly: stopping");
+                return;
+            }
+            Ok(Msg::Worker(Event::Ready { .. })) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Graceful stop: keep accepting for `requestAcceptGraceTimeout`, then stop
+/// accepting and close idle connections, give in-flight requests `graceTimeOut`,
+/// then drop what is left. A second signal skips straight to the end.
+fn drain(cfg: &StaticConfig, phase: &AtomicU8, rx: &Receiver<Msg>, workers: usize) {
+    let max = |f: fn(&config::EntryPoint) -> Duration| {
+        cfg.entry_points.iter().map(f).max().unwrap_or_default()
+    };
+    let accept_grace = max(|e| e.request_accept_grace_timeout);
+    let grace = max(|e| e.grace_timeout);
+    phase.store(phase::DRAINING, Ordering::Release);
+    let mut exited = 0;
+    let urgent = wait_events(rx, Instant::now() + accept_grace, &mut exited, workers);
+    phase.store(phase::STOPPING, Ordering::Release);
+    if !urgent {
+        wait_events(rx, Instant::now() + grace, &mut exited, workers);
+    }
+    if exited < workers {
+        log::warn!(
+            "grace time over: closing {} worker(s) with open connections",
+            workers - exited
+        );
+        phase.store(phase::ABORT, Ordering::Release);
+        wait_events(rx, Instant::now() + ABORT_TIMEOUT, &mut exited, workers);
+    }
+}
+
+/// Counts worker exits until `deadline` or all exited. Returns true if a second
+/// stop signal asked to hurry.
+fn wait_events(rx: &Receiver<Msg>, deadline: Instant, exited: &mut usize, workers: usize) -> bool {
+    while *exited < workers {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        match rx.recv_timeout(left) {
+            Ok(Msg::Worker(Event::Exited { .. })) => *exited += 1,
+            Ok(Msg::Signal(SIGINT | SIGTERM)) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// The cores to run on: `requested` workers (default: every core this process may
+/// use), each pinned to its own core.
+fn resolve_cores(requested: Option<usize>) -> Result<Vec<Option<core_affinity::CoreId>>, AppError> {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let available = if ids.is_empty() {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        ids.len()
+    };
+    let n = match requested {
+        Some(0) => return Err(AppError::Cores("--cores must be at least 1".into())),
+        Some(n) if n > available => {
+            return Err(AppError::Cores(format!(
+                "--cores {n} is more than the {available} core(s) this machine lets proxyd use"
+            )));
+        }
+        Some(n) => n,
+        None => available,
+    };
+    Ok((0..n).map(|i| ids.get(i).copied()).collect())
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into a buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Logs to stderr, one line per event, at the configured level (`RUST_LOG` wins).
+pub fn init_logging(level: log::LevelFilter) {
+    let _ = env_logger::Builder::new()
+        .filter_level(level)
+        .parse_env("RUST_LOG")
+        .format_timestamp_millis()
+        .format_target(false)
+        .try_init();
+}

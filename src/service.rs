@@ -1,1 +1,6 @@
-//! service
+//! Services: the per-worker state behind each configured service (load-balancer
+//! cursor), the smooth weighted round robin, and the built-in responders.
+
+pub mod respond;
+pub mod whoami;
+pub mod wrr;

@@ -1,1 +1,215 @@
-//! worker
+//! A worker: one thread pinned to one core with its own monoio runtime, its own
+//! SO_REUSEPORT listeners, connections, upstream pool and view of the config.
+//! Nothing a worker serves crosses to another thread (DESIGN.md §1).
+
+pub mod listener;
+pub mod runtime;
+pub mod shutdown;
+pub mod view;
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use monoio::io::{CancelHandle, Canceller};
+use monoio::net::TcpListener;
+
+use crate::config::EntryPoint;
+use crate::control::Published;
+use crate::http::upstream::Pool;
+use runtime::Driver;
+use shutdown::{Shutdown, phase};
+use view::View;
+
+/// How often a worker looks at the process-wide shutdown phase.
+const TICK: Duration = Duration::from_millis(50);
+/// How often idle upstream connections past their timeout are closed.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// An entry point as one worker serves it.
+pub struct EntryCtx {
+    /// Index into `StaticConfig::entry_points` and `Snapshot::tables`.
+    pub index: usize,
+    pub cfg: EntryPoint,
+    /// The bound address (the real port when the config said 0).
+    pub local: SocketAddr,
+}
+
+/// Everything a worker's connections share. Lives on the worker thread only.
+pub struct WorkerCtx {
+    pub index: usize,
+    published: Arc<Published>,
+    generation: Cell<u64>,
+    view: RefCell<Rc<View>>,
+    pub pool: Pool,
+    pub shutdown: Rc<Shutdown>,
+    pub open_connections: Cell<usize>,
+    pub hostname: Rc<str>,
+}
+
+impl WorkerCtx {
+    fn new(index: usize, published: Arc<Published>, hostname: &str) -> Self {
+        let generation = published.generation();
+        let view = View::build(published.load(), None);
+        Self {
+            index,
+            published,
+            generation: Cell::new(generation),
+            view: RefCell::new(Rc::new(view)),
+            pool: Pool::new(),
+            shutdown: Shutdown::new(),
+            open_connections: Cell::new(0),
+            hostname: hostname.into(),
+        }
+    }
+
+    /// The current view: one atomic load per request; rebuilt only when a new
+    /// snapshot was published.
+    #[inline]
+    pub fn view(&self) -> Rc<View> {
+        let generation = self.published.generation();
+        if generation != self.generation.get() {
+            let next = View::build(self.published.load(), Some(&self.view.borrow()));
+            *self.view.borrow_mut() = Rc::new(next);
+            self.generation.set(generation);
+        }
+        self.view.borrow().clone()
+    }
+}
+
+/// What a worker tells the main thread.
+#[derive(Debug)]
+pub enum Event {
+    Ready { index: usize, driver: Driver },
+    Failed { index: usize, error: String },
+    Exited { index: usize },
+}
+
+/// Everything a worker thread is started with.
+pub struct Spec {
+    pub index: usize,
+    pub core: Option<core_affinity::CoreId>,
+    pub driver: Driver,
+    pub ring_entries: u32,
+    /// Fall back to epoll if the ring cannot be set up (ioDriver = auto).
+    pub fallback: bool,
+    pub listeners: Vec<(usize, EntryPoint, std::net::TcpListener)>,
+    pub published: Arc<Published>,
+    pub phase: Arc<AtomicU8>,
+    pub hostname: Arc<str>,
+    /// Tells the main thread about this worker's life.
+    pub notify: Box<dyn Fn(Event) + Send>,
+}
+
+pub fn spawn(spec: Spec) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("proxyd-w{}", spec.index))
+        .spawn(move || run(spec))
+}
+
+fn run(mut spec: Spec) {
+    if let Some(core) = spec.core
+        && !core_affinity::set_for_current(core)
+    {
+        log::warn!("worker {}: could not pin to core {}", spec.index, core.id);
+    }
+    let index = spec.index;
+    let boxed = std::mem::replace(&mut spec.notify, Box::new(|_| {}));
+    let notify: Rc<dyn Fn(Event)> = Rc::new(boxed);
+    let inner = notify.clone();
+    let result = runtime::block_on(spec.driver, spec.ring_entries, spec.fallback, |d| {
+        serve(spec, inner, d)
+    });
+    let outcome = match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) | Err(e) => Err(e),
+    };
+    if let Err(e) = outcome {
+        notify(Event::Failed {
+            index,
+            error: e.to_string(),
+        });
+    }
+    notify(Event::Exited { index });
+}
+
+async fn serve(spec: Spec, notify: Rc<dyn Fn(Event)>, driver: Driver) -> std::io::Result<()> {
+    let w = Rc::new(WorkerCtx::new(spec.index, spec.published, &spec.hostname));
+    let mut cancellers = Vec::new();
+    for (index, cfg, std_listener) in spec.listeners {
+        let local = std_listener.local_addr()?;
+        let listener = TcpListener::from_std(std_listener)?;
+        log::info!(
+            "listening entrypoint={} addr={local} worker={}",
+            cfg.name,
+            spec.index
+        );
+        let ep = Rc::new(EntryCtx { index, cfg, local });
+        let canceller = Canceller::new();
+        monoio::spawn(accept_loop(listener, ep, w.clone(), canceller.handle()));
+        cancellers.push(canceller);
+    }
+    notify(Event::Ready {
+        index: spec.index,
+        driver,
+    });
+    supervise(&w, &spec.phase, cancellers).await;
+    Ok(())
+}
+
+/// Watches the shutdown phase and does the periodic housekeeping. Returns when the
+/// worker should stop: every connection is done after a stop, or the grace time ran out.
+async fn supervise(w: &WorkerCtx, phase: &AtomicU8, mut cancellers: Vec<Canceller>) {
+    let mut last_sweep = Instant::now();
+    loop {
+        monoio::time::sleep(TICK).await;
+        let now = phase.load(Ordering::Acquire);
+        if now >= phase::ABORT {
+            return;
+        }
+        if now >= phase::STOPPING && !w.shutdown.is_fired() {
+            for c in cancellers.drain(..) {
+                c.cancel();
+            }
+            w.shutdown.fire();
+        }
+        if w.shutdown.is_fired() && w.open_connections.get() == 0 {
+            return;
+        }
+        if last_sweep.elapsed() >= SWEEP_EVERY {
+            w.pool.sweep();
+            last_sweep = Instant::now();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ep: Rc<EntryCtx>,
+    w: Rc<WorkerCtx>,
+    cancel: CancelHandle,
+) {
+    loop {
+        match listener.cancelable_accept(cancel.clone()).await {
+            Ok((stream, peer)) => {
+                // Small requests and responses must not wait for Nagle.
+                let _ = stream.set_nodelay(true);
+                monoio::spawn(crate::http::server::serve_tcp(
+                    stream,
+                    peer,
+                    ep.clone(),
+                    w.clone(),
+                ));
+            }
+            Err(_) if w.shutdown.is_fired() => return,
+            Err(e) => {
+                log::warn!("entrypoint={}: accept failed: {e}", ep.cfg.name);
+                // Out of descriptors and the like: back off instead of spinning.
+                monoio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}

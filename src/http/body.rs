@@ -1,0 +1,119 @@
+//! Streams one message body from a source to a destination without buffering it:
+//! Content-Length, chunked (passed through unchanged, or de-chunked for HTTP/1.0
+//! clients) and read-until-close bodies all flow through the source's read buffer.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use monoio::io::{AsyncReadRent, AsyncWriteRent};
+
+use crate::http::codec::{BodyKind, ChunkError, ChunkedDecoder};
+use crate::http::io::{self, IoFail};
+
+/// Bodies stream through at most this much buffer per connection.
+pub const BODY_BUF_SIZE: usize = 64 * 1024;
+
+/// Which side failed: the caller maps a read failure to the source's fault and a
+/// write failure to the destination's.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("source: {0}")]
+    Read(IoFail),
+    #[error("source closed before the end of the body")]
+    Eof,
+    #[error("destination: {0}")]
+    Write(IoFail),
+    #[error(transparent)]
+    Invalid(ChunkError),
+}
+
+pub struct Relay {
+    pub kind: BodyKind,
+    /// Strip the chunked framing (for HTTP/1.0 clients).
+    pub dechunk: bool,
+    pub read_timeout: Option<Duration>,
+    pub write_timeout: Option<Duration>,
+}
+
+impl Relay {
+    /// Moves the body from `src` to `dst`. `buf` holds bytes already read from `src`
+    /// starting at the body; on success it holds whatever followed the body.
+    pub async fn run<R: AsyncReadRent, W: AsyncWriteRent>(
+        &self,
+        src: &mut R,
+        buf: &mut Vec<u8>,
+        dst: &mut W,
+    ) -> Result<(), RelayError> {
+        let mut remaining = match self.kind {
+            BodyKind::None | BodyKind::Length(0) => return Ok(()),
+            BodyKind::Length(n) => n,
+            BodyKind::Chunked | BodyKind::UntilClose => u64::MAX,
+        };
+        let mut decoder = ChunkedDecoder::new();
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        loop {
+            if !buf.is_empty() {
+                let (taken, send, done) = match self.kind {
+                    BodyKind::Length(_) => {
+                        let t = (buf.len() as u64).min(remaining) as usize;
+                        remaining -= t as u64;
+                        (t, t, remaining == 0)
+                    }
+                    BodyKind::Chunked => self.chunked_step(&mut decoder, buf, &mut ranges)?,
+                    _ => (buf.len(), buf.len(), false),
+                };
+                io::write_prefix(dst, buf, send, self.write_deadline())
+                    .await
+                    .map_err(RelayError::Write)?;
+                io::consume(buf, taken);
+                if done {
+                    return Ok(());
+                }
+            }
+            io::reserve_up_to(buf, BODY_BUF_SIZE, BODY_BUF_SIZE);
+            let limit = usize::try_from(remaining).unwrap_or(usize::MAX);
+            let deadline = self.read_timeout.map(|t| Instant::now() + t);
+            match io::read_some(src, buf, limit, deadline).await {
+                Ok(0) if self.kind == BodyKind::UntilClose => return Ok(()),
+                Ok(0) => return Err(RelayError::Eof),
+                Ok(_) => {}
+                Err(e) => return Err(RelayError::Read(e)),
+            }
+        }
+    }
+
+    /// Feeds the buffered bytes to the decoder. Returns (bytes consumed, bytes to send
+    /// from the front of `buf`, body done). When de-chunking, payload ranges are
+    /// moved to the front of `buf` first.
+    fn chunked_step(
+        &self,
+        decoder: &mut ChunkedDecoder,
+        buf: &mut [u8],
+        ranges: &mut Vec<Range<usize>>,
+    ) -> Result<(usize, usize, bool), RelayError> {
+        ranges.clear();
+        let dechunk = self.dechunk;
+        let progress = decoder
+            .feed(buf, &mut |r| {
+                if dechunk {
+                    ranges.push(r)
+                }
+            })
+            .map_err(RelayError::Invalid)?;
+        if !dechunk {
+            return Ok((progress.consumed, progress.consumed, progress.done));
+        }
+        // Payload ranges are ordered and never before their destination, so moving
+        // them down in order never overwrites bytes still to be moved.
+        let mut out = 0;
+        for r in ranges.iter() {
+            buf.copy_within(r.clone(), out);
+            out += r.len();
+        }
+        Ok((progress.consumed, out, progress.done))
+    }
+
+    fn write_deadline(&self) -> Option<Instant> {
+        self.write_timeout.map(|t| Instant::now() + t)
+    }
+}

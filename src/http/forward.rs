@@ -1,0 +1,261 @@
+//! Header rewriting at the proxy boundary: the request head sent upstream (origin-form
+//! target, Host, hop-by-hop removal, `X-Forwarded-*` with trust rules) and the response
+//! head sent to the client. Both copy the original header bytes with targeted edits
+//! into a reused output buffer: no header map, no allocation once warm.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use crate::http::codec::{HeaderKind, HeaderSpan, RequestHead, ResponseHead, Span};
+
+/// Most `Connection` tokens naming extra hop-by-hop headers we honour per message.
+const MAX_CONNECTION_TOKENS: usize = 16;
+
+/// What the request rewrite needs besides the parsed head.
+pub struct Forwarding<'a> {
+    /// `Some(authority)` replaces Host (passHostHeader = false).
+    pub host_override: Option<&'a str>,
+    /// Server URL path, prepended to the request path.
+    pub path_prefix: &'a str,
+    pub client_ip: IpAddr,
+    /// Client is in `forwardedHeaders.trustedIPs` (or `insecure`): keep its X-Forwarded-*.
+    pub trusted: bool,
+    pub proto: &'static str,
+    pub port: u16,
+    pub hostname: &'a str,
+    /// Keep `Upgrade` and `Connection: upgrade` (WebSocket handshake).
+    pub upgrade: bool,
+}
+
+/// Writes the upstream request head (request line, headers, blank line) into `out`.
+pub fn write_request_head(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    head: &RequestHead,
+    headers: &[HeaderSpan],
+    fw: &Forwarding<'_>,
+) {
+    out.clear();
+    write_request_line(out, buf, head, fw.path_prefix);
+    let named = connection_tokens(buf, headers);
+    let mut present = Present::default();
+    for h in headers {
+        use HeaderKind::*;
+        let keep = match h.kind {
+            Host => {
+                if let Some(a) = fw.host_override {
+                    put(out, b"Host", a.as_bytes());
+                    continue;
+                }
+                true
+            }
+            Connection | Upgrade => fw.upgrade && (h.kind == Upgrade || is_upgrade_only(h, buf)),
+            KeepAlive | ProxyConnection | Te | Trailer | ProxyAuthorization | ProxyAuthenticate
+            | Expect => false,
+            // Written last, merged with the client address.
+            XForwardedFor => false,
+            XForwardedProto | XForwardedHost | XForwardedPort | XForwardedServer
+            | XForwardedOther | XRealIp => {
+                if fw.trusted && h.kind != XForwardedServer {
+                    present.mark(h.kind);
+                }
+                fw.trusted && h.kind != XForwardedServer
+            }
+            ContentLength | TransferEncoding => true,
+            Other => !is_named(h.name.get(buf), buf, &named),
+        };
+        if keep {
+            put(out, h.name.get(buf), h.value.get(buf));
+        }
+    }
+    let _ = write_forwarded(out, buf, head, headers, fw, &present);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn write_forwarded(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    head: &RequestHead,
+    headers: &[HeaderSpan],
+    fw: &Forwarding<'_>,
+    present: &Present,
+) -> std::io::Result<()> {
+    // A trusted client's chain is kept (all its XFF headers, in order) and extended
+    // with the address we saw; an untrusted one's is replaced by that address.
+    out.extend_from_slice(b"X-Forwarded-For: ");
+    if fw.trusted {
+        for h in headers
+            .iter()
+            .filter(|h| h.kind == HeaderKind::XForwardedFor)
+        {
+            out.extend_from_slice(h.value.get(buf));
+            out.extend_from_slice(b", ");
+        }
+    }
+    write!(out, "{}\r\n", fw.client_ip)?;
+    if !present.proto {
+        write!(out, "X-Forwarded-Proto: {}\r\n", fw.proto)?;
+    }
+    if !present.host && !head.host.is_empty() {
+        put(out, b"X-Forwarded-Host", head.host.get(buf));
+    }
+    if !present.port {
+        write!(out, "X-Forwarded-Port: {}\r\n", fw.port)?;
+    }
+    put(out, b"X-Forwarded-Server", fw.hostname.as_bytes());
+    if !present.real_ip {
+        write!(out, "X-Real-Ip: {}\r\n", fw.client_ip)?;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Present {
+    proto: bool,
+    host: bool,
+    port: bool,
+    real_ip: bool,
+}
+
+impl Present {
+    fn mark(&mut self, kind: HeaderKind) {
+        match kind {
+            HeaderKind::XForwardedProto => self.proto = true,
+            HeaderKind::XForwardedHost => self.host = true,
+            HeaderKind::XForwardedPort => self.port = true,
+            HeaderKind::XRealIp => self.real_ip = true,
+            _ => {}
+        }
+    }
+}
+
+fn write_request_line(out: &mut Vec<u8>, buf: &[u8], head: &RequestHead, prefix: &str) {
+    out.extend_from_slice(head.method.get(buf));
+    out.push(b' ');
+    let path = head.path.get(buf);
+    if path == b"*" {
+        out.push(b'*');
+    } else {
+        out.extend_from_slice(prefix.as_bytes());
+        if path.is_empty() {
+            out.push(b'/');
+        } else {
+            out.extend_from_slice(path);
+        }
+        if !head.query.is_empty() {
+            out.push(b'?');
+            out.extend_from_slice(head.query.get(buf));
+        }
+    }
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+}
+
+/// How the client response is framed, decided by the caller.
+pub struct ResponseFraming {
+    /// Strip chunked framing (HTTP/1.0 client).
+    pub dechunk: bool,
+    /// The connection ends after this response.
+    pub close: bool,
+    /// HTTP/1.0 client that asked for keep-alive and gets it.
+    pub keep_alive_10: bool,
+}
+
+/// Writes the client response head into `out` (appending).
+pub fn write_response_head(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    resp: &ResponseHead,
+    headers: &[HeaderSpan],
+    framing: &ResponseFraming,
+) {
+    let _ = write!(out, "HTTP/1.1 {} ", resp.status);
+    out.extend_from_slice(resp.reason.get(buf));
+    out.extend_from_slice(b"\r\n");
+    let named = connection_tokens(buf, headers);
+    let chunked = resp.body == crate::http::codec::BodyKind::Chunked;
+    let switching = resp.status == 101;
+    for h in headers {
+        use HeaderKind::*;
+        let keep = match h.kind {
+            Connection => switching && is_upgrade_only(h, buf),
+            Upgrade => switching,
+            KeepAlive | ProxyConnection | Te => false,
+            TransferEncoding | Trailer => !framing.dechunk,
+            ContentLength => !chunked,
+            Other => !is_named(h.name.get(buf), buf, &named),
+            _ => true,
+        };
+        if keep {
+            put(out, h.name.get(buf), h.value.get(buf));
+        }
+    }
+    if framing.close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if framing.keep_alive_10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+#[inline]
+fn put(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Header names listed in `Connection` (other than the keep-alive/close/upgrade
+/// options), which are hop-by-hop for this message.
+struct Named {
+    spans: [Span; MAX_CONNECTION_TOKENS],
+    len: usize,
+}
+
+fn connection_tokens(buf: &[u8], headers: &[HeaderSpan]) -> Named {
+    let mut named = Named {
+        spans: [Span::default(); MAX_CONNECTION_TOKENS],
+        len: 0,
+    };
+    for h in headers.iter().filter(|h| h.kind == HeaderKind::Connection) {
+        let base = h.value.start as usize;
+        for (off, token) in tokens(h.value.get(buf)) {
+            let plain = [&b"close"[..], b"keep-alive", b"upgrade"]
+                .iter()
+                .any(|t| token.eq_ignore_ascii_case(t));
+            if !plain && named.len < MAX_CONNECTION_TOKENS {
+                let start = (base + off) as u32;
+                named.spans[named.len] = Span {
+                    start,
+                    end: start + token.len() as u32,
+                };
+                named.len += 1;
+            }
+        }
+    }
+    named
+}
+
+fn is_named(name: &[u8], buf: &[u8], named: &Named) -> bool {
+    named.spans[..named.len]
+        .iter()
+        .any(|s| s.get(buf).eq_ignore_ascii_case(name))
+}
+
+/// A `Connection` header that carries only the `upgrade` token may pass on an upgrade.
+fn is_upgrade_only(h: &HeaderSpan, buf: &[u8]) -> bool {
+    h.kind == HeaderKind::Connection
+        && tokens(h.value.get(buf)).all(|(_, t)| t.eq_ignore_ascii_case(b"upgrade"))
+}
+
+/// Comma-separated tokens of a header value with their offsets, whitespace trimmed.
+fn tokens(value: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut offset = 0;
+    value.split(|&b| b == b',').filter_map(move |part| {
+        let start = offset;
+        offset += part.len() + 1;
+        let lead = part.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let trimmed = part[lead..].trim_ascii_end();
+        (!trimmed.is_empty()).then_some((start + lead, trimmed))
+    })
+}

@@ -1,0 +1,385 @@
+//! The client side of an HTTP/1.1 connection: read a head within the entry point's
+//! timeouts, route it, hand it to its service, then keep the connection alive or
+//! close it. Every failure is answered through the one status map in `http::error`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::Instant;
+
+use monoio::io::{AsyncReadRent, AsyncWriteRent};
+use monoio::net::TcpStream;
+
+use crate::config::ServiceKind;
+use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead};
+use crate::http::error::{ProxyError, error_response};
+use crate::http::io::{self, IoFail};
+use crate::http::panic::CatchUnwind;
+use crate::http::proxy;
+use crate::router::{HeaderLookup, RequestInfo};
+use crate::service::whoami::Whoami;
+use crate::worker::view::Runtime;
+use crate::worker::{EntryCtx, WorkerCtx};
+
+/// An idle connection's read buffer: small, so 10k idle clients cost little.
+pub const CLIENT_BUF_SIZE: usize = 4 * 1024;
+/// Request bodies up to this size that arrived with the head are sent upstream in
+/// the same write as the head.
+pub const INLINE_BODY_MAX: usize = 16 * 1024;
+
+/// A client transport: plain TCP now, TLS later.
+pub trait ClientIo: AsyncReadRent + AsyncWriteRent + 'static {
+    /// Resolves once the peer has closed the connection while we are not reading
+    /// from it (used to abandon upstream work for a client that left).
+    fn peer_closed(&self) -> impl Future<Output = ()>;
+}
+
+impl ClientIo for TcpStream {
+    async fn peer_closed(&self) {
+        loop {
+            if self.readable(false).await.is_err() {
+                return;
+            }
+            let mut byte = 0u8;
+            // SAFETY: one-byte peek into a valid buffer on a socket we own; it neither
+            // consumes data nor blocks.
+            let n = unsafe {
+                libc::recv(
+                    self.as_raw_fd(),
+                    (&mut byte as *mut u8).cast(),
+                    1,
+                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                )
+            };
+            match n {
+                0 => return,
+                // Pipelined bytes: the client is still there; stop watching.
+                n if n > 0 => std::future::pending::<()>().await,
+                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock => {}
+                _ => return,
+            }
+        }
+    }
+}
+
+/// What happens to the connection after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    KeepAlive,
+    Close,
+}
+
+/// How much of the current request the connection has consumed from its buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReqState {
+    /// Head and body still in (or still to come into) the buffer.
+    Untouched,
+    /// Head and body fully consumed; the buffer starts at the next request.
+    Consumed,
+    /// Part of the body is gone: the connection cannot be reused.
+    Broken,
+}
+
+pub struct Conn<S> {
+    pub io: S,
+    /// Unprocessed input; always starts at the current message.
+    pub buf: Vec<u8>,
+    /// Reused output buffer for heads and small responses.
+    pub out: Vec<u8>,
+    pub headers: Vec<HeaderSpan>,
+    pub resp_headers: Vec<HeaderSpan>,
+    pub parser: HeadParser,
+    pub peer: SocketAddr,
+    pub ep: Rc<EntryCtx>,
+    pub w: Rc<WorkerCtx>,
+    pub tls: bool,
+    pub req: ReqState,
+    /// Some response bytes went out: an error can no longer become a status.
+    pub response_started: bool,
+}
+
+/// Counts a connection as open for as long as it lives (graceful stop waits for 0).
+struct OpenGuard(Rc<WorkerCtx>);
+
+impl OpenGuard {
+    fn new(w: &Rc<WorkerCtx>) -> Self {
+        w.open_connections.set(w.open_connections.get() + 1);
+        Self(w.clone())
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        let open = &self.0.open_connections;
+        open.set(open.get() - 1);
+    }
+}
+
+pub async fn serve_tcp(stream: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w: Rc<WorkerCtx>) {
+    let _open = OpenGuard::new(&w);
+    serve(stream, peer, ep, w, false).await;
+}
+
+/// Serves requests on one client connection until it closes.
+pub async fn serve<S: ClientIo>(
+    io: S,
+    peer: SocketAddr,
+    ep: Rc<EntryCtx>,
+    w: Rc<WorkerCtx>,
+    tls: bool,
+) {
+    let mut c = Conn {
+        io,
+        buf: Vec::with_capacity(CLIENT_BUF_SIZE),
+        out: Vec::new(),
+        headers: Vec::new(),
+        resp_headers: Vec::new(),
+        parser: HeadParser::new(),
+        peer,
+        ep,
+        w,
+        tls,
+        req: ReqState::Untouched,
+        response_started: false,
+    };
+    loop {
+        let head = match c.read_head().await {
+            Ok(head) => head,
+            Err(Some(e)) => {
+                c.req = ReqState::Broken;
+                c.fail(None, e).await;
+                return;
+            }
+            Err(None) => return,
+        };
+        c.req = ReqState::Untouched;
+        c.response_started = false;
+        match CatchUnwind::new(c.handle(&head)).await {
+            Ok(Outcome::KeepAlive) if !c.w.shutdown.is_fired() => {}
+            Ok(_) => return,
+            Err(()) => {
+                log::error!(
+                    "panic while handling a request from {}: answered 500",
+                    c.peer
+                );
+                c.req = ReqState::Broken;
+                c.fail(None, ProxyError::Internal("panic")).await;
+                return;
+            }
+        }
+    }
+}
+
+impl<S: ClientIo> Conn<S> {
+    /// Reads until a complete request head is buffered. `Err(None)`: the connection
+    /// ended quietly (closed, idle timeout, shutdown); `Err(Some(e))`: answer `e`.
+    async fn read_head(&mut self) -> Result<RequestHead, Option<ProxyError>> {
+        self.parser.reset();
+        let ep = self.ep.clone();
+        let cfg = &ep.cfg;
+        let mut started = (!self.buf.is_empty()).then(Instant::now);
+        loop {
+            if started.is_some() {
+                match self
+                    .parser
+                    .parse_request(&self.buf, cfg.max_header_bytes, &mut self.headers)
+                {
+                    Ok(Some(head)) => return Ok(head),
+                    Ok(None) => {}
+                    Err(e) => return Err(Some(e.into())),
+                }
+            }
+            if !io::reserve_up_to(&mut self.buf, CLIENT_BUF_SIZE, cfg.max_header_bytes + 1) {
+                return Err(Some(ParseError::TooLarge.into()));
+            }
+            let n = match started {
+                None => self.read_idle().await?,
+                Some(t) => {
+                    let deadline = cfg.read_timeout.map(|d| t + d);
+                    match io::read_some(&mut self.io, &mut self.buf, usize::MAX, deadline).await {
+                        Ok(n) => n,
+                        Err(IoFail::Timeout) => return Err(Some(ProxyError::RequestTimeout)),
+                        Err(IoFail::Io(_)) => return Err(None),
+                    }
+                }
+            };
+            if n == 0 {
+                return Err(None);
+            }
+            started.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Waits for the first byte of the next request: bounded by idleTimeout, and cut
+    /// short by a graceful shutdown.
+    async fn read_idle(&mut self) -> Result<usize, Option<ProxyError>> {
+        let deadline = self.ep.cfg.idle_timeout.map(|d| Instant::now() + d);
+        let shutdown = self.w.shutdown.clone();
+        if shutdown.is_fired() {
+            return Err(None);
+        }
+        let read = io::read_some(&mut self.io, &mut self.buf, usize::MAX, deadline);
+        monoio::select! {
+            r = read => r.map_err(|_| None),
+            _ = shutdown.wait() => Err(None),
+        }
+    }
+
+    async fn handle(&mut self, head: &RequestHead) -> Outcome {
+        let view = self.w.view();
+        let found = {
+            let lookup = HeaderView {
+                buf: &self.buf,
+                headers: &self.headers,
+            };
+            let info = RequestInfo {
+                method: head.method.get(&self.buf),
+                host: head.host.get(&self.buf),
+                path: head.path.get(&self.buf),
+                query: head.query.get(&self.buf),
+                client_ip: self.peer.ip().to_canonical(),
+                headers: &lookup,
+            };
+            view.snapshot.tables[self.ep.index].find(&info)
+        };
+        let Some(id) = found else {
+            return self.fail(Some(head), ProxyError::NoRoute).await;
+        };
+        let service = view.services[view.snapshot.routers[id as usize].service].clone();
+        match (&service.runtime, &service.def.kind) {
+            (Runtime::LoadBalancer(wrr), ServiceKind::LoadBalancer(lb)) => {
+                proxy::forward(self, head, lb, wrr).await
+            }
+            (Runtime::Respond(prebuilt), _) => {
+                let close = self.local_must_close(head);
+                self.out.clear();
+                self.out
+                    .extend_from_slice(prebuilt.bytes(close, head.is_head));
+                self.send_local(head, close).await
+            }
+            _ => {
+                let close = self.local_must_close(head);
+                let whoami = Whoami {
+                    hostname: &self.w.hostname,
+                    local: self.ep.local,
+                    peer: self.peer,
+                    close,
+                };
+                self.out.clear();
+                whoami.write(&mut self.out, &self.buf, head, &self.headers);
+                self.send_local(head, close).await
+            }
+        }
+    }
+
+    /// The request body's length when it is already buffered (a response made here
+    /// reads no further), or None.
+    fn buffered_body(&self, head: &RequestHead) -> Option<usize> {
+        match head.body {
+            BodyKind::None => Some(0),
+            BodyKind::Length(n) if head.head_len as u64 + n <= self.buf.len() as u64 => {
+                Some(n as usize)
+            }
+            _ => None,
+        }
+    }
+
+    /// For a response made here (no upstream): the connection closes after it when the
+    /// body is not buffered (it is never read), or when the client or a stop asks.
+    fn local_must_close(&self, head: &RequestHead) -> bool {
+        self.buffered_body(head).is_none() || head.close || self.w.shutdown.is_fired()
+    }
+
+    /// Drops the request from the buffer once a local response no longer needs it.
+    fn consume_local(&mut self, head: &RequestHead) {
+        match self.buffered_body(head) {
+            Some(n) => {
+                io::consume(&mut self.buf, head.head_len + n);
+                self.req = ReqState::Consumed;
+            }
+            None => self.req = ReqState::Broken,
+        }
+    }
+
+    async fn send_local(&mut self, head: &RequestHead, close: bool) -> Outcome {
+        self.consume_local(head);
+        self.response_started = true;
+        let deadline = self.write_deadline();
+        match io::write_vec(&mut self.io, &mut self.out, deadline).await {
+            Ok(()) if !close => Outcome::KeepAlive,
+            _ => Outcome::Close,
+        }
+    }
+
+    pub fn write_deadline(&self) -> Option<Instant> {
+        self.ep.cfg.write_timeout.map(|d| Instant::now() + d)
+    }
+
+    /// Whether this client may set its own `X-Forwarded-*` headers.
+    pub fn trusted(&self) -> bool {
+        let cfg = &self.ep.cfg;
+        let ip = self.peer.ip().to_canonical();
+        cfg.forwarded_insecure || cfg.trusted_ips.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Answers `err` with its status if nothing was sent yet; logs it. `head` is the
+    /// request when its bytes are still in the buffer (`ReqState::Untouched`).
+    pub async fn fail(&mut self, head: Option<&RequestHead>, err: ProxyError) -> Outcome {
+        let status = err.status();
+        if status == 499 {
+            log::info!(
+                "request status=499 client={} entrypoint={}: {err}",
+                self.peer,
+                self.ep.cfg.name
+            );
+            return Outcome::Close;
+        }
+        if status >= 500 {
+            log::warn!(
+                "request status={status} client={} entrypoint={}: {err}",
+                self.peer,
+                self.ep.cfg.name
+            );
+        } else {
+            log::debug!("request status={status} client={}: {err}", self.peer);
+        }
+        if self.response_started {
+            return Outcome::Close;
+        }
+        let reusable = match (self.req, head) {
+            (ReqState::Untouched, Some(h)) if !matches!(status, 400 | 408 | 431) => {
+                let close = self.local_must_close(h);
+                self.consume_local(h);
+                !close
+            }
+            (ReqState::Consumed, Some(h)) => !h.close && !self.w.shutdown.is_fired(),
+            (ReqState::Consumed, None) => !self.w.shutdown.is_fired(),
+            _ => false,
+        };
+        self.response_started = true;
+        let deadline = self.write_deadline();
+        let sent =
+            io::write_static(&mut self.io, error_response(status, !reusable), deadline).await;
+        if sent.is_ok() && reusable {
+            Outcome::KeepAlive
+        } else {
+            Outcome::Close
+        }
+    }
+}
+
+/// Router access to request headers by name, over the parsed spans.
+struct HeaderView<'a> {
+    buf: &'a [u8],
+    headers: &'a [HeaderSpan],
+}
+
+impl HeaderLookup for HeaderView<'_> {
+    fn any_value(&self, name: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        self.headers
+            .iter()
+            .filter(|h| h.name.get(self.buf).eq_ignore_ascii_case(name.as_bytes()))
+            .any(|h| f(h.value.get(self.buf)))
+    }
+}

@@ -1,0 +1,139 @@
+//! Upstream connections: dialing with a deadline that never drops an in-flight
+//! connect (DESIGN.md §9), and the per-worker idle pool — LIFO reuse, bounded per
+//! server, expired after `idleConnTimeout`, and checked for a peer close before reuse.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use monoio::net::TcpStream;
+
+use crate::http::error::ProxyError;
+
+/// Read buffer of an upstream connection; response heads must fit in it (grown on
+/// demand up to the response head limit) and bodies stream through it.
+pub const UPSTREAM_BUF_SIZE: usize = 16 * 1024;
+
+/// Response heads larger than this are refused (502), like nginx's proxy buffers.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// A pooled connection idle for longer than this is probed for a peer close before
+/// reuse; one reused right away (the common case under load) is not, saving a syscall.
+const PROBE_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+pub struct UpstreamConn {
+    pub stream: TcpStream,
+    pub buf: Vec<u8>,
+    /// Came from the pool: a failure before any response byte may be a stale
+    /// connection, which makes a retry on a fresh one safe.
+    pub reused: bool,
+    idle_since: Instant,
+    idle_deadline: Instant,
+}
+
+/// Connects to `addr` within `timeout`. The connect runs in its own task and is never
+/// dropped mid-flight (monoio 0.2.4 can leak the fd); on timeout that task finishes on
+/// its own and closes whatever it got.
+pub async fn dial(addr: SocketAddr, timeout: Duration) -> Result<UpstreamConn, ProxyError> {
+    let connect = monoio::spawn(async move { TcpStream::connect_addr(addr).await });
+    let stream = match monoio::time::timeout(timeout, connect).await {
+        Err(_) => return Err(ProxyError::ConnectTimeout),
+        Ok(Err(e)) => return Err(ProxyError::Connect(e)),
+        Ok(Ok(s)) => s,
+    };
+    stream.set_nodelay(true).map_err(ProxyError::Connect)?;
+    let now = Instant::now();
+    Ok(UpstreamConn {
+        stream,
+        buf: Vec::with_capacity(UPSTREAM_BUF_SIZE),
+        reused: false,
+        idle_since: now,
+        idle_deadline: now,
+    })
+}
+
+/// Idle upstream connections of one worker, by server address. Keyed by address
+/// rather than by service so that a reload that keeps a server keeps its connections.
+#[derive(Default)]
+pub struct Pool {
+    idle: RefCell<HashMap<SocketAddr, Vec<UpstreamConn>>>,
+}
+
+impl Pool {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The most recently used live idle connection to `addr`, if any.
+    pub fn checkout(&self, addr: SocketAddr) -> Option<UpstreamConn> {
+        let mut idle = self.idle.borrow_mut();
+        let list = idle.get_mut(&addr)?;
+        let now = Instant::now();
+        while let Some(mut conn) = list.pop() {
+            if now >= conn.idle_deadline {
+                continue;
+            }
+            if now.duration_since(conn.idle_since) >= PROBE_AFTER_IDLE && !still_open(&conn) {
+                continue;
+            }
+            conn.reused = true;
+            return Some(conn);
+        }
+        None
+    }
+
+    /// Returns a connection whose last exchange completed cleanly.
+    pub fn checkin(
+        &self,
+        addr: SocketAddr,
+        mut conn: UpstreamConn,
+        max_idle: usize,
+        idle_timeout: Duration,
+    ) {
+        if max_idle == 0 || !conn.buf.is_empty() {
+            return;
+        }
+        let mut idle = self.idle.borrow_mut();
+        let list = idle.entry(addr).or_default();
+        if list.len() >= max_idle {
+            // Keep the freshest: the oldest is the likeliest to be closed by the upstream.
+            list.remove(0);
+        }
+        let now = Instant::now();
+        conn.idle_since = now;
+        conn.idle_deadline = now + idle_timeout;
+        list.push(conn);
+    }
+
+    /// Closes connections idle past their deadline; called about once a second.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let mut idle = self.idle.borrow_mut();
+        idle.retain(|_, list| {
+            list.retain(|c| now < c.idle_deadline);
+            !list.is_empty()
+        });
+    }
+
+    pub fn idle_count(&self) -> usize {
+        self.idle.borrow().values().map(Vec::len).sum()
+    }
+}
+
+/// True unless the upstream closed (or sent stray bytes on) an idle connection.
+fn still_open(conn: &UpstreamConn) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: recv into a valid one-byte buffer on a socket we own; MSG_PEEK leaves
+    // the stream untouched and MSG_DONTWAIT never blocks the worker.
+    let n = unsafe {
+        libc::recv(
+            conn.stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
+}

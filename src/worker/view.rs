@@ -1,0 +1,65 @@
+//! A worker's local view of the published snapshot: the snapshot plus the mutable
+//! per-service state (load-balancer cursors, prebuilt responses). Rebuilt only when
+//! the generation changes, carrying over the state of every service whose
+//! definition did not change.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::config::{Service, ServiceKind, Snapshot};
+use crate::service::respond::Prebuilt;
+use crate::service::wrr::Wrr;
+
+pub struct View {
+    pub snapshot: Arc<Snapshot>,
+    /// Same indices as `snapshot.services`.
+    pub services: Vec<Rc<ServiceState>>,
+}
+
+pub struct ServiceState {
+    pub def: Arc<Service>,
+    pub runtime: Runtime,
+}
+
+pub enum Runtime {
+    LoadBalancer(RefCell<Wrr>),
+    Whoami,
+    Respond(Prebuilt),
+}
+
+impl View {
+    pub fn build(snapshot: Arc<Snapshot>, previous: Option<&View>) -> View {
+        let old: HashMap<&str, &Rc<ServiceState>> = previous
+            .map(|v| {
+                v.services
+                    .iter()
+                    .map(|s| (s.def.name.as_str(), s))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let services = snapshot
+            .services
+            .iter()
+            .map(|def| match old.get(def.name.as_str()) {
+                Some(state) if *state.def == **def => Rc::clone(state),
+                _ => Rc::new(ServiceState::new(def.clone())),
+            })
+            .collect();
+        View { snapshot, services }
+    }
+}
+
+impl ServiceState {
+    fn new(def: Arc<Service>) -> Self {
+        let runtime = match &def.kind {
+            ServiceKind::LoadBalancer(lb) => {
+                Runtime::LoadBalancer(RefCell::new(Wrr::new(lb.servers.iter().map(|s| s.weight))))
+            }
+            ServiceKind::Whoami => Runtime::Whoami,
+            ServiceKind::Respond(r) => Runtime::Respond(Prebuilt::new(r)),
+        };
+        Self { def, runtime }
+    }
+}
