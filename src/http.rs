@@ -9,4 +9,5 @@ pub mod io;
 pub mod panic;
 pub mod proxy;
 pub mod server;
+pub mod tunnel;
 pub mod upstream;

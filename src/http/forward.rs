@@ -49,7 +49,9 @@ pub fn write_request_head(
                 }
                 true
             }
-            Connection | Upgrade => fw.upgrade && (h.kind == Upgrade || is_upgrade_only(h, buf)),
+            // On an upgrade, `Connection: Upgrade` is written fresh after the loop.
+            Connection => false,
+            Upgrade => fw.upgrade,
             KeepAlive | ProxyConnection | Te | Trailer | ProxyAuthorization | ProxyAuthenticate
             | Expect => false,
             // Written last, merged with the client address.
@@ -67,6 +69,9 @@ pub fn write_request_head(
         if keep {
             put(out, h.name.get(buf), h.value.get(buf));
         }
+    }
+    if fw.upgrade {
+        out.extend_from_slice(b"Connection: Upgrade\r\n");
     }
     let _ = write_forwarded(out, buf, head, headers, fw, &present);
     out.extend_from_slice(b"\r\n");
@@ -177,7 +182,7 @@ pub fn write_response_head(
     for h in headers {
         use HeaderKind::*;
         let keep = match h.kind {
-            Connection => switching && is_upgrade_only(h, buf),
+            Connection => false,
             Upgrade => switching,
             KeepAlive | ProxyConnection | Te => false,
             TransferEncoding | Trailer => !framing.dechunk,
@@ -189,7 +194,9 @@ pub fn write_response_head(
             put(out, h.name.get(buf), h.value.get(buf));
         }
     }
-    if framing.close {
+    if switching {
+        out.extend_from_slice(b"Connection: Upgrade\r\n");
+    } else if framing.close {
         out.extend_from_slice(b"Connection: close\r\n");
     } else if framing.keep_alive_10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
@@ -242,12 +249,6 @@ fn is_named(name: &[u8], buf: &[u8], named: &Named) -> bool {
         .any(|s| s.get(buf).eq_ignore_ascii_case(name))
 }
 
-/// A `Connection` header that carries only the `upgrade` token may pass on an upgrade.
-fn is_upgrade_only(h: &HeaderSpan, buf: &[u8]) -> bool {
-    h.kind == HeaderKind::Connection
-        && tokens(h.value.get(buf)).all(|(_, t)| t.eq_ignore_ascii_case(b"upgrade"))
-}
-
 /// Comma-separated tokens of a header value with their offsets, whitespace trimmed.
 fn tokens(value: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     let mut offset = 0;
@@ -259,3 +260,6 @@ fn tokens(value: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
         (!trimmed.is_empty()).then_some((start + lead, trimmed))
     })
 }
+
+#[cfg(test)]
+mod tests;

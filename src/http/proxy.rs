@@ -72,7 +72,7 @@ async fn exchange<S: ClientIo>(
         proto: if c.tls { "https" } else { "http" },
         port: c.ep.local.port(),
         hostname: &c.w.hostname,
-        upgrade: false,
+        upgrade: head.upgrade,
     };
     forward::write_request_head(&mut c.out, &c.buf, head, &c.headers, &fw);
     let inline = inline_body(head, c.buf.len());
@@ -111,6 +111,9 @@ async fn exchange<S: ClientIo>(
             Err(e) => return Err(e),
         }
     };
+    if resp.status == 101 {
+        return switch_protocols(c, head, up, &resp).await;
+    }
     let outcome = relay_response(c, head, &mut up, &resp).await?;
     if !resp.close && resp.body != BodyKind::UntilClose && up.buf.is_empty() {
         c.w.pool.checkin(
@@ -271,6 +274,30 @@ async fn read_watching_client<S: ClientIo>(
         Err(IoFail::Timeout) => Err(ProxyError::UpstreamTimeout),
         Err(IoFail::Io(e)) => Err(ProxyError::UpstreamIo(e)),
     }
+}
+
+/// Forwards a `101 Switching Protocols` and hands both connections to the tunnel.
+/// A 101 the client did not ask for is a broken upstream.
+async fn switch_protocols<S: ClientIo>(
+    c: &mut Conn<S>,
+    head: &RequestHead,
+    mut up: UpstreamConn,
+    resp: &ResponseHead,
+) -> Result<Outcome, ProxyError> {
+    if !head.upgrade || c.req != ReqState::Consumed {
+        return Err(ProxyError::UpstreamInvalid(ParseError::Invalid(
+            "unsolicited 101 response",
+        )));
+    }
+    c.out.clear();
+    forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &interim());
+    io::consume(&mut up.buf, resp.head_len);
+    c.response_started = true;
+    let deadline = c.write_deadline();
+    io::write_vec(&mut c.io, &mut c.out, deadline)
+        .await
+        .map_err(|_| ProxyError::ClientClosed)?;
+    Ok(Outcome::Tunnel(up))
 }
 
 async fn relay_response<S: ClientIo>(

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Instant;
 
-use monoio::io::{AsyncReadRent, AsyncWriteRent};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, Split};
 use monoio::net::TcpStream;
 
 use crate::config::ServiceKind;
@@ -16,7 +16,8 @@ use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHe
 use crate::http::error::{ProxyError, error_response};
 use crate::http::io::{self, IoFail};
 use crate::http::panic::CatchUnwind;
-use crate::http::proxy;
+use crate::http::upstream::UpstreamConn;
+use crate::http::{proxy, tunnel};
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::service::whoami::Whoami;
 use crate::worker::view::Runtime;
@@ -29,7 +30,7 @@ pub const CLIENT_BUF_SIZE: usize = 4 * 1024;
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
 /// A client transport: plain TCP now, TLS later.
-pub trait ClientIo: AsyncReadRent + AsyncWriteRent + 'static {
+pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Split + 'static {
     /// Resolves once the peer has closed the connection while we are not reading
     /// from it (used to abandon upstream work for a client that left).
     fn peer_closed(&self) -> impl Future<Output = ()>;
@@ -64,10 +65,11 @@ impl ClientIo for TcpStream {
 }
 
 /// What happens to the connection after a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     KeepAlive,
     Close,
+    /// The upstream switched protocols: copy bytes both ways from now on.
+    Tunnel(UpstreamConn),
 }
 
 /// How much of the current request the connection has consumed from its buffer.
@@ -157,6 +159,10 @@ pub async fn serve<S: ClientIo>(
         c.response_started = false;
         match CatchUnwind::new(c.handle(&head)).await {
             Ok(Outcome::KeepAlive) if !c.w.shutdown.is_fired() => {}
+            Ok(Outcome::Tunnel(up)) => {
+                tunnel::run(c.io, c.buf, up).await;
+                return;
+            }
             Ok(_) => return,
             Err(()) => {
                 log::error!(

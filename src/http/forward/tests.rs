@@ -1,0 +1,151 @@
+//! Request and response head rewriting, checked on parsed real heads.
+
+use super::*;
+use crate::http::codec::HeadParser;
+
+fn rewrite(req: &str, fw: &Forwarding<'_>) -> String {
+    let mut headers = Vec::new();
+    let head = HeadParser::new()
+        .parse_request(req.as_bytes(), 1 << 16, &mut headers)
+        .unwrap()
+        .unwrap();
+    let mut out = Vec::new();
+    write_request_head(&mut out, req.as_bytes(), &head, &headers, fw);
+    String::from_utf8(out).unwrap()
+}
+
+fn fw(trusted: bool) -> Forwarding<'static> {
+    Forwarding {
+        host_override: None,
+        path_prefix: "",
+        client_ip: "10.1.2.3".parse().unwrap(),
+        trusted,
+        proto: "http",
+        port: 8080,
+        hostname: "edge1",
+        upgrade: false,
+    }
+}
+
+#[test]
+fn hop_by_hop_and_connection_named_headers_are_removed() {
+    let out = rewrite(
+        "GET /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\nX-Secret: s\r\nTE: trailers\r\nProxy-Authorization: p\r\nX-Keep: k\r\n\r\n",
+        &fw(false),
+    );
+    assert!(out.starts_with("GET /a HTTP/1.1\r\nHost: x\r\n"), "{out}");
+    for gone in [
+        "Connection",
+        "Keep-Alive",
+        "X-Secret",
+        "TE:",
+        "Proxy-Authorization",
+    ] {
+        assert!(!out.contains(gone), "{gone} survived: {out}");
+    }
+    assert!(out.contains("X-Keep: k\r\n"));
+    assert!(out.ends_with("\r\n\r\n"));
+}
+
+#[test]
+fn untrusted_forwarded_headers_are_replaced() {
+    let out = rewrite(
+        "GET / HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Real-Ip: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Prefix: /evil\r\n\r\n",
+        &fw(false),
+    );
+    assert!(!out.contains("6.6.6.6") && !out.contains("/evil"), "{out}");
+    assert!(out.contains("X-Forwarded-For: 10.1.2.3\r\n"));
+    assert!(out.contains("X-Real-Ip: 10.1.2.3\r\n"));
+    assert!(out.contains("X-Forwarded-Proto: http\r\n"));
+    assert!(out.contains("X-Forwarded-Host: app.test\r\n"));
+    assert!(out.contains("X-Forwarded-Port: 8080\r\n"));
+    assert!(out.contains("X-Forwarded-Server: edge1\r\n"));
+}
+
+#[test]
+fn trusted_forwarded_chain_is_extended() {
+    let out = rewrite(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Server: spoof\r\n\r\n",
+        &fw(true),
+    );
+    assert!(
+        out.contains("X-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.1.2.3\r\n"),
+        "{out}"
+    );
+    assert!(out.contains("X-Forwarded-Proto: https\r\n"));
+    assert!(!out.contains("X-Forwarded-Proto: http\r\n"));
+    assert!(!out.contains("spoof") && out.contains("X-Forwarded-Server: edge1\r\n"));
+}
+
+#[test]
+fn host_override_path_prefix_and_absolute_form() {
+    let mut f = fw(false);
+    f.host_override = Some("10.0.0.9:9000");
+    f.path_prefix = "/base";
+    let out = rewrite(
+        "GET http://public.test/p?q=1 HTTP/1.1\r\nHost: public.test\r\n\r\n",
+        &f,
+    );
+    assert!(
+        out.starts_with("GET /base/p?q=1 HTTP/1.1\r\nHost: 10.0.0.9:9000\r\n"),
+        "{out}"
+    );
+    assert!(out.contains("X-Forwarded-Host: public.test\r\n"));
+}
+
+#[test]
+fn upgrade_keeps_upgrade_headers() {
+    let mut f = fw(false);
+    f.upgrade = true;
+    let out = rewrite(
+        "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        &f,
+    );
+    assert!(
+        out.contains("Upgrade: websocket\r\n") && out.contains("Connection: Upgrade\r\n"),
+        "{out}"
+    );
+    assert!(!out.contains("keep-alive"));
+}
+
+fn relay_head(resp: &str, framing: &ResponseFraming) -> String {
+    let mut headers = Vec::new();
+    let head = HeadParser::new()
+        .parse_response(resp.as_bytes(), 1 << 16, false, &mut headers)
+        .unwrap()
+        .unwrap();
+    let mut out = Vec::new();
+    write_response_head(&mut out, resp.as_bytes(), &head, &headers, framing);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn response_head_strips_hop_by_hop_and_sets_connection() {
+    let framing = ResponseFraming {
+        dechunk: false,
+        close: true,
+        keep_alive_10: false,
+    };
+    let out = relay_head(
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n",
+        &framing,
+    );
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn dechunked_response_drops_transfer_encoding() {
+    let framing = ResponseFraming {
+        dechunk: true,
+        close: true,
+        keep_alive_10: false,
+    };
+    let out = relay_head(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n",
+        &framing,
+    );
+    assert_eq!(out, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+}
