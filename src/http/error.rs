@@ -25,6 +25,8 @@ pub enum ProxyError {
     BadBody(ChunkError),
     #[error("no router matches the request")]
     NoRoute,
+    #[error("not implemented: {0}")]
+    NotImplemented(&'static str),
     #[error("client closed the connection before the response")]
     ClientClosed,
     #[error("client i/o: {0}")]
@@ -57,7 +59,7 @@ impl ProxyError {
         use ProxyError::*;
         match self {
             BadRequest(_) | HeadersTooLarge | RequestTimeout | BadBody(_) | NoRoute
-            | ClientClosed | ClientIo(_) => ErrorSource::Client,
+            | NotImplemented(_) | ClientClosed | ClientIo(_) => ErrorSource::Client,
             NoServer | Internal(_) => ErrorSource::Internal,
             Connect(_) | ConnectTimeout | UpstreamClosed | UpstreamReset(_) | UpstreamIo(_)
             | UpstreamInvalid(_) | UpstreamBadBody(_) | UpstreamTimeout => ErrorSource::Upstream,
@@ -82,6 +84,7 @@ impl ProxyError {
             HeadersTooLarge => 431,
             RequestTimeout => 408,
             NoRoute => 404,
+            NotImplemented(_) => 501,
             ClientClosed | ClientIo(_) => 499,
             NoServer => 503,
             Connect(_) | UpstreamClosed | UpstreamReset(_) | UpstreamIo(_) | UpstreamInvalid(_)
@@ -147,6 +150,7 @@ pub fn error_response(status: u16, close: bool) -> &'static [u8] {
             "36",
             "431 Request Header Fields Too Large\n"
         ),
+        501 => resp!("501", "Not Implemented", "20", "501 Not Implemented\n"),
         502 => resp!("502", "Bad Gateway", "16", "502 Bad Gateway\n"),
         503 => resp!(
             "503",
@@ -170,7 +174,7 @@ mod tests {
 
     #[test]
     fn error_responses_declare_their_exact_body_length() {
-        for status in [400, 404, 408, 431, 500, 502, 503, 504] {
+        for status in [400, 404, 408, 431, 500, 501, 502, 503, 504] {
             for close in [false, true] {
                 let text = std::str::from_utf8(error_response(status, close)).unwrap();
                 let (head, body) = text.split_once("\r\n\r\n").unwrap();

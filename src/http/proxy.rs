@@ -145,8 +145,18 @@ async fn send_and_wait<S: ClientIo>(
         stream_request_body(c, head, up).await?;
     }
     let deadline = header_timeout.map(|d| Instant::now() + d);
+    let mut interim_sent = false;
     loop {
-        let resp = read_response_head(c, up, head.is_head, deadline).await?;
+        let resp = read_response_head(c, up, head.is_head, deadline)
+            .await
+            .map_err(|e| match e {
+                // The client already saw part of this exchange: never replay it.
+                ProxyError::UpstreamClosed if interim_sent => {
+                    ProxyError::UpstreamIo(std::io::ErrorKind::UnexpectedEof.into())
+                }
+                ProxyError::UpstreamReset(e) if interim_sent => ProxyError::UpstreamIo(e),
+                e => e,
+            })?;
         if resp.status >= 200 || resp.status == 101 {
             return Ok(resp);
         }
@@ -157,6 +167,7 @@ async fn send_and_wait<S: ClientIo>(
             io::write_vec(&mut c.io, &mut c.out, deadline)
                 .await
                 .map_err(|_| ProxyError::ClientClosed)?;
+            interim_sent = true;
         }
         io::consume(&mut up.buf, resp.head_len);
     }

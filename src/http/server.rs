@@ -233,6 +233,11 @@ impl<S: ClientIo> Conn<S> {
     }
 
     async fn handle(&mut self, head: &RequestHead) -> Outcome {
+        if head.is_connect {
+            // proxyd is a reverse proxy: it does not open tunnels for clients.
+            let err = ProxyError::NotImplemented("CONNECT");
+            return self.fail(Some(head), err).await;
+        }
         let view = self.w.view();
         let found = {
             let lookup = HeaderView {
