@@ -418,3 +418,19 @@ pub fn toml_str(s: &str) -> String {
     assert!(!s.contains('\''), "rule with a single quote: {s}");
     format!("'{s}'")
 }
+
+/// One router `app` for Host(`app.test`) → service `app` with these URLs.
+pub fn app(urls: &[String]) -> String {
+    format!("{}{}", router("app", "Host(`app.test`)", "app"), lb_service("app", urls))
+}
+
+/// Like [`app`] with a servers transport `t` with the given timeouts.
+pub fn app_with_transport(url: &str, dial: &str, response_header: &str) -> String {
+    format!(
+        "{}{}serversTransport = \"t\"\n\
+         [http.serversTransports.t.forwardingTimeouts]\n\
+         dialTimeout = \"{dial}\"\nresponseHeaderTimeout = \"{response_header}\"\n",
+        router("app", "Host(`app.test`)", "app"),
+        lb_service("app", &[url.to_string()]),
+    )
+}
