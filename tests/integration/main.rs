@@ -7,6 +7,7 @@ mod common;
 mod bodies;
 mod config_files;
 mod errors;
+mod harness;
 mod forwarded;
 mod lifecycle;
 mod pool;

@@ -160,7 +160,7 @@ impl BufStream {
     /// Reads a head (through the blank line). `Ok(None)`: clean EOF before
     /// any byte. Only CRLF-terminated heads are accepted.
     pub fn read_head(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let mut scanned = 0;
+        let mut scanned: usize = 0;
         loop {
             let data = self.buffered();
             if let Some(i) = find(&data[scanned.saturating_sub(3)..], b"\r\n\r\n") {

@@ -394,7 +394,13 @@ pub fn run_to_exit(args: &[&str], cwd: Option<&Path>, limit: Duration) -> Output
 
 /// A service table pointing at the given upstream URLs.
 pub fn lb_service(name: &str, urls: &[String]) -> String {
-    let mut s = format!("[http.services.{name}.loadBalancer]\n");
+    lb_service_with(name, urls, "")
+}
+
+/// A service table; `extra` lines go into the `loadBalancer` table itself
+/// (e.g. `passHostHeader = false`).
+pub fn lb_service_with(name: &str, urls: &[String], extra: &str) -> String {
+    let mut s = format!("[http.services.{name}.loadBalancer]\n{extra}");
     if urls.is_empty() {
         s.push_str("servers = []\n");
     }
@@ -427,10 +433,9 @@ pub fn app(urls: &[String]) -> String {
 /// Like [`app`] with a servers transport `t` with the given timeouts.
 pub fn app_with_transport(url: &str, dial: &str, response_header: &str) -> String {
     format!(
-        "{}{}serversTransport = \"t\"\n\
-         [http.serversTransports.t.forwardingTimeouts]\n\
+        "{}{}[http.serversTransports.t.forwardingTimeouts]\n\
          dialTimeout = \"{dial}\"\nresponseHeaderTimeout = \"{response_header}\"\n",
         router("app", "Host(`app.test`)", "app"),
-        lb_service("app", &[url.to_string()]),
+        lb_service_with("app", &[url.to_string()], "serversTransport = \"t\"\n"),
     )
 }
