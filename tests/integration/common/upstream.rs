@@ -51,6 +51,9 @@ pub struct Behavior {
     pub close_without_response: bool,
     /// Write these bytes instead of a response, then close.
     pub raw: Option<Vec<u8>>,
+    /// Close right after a keep-alive response (no `Connection: close`),
+    /// like a server whose idle timeout is tiny.
+    pub close_after_response: bool,
 }
 
 impl Behavior {
@@ -64,6 +67,7 @@ impl Behavior {
             interim: None,
             close_without_response: false,
             raw: None,
+            close_after_response: false,
         }
     }
 
@@ -102,6 +106,11 @@ impl Behavior {
 
     pub fn until_close(mut self) -> Behavior {
         self.framing = Framing::UntilClose;
+        self
+    }
+
+    pub fn close_after_response(mut self) -> Behavior {
+        self.close_after_response = true;
         self
     }
 
@@ -333,7 +342,7 @@ fn serve(stream: TcpStream, conn: usize, name: &str, b: &Behavior, st: &State) -
             return Ok(());
         }
         write_response(&mut io, b, &dump, is_head)?;
-        if close || b.framing == Framing::UntilClose {
+        if close || b.close_after_response || b.framing == Framing::UntilClose {
             let _ = io.stream.shutdown(std::net::Shutdown::Write);
             return Ok(());
         }
