@@ -24,7 +24,10 @@ fn chunked_request_body_passed_through_as_chunked() {
     );
     assert_eq!(r.status, 200);
     let seen = up.only_request();
-    assert!(seen.chunked, "upstream did not get a chunked body: {seen:#?}");
+    assert!(
+        seen.chunked,
+        "upstream did not get a chunked body: {seen:#?}"
+    );
     assert!(!seen.has_header("content-length"), "{seen:#?}");
     assert_eq!(seen.body, b"hello world!");
     // Keep-alive still works after a chunked request.
@@ -67,7 +70,10 @@ fn chunked_request_trailers_reach_upstream() {
     assert_eq!(r.status, 200);
     let seen = up.only_request();
     assert_eq!(seen.body, b"abc");
-    assert_eq!(seen.trailers, vec![("X-Checksum".to_string(), "42".to_string())]);
+    assert_eq!(
+        seen.trailers,
+        vec![("X-Checksum".to_string(), "42".to_string())]
+    );
 }
 
 #[test]
@@ -77,16 +83,26 @@ fn chunked_response_passed_through() {
     let mut c = Client::connect(p.addr());
     let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
     assert_eq!(r.status, 200);
-    assert!(r.chunked, "expected a chunked response, headers {:?}", r.headers);
+    assert!(
+        r.chunked,
+        "expected a chunked response, headers {:?}",
+        r.headers
+    );
     assert!(r.header("content-length").is_none());
     assert_eq!(r.body, b"first,second,third");
     // Framing was right: the connection is usable for the next request.
-    assert_eq!(c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").body, r.body);
+    assert_eq!(
+        c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").body,
+        r.body
+    );
 }
 
 #[test]
 fn read_until_close_response_delivered_whole() {
-    let up = Upstream::start("up", Behavior::fixed(200, b"until the very end").until_close());
+    let up = Upstream::start(
+        "up",
+        Behavior::fixed(200, b"until the very end").until_close(),
+    );
     let p = proxy_for(&up);
     let r = crate::common::client::get(p.addr(), "app.test", "/");
     assert_eq!(r.status, 200);
@@ -101,7 +117,10 @@ fn upstream_interim_1xx_then_final_response() {
     let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
     assert_eq!(r.status, 200);
     assert_eq!(r.body, b"final");
-    assert_eq!(c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status, 200);
+    assert_eq!(
+        c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status,
+        200
+    );
 }
 
 #[test]
@@ -114,7 +133,11 @@ fn head_response_has_no_body() {
     // If the proxy wrongly sent a body, the next response would not parse.
     let r2 = c.request("GET /after-head HTTP/1.1\r\nHost: app.test\r\n\r\n");
     assert_eq!(r2.status, 200);
-    assert!(r2.text().contains("request: GET /after-head HTTP/1.1"), "{}", r2.text());
+    assert!(
+        r2.text().contains("request: GET /after-head HTTP/1.1"),
+        "{}",
+        r2.text()
+    );
     assert_eq!(up.requests()[0].method, "HEAD");
 }
 
@@ -126,12 +149,19 @@ fn status_204_and_304_have_no_body() {
         let mut c = Client::connect(p.addr());
         let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
         assert_eq!(r.status, status);
-        assert!(r.header("transfer-encoding").is_none(), "{status}: {:?}", r.headers);
+        assert!(
+            r.header("transfer-encoding").is_none(),
+            "{status}: {:?}",
+            r.headers
+        );
         c.send(b"GET /2 HTTP/1.1\r\nHost: app.test\r\n\r\n");
         c.deadline(Duration::from_secs(10));
         let r2 = c.read_response();
         assert_eq!(r2.status, status, "second response on the connection");
-        assert!(c.io.buffered().is_empty(), "{status}: stray bytes after response");
+        assert!(
+            c.io.buffered().is_empty(),
+            "{status}: stray bytes after response"
+        );
     }
 }
 
@@ -204,9 +234,17 @@ fn large_upload_100mb_streamed_with_bounded_memory() {
     let r = c.read_response();
     let peak = sampler.finish();
     assert_eq!(r.status, 200);
-    let seen = up.requests().into_iter().find(|s| s.target == "/big").expect("upload seen");
+    let seen = up
+        .requests()
+        .into_iter()
+        .find(|s| s.target == "/big")
+        .expect("upload seen");
     assert_eq!(seen.body_len, BIG);
-    assert_eq!(seen.body_fnv, Pattern::fnv(BIG), "upload corrupted on the way");
+    assert_eq!(
+        seen.body_fnv,
+        Pattern::fnv(BIG),
+        "upload corrupted on the way"
+    );
     assert!(
         peak <= base + RSS_SLACK_KIB,
         "proxyd RSS peaked at {peak} KiB, baseline {base} KiB: the body was buffered"

@@ -18,8 +18,16 @@ fn upstream_port_closed_is_502() {
     assert_eq!(r.status, 502);
     // The client connection stays usable after a 502.
     let mut c = Client::connect(p.addr());
-    assert_eq!(c.request("GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n").status, 502);
-    assert_eq!(c.request("GET /b HTTP/1.1\r\nHost: app.test\r\n\r\n").status, 502);
+    assert_eq!(
+        c.request("GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            .status,
+        502
+    );
+    assert_eq!(
+        c.request("GET /b HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            .status,
+        502
+    );
 }
 
 #[test]
@@ -40,7 +48,10 @@ fn upstream_invalid_response_is_502() {
 
 #[test]
 fn upstream_invalid_status_line_is_502() {
-    let up = Upstream::start("up", Behavior::raw(b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n"));
+    let up = Upstream::start(
+        "up",
+        Behavior::raw(b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n"),
+    );
     let p = Proxy::start(&ProxyConfig::new(&app(&[up.url()])));
     assert_eq!(get(p.addr(), "app.test", "/").status, 502);
 }
@@ -55,20 +66,34 @@ fn service_without_servers_is_503() {
 #[test]
 fn response_header_timeout_is_504() {
     let up = Upstream::start("slow", Behavior::echo().delay(Duration::from_secs(4)));
-    let p = Proxy::start(&ProxyConfig::new(&app_with_transport(&up.url(), "1s", "1s")));
+    let p = Proxy::start(&ProxyConfig::new(&app_with_transport(
+        &up.url(),
+        "1s",
+        "1s",
+    )));
     let t0 = Instant::now();
     let r = get(p.addr(), "app.test", "/slow");
     let took = t0.elapsed();
     assert_eq!(r.status, 504);
-    assert!(took >= Duration::from_millis(900), "504 after only {took:?}");
-    assert!(took < Duration::from_millis(3500), "504 only after {took:?}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "504 after only {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(3500),
+        "504 only after {took:?}"
+    );
     assert_eq!(up.only_request().target, "/slow");
 }
 
 #[test]
 fn response_header_timeout_not_hit_by_fast_upstream() {
     let up = Upstream::start("ok", Behavior::echo().delay(Duration::from_millis(200)));
-    let p = Proxy::start(&ProxyConfig::new(&app_with_transport(&up.url(), "1s", "2s")));
+    let p = Proxy::start(&ProxyConfig::new(&app_with_transport(
+        &up.url(),
+        "1s",
+        "2s",
+    )));
     assert_eq!(get(p.addr(), "app.test", "/").status, 200);
 }
 
@@ -84,8 +109,12 @@ fn incomplete_request_head_is_408_then_closed() {
     let r = c.read_response();
     let took = t0.elapsed();
     assert_eq!(r.status, 408);
-    assert!(took >= Duration::from_millis(800), "408 after only {took:?}");
-    c.closed_within(Duration::from_secs(3)).expect("closed after 408");
+    assert!(
+        took >= Duration::from_millis(800),
+        "408 after only {took:?}"
+    );
+    c.closed_within(Duration::from_secs(3))
+        .expect("closed after 408");
     assert_eq!(up.heads(), 0, "partial request must not reach the upstream");
 }
 
@@ -113,7 +142,10 @@ fn header_section_over_limit_is_431() {
     let up = Upstream::echo("up");
     let p = header_limit_proxy(&up);
     let big = "a".repeat(10_000);
-    let r = request(p.addr(), &format!("GET / HTTP/1.1\r\nHost: app.test\r\nX-Big: {big}\r\n\r\n"));
+    let r = request(
+        p.addr(),
+        &format!("GET / HTTP/1.1\r\nHost: app.test\r\nX-Big: {big}\r\n\r\n"),
+    );
     assert_eq!(r.status, 431);
     assert_eq!(up.heads(), 0);
 }
@@ -144,7 +176,10 @@ fn header_section_just_under_limit_is_accepted() {
     assert_eq!(raw.len(), 7800);
     let r = request(p.addr(), &raw);
     assert_eq!(r.status, 200);
-    assert_eq!(up.only_request().header("x-big").map(str::len), Some(fill.len()));
+    assert_eq!(
+        up.only_request().header("x-big").map(str::len),
+        Some(fill.len())
+    );
 }
 
 #[test]
@@ -153,7 +188,10 @@ fn client_gone_before_response_logs_499() {
     let p = Proxy::start(&ProxyConfig::new(&app(&[up.url()])));
     let mut c = Client::connect(p.addr());
     c.send(b"GET /gone HTTP/1.1\r\nHost: app.test\r\n\r\n");
-    assert!(up.wait_requests(1, Duration::from_secs(5)), "request never reached upstream");
+    assert!(
+        up.wait_requests(1, Duration::from_secs(5)),
+        "request never reached upstream"
+    );
     drop(c);
     assert!(
         p.wait_log("status=499", Duration::from_secs(8)),

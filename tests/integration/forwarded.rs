@@ -25,7 +25,12 @@ fn start(up: &Upstream, trusted: &[&str], insecure: bool) -> Proxy {
 
 fn one(seen: &Seen, name: &str) -> String {
     let v = seen.headers_named(name);
-    assert_eq!(v.len(), 1, "{name} should appear exactly once: {:?}", seen.headers);
+    assert_eq!(
+        v.len(),
+        1,
+        "{name} should appear exactly once: {:?}",
+        seen.headers
+    );
     v[0].to_string()
 }
 
@@ -51,7 +56,11 @@ fn forwarded_untrusted_client_spoofed_values_replaced() {
     let r = crate::common::client::request(p.addr(), SPOOFED);
     assert_eq!(r.status, 200);
     let seen = up.only_request();
-    assert_eq!(one(&seen, "x-forwarded-for"), "127.0.0.1", "XFF must be exactly the client IP");
+    assert_eq!(
+        one(&seen, "x-forwarded-for"),
+        "127.0.0.1",
+        "XFF must be exactly the client IP"
+    );
     assert_eq!(one(&seen, "x-real-ip"), "127.0.0.1");
     assert_eq!(one(&seen, "x-forwarded-proto"), "http");
     assert_eq!(one(&seen, "x-forwarded-host"), "app.test");
@@ -113,7 +122,10 @@ fn forwarded_insecure_trusts_everyone() {
         "GET / HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
     );
     assert_eq!(r.status, 200);
-    assert_eq!(one(&up.only_request(), "x-forwarded-for"), "1.2.3.4, 127.0.0.1");
+    assert_eq!(
+        one(&up.only_request(), "x-forwarded-for"),
+        "1.2.3.4, 127.0.0.1"
+    );
 }
 
 #[test]

@@ -13,7 +13,11 @@ fn harness_echo_keep_alive_and_bodies() {
     let r = c.request("POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
     assert_eq!(r.status, 200);
     assert_eq!(r.upstream().as_deref(), Some("direct"));
-    assert!(r.text().contains("request: POST /a?b HTTP/1.1\n"), "{}", r.text());
+    assert!(
+        r.text().contains("request: POST /a?b HTTP/1.1\n"),
+        "{}",
+        r.text()
+    );
     let r = c.request(
         "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;e=1\r\nhi\r\n0\r\nT: 1\r\n\r\n",
     );
@@ -68,18 +72,27 @@ fn harness_generated_configs_parse() {
         })
         .entry_point(EntryPoint::new("admin"));
     let st: toml::Value = toml::from_str(&cfg.static_toml(std::path::Path::new("/d"))).unwrap();
-    assert_eq!(st["entryPoints"]["web"]["http"]["maxHeaderBytes"].as_integer(), Some(8192));
+    assert_eq!(
+        st["entryPoints"]["web"]["http"]["maxHeaderBytes"].as_integer(),
+        Some(8192)
+    );
     assert_eq!(
         st["entryPoints"]["web"]["transport"]["respondingTimeouts"]["readTimeout"].as_str(),
         Some("1s")
     );
-    assert_eq!(st["entryPoints"]["admin"]["address"].as_str(), Some("127.0.0.1:0"));
+    assert_eq!(
+        st["entryPoints"]["admin"]["address"].as_str(),
+        Some("127.0.0.1:0")
+    );
     let dy: toml::Value = toml::from_str(&cfg.dynamic[0].1).unwrap();
     let lb = &dy["http"]["services"]["app"]["loadBalancer"];
     assert_eq!(lb["serversTransport"].as_str(), Some("t"));
     assert_eq!(lb["servers"][0]["url"].as_str(), Some("http://127.0.0.1:1"));
     let r: toml::Value = toml::from_str(&router("a", "Host(`a`) && Path(`/\\d`)", "s")).unwrap();
-    assert_eq!(r["http"]["routers"]["a"]["rule"].as_str(), Some("Host(`a`) && Path(`/\\d`)"));
+    assert_eq!(
+        r["http"]["routers"]["a"]["rule"].as_str(),
+        Some("Host(`a`) && Path(`/\\d`)")
+    );
 }
 
 #[test]

@@ -84,7 +84,10 @@ fn pool_discards_idle_connection_closed_by_upstream() {
     let p = one_worker(&up);
     for i in 0..4 {
         let r = get(p.addr(), "app.test", &format!("/s{i}"));
-        assert_eq!(r.status, 200, "request {i} after the upstream closed the pooled connection");
+        assert_eq!(
+            r.status, 200,
+            "request {i} after the upstream closed the pooled connection"
+        );
         // Give the FIN time to arrive before the next request.
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -141,7 +144,10 @@ fn client_keep_alive_connection_idle_timeout_closes() {
     let cfg = ProxyConfig::new(&app(&[up.url()])).web(|ep| ep.idle_timeout = Some("1s".into()));
     let p = Proxy::start(&cfg);
     let mut c = Client::connect(p.addr());
-    assert_eq!(c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status, 200);
+    assert_eq!(
+        c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status,
+        200
+    );
     c.closed_within(Duration::from_secs(5))
         .expect("idle keep-alive connection closed after idleTimeout");
 }
@@ -153,7 +159,8 @@ fn connection_close_from_client_is_honoured() {
     let mut c = Client::connect(p.addr());
     let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
     assert_eq!(r.status, 200);
-    c.closed_within(Duration::from_secs(5)).expect("closed after Connection: close");
+    c.closed_within(Duration::from_secs(5))
+        .expect("closed after Connection: close");
     // The upstream connection is still pooled: Connection is hop-by-hop.
     assert_eq!(get(p.addr(), "app.test", "/").status, 200);
     assert_eq!(up.connections(), 1);

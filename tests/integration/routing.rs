@@ -79,7 +79,10 @@ fn routing_path_exact_vs_prefix() {
     r.expect("p.test", "/api", Some("prefix"));
     r.expect("p.test", "/api/v1/users?id=3", Some("prefix"));
     r.expect("p.test", "/other", None);
-    assert_eq!(r.upstream("prefix").requests()[1].target, "/api/v1/users?id=3");
+    assert_eq!(
+        r.upstream("prefix").requests()[1].target,
+        "/api/v1/users?id=3"
+    );
 }
 
 #[test]
@@ -99,7 +102,11 @@ fn routing_method_and_default_length_priority() {
 #[test]
 fn routing_header_matcher() {
     let r = Routes::start(&[
-        ("canary", "Host(`h.test`) && Header(`X-Env`, `canary`)", None),
+        (
+            "canary",
+            "Host(`h.test`) && Header(`X-Env`, `canary`)",
+            None,
+        ),
         ("stable", "Host(`h.test`)", None),
     ]);
     let (s, up) = r.send("GET / HTTP/1.1\r\nHost: h.test\r\nX-Env: canary\r\n\r\n");
@@ -124,9 +131,21 @@ fn routing_query_matcher() {
 #[test]
 fn routing_client_ip_matcher() {
     let r = Routes::start(&[
-        ("local1", "Host(`ip.test`) && ClientIP(`127.0.0.1`)", Some(100)),
-        ("loopnet", "Host(`ip.test`) && ClientIP(`127.0.0.0/8`)", Some(50)),
-        ("tennet", "Host(`ip10.test`) && ClientIP(`10.0.0.0/8`)", None),
+        (
+            "local1",
+            "Host(`ip.test`) && ClientIP(`127.0.0.1`)",
+            Some(100),
+        ),
+        (
+            "loopnet",
+            "Host(`ip.test`) && ClientIP(`127.0.0.0/8`)",
+            Some(50),
+        ),
+        (
+            "tennet",
+            "Host(`ip10.test`) && ClientIP(`10.0.0.0/8`)",
+            None,
+        ),
     ]);
     r.expect("ip.test", "/", Some("local1"));
     r.expect("ip10.test", "/", None);
@@ -134,14 +153,22 @@ fn routing_client_ip_matcher() {
     let mut c = Client::connect_from(two, r.proxy.addr());
     let resp = c.request("GET / HTTP/1.1\r\nHost: ip.test\r\n\r\n");
     assert_eq!(resp.status, 200);
-    assert_eq!(resp.upstream().as_deref(), Some("loopnet"), "client 127.0.0.2");
+    assert_eq!(
+        resp.upstream().as_deref(),
+        Some("loopnet"),
+        "client 127.0.0.2"
+    );
 }
 
 #[test]
 fn routing_negation_and_parentheses() {
     let r = Routes::start(&[
         ("notadmin", "Host(`n.test`) && !PathPrefix(`/admin`)", None),
-        ("either", "(Host(`o1.test`) || Host(`o2.test`)) && Path(`/x`)", None),
+        (
+            "either",
+            "(Host(`o1.test`) || Host(`o2.test`)) && Path(`/x`)",
+            None,
+        ),
     ]);
     r.expect("n.test", "/public", Some("notadmin"));
     r.expect("n.test", "/admin/panel", None);
@@ -155,7 +182,11 @@ fn routing_negation_and_parentheses() {
 fn routing_host_regexp_and_path_regexp() {
     let r = Routes::start(&[
         ("wild", r"HostRegexp(`^[a-z]+\.wild\.test$`)", None),
-        ("num", r"Host(`r.test`) && PathRegexp(`^/item/[0-9]+$`)", None),
+        (
+            "num",
+            r"Host(`r.test`) && PathRegexp(`^/item/[0-9]+$`)",
+            None,
+        ),
     ]);
     r.expect("foo.wild.test", "/", Some("wild"));
     r.expect("bar.wild.test", "/z", Some("wild"));
@@ -173,7 +204,11 @@ fn routing_host_is_case_insensitive() {
 #[test]
 fn priority_explicit_overrides_length() {
     let r = Routes::start(&[
-        ("long", "Host(`p.test`) && PathPrefix(`/`) && Method(`GET`)", None),
+        (
+            "long",
+            "Host(`p.test`) && PathPrefix(`/`) && Method(`GET`)",
+            None,
+        ),
         ("short", "Host(`p.test`)", Some(1000)),
     ]);
     r.expect("p.test", "/", Some("short"));

@@ -20,7 +20,11 @@ fn http10_without_keep_alive_gets_response_then_close() {
     c.deadline(Duration::from_secs(10));
     let r = c.read_response();
     assert_eq!(r.status, 200);
-    assert!(!r.chunked, "HTTP/1.0 client got a chunked response: {:?}", r.headers);
+    assert!(
+        !r.chunked,
+        "HTTP/1.0 client got a chunked response: {:?}",
+        r.headers
+    );
     assert!(r.text().contains("request: GET /old"), "{}", r.text());
     c.closed_within(Duration::from_secs(5))
         .expect("HTTP/1.0 connection without keep-alive is closed");
@@ -56,7 +60,8 @@ fn http10_client_gets_dechunked_response() {
     assert_eq!(r.status, 200);
     assert!(r.header("transfer-encoding").is_none(), "{:?}", r.headers);
     assert_eq!(r.body, b"alpha-beta-gamma");
-    c.closed_within(Duration::from_secs(5)).expect("closed after a de-chunked response");
+    c.closed_within(Duration::from_secs(5))
+        .expect("closed after a de-chunked response");
 }
 
 #[test]
@@ -85,7 +90,11 @@ fn hop_by_hop_request_headers_stripped() {
         "trailer",
         "proxy-authorization",
     ] {
-        assert!(!seen.has_header(h), "{h} reached the upstream: {:?}", seen.headers);
+        assert!(
+            !seen.has_header(h),
+            "{h} reached the upstream: {:?}",
+            seen.headers
+        );
     }
     for v in seen.headers_named("connection") {
         assert!(
@@ -100,7 +109,10 @@ fn hop_by_hop_request_headers_stripped() {
 fn upgrade_header_without_connection_upgrade_stripped() {
     let up = Upstream::echo("up");
     let p = proxy_for(&up);
-    let r = request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\nUpgrade: foo/1\r\n\r\n");
+    let r = request(
+        p.addr(),
+        "GET / HTTP/1.1\r\nHost: app.test\r\nUpgrade: foo/1\r\n\r\n",
+    );
     assert_eq!(r.status, 200);
     assert!(!up.only_request().has_header("upgrade"));
 }
@@ -126,7 +138,10 @@ fn hop_by_hop_response_headers_stripped() {
 fn pass_host_header_default_keeps_client_host() {
     let up = Upstream::echo("up");
     let p = proxy_for(&up);
-    assert_eq!(request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status, 200);
+    assert_eq!(
+        request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status,
+        200
+    );
     assert_eq!(up.only_request().header("host"), Some("app.test"));
 }
 
@@ -139,7 +154,10 @@ fn pass_host_header_false_uses_server_host() {
         lb_service_with("app", &[up.url()], "passHostHeader = false\n")
     );
     let p = Proxy::start(&ProxyConfig::new(&dynamic));
-    assert_eq!(request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status, 200);
+    assert_eq!(
+        request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status,
+        200
+    );
     let seen = up.only_request();
     let want = up.addr().to_string();
     assert_eq!(seen.headers_named("host"), vec![want.as_str()]);
@@ -155,14 +173,21 @@ fn expect_100_continue_answered_by_proxy_then_body_forwarded() {
     );
     c.deadline(Duration::from_secs(5));
     let interim = c.read_response();
-    assert_eq!(interim.status, 100, "expected 100 Continue before sending the body");
+    assert_eq!(
+        interim.status, 100,
+        "expected 100 Continue before sending the body"
+    );
     c.send(b"hello");
     c.deadline(Duration::from_secs(10));
     let r = c.read_response();
     assert_eq!(r.status, 200);
     let seen = up.only_request();
     assert_eq!(seen.body, b"hello");
-    assert!(!seen.has_header("expect"), "Expect forwarded: {:?}", seen.headers);
+    assert!(
+        !seen.has_header("expect"),
+        "Expect forwarded: {:?}",
+        seen.headers
+    );
 }
 
 #[test]
@@ -187,7 +212,13 @@ fn request_body_with_content_length_forwarded_exactly() {
     let p = proxy_for(&up);
     let body: Vec<u8> = (0..70_000u32).map(|i| (i % 256) as u8).collect();
     let mut c = Client::connect(p.addr());
-    c.send(format!("PUT /x HTTP/1.1\r\nHost: app.test\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+    c.send(
+        format!(
+            "PUT /x HTTP/1.1\r\nHost: app.test\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
     c.send(&body);
     let r = c.read_final("PUT");
     assert_eq!(r.status, 200);

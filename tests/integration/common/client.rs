@@ -121,7 +121,10 @@ impl Client {
         sink: &mut dyn FnMut(&[u8]),
     ) -> io::Result<Response> {
         let raw = self.io.read_head()?.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response")
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before a response",
+            )
         })?;
         let head = Head::parse(&raw)?;
         let mut parts = head.start_line.splitn(3, ' ');
@@ -188,7 +191,10 @@ pub fn request(addr: SocketAddr, raw: &str) -> Response {
 
 /// `GET path` with `Host: host` on a fresh connection.
 pub fn get(addr: SocketAddr, host: &str, path: &str) -> Response {
-    request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"))
+    request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+    )
 }
 
 /// FNV-1a of a received body, for symmetry with the upstream.

@@ -66,7 +66,8 @@ impl Head {
     }
 
     pub fn content_length(&self) -> Option<u64> {
-        self.header("content-length").and_then(|v| v.trim().parse().ok())
+        self.header("content-length")
+            .and_then(|v| v.trim().parse().ok())
     }
 
     /// Whether a `Connection` header lists `token`.
@@ -179,7 +180,10 @@ impl BufStream {
                 }
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("EOF inside head: {:?}", String::from_utf8_lossy(self.buffered())),
+                    format!(
+                        "EOF inside head: {:?}",
+                        String::from_utf8_lossy(self.buffered())
+                    ),
                 ));
             }
         }
@@ -197,7 +201,10 @@ impl BufStream {
                 return Err(invalid("line too long".into()));
             }
             if self.fill()? == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "EOF inside line"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "EOF inside line",
+                ));
             }
         }
     }

@@ -14,7 +14,7 @@ pub mod upstream;
 
 use std::time::{Duration, Instant};
 
-pub use client::{Client, Response};
+pub use client::Client;
 pub use proxy::{EntryPoint, Proxy, ProxyConfig};
 pub use upstream::{Behavior, Upstream};
 
@@ -24,7 +24,11 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Polls `f` until it returns `Some`, sleeping `step` between tries, for at
 /// most `limit`. Returns `None` on timeout.
-pub fn poll_until<T>(limit: Duration, step: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+pub fn poll_until<T>(
+    limit: Duration,
+    step: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = f() {

@@ -58,7 +58,10 @@ impl EntryPoint {
             }
         }
         if let Some(t) = &self.grace_timeout {
-            let _ = writeln!(out, "[entryPoints.{n}.transport.lifeCycle]\ngraceTimeOut = \"{t}\"");
+            let _ = writeln!(
+                out,
+                "[entryPoints.{n}.transport.lifeCycle]\ngraceTimeOut = \"{t}\""
+            );
         }
         if self.trusted_ips.is_some() || self.insecure.is_some() {
             let _ = writeln!(out, "[entryPoints.{n}.forwardedHeaders]");
@@ -191,14 +194,21 @@ impl Proxy {
                 p.exit,
                 p.log_text()
             ),
-            None => panic!("proxyd not ready within {START_LIMIT:?}; log:\n{}", p.log_text()),
+            None => panic!(
+                "proxyd not ready within {START_LIMIT:?}; log:\n{}",
+                p.log_text()
+            ),
         }
         for (ep, addr, _) in p.listening() {
             if !p.addrs.iter().any(|(n, _)| *n == ep) {
                 p.addrs.push((ep, addr));
             }
         }
-        assert!(!p.addrs.is_empty(), "no `listening` line in log:\n{}", p.log_text());
+        assert!(
+            !p.addrs.is_empty(),
+            "no `listening` line in log:\n{}",
+            p.log_text()
+        );
         p
     }
 
@@ -375,7 +385,9 @@ pub fn run_to_exit(args: &[&str], cwd: Option<&Path>, limit: Duration) -> Output
         let _ = std::io::Read::read_to_end(&mut err, &mut v);
         v
     });
-    let status = poll_until(limit, Duration::from_millis(10), || child.try_wait().expect("try_wait"));
+    let status = poll_until(limit, Duration::from_millis(10), || {
+        child.try_wait().expect("try_wait")
+    });
     let Some(status) = status else {
         let _ = child.kill();
         let _ = child.wait();
@@ -405,7 +417,10 @@ pub fn lb_service_with(name: &str, urls: &[String], extra: &str) -> String {
         s.push_str("servers = []\n");
     }
     for u in urls {
-        let _ = writeln!(s, "[[http.services.{name}.loadBalancer.servers]]\nurl = \"{u}\"");
+        let _ = writeln!(
+            s,
+            "[[http.services.{name}.loadBalancer.servers]]\nurl = \"{u}\""
+        );
     }
     s
 }
@@ -427,7 +442,11 @@ pub fn toml_str(s: &str) -> String {
 
 /// One router `app` for Host(`app.test`) → service `app` with these URLs.
 pub fn app(urls: &[String]) -> String {
-    format!("{}{}", router("app", "Host(`app.test`)", "app"), lb_service("app", urls))
+    format!(
+        "{}{}",
+        router("app", "Host(`app.test`)", "app"),
+        lb_service("app", urls)
+    )
 }
 
 /// Like [`app`] with a servers transport `t` with the given timeouts.

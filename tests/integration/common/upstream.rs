@@ -253,7 +253,13 @@ impl Upstream {
     /// The only request received; panics if there were not exactly one.
     pub fn only_request(&self) -> Seen {
         let r = self.requests();
-        assert_eq!(r.len(), 1, "upstream {} saw {} requests: {r:#?}", self.name, r.len());
+        assert_eq!(
+            r.len(),
+            1,
+            "upstream {} saw {} requests: {r:#?}",
+            self.name,
+            r.len()
+        );
         r.into_iter().next().unwrap()
     }
 
@@ -267,7 +273,10 @@ impl Upstream {
 
     /// Waits until at least `n` request heads arrived.
     pub fn wait_heads(&self, n: usize, limit: Duration) -> bool {
-        poll_until(limit, Duration::from_millis(5), || (self.heads() >= n).then_some(())).is_some()
+        poll_until(limit, Duration::from_millis(5), || {
+            (self.heads() >= n).then_some(())
+        })
+        .is_some()
     }
 
     /// Protocol errors the upstream noticed (e.g. a malformed forwarded body).
@@ -351,7 +360,9 @@ fn serve(stream: TcpStream, conn: usize, name: &str, b: &Behavior, st: &State) -
 
 fn write_response(io: &mut BufStream, b: &Behavior, dump: &str, is_head: bool) -> io::Result<()> {
     if let Some(s) = b.interim {
-        io.write_all(format!("HTTP/1.1 {s} Interim\r\nLink: </style.css>; rel=preload\r\n\r\n").as_bytes())?;
+        io.write_all(
+            format!("HTTP/1.1 {s} Interim\r\nLink: </style.css>; rel=preload\r\n\r\n").as_bytes(),
+        )?;
     }
     let no_body = is_head || b.status == 204 || b.status == 304 || b.status < 200;
     let pieces: Vec<Vec<u8>> = match &b.body {
@@ -383,7 +394,7 @@ fn write_response(io: &mut BufStream, b: &Behavior, dump: &str, is_head: bool) -
         return Ok(());
     }
     let chunked = b.framing == Framing::Chunked;
-    let mut emit = |io: &mut BufStream, piece: &[u8]| -> io::Result<()> {
+    let emit = |io: &mut BufStream, piece: &[u8]| -> io::Result<()> {
         if piece.is_empty() {
             return Ok(());
         }
@@ -420,7 +431,11 @@ pub fn echo_dump(name: &str, s: &Seen) -> String {
     for (n, v) in &s.headers {
         let _ = writeln!(out, "header: {n}: {v}");
     }
-    let _ = write!(out, "body-len: {}\nbody-fnv: {:016x}\n", s.body_len, s.body_fnv);
+    let _ = write!(
+        out,
+        "body-len: {}\nbody-fnv: {:016x}\n",
+        s.body_len, s.body_fnv
+    );
     out
 }
 
