@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::common::proxy::app;
+use crate::common::config::app;
 use crate::common::*;
 
 fn proxy_for(up: &Upstream) -> Proxy {

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::common::proxy::{app, run_to_exit};
+use crate::common::config::app;
+use crate::common::proxy::run_to_exit;
 use crate::common::*;
 
 fn check(file: &Path, cwd: Option<&Path>) -> Output {

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use crate::common::client::{get, request};
-use crate::common::proxy::{app, app_with_transport};
+use crate::common::config::{app, app_with_transport};
 use crate::common::*;
 
 #[test]

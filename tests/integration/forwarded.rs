@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::common::proxy::app;
+use crate::common::config::app;
 use crate::common::upstream::Seen;
 use crate::common::*;
 

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::common::proxy::{app_with_transport, parse_listening, router};
+use crate::common::config::{app_with_transport, router};
+use crate::common::proxy::parse_listening;
 use crate::common::*;
 
 #[test]

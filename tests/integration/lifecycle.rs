@@ -5,7 +5,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::common::client::get;
-use crate::common::proxy::{app, run_to_exit};
+use crate::common::config::app;
+use crate::common::proxy::run_to_exit;
 use crate::common::*;
 
 /// LISTEN (`0A`) sockets on 127.0.0.1:`port` in /proc/net/tcp.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::common::client::get;
-use crate::common::proxy::app;
+use crate::common::config::app;
 use crate::common::*;
 
 fn one_worker(up: &Upstream) -> Proxy {

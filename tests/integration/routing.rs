@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::common::client::{get, request};
-use crate::common::proxy::{lb_service, router};
+use crate::common::config::{lb_service, router};
 use crate::common::*;
 
 /// Routers as (name, rule, explicit priority); each gets upstream `name`.

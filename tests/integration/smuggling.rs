@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::common::proxy::app;
+use crate::common::config::app;
 use crate::common::*;
 
 /// Sends `raw` in one write; asserts 400 + close, and that the upstream saw

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::client::request;
-use crate::common::proxy::{app, lb_service_with, router};
+use crate::common::config::{app, lb_service_with, router};
 use crate::common::*;
 
 fn proxy_for(up: &Upstream) -> Proxy {

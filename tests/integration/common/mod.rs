@@ -7,7 +7,9 @@
 
 #![allow(dead_code)]
 
+pub mod behavior;
 pub mod client;
+pub mod config;
 pub mod io;
 pub mod proxy;
 pub mod upstream;
@@ -15,7 +17,8 @@ pub mod upstream;
 use std::time::{Duration, Instant};
 
 pub use client::Client;
-pub use proxy::{EntryPoint, Proxy, ProxyConfig};
+pub use config::{EntryPoint, ProxyConfig};
+pub use proxy::Proxy;
 pub use upstream::{Behavior, Upstream};
 
 /// Default per-operation socket timeout: long enough for a debug build under
