@@ -165,6 +165,50 @@ fn status_204_and_304_have_no_body() {
     }
 }
 
+#[test]
+fn chunked_upload_10mb_passed_through_intact() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let len = 10 * 1024 * 1024;
+    let mut c = Client::connect(p.addr());
+    c.send(b"POST /chunked HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let mut pat = Pattern::new(len);
+    while let Some(chunk) = pat.next_chunk() {
+        c.send(format!("{:x}\r\n", chunk.len()).as_bytes());
+        c.send(chunk);
+        c.send(b"\r\n");
+    }
+    c.send(b"0\r\n\r\n");
+    c.deadline(Duration::from_secs(30));
+    assert_eq!(c.read_response().status, 200);
+    let seen = up.only_request();
+    assert!(seen.chunked);
+    assert_eq!(seen.body_len, len);
+    assert_eq!(seen.body_fnv, Pattern::fnv(len));
+}
+
+#[test]
+fn chunked_download_10mb_passed_through_intact() {
+    let len = 10 * 1024 * 1024;
+    let up = Upstream::start("up", Behavior::pattern(len).chunked());
+    let p = proxy_for(&up);
+    let mut c = Client::connect(p.addr());
+    c.send(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    c.deadline(Duration::from_secs(30));
+    let mut fnv = Fnv::default();
+    let mut got = 0u64;
+    let r = c
+        .read_response_streaming("GET", &mut |d| {
+            fnv.update(d);
+            got += d.len() as u64;
+        })
+        .expect("download");
+    assert_eq!(r.status, 200);
+    assert!(r.chunked);
+    assert_eq!(got, len);
+    assert_eq!(fnv.0, Pattern::fnv(len));
+}
+
 /// Samples proxyd's VmRSS every 20 ms until stopped; returns the peak (KiB).
 struct RssSampler {
     stop: Arc<AtomicBool>,

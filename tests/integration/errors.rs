@@ -40,6 +40,37 @@ fn upstream_closes_without_response_is_502() {
 }
 
 #[test]
+fn upstream_reset_without_response_is_502() {
+    let up = Upstream::start("up", Behavior::reset_without_response());
+    let p = Proxy::start(&ProxyConfig::new(&app(&[up.url()])));
+    assert_eq!(get(p.addr(), "app.test", "/").status, 502);
+    assert!(up.heads() >= 1, "upstream never got the request");
+}
+
+#[test]
+fn upstream_truncated_body_not_passed_off_as_complete() {
+    // Headers promise 1000 bytes; the upstream sends 5 and closes. The proxy
+    // cannot send a 502 any more, but it must not complete the response
+    // either: the client sees the connection end early.
+    let up = Upstream::start(
+        "up",
+        Behavior::raw(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nshort"),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&app(&[up.url()])));
+    let mut c = Client::connect(p.addr());
+    c.send(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    c.deadline(Duration::from_secs(10));
+    match c.try_read_response("GET") {
+        Err(e) => assert_ne!(
+            e.kind(),
+            std::io::ErrorKind::TimedOut,
+            "hung instead of closing"
+        ),
+        Ok(r) => assert_eq!(r.status, 502, "truncated body passed on as complete: {r:?}"),
+    }
+}
+
+#[test]
 fn upstream_invalid_response_is_502() {
     let up = Upstream::start("up", Behavior::raw(b"this is not http\r\n\r\n"));
     let p = Proxy::start(&ProxyConfig::new(&app(&[up.url()])));

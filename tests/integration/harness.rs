@@ -103,3 +103,13 @@ fn harness_parse_listening_line() {
     assert_eq!((ep.as_str(), addr.port(), w), ("web", 4321, 1));
     assert!(parse_listening("ready workers=1 driver=uring").is_none());
 }
+
+#[test]
+fn harness_reset_behaviour_resets() {
+    let up = Upstream::start("r", Behavior::reset_without_response());
+    let mut c = Client::connect(up.addr());
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.deadline(Duration::from_secs(5));
+    let err = c.try_read_response("GET").unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+}

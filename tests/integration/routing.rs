@@ -196,6 +196,28 @@ fn routing_host_regexp_and_path_regexp() {
 }
 
 #[test]
+fn routing_header_regexp_and_query_regexp() {
+    let r = Routes::start(&[
+        (
+            "hre",
+            r"Host(`x.test`) && HeaderRegexp(`X-Ver`, `^v[0-9]+$`)",
+            None,
+        ),
+        (
+            "qre",
+            r"Host(`x.test`) && QueryRegexp(`id`, `^[0-9]+$`)",
+            None,
+        ),
+    ]);
+    let (s, up) = r.send("GET / HTTP/1.1\r\nHost: x.test\r\nX-Ver: v12\r\n\r\n");
+    assert_eq!((s, up.as_deref()), (200, Some("hre")));
+    let (s, _) = r.send("GET / HTTP/1.1\r\nHost: x.test\r\nX-Ver: beta\r\n\r\n");
+    assert_eq!(s, 404);
+    r.expect("x.test", "/?id=123", Some("qre"));
+    r.expect("x.test", "/?id=abc", None);
+}
+
+#[test]
 fn routing_host_is_case_insensitive() {
     let r = Routes::start(&[("a", "Host(`app.test`)", None)]);
     r.expect("APP.Test", "/", Some("a"));

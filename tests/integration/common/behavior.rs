@@ -37,6 +37,8 @@ pub struct Behavior {
     pub close_without_response: bool,
     /// Write these bytes instead of a response, then close.
     pub raw: Option<Vec<u8>>,
+    /// Read the request head, then reset the connection (RST, SO_LINGER 0).
+    pub reset_without_response: bool,
     /// Close right after a keep-alive response (no `Connection: close`),
     /// like a server whose idle timeout is tiny.
     pub close_after_response: bool,
@@ -54,6 +56,7 @@ impl Behavior {
             close_without_response: false,
             raw: None,
             close_after_response: false,
+            reset_without_response: false,
         }
     }
 
@@ -113,6 +116,13 @@ impl Behavior {
     pub fn close_without_response() -> Behavior {
         Behavior {
             close_without_response: true,
+            ..Behavior::echo()
+        }
+    }
+
+    pub fn reset_without_response() -> Behavior {
+        Behavior {
+            reset_without_response: true,
             ..Behavior::echo()
         }
     }

@@ -188,6 +188,10 @@ fn serve(stream: TcpStream, conn: usize, name: &str, b: &Behavior, st: &State) -
         if b.close_without_response {
             return Ok(());
         }
+        if b.reset_without_response {
+            let _ = socket2::SockRef::from(&io.stream).set_linger(Some(Duration::ZERO));
+            return Ok(());
+        }
         let mut parts = head.start_line.splitn(3, ' ');
         let mut seen = Seen {
             conn,
