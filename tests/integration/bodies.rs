@@ -277,6 +277,7 @@ fn large_upload_100mb_streamed_with_bounded_memory() {
     c.deadline(Duration::from_secs(60));
     let r = c.read_response();
     let peak = sampler.finish();
+    eprintln!("upload: proxyd RSS baseline {base} KiB, peak {peak} KiB");
     assert_eq!(r.status, 200);
     let seen = up
         .requests()
@@ -318,6 +319,7 @@ fn large_download_100mb_streamed_with_bounded_memory() {
         })
         .expect("download");
     let peak = sampler.finish();
+    eprintln!("download: proxyd RSS baseline {base} KiB, peak {peak} KiB");
     assert_eq!(r.status, 200);
     assert_eq!(len, BIG);
     assert_eq!(fnv.0, Pattern::fnv(BIG), "download corrupted on the way");
