@@ -1,0 +1,16 @@
+//! proxyd integration tests: one test binary (link time on small CI machines),
+//! real `proxyd` processes, real sockets on 127.0.0.1, std-only clients and
+//! upstreams. See `common/` for the harness.
+
+mod common;
+
+mod bodies;
+mod config_files;
+mod errors;
+mod forwarded;
+mod harness;
+mod lifecycle;
+mod pool;
+mod routing;
+mod smuggling;
+mod wire;

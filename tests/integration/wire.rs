@@ -1,0 +1,229 @@
+//! What goes over the wire in each direction: HTTP/1.0 clients, hop-by-hop
+//! header removal, passHostHeader, and `Expect: 100-continue`.
+
+use std::time::{Duration, Instant};
+
+use crate::common::client::request;
+use crate::common::config::{app, lb_service_with, router};
+use crate::common::*;
+
+fn proxy_for(up: &Upstream) -> Proxy {
+    Proxy::start(&ProxyConfig::new(&app(&[up.url()])))
+}
+
+#[test]
+fn http10_without_keep_alive_gets_response_then_close() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let mut c = Client::connect(p.addr());
+    c.send(b"GET /old HTTP/1.0\r\nHost: app.test\r\n\r\n");
+    c.deadline(Duration::from_secs(10));
+    let r = c.read_response();
+    assert_eq!(r.status, 200);
+    assert!(
+        !r.chunked,
+        "HTTP/1.0 client got a chunked response: {:?}",
+        r.headers
+    );
+    assert!(r.text().contains("request: GET /old"), "{}", r.text());
+    c.closed_within(Duration::from_secs(5))
+        .expect("HTTP/1.0 connection without keep-alive is closed");
+}
+
+#[test]
+fn http10_keep_alive_with_content_length_stays_open() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let mut c = Client::connect(p.addr());
+    for i in 0..2 {
+        c.send(
+            format!("GET /ka{i} HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n")
+                .as_bytes(),
+        );
+        c.deadline(Duration::from_secs(10));
+        let r = c.read_response();
+        assert_eq!(r.status, 200, "request {i}");
+        assert!(r.header("content-length").is_some(), "{:?}", r.headers);
+        assert!(r.text().contains(&format!("GET /ka{i} ")));
+    }
+    assert_eq!(up.requests().len(), 2);
+}
+
+#[test]
+fn http10_client_gets_dechunked_response() {
+    let up = Upstream::start("up", Behavior::chunks(&[b"alpha-", b"beta-", b"gamma"]));
+    let p = proxy_for(&up);
+    let mut c = Client::connect(p.addr());
+    c.send(b"GET / HTTP/1.0\r\nHost: app.test\r\n\r\n");
+    c.deadline(Duration::from_secs(10));
+    let r = c.read_response();
+    assert_eq!(r.status, 200);
+    assert!(r.header("transfer-encoding").is_none(), "{:?}", r.headers);
+    assert_eq!(r.body, b"alpha-beta-gamma");
+    c.closed_within(Duration::from_secs(5))
+        .expect("closed after a de-chunked response");
+}
+
+#[test]
+fn hop_by_hop_request_headers_stripped() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let r = request(
+        p.addr(),
+        "GET / HTTP/1.1\r\nHost: app.test\r\n\
+         Connection: keep-alive, X-Custom-Hop\r\n\
+         X-Custom-Hop: secret\r\n\
+         Keep-Alive: timeout=5\r\n\
+         Proxy-Connection: keep-alive\r\n\
+         TE: trailers\r\n\
+         Trailer: X-Foo\r\n\
+         Proxy-Authorization: Basic Zm9vOmJhcg==\r\n\
+         X-End-To-End: kept\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    let seen = up.only_request();
+    for h in [
+        "x-custom-hop",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "proxy-authorization",
+    ] {
+        assert!(
+            !seen.has_header(h),
+            "{h} reached the upstream: {:?}",
+            seen.headers
+        );
+    }
+    for v in seen.headers_named("connection") {
+        assert!(
+            !v.to_ascii_lowercase().contains("x-custom-hop"),
+            "client's Connection header forwarded: {v}"
+        );
+    }
+    assert_eq!(seen.header("x-end-to-end"), Some("kept"));
+}
+
+#[test]
+fn upgrade_header_without_connection_upgrade_stripped() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let r = request(
+        p.addr(),
+        "GET / HTTP/1.1\r\nHost: app.test\r\nUpgrade: foo/1\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    assert!(!up.only_request().has_header("upgrade"));
+}
+
+#[test]
+fn hop_by_hop_response_headers_stripped() {
+    let b = Behavior::fixed(200, b"ok")
+        .header("Connection", "X-Resp-Hop")
+        .header("X-Resp-Hop", "internal")
+        .header("Keep-Alive", "timeout=99")
+        .header("X-Resp-Kept", "yes");
+    let up = Upstream::start("up", b);
+    let p = proxy_for(&up);
+    let r = request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assert_eq!(r.status, 200);
+    assert!(r.header("x-resp-hop").is_none(), "{:?}", r.headers);
+    assert!(r.header("keep-alive").is_none(), "{:?}", r.headers);
+    assert_eq!(r.header("x-resp-kept"), Some("yes"));
+    assert_eq!(r.body, b"ok");
+}
+
+#[test]
+fn pass_host_header_default_keeps_client_host() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    assert_eq!(
+        request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status,
+        200
+    );
+    assert_eq!(up.only_request().header("host"), Some("app.test"));
+}
+
+#[test]
+fn pass_host_header_false_uses_server_host() {
+    let up = Upstream::echo("up");
+    let dynamic = format!(
+        "{}{}",
+        router("app", "Host(`app.test`)", "app"),
+        lb_service_with("app", &[up.url()], "passHostHeader = false\n")
+    );
+    let p = Proxy::start(&ProxyConfig::new(&dynamic));
+    assert_eq!(
+        request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n").status,
+        200
+    );
+    let seen = up.only_request();
+    let want = up.addr().to_string();
+    assert_eq!(seen.headers_named("host"), vec![want.as_str()]);
+}
+
+#[test]
+fn expect_100_continue_answered_by_proxy_then_body_forwarded() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let mut c = Client::connect(p.addr());
+    c.send(
+        b"POST /up HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    );
+    c.deadline(Duration::from_secs(5));
+    let interim = c.read_response();
+    assert_eq!(
+        interim.status, 100,
+        "expected 100 Continue before sending the body"
+    );
+    c.send(b"hello");
+    c.deadline(Duration::from_secs(10));
+    let r = c.read_response();
+    assert_eq!(r.status, 200);
+    let seen = up.only_request();
+    assert_eq!(seen.body, b"hello");
+    assert!(
+        !seen.has_header("expect"),
+        "Expect forwarded: {:?}",
+        seen.headers
+    );
+}
+
+#[test]
+fn expect_100_continue_without_route_is_404_without_waiting_for_body() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let mut c = Client::connect(p.addr());
+    let t0 = Instant::now();
+    c.send(
+        b"POST /up HTTP/1.1\r\nHost: nowhere.test\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    c.deadline(Duration::from_secs(5));
+    let r = c.read_response();
+    assert_eq!(r.status, 404);
+    assert!(t0.elapsed() < Duration::from_secs(4));
+    assert_eq!(up.heads(), 0);
+}
+
+#[test]
+fn request_body_with_content_length_forwarded_exactly() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    let body: Vec<u8> = (0..70_000u32).map(|i| (i % 256) as u8).collect();
+    let mut c = Client::connect(p.addr());
+    c.send(
+        format!(
+            "PUT /x HTTP/1.1\r\nHost: app.test\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    c.send(&body);
+    let r = c.read_final("PUT");
+    assert_eq!(r.status, 200);
+    let seen = up.only_request();
+    assert_eq!(seen.header("content-length"), Some("70000"));
+    assert!(!seen.chunked);
+    assert_eq!(seen.body, body);
+}
