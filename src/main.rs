@@ -64,10 +64,11 @@ fn main() -> ExitCode {
         cores: cli.cores,
         io_driver,
     };
-    match app::run(opts).map_err(anyhow::Error::from) {
+    match app::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("proxyd: {e:#}");
+            // Every AppError's message already carries its cause.
+            eprintln!("proxyd: {e}");
             ExitCode::FAILURE
         }
     }

@@ -135,15 +135,9 @@ fn load_balancer(
     defs: &Defs,
 ) -> Result<LoadBalancer, Vec<ConfigError>> {
     let key = format!("{key}.loadBalancer");
+    // No server, or only weight-0 servers, is valid as in Traefik: requests get 503
+    // ("no available server") until servers are added.
     let mut errors = Vec::new();
-    if raw.servers.is_empty() {
-        errors.push(def.error(format!("{key}.servers"), "at least one server is required"));
-    } else if raw.servers.iter().all(|s| s.weight == Some(0)) {
-        errors.push(def.error(
-            format!("{key}.servers"),
-            "at least one server needs a weight above 0",
-        ));
-    }
     let servers: Vec<Server> = (raw.servers.iter().enumerate())
         .filter_map(|(i, s)| {
             let skey = format!("{key}.servers[{i}].url");

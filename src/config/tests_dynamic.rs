@@ -253,3 +253,20 @@ fn shipped_dynamic_config_resolves() {
             .any(|(_, k)| matches!(k, ServiceKind::LoadBalancer(_)))
     );
 }
+
+#[test]
+fn load_balancer_without_usable_servers_is_accepted() {
+    let text = r#"
+[http.services.empty.loadBalancer]
+[http.services.zero.loadBalancer]
+servers = [{ url = "http://127.0.0.1:1", weight = 0 }]
+"#;
+    let s = setup(&[("lb.toml", text)]);
+    let r = ok(&s.st);
+    let lb = |i: usize| match &r.services[i].kind {
+        ServiceKind::LoadBalancer(lb) => lb.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(lb(0).servers.is_empty());
+    assert_eq!(lb(1).servers[0].weight, 0);
+}
