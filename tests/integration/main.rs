@@ -13,4 +13,5 @@ mod lifecycle;
 mod pool;
 mod routing;
 mod smuggling;
+mod upgrade;
 mod wire;
