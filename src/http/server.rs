@@ -25,6 +25,9 @@ use crate::worker::{EntryCtx, WorkerCtx};
 
 /// An idle connection's read buffer: small, so 10k idle clients cost little.
 pub const CLIENT_BUF_SIZE: usize = 4 * 1024;
+/// How long, and how much, a refused request is drained before closing.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+const LINGER_BYTES: usize = 256 * 1024;
 /// Request bodies up to this size that arrived with the head are sent upstream in
 /// the same write as the head.
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
@@ -158,7 +161,11 @@ pub async fn serve<S: ClientIo>(
         c.req = ReqState::Untouched;
         c.response_started = false;
         match CatchUnwind::new(c.handle(&head)).await {
-            Ok(Outcome::KeepAlive) if !c.w.shutdown.is_fired() => {}
+            Ok(Outcome::KeepAlive) if !c.w.shutdown.is_fired() => {
+                // A body streamed through may have grown the buffer: an idle
+                // keep-alive connection goes back to the small one.
+                c.buf.shrink_to(CLIENT_BUF_SIZE);
+            }
             Ok(Outcome::Tunnel(up)) => {
                 tunnel::run(c.io, c.buf, up).await;
                 return;
@@ -373,9 +380,30 @@ impl<S: ClientIo> Conn<S> {
         let sent =
             io::write_static(&mut self.io, error_response(status, !reusable), deadline).await;
         if sent.is_ok() && reusable {
-            Outcome::KeepAlive
-        } else {
-            Outcome::Close
+            return Outcome::KeepAlive;
+        }
+        if sent.is_ok() && matches!(status, 400 | 431) {
+            self.linger().await;
+        }
+        Outcome::Close
+    }
+
+    /// Closing with unread request bytes makes the kernel send a reset, which can
+    /// destroy the error response before the client reads it. Like nginx's
+    /// lingering close: half-close, then read and discard for a short while.
+    async fn linger(&mut self) {
+        if self.io.shutdown().await.is_err() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER_TIME;
+        let mut drained = 0;
+        while drained < LINGER_BYTES {
+            self.buf.clear();
+            io::reserve_up_to(&mut self.buf, CLIENT_BUF_SIZE, CLIENT_BUF_SIZE);
+            match io::read_some(&mut self.io, &mut self.buf, usize::MAX, Some(deadline)).await {
+                Ok(n) if n > 0 => drained += n,
+                _ => return,
+            }
         }
     }
 }

@@ -95,6 +95,8 @@ impl Pool {
         if max_idle == 0 || !conn.buf.is_empty() {
             return;
         }
+        // A large body grew the buffer; idle connections keep only the usual size.
+        conn.buf.shrink_to(UPSTREAM_BUF_SIZE);
         let mut idle = self.idle.borrow_mut();
         let list = idle.entry(addr).or_default();
         if list.len() >= max_idle {

@@ -233,3 +233,30 @@ fn client_gone_before_response_logs_499() {
     let up2 = get(p.addr(), "app.test", "/after");
     assert_eq!(up2.status, 200);
 }
+
+/// Regression: closing right after the 431 with the rest of a huge head unread made
+/// the kernel answer the client's further bytes with a reset instead of a clean
+/// close, which can destroy the response before the client reads it.
+#[test]
+fn oversized_head_gets_431_and_a_clean_close_not_a_reset() {
+    use std::io::{Read, Write};
+    let up = Upstream::echo("up");
+    let p = header_limit_proxy(&up);
+    let mut s = std::net::TcpStream::connect(p.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: app.test\r\nX-Big: ")
+        .unwrap();
+    // Keep sending after the proxy has already decided; it must drain, not reset.
+    let junk = vec![b'a'; 16 * 1024];
+    for _ in 0..12 {
+        if s.write_all(&junk).is_err() {
+            break;
+        }
+    }
+    let mut got = Vec::new();
+    let res = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 431 "), "{text}");
+    assert!(res.is_ok(), "reset instead of a clean close: {res:?}");
+    assert_eq!(up.heads(), 0);
+}
