@@ -76,7 +76,7 @@ async fn exchange<S: ClientIo>(
     };
     forward::write_request_head(&mut c.out, &c.buf, head, &c.headers, &fw);
     let inline = inline_body(head, c.buf.len());
-    let retryable = inline.is_some() && idempotent(head.method.get(&c.buf));
+    let replayable = inline.is_some() && idempotent(head.method.get(&c.buf));
     if let Some(n) = inline {
         c.out
             .extend_from_slice(&c.buf[head.head_len..head.head_len + n]);
@@ -101,7 +101,14 @@ async fn exchange<S: ClientIo>(
         .await
         {
             Ok(resp) => break (up, resp),
-            Err(e) if retryable && up.reused && !retried && e.retry_safe() => {
+            // Safe to send again: an idempotent request we still hold whole, or any
+            // request whose body has not started to flow (the head write failed).
+            Err(e)
+                if up.reused
+                    && !retried
+                    && e.retry_safe()
+                    && (replayable || c.req == ReqState::Untouched) =>
+            {
                 log::debug!(
                     "stale pooled connection to {} ({e}): retrying on a fresh one",
                     server.addr
