@@ -196,7 +196,12 @@ impl Reloader {
             }
             Err(errors) => {
                 let n = errors.0.len();
-                let one_line: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
+                // One log line per refusal: log shippers and `grep` see it whole.
+                let one_line: Vec<String> = errors
+                    .0
+                    .iter()
+                    .map(|e| e.to_string().replace('\n', " "))
+                    .collect();
                 log::error!(
                     "configuration reload refused: {n} error(s), generation={current} keeps \
                      serving: {}",
