@@ -1,7 +1,7 @@
 //! Process orchestration on the main thread: load the static config, decide cores and
-//! the I/O driver, bind listeners, publish the first snapshot, start the workers,
-//! then wait for signals — SIGHUP reloads, SIGTERM/SIGINT drain gracefully
-//! (DESIGN.md §7).
+//! the I/O driver, bind listeners, publish the first snapshot, start the workers and
+//! the control thread (which reloads), then wait for signals — SIGHUP is passed to
+//! the control thread, SIGTERM/SIGINT drain gracefully (DESIGN.md §7).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::config::{self, ConfigErrors, IoDriver, StaticConfig};
-use crate::control::Published;
+use crate::control::{self, Control, Published};
 use crate::worker::listener::{self, ListenError};
 use crate::worker::runtime::{self, Driver, UringUnavailable};
 use crate::worker::shutdown::phase;
@@ -65,7 +65,8 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     let cores = resolve_cores(opts.cores.or(cfg.workers.cores))?;
     let requested = opts.io_driver.unwrap_or(cfg.workers.io_driver);
     let driver = runtime::resolve(requested)?;
-    let published = Published::new(config::load_snapshot(&cfg, 1)?);
+    let (first, fingerprint) = control::load_first(&cfg)?;
+    let published = Published::new(first);
     let mut groups = Vec::new();
     for ep in &cfg.entry_points {
         groups.push(listener::bind_group(&ep.name, ep.address, cores.len())?);
@@ -77,8 +78,11 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     )?;
     let driver = wait_ready(&rx, spawned)?;
     log::info!("ready workers={spawned} driver={}", driver.name());
+    let control = control::start(cfg.clone(), published, fingerprint)?;
     forward_signals(tx)?;
-    serve_until_stopped(&cfg, &published, &rx);
+    serve_until_stopped(&control, &rx);
+    // No reloads while draining: the config being drained is the one to finish with.
+    control.stop();
     drain(&cfg, &phase, &rx, spawned);
     log::info!("stopped");
     Ok(())
@@ -165,22 +169,12 @@ fn forward_signals(tx: Sender<Msg>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Serves until SIGTERM/SIGINT (or every worker died). SIGHUP reloads the dynamic
-/// config; a bad config is refused and the last good one keeps serving.
-fn serve_until_stopped(cfg: &StaticConfig, published: &Published, rx: &Receiver<Msg>) {
-    let mut generation = published.generation();
+/// Serves until SIGTERM/SIGINT (or every worker died). SIGHUP asks the control thread
+/// for a reload, the same path as a file change.
+fn serve_until_stopped(control: &Control, rx: &Receiver<Msg>) {
     loop {
         match rx.recv() {
-            Ok(Msg::Signal(SIGHUP)) => match config::load_snapshot(cfg, generation + 1) {
-                Ok(snapshot) => {
-                    generation += 1;
-                    published.publish(snapshot);
-                    log::info!("configuration reloaded generation={generation}");
-                }
-                Err(e) => {
-                    log::error!("configuration reload refused, keeping the last good one:\n{e}")
-                }
-            },
+            Ok(Msg::Signal(SIGHUP)) => control.force_reload(),
             Ok(Msg::Signal(sig)) => {
                 log::info!("signal {sig} received: stopping gracefully");
                 return;

@@ -32,6 +32,7 @@ mod tests_static;
 
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use provider::ProviderFiles;
 pub use types::*;
 
 /// Traefik's `respondingTimeouts.readTimeout` default.
@@ -62,6 +63,9 @@ pub const MAX_RING_ENTRIES: u32 = 32768;
 pub const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Error;
 /// Traefik's `providers.file.watch` default.
 pub const DEFAULT_WATCH: bool = true;
+/// `providers.providersThrottleDuration` default. Traefik waits 2s; an edit lands in
+/// one burst of events well within this, and a reload should feel immediate.
+pub const DEFAULT_PROVIDERS_THROTTLE: Duration = Duration::from_millis(200);
 /// Traefik's `loadBalancer.passHostHeader` default.
 pub const DEFAULT_PASS_HOST_HEADER: bool = true;
 /// Traefik's `servers[].weight` default.
@@ -82,6 +86,21 @@ pub fn load_static(path: &Path) -> Result<StaticConfig, ConfigErrors> {
 
 /// Reads every dynamic file of the provider, validates, resolves and compiles.
 pub fn load_snapshot(static_cfg: &StaticConfig, generation: u64) -> Result<Snapshot, ConfigErrors> {
-    let files = provider::read(static_cfg.provider.as_ref());
-    compile::compile(static_cfg, &files, generation)
+    compile_snapshot(static_cfg, &read_dynamic(static_cfg), generation)
+}
+
+/// Reads the provider's files without compiling them. The control thread reads once,
+/// fingerprints what it read ([`ProviderFiles::fingerprint`]) and compiles the same
+/// bytes, so what it compares is exactly what it publishes.
+pub fn read_dynamic(static_cfg: &StaticConfig) -> ProviderFiles {
+    provider::read(static_cfg.provider.as_ref())
+}
+
+/// Validates, resolves and compiles files read by [`read_dynamic`].
+pub fn compile_snapshot(
+    static_cfg: &StaticConfig,
+    files: &ProviderFiles,
+    generation: u64,
+) -> Result<Snapshot, ConfigErrors> {
+    compile::compile(static_cfg, files, generation)
 }

@@ -1,6 +1,19 @@
 //! The control side of the process: it owns the published [`Snapshot`] and hands each
 //! worker a cheap reader. Workers check one atomic generation counter per request and
 //! only touch the shared `Arc` when it changed (DESIGN.md §1).
+//!
+//! The control thread ([`start`], `control/reloader.rs`) is the only writer after
+//! start-up: it watches the file provider (`control/watch.rs`), reloads on changes
+//! and SIGHUP, and keeps the reload bookkeeping in [`ControlState`].
+
+mod reloader;
+mod state;
+#[cfg(test)]
+mod tests;
+mod watch;
+
+pub use reloader::{Control, load_first, start};
+pub use state::ControlState;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -108,7 +108,6 @@ const TRAEFIK_UNSUPPORTED: &[&str] = &[
     "ping",
     "plugin",
     "preservePath",
-    "providersThrottleDuration",
     "proxyProtocol",
     "readIdleTimeout",
     "redirections",

@@ -1,6 +1,12 @@
 //! The file provider: reads the dynamic files — one `filename`, or every `*.toml`
 //! below `directory` (recursively, sorted by path so merges are deterministic).
+//!
+//! Names starting with `..` are skipped while walking: that is how a Kubernetes
+//! ConfigMap volume keeps its timestamped data directories and the `..data` link
+//! (`app.toml -> ..data/app.toml`, `..data -> ..2024_01_01_…`). Reading them too
+//! would define every router twice.
 
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
@@ -21,6 +27,24 @@ pub struct SourceFile {
 pub struct ProviderFiles {
     pub files: Vec<SourceFile>,
     pub errors: Vec<ConfigError>,
+}
+
+impl ProviderFiles {
+    /// A hash of everything the compile step would see: every path, its text and
+    /// every read error. Equal fingerprints mean an equal snapshot would come out
+    /// (server DNS aside), so a touch or an event storm need not publish anything.
+    pub fn fingerprint(&self) -> u64 {
+        // SipHash with fixed keys: stable within the process, which is all we compare.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for f in &self.files {
+            f.path.hash(&mut h);
+            f.text.hash(&mut h);
+        }
+        for e in &self.errors {
+            e.to_string().hash(&mut h);
+        }
+        h.finish()
+    }
 }
 
 /// Reads the provider's files; no provider means no dynamic configuration.
@@ -58,7 +82,11 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), ConfigEr
     }
     let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
     for entry in entries {
-        let path = entry.map_err(|e| unreadable(dir, e))?.path();
+        let entry = entry.map_err(|e| unreadable(dir, e))?;
+        if entry.file_name().as_encoded_bytes().starts_with(b"..") {
+            continue;
+        }
+        let path = entry.path();
         // metadata() follows symlinks, as Traefik does.
         let meta = std::fs::metadata(&path).map_err(|e| unreadable(&path, e))?;
         if meta.is_dir() {
@@ -150,6 +178,40 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn configmap_layout_is_read_once() {
+        // kubelet's layout: data in a timestamped dir, `..data` points at it, and
+        // the visible names are links through `..data`.
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join("..2024_01_01")).unwrap();
+        fs::write(tmp.path().join("..2024_01_01/app.toml"), "a").unwrap();
+        std::os::unix::fs::symlink("..2024_01_01", tmp.path().join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/app.toml", tmp.path().join("app.toml")).unwrap();
+        let got = read(Some(&dir_provider(tmp.path())));
+        assert!(got.errors.is_empty(), "{:?}", got.errors);
+        assert_eq!(got.files.len(), 1, "{:?}", got.files);
+        assert!(got.files[0].path.ends_with("app.toml"));
+        assert_eq!(got.files[0].text, "a");
+    }
+
+    #[test]
+    fn fingerprint_follows_content_not_mtime() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a.toml");
+        fs::write(&file, "x = 1").unwrap();
+        let p = dir_provider(tmp.path());
+        let first = read(Some(&p)).fingerprint();
+        fs::write(&file, "x = 1").unwrap();
+        assert_eq!(read(Some(&p)).fingerprint(), first, "same bytes rewritten");
+        fs::write(&file, "x = 2").unwrap();
+        assert_ne!(read(Some(&p)).fingerprint(), first, "content changed");
+        fs::rename(&file, tmp.path().join("b.toml")).unwrap();
+        let renamed = read(Some(&p)).fingerprint();
+        assert_ne!(renamed, first, "a rename changes file names in errors");
+        fs::remove_file(tmp.path().join("b.toml")).unwrap();
+        assert_ne!(read(Some(&p)).fingerprint(), renamed, "deleted");
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub struct RawEntryPointHttp {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawProviders {
     pub file: Option<RawFileProvider>,
+    pub providers_throttle_duration: Option<ConfigDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -45,11 +45,14 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
         .collect();
     check_address_clashes(&entry_points, c);
     let base = path.parent().unwrap_or(Path::new("."));
-    let file = raw.providers.and_then(|p| p.file);
+    let providers = raw.providers.unwrap_or_default();
     StaticConfig {
         source: path.to_path_buf(),
         entry_points,
-        provider: file.and_then(|f| file_provider(&f, base, c)),
+        provider: providers.file.and_then(|f| file_provider(&f, base, c)),
+        providers_throttle: providers
+            .providers_throttle_duration
+            .map_or(DEFAULT_PROVIDERS_THROTTLE, |d| d.0),
         workers: workers(raw.workers.unwrap_or_default(), c),
         log_level: raw
             .log

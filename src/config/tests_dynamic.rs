@@ -55,6 +55,7 @@ pub(super) fn setup(files: &[(&str, &str)]) -> Setup {
             is_directory: true,
             watch: false,
         }),
+        providers_throttle: DEFAULT_PROVIDERS_THROTTLE,
         workers: Workers {
             cores: None,
             io_driver: IoDriver::Auto,

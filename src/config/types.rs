@@ -23,6 +23,9 @@ pub struct StaticConfig {
     /// In the order they appear in the file, sorted by name for determinism.
     pub entry_points: Vec<EntryPoint>,
     pub provider: Option<FileProvider>,
+    /// `providers.providersThrottleDuration`: how long the control thread keeps
+    /// collecting change events before it reloads once.
+    pub providers_throttle: Duration,
     pub workers: Workers,
     pub log_level: log::LevelFilter,
 }

@@ -155,3 +155,51 @@ fn check_reports_every_error() {
         "{err}"
     );
 }
+
+#[test]
+fn check_reports_every_error_in_every_file_of_the_directory() {
+    let cfg = ProxyConfig::new(&app(&["http://127.0.0.1:9".to_string()]));
+    let broken = [
+        (
+            "a_syntax.toml",
+            "[http.routers.x\nrule = 'Host(`x.test`)'\n",
+        ),
+        (
+            "b_unknown.toml",
+            "[http.routers.y]\nrule = 'Host(`y.test`)'\nservice = \"app\"\nbogusKey = 1\n",
+        ),
+        (
+            "c_dangling.toml",
+            "[http.routers.z]\nrule = 'Host(`z.test`)'\nservice = \"nope\"\n",
+        ),
+        (
+            "sub/d_rule.toml",
+            "[http.routers.w]\nrule = 'Host(`w.test` && Path(`/`)'\nservice = \"app\"\n",
+        ),
+    ];
+    let (_dir, file) = cfg.write();
+    let dynamic = file.parent().unwrap().join("dynamic");
+    std::fs::create_dir(dynamic.join("sub")).unwrap();
+    for (name, text) in broken {
+        std::fs::write(dynamic.join(name), text).unwrap();
+    }
+    let out = check(&file, None);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "broken directory accepted: {err}");
+    let expect = [
+        ("a_syntax.toml", "http.routers.x (line 1 column 16)"),
+        (
+            "b_unknown.toml",
+            "http.routers.y.bogusKey (line 4 column 1)",
+        ),
+        ("c_dangling.toml", "http.routers.z.service"),
+        ("d_rule.toml", "http.routers.w.rule"),
+    ];
+    for (name, key) in expect {
+        let line = err
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not reported:\n{err}"));
+        assert!(line.contains(key), "{key} missing: {line}");
+    }
+}

@@ -11,6 +11,7 @@ mod forwarded;
 mod harness;
 mod lifecycle;
 mod pool;
+mod reload;
 mod routing;
 mod smuggling;
 mod upgrade;

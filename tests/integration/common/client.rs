@@ -56,6 +56,16 @@ impl Client {
         }
     }
 
+    /// Like [`Client::connect`], but a failure is returned, not a panic (load tests
+    /// count failures instead of stopping at the first).
+    pub fn try_connect(addr: SocketAddr) -> io::Result<Client> {
+        let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
+        Ok(Client {
+            io: BufStream::new(s),
+            addr,
+        })
+    }
+
     /// Connects from a given loopback source address (e.g. 127.0.0.2), to
     /// exercise `ClientIP` and trusted-IP rules.
     pub fn connect_from(source: IpAddr, addr: SocketAddr) -> Client {

@@ -76,6 +76,14 @@ pub struct ProxyConfig {
     pub dynamic: Vec<(String, String)>,
     /// Extra CLI arguments after `--config FILE`.
     pub args: Vec<String>,
+    /// `providers.file.watch`; off unless a test is about reloading.
+    pub watch: bool,
+    /// `providers.providersThrottleDuration`; `None` leaves proxyd's default.
+    pub throttle: Option<String>,
+    /// Use `filename = "dynamic/<name>"` instead of `directory = "dynamic"`.
+    pub filename: Option<String>,
+    /// Runs on the provider directory after `dynamic` is written (symlink layouts).
+    pub layout: Option<fn(&Path)>,
 }
 
 impl ProxyConfig {
@@ -87,6 +95,10 @@ impl ProxyConfig {
             io_driver: None,
             dynamic: vec![("dynamic.toml".to_string(), dynamic.to_string())],
             args: Vec::new(),
+            watch: false,
+            throttle: None,
+            filename: None,
+            layout: None,
         }
     }
 
@@ -111,11 +123,14 @@ impl ProxyConfig {
         for ep in &self.entry_points {
             ep.to_toml(&mut out);
         }
-        let _ = writeln!(
-            out,
-            "[providers.file]\ndirectory = \"{}\"\nwatch = false",
-            dynamic_dir.display()
-        );
+        if let Some(t) = &self.throttle {
+            let _ = writeln!(out, "[providers]\nprovidersThrottleDuration = \"{t}\"");
+        }
+        let source = match &self.filename {
+            Some(name) => format!("filename = \"{}\"", dynamic_dir.join(name).display()),
+            None => format!("directory = \"{}\"", dynamic_dir.display()),
+        };
+        let _ = writeln!(out, "[providers.file]\n{source}\nwatch = {}", self.watch);
         if self.cores.is_some() || self.io_driver.is_some() {
             let _ = writeln!(out, "[workers]");
             if let Some(c) = self.cores {
@@ -129,6 +144,13 @@ impl ProxyConfig {
         out
     }
 
+    /// Turns on file watching, with this throttle (`None`: proxyd's default).
+    pub fn watched(mut self, throttle: Option<&str>) -> ProxyConfig {
+        self.watch = true;
+        self.throttle = throttle.map(str::to_string);
+        self
+    }
+
     /// Writes the config into a fresh temp dir; returns (dir, static file).
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -136,6 +158,9 @@ impl ProxyConfig {
         std::fs::create_dir(&dyn_dir).expect("mkdir dynamic");
         for (name, body) in &self.dynamic {
             std::fs::write(dyn_dir.join(name), body).expect("write dynamic file");
+        }
+        if let Some(layout) = self.layout {
+            layout(&dyn_dir);
         }
         let file = dir.path().join("proxyd.toml");
         std::fs::write(&file, self.static_toml(&dyn_dir)).expect("write static file");

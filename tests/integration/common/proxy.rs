@@ -115,6 +115,32 @@ impl Proxy {
             .unwrap_or_else(|| panic!("no entry point {entry_point}; log:\n{}", self.log_text()))
     }
 
+    /// The provider directory the dynamic files were written to.
+    pub fn dynamic_dir(&self) -> PathBuf {
+        self.config_file
+            .parent()
+            .expect("config file in a directory")
+            .join("dynamic")
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    /// Waits until at least `n` log lines contain `needle`.
+    pub fn wait_log_count(&self, needle: &str, n: usize, limit: Duration) -> bool {
+        poll_until(limit, Duration::from_millis(5), || {
+            (self.log_count(needle) >= n).then_some(())
+        })
+        .is_some()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -1,0 +1,85 @@
+//! What the control thread knows about reloads, for the log today and the
+//! metrics/API issues later: counts of published and refused reloads, whether the
+//! last one worked, when the last one worked, and the text of the last refusal.
+//!
+//! Written only by the control thread and read rarely (a scrape, a test), so plain
+//! atomics plus a `Mutex` for the text are enough; nothing here is on the data path.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug)]
+pub struct ControlState {
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+    last_success: AtomicBool,
+    /// Unix time in milliseconds of the last published config (start-up counts).
+    last_success_unix_ms: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl Default for ControlState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ControlState {
+    /// The state right after start-up, which published the first config.
+    pub fn new() -> Self {
+        Self {
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+            last_success: AtomicBool::new(true),
+            last_success_unix_ms: AtomicU64::new(now_unix_ms()),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    pub(super) fn record_success(&self) {
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+        self.last_success_unix_ms
+            .store(now_unix_ms(), Ordering::Relaxed);
+        self.last_success.store(true, Ordering::Relaxed);
+    }
+
+    /// The error text stays after a later success: "what went wrong last time" is
+    /// still worth showing; `last_reload_success` says whether it is current.
+    pub(super) fn record_failure(&self, error: String) {
+        self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+        self.last_success.store(false, Ordering::Relaxed);
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+    }
+
+    /// Reloads that published a new generation (the first config not counted).
+    pub fn reloads_ok(&self) -> u64 {
+        self.reloads_ok.load(Ordering::Relaxed)
+    }
+
+    /// Reloads refused because the config did not validate.
+    pub fn reloads_failed(&self) -> u64 {
+        self.reloads_failed.load(Ordering::Relaxed)
+    }
+
+    pub fn last_reload_success(&self) -> bool {
+        self.last_success.load(Ordering::Relaxed)
+    }
+
+    pub fn last_success_unix_ms(&self) -> u64 {
+        self.last_success_unix_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
