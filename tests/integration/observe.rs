@@ -34,16 +34,13 @@ pub fn two_apps(a: &Upstream, b: &Upstream) -> String {
     )
 }
 
-/// Fails the test in CI, skips it (returning false) elsewhere.
-pub fn required(what: &str, available: bool) -> bool {
-    if available {
-        return true;
-    }
+/// A tool the test needs is missing: fails the test in CI (`CI=true`), prints a
+/// skip message elsewhere so the caller can return.
+pub fn missing(what: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{what} is required in CI (.ci/run installs it)");
     }
     eprintln!("SKIPPED: {what} is not installed here; CI runs this test");
-    false
 }
 
 /// One parsed sample: (name, labels, value).
