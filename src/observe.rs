@@ -157,6 +157,14 @@ impl WorkerObs {
         self.hub.cfg.observe.access_log.is_some()
     }
 
+    /// Whether anything reads the counters (`/metrics` or the API/dashboard); without
+    /// either, requests skip the counting so "metrics off" costs nothing.
+    #[inline]
+    pub fn counting(&self) -> bool {
+        let o = &self.hub.cfg.observe;
+        o.prometheus.is_some() || o.api.is_some()
+    }
+
     /// Runs on every `supervise` tick (50 ms): flush the log buffer, reopen on
     /// SIGUSR1, and about once a second publish the counters.
     pub fn tick(&self) {

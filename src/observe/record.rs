@@ -131,7 +131,7 @@ pub fn finish<S>(c: &mut Conn<S>, head: &RequestHead) {
     let view = rec.view.take();
     let router = rec.router.and_then(|id| Some((id, view.as_ref()?)));
     let service = router.map(|(id, v)| v.snapshot.routers[id as usize].service);
-    {
+    if obs.counting() {
         let mut m = obs.metrics.borrow_mut();
         if let Some(v) = &view {
             m.map(&v.snapshot);
