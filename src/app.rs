@@ -73,12 +73,14 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     }
     let (tx, rx) = mpsc::channel();
     let phase = Arc::new(AtomicU8::new(phase::RUNNING));
+    let hub = crate::observe::Hub::new(&cfg, cores.len(), phase.clone())?;
     let spawned = start_workers(
-        &cfg, &cores, driver, requested, groups, &published, &phase, &tx,
+        &cfg, &cores, driver, requested, groups, &published, &hub, &tx,
     )?;
     let driver = wait_ready(&rx, spawned)?;
     log::info!("ready workers={spawned} driver={}", driver.name());
     let control = control::start(cfg.clone(), published, fingerprint)?;
+    hub.set_control(control.state().clone());
     forward_signals(tx)?;
     serve_until_stopped(&control, &rx);
     // No reloads while draining: the config being drained is the one to finish with.
@@ -96,7 +98,7 @@ fn start_workers(
     requested: IoDriver,
     mut groups: Vec<Vec<std::net::TcpListener>>,
     published: &Arc<Published>,
-    phase: &Arc<AtomicU8>,
+    hub: &Arc<crate::observe::Hub>,
     tx: &Sender<Msg>,
 ) -> Result<usize, AppError> {
     let hostname: Arc<str> = hostname().into();
@@ -116,8 +118,9 @@ fn start_workers(
             fallback: requested == IoDriver::Auto,
             listeners,
             published: published.clone(),
-            phase: phase.clone(),
+            phase: hub.phase.clone(),
             hostname: hostname.clone(),
+            hub: hub.clone(),
             notify: Box::new(move |e| {
                 let _ = tx.send(Msg::Worker(e));
             }),

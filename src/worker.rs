@@ -53,10 +53,17 @@ pub struct WorkerCtx {
     pub shutdown: Rc<Shutdown>,
     pub open_connections: Cell<usize>,
     pub hostname: Rc<str>,
+    /// Metrics, access log and the admin services' shared state.
+    pub obs: crate::observe::WorkerObs,
 }
 
 impl WorkerCtx {
-    fn new(index: usize, published: Arc<Published>, hostname: &str) -> Self {
+    fn new(
+        index: usize,
+        published: Arc<Published>,
+        hostname: &str,
+        hub: Arc<crate::observe::Hub>,
+    ) -> Self {
         let generation = published.generation();
         let view = View::build(published.load(), None);
         Self {
@@ -68,6 +75,7 @@ impl WorkerCtx {
             shutdown: Shutdown::new(),
             open_connections: Cell::new(0),
             hostname: hostname.into(),
+            obs: crate::observe::WorkerObs::new(hub, index),
         }
     }
 
@@ -105,6 +113,7 @@ pub struct Spec {
     pub published: Arc<Published>,
     pub phase: Arc<AtomicU8>,
     pub hostname: Arc<str>,
+    pub hub: Arc<crate::observe::Hub>,
     /// Tells the main thread about this worker's life.
     pub notify: Box<dyn Fn(Event) + Send>,
 }
@@ -142,7 +151,18 @@ fn run(mut spec: Spec) {
 }
 
 async fn serve(spec: Spec, notify: Rc<dyn Fn(Event)>, driver: Driver) -> std::io::Result<()> {
-    let w = Rc::new(WorkerCtx::new(spec.index, spec.published, &spec.hostname));
+    let w = Rc::new(WorkerCtx::new(
+        spec.index,
+        spec.published,
+        &spec.hostname,
+        spec.hub,
+    ));
+    log::info!(
+        "worker {} started driver={} core={:?}",
+        spec.index,
+        driver.name(),
+        spec.core.map(|c| c.id)
+    );
     let mut cancellers = Vec::new();
     for (index, cfg, std_listener) in spec.listeners {
         let local = std_listener.local_addr()?;
@@ -152,6 +172,7 @@ async fn serve(spec: Spec, notify: Rc<dyn Fn(Event)>, driver: Driver) -> std::io
             cfg.name,
             spec.index
         );
+        w.obs.hub.set_bound(index, local);
         let ep = Rc::new(EntryCtx { index, cfg, local });
         let canceller = Canceller::new();
         let listener = Rc::new(listener);
@@ -188,6 +209,7 @@ async fn supervise(w: &WorkerCtx, phase: &AtomicU8, mut cancellers: Vec<Cancelle
         if w.shutdown.is_fired() && w.open_connections.get() == 0 {
             return;
         }
+        w.obs.tick();
         if last_sweep.elapsed() >= SWEEP_EVERY {
             w.pool.sweep();
             last_sweep = Instant::now();

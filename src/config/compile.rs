@@ -73,7 +73,7 @@ pub fn compile(
 pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigError>) -> Resolved {
     let defs = merge(files, errors);
     let mut index = services::compile_all(&defs, errors);
-    let (routers, router_files) = defs
+    let (mut routers, mut router_files): (Vec<_>, Vec<_>) = defs
         .routers
         .iter()
         .filter_map(|(name, def)| {
@@ -81,6 +81,17 @@ pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigE
             Some((r, def.file.clone()))
         })
         .unzip();
+    for (kind, rule, priority, ep) in crate::observe::config::implicit_routers(&st.observe) {
+        let service = index.internal(kind.name(), ServiceKind::Observe(kind));
+        routers.push(Router {
+            name: kind.name().to_string(),
+            rule: rule.to_string(),
+            priority,
+            entry_points: vec![ep],
+            service,
+        });
+        router_files.push(st.source.clone());
+    }
     Resolved {
         routers,
         router_files,
@@ -217,6 +228,12 @@ fn router(
             "missing: every router needs a service",
         ))),
     };
+    if let Some((base, Some("internal"))) = raw.service.as_deref().map(split_provider)
+        && let Some(k) = crate::observe::config::Internal::from_base(base)
+        && let Err(reason) = crate::observe::config::check_reference(&st.observe, k)
+    {
+        errors.push(def.error(format!("{key}.service"), reason));
+    }
     let service = service.map_err(|e| errors.extend(e)).ok();
     if errors.len() > before {
         return None;

@@ -17,25 +17,20 @@ pub struct RawStatic {
     pub providers: Option<RawProviders>,
     pub workers: Option<RawWorkers>,
     pub log: Option<RawLog>,
-    // Traefik sections proxyd does not implement yet. Accepted by the parser so
-    // that validation can say "not supported yet" instead of "unknown field".
+    // Observability sections: validated by `observe::config` (their own serde shapes).
     pub api: Option<toml::Value>,
     pub ping: Option<toml::Value>,
     pub metrics: Option<toml::Value>,
     pub access_log: Option<toml::Value>,
+    // Traefik sections proxyd does not implement yet. Accepted by the parser so
+    // that validation can say "not supported yet" instead of "unknown field".
     pub tracing: Option<toml::Value>,
 }
 
 impl RawStatic {
     /// The unsupported sections present in the file, by key name.
     pub fn unsupported_sections(&self) -> Vec<&'static str> {
-        let present = [
-            ("api", self.api.is_some()),
-            ("ping", self.ping.is_some()),
-            ("metrics", self.metrics.is_some()),
-            ("accessLog", self.access_log.is_some()),
-            ("tracing", self.tracing.is_some()),
-        ];
+        let present = [("tracing", self.tracing.is_some())];
         present
             .iter()
             .filter(|(_, p)| *p)

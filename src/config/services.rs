@@ -43,9 +43,12 @@ impl ServiceIndex {
             ("whoami", Some("internal")) => {
                 Ok(self.internal("whoami@internal", ServiceKind::Whoami))
             }
-            (_, Some("internal")) => Err(Some(format!(
-                "unknown internal service `{name}` (proxyd provides whoami@internal)"
-            ))),
+            (base, Some("internal")) => match crate::observe::config::Internal::from_base(base) {
+                Some(k) => Ok(self.internal(k.name(), ServiceKind::Observe(k))),
+                None => Err(Some(format!(
+                    "unknown internal service `{name}` (proxyd provides whoami, api, dashboard, ping and prometheus @internal)"
+                ))),
+            },
             (_, Some(p)) => Err(Some(format!(
                 "service `{name}`: provider `{p}` does not exist (use `@file` or `@internal`)"
             ))),
@@ -53,7 +56,7 @@ impl ServiceIndex {
     }
 
     /// Built-ins are added only when referenced, so unused ones cost nothing.
-    fn internal(&mut self, name: &str, kind: ServiceKind) -> usize {
+    pub fn internal(&mut self, name: &str, kind: ServiceKind) -> usize {
         match self.by_name.get(name) {
             Some(id) => *id,
             None => self.add(Service {

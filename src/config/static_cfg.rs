@@ -45,6 +45,14 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
         .collect();
     check_address_clashes(&entry_points, c);
     let base = path.parent().unwrap_or(Path::new("."));
+    let sections = crate::observe::config::RawSections {
+        access_log: raw.access_log.as_ref(),
+        metrics: raw.metrics.as_ref(),
+        api: raw.api.as_ref(),
+        ping: raw.ping.as_ref(),
+    };
+    let observe =
+        crate::observe::config::validate(sections, &entry_points, &mut |k, r| c.push(k, r));
     let providers = raw.providers.unwrap_or_default();
     StaticConfig {
         source: path.to_path_buf(),
@@ -61,6 +69,7 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
                 c.check("log.level", log_level(&level))
                     .unwrap_or(DEFAULT_LOG_LEVEL)
             }),
+        observe,
     }
 }
 

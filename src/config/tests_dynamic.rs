@@ -62,6 +62,7 @@ pub(super) fn setup(files: &[(&str, &str)]) -> Setup {
             ring_entries: DEFAULT_RING_ENTRIES,
         },
         log_level: DEFAULT_LOG_LEVEL,
+        observe: Default::default(),
     };
     Setup { _tmp: tmp, dir, st }
 }

@@ -93,7 +93,7 @@ servers = [{ url = "http://127.0.0.1:1" }]
             ("http.routers.r1.service", "service `nope` is not defined"),
             (
                 "http.routers.r2.service",
-                "unknown internal service `api@internal` (proxyd provides whoami@internal)"
+                "`api@internal` needs [api] in the static configuration"
             ),
             (
                 "http.routers.r3.service",

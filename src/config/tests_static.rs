@@ -159,12 +159,64 @@ fn known_traefik_key_is_not_supported_yet() {
 
 #[test]
 fn unsupported_sections_are_all_reported() {
-    let errs = errors(
-        "[entryPoints.w]\naddress=\":1\"\n[api]\ndashboard = true\n[ping]\n[metrics.prometheus]\n[accessLog]\n",
-    );
+    let errs = errors("[entryPoints.w]\naddress=\":1\"\n[tracing]\n");
     let keys: Vec<_> = errs.iter().map(|e| e.key.as_str()).collect();
-    assert_eq!(keys, ["api", "ping", "metrics", "accessLog"]);
+    assert_eq!(keys, ["tracing"]);
     assert!(errs.iter().all(|e| e.reason.contains("not supported yet")));
+}
+
+#[test]
+fn observability_sections_need_their_entry_point() {
+    let errs = errors(
+        "[entryPoints.w]\naddress=\":1\"\n[api]\ndashboard = true\n[ping]\n\
+         [metrics.prometheus]\nentryPoint = \"admin\"\n[accessLog]\nformat = \"xml\"\n",
+    );
+    let got: Vec<_> = errs
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "accessLog.format",
+                "\"xml\": expected \"common\" or \"json\""
+            ),
+            (
+                "metrics.prometheus.entryPoint",
+                "entry point `admin` is not defined in entryPoints"
+            ),
+            (
+                "ping.entryPoint",
+                "entry point `traefik` is not defined in entryPoints"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn observability_sections_parse_with_traefik_keys() {
+    let text = "[entryPoints.traefik]\naddress=\":1\"\n[api]\ninsecure = true\n[ping]\n\
+                [metrics.prometheus]\nbuckets = [0.5, 1.0]\naddRoutersLabels = true\n\
+                [accessLog]\nformat = \"json\"\nbufferingSize = 10\n\
+                [accessLog.filters]\nstatusCodes = [\"200\", \"300-302\"]\nretryAttempts = true\n\
+                minDuration = \"10ms\"\n[accessLog.fields]\ndefaultMode = \"drop\"\n\
+                [accessLog.fields.names]\nClientHost = \"keep\"\n\
+                [accessLog.fields.headers.names]\nUser-Agent = \"redact\"\n";
+    let cfg = load(text).unwrap().observe;
+    let log = cfg.access_log.unwrap();
+    assert_eq!(log.status_codes, [(200, 200), (300, 302)]);
+    assert_eq!(log.buffering_size, 10);
+    assert!(log.field_kept("ClientHost") && !log.field_kept("RequestPath"));
+    assert!(log.keep(301, 0, std::time::Duration::ZERO));
+    assert!(!log.keep(404, 0, std::time::Duration::ZERO));
+    assert!(log.keep(404, 1, std::time::Duration::ZERO));
+    let prom = cfg.prometheus.unwrap();
+    assert_eq!(prom.buckets, [0.5, 1.0]);
+    assert_eq!(prom.entry_point, "traefik");
+    assert!(prom.routers_labels);
+    assert!(cfg.api.unwrap().insecure);
+    assert_eq!(cfg.ping.unwrap().terminating_status_code, 503);
 }
 
 #[test]

@@ -28,6 +28,8 @@ pub struct StaticConfig {
     pub providers_throttle: Duration,
     pub workers: Workers,
     pub log_level: log::LevelFilter,
+    /// `accessLog`, `metrics`, `api`, `ping` (see `observe::config`).
+    pub observe: crate::observe::config::ObserveConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +96,8 @@ pub enum ServiceKind {
     Whoami,
     /// proxyd extension `http.services.<n>.respond`: a fixed response.
     Respond(Respond),
+    /// `api@internal`, `dashboard@internal`, `ping@internal`, `prometheus@internal`.
+    Observe(crate::observe::config::Internal),
 }
 
 #[derive(Debug, Clone, PartialEq)]

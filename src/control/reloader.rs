@@ -207,7 +207,7 @@ impl Reloader {
                      serving: {}",
                     one_line.join("; ")
                 );
-                self.state.record_failure(errors.to_string());
+                self.state.record_failure(&errors);
                 Outcome::Refused
             }
         }

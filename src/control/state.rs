@@ -5,9 +5,24 @@
 //! Written only by the control thread and read rarely (a scrape, a test), so plain
 //! atomics plus a `Mutex` for the text are enough; nothing here is on the data path.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{ConfigError, ConfigErrors};
+
+/// Reload events kept for the API and dashboard.
+const HISTORY: usize = 20;
+
+/// One reload, for the dashboard's history.
+#[derive(Debug, Clone)]
+pub struct ReloadEvent {
+    pub unix_ms: u64,
+    pub ok: bool,
+    /// The refusal's errors, one per line; empty on success.
+    pub error: String,
+}
 
 #[derive(Debug)]
 pub struct ControlState {
@@ -17,6 +32,9 @@ pub struct ControlState {
     /// Unix time in milliseconds of the last published config (start-up counts).
     last_success_unix_ms: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// The last refusal's errors, structured (the API maps them to routers).
+    last_errors: Mutex<Vec<ConfigError>>,
+    history: Mutex<VecDeque<ReloadEvent>>,
 }
 
 impl Default for ControlState {
@@ -28,13 +46,17 @@ impl Default for ControlState {
 impl ControlState {
     /// The state right after start-up, which published the first config.
     pub fn new() -> Self {
-        Self {
+        let state = Self {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             last_success: AtomicBool::new(true),
             last_success_unix_ms: AtomicU64::new(now_unix_ms()),
             last_error: Mutex::new(None),
-        }
+            last_errors: Mutex::new(Vec::new()),
+            history: Mutex::new(VecDeque::new()),
+        };
+        state.push_history(true, String::new());
+        state
     }
 
     pub(super) fn record_success(&self) {
@@ -42,13 +64,44 @@ impl ControlState {
         self.last_success_unix_ms
             .store(now_unix_ms(), Ordering::Relaxed);
         self.last_success.store(true, Ordering::Relaxed);
+        self.push_history(true, String::new());
+    }
+
+    fn push_history(&self, ok: bool, error: String) {
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if h.len() == HISTORY {
+            h.pop_front();
+        }
+        h.push_back(ReloadEvent {
+            unix_ms: now_unix_ms(),
+            ok,
+            error,
+        });
+    }
+
+    /// The last reloads, oldest first.
+    pub fn history(&self) -> Vec<ReloadEvent> {
+        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        h.iter().cloned().collect()
+    }
+
+    /// The errors of the last refused reload (kept after a later success, like
+    /// `last_error`).
+    pub fn last_errors(&self) -> Vec<ConfigError> {
+        self.last_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The error text stays after a later success: "what went wrong last time" is
     /// still worth showing; `last_reload_success` says whether it is current.
-    pub(super) fn record_failure(&self, error: String) {
+    pub(super) fn record_failure(&self, errors: &ConfigErrors) {
+        let error = errors.to_string();
         self.reloads_failed.fetch_add(1, Ordering::Relaxed);
         self.last_success.store(false, Ordering::Relaxed);
+        self.push_history(false, error.clone());
+        *self.last_errors.lock().unwrap_or_else(|e| e.into_inner()) = errors.0.clone();
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
     }
 

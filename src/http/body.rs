@@ -37,15 +37,17 @@ pub struct Relay {
 
 impl Relay {
     /// Moves the body from `src` to `dst`. `buf` holds bytes already read from `src`
-    /// starting at the body; on success it holds whatever followed the body.
+    /// starting at the body; on success it holds whatever followed the body. Returns
+    /// the bytes written to `dst` (for metrics and the access log).
     pub async fn run<R: AsyncReadRent, W: AsyncWriteRent>(
         &self,
         src: &mut R,
         buf: &mut Vec<u8>,
         dst: &mut W,
-    ) -> Result<(), RelayError> {
+    ) -> Result<u64, RelayError> {
+        let mut sent = 0u64;
         let mut remaining = match self.kind {
-            BodyKind::None | BodyKind::Length(0) => return Ok(()),
+            BodyKind::None | BodyKind::Length(0) => return Ok(0),
             BodyKind::Length(n) => n,
             BodyKind::Chunked | BodyKind::UntilClose => u64::MAX,
         };
@@ -65,16 +67,17 @@ impl Relay {
                 io::write_prefix(dst, buf, send, self.write_deadline())
                     .await
                     .map_err(RelayError::Write)?;
+                sent += send as u64;
                 io::consume(buf, taken);
                 if done {
-                    return Ok(());
+                    return Ok(sent);
                 }
             }
             io::reserve_up_to(buf, BODY_BUF_SIZE, BODY_BUF_SIZE);
             let limit = usize::try_from(remaining).unwrap_or(usize::MAX);
             let deadline = self.read_timeout.map(|t| Instant::now() + t);
             match io::read_some(src, buf, limit, deadline).await {
-                Ok(0) if self.kind == BodyKind::UntilClose => return Ok(()),
+                Ok(0) if self.kind == BodyKind::UntilClose => return Ok(sent),
                 Ok(0) => return Err(RelayError::Eof),
                 Ok(_) => {}
                 Err(e) => return Err(RelayError::Read(e)),

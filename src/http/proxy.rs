@@ -29,6 +29,7 @@ pub async fn forward<S: ClientIo>(
     wrr: &RefCell<Wrr>,
 ) -> Outcome {
     let picked = wrr.borrow_mut().pick();
+    c.rec.server = picked;
     let Some(server) = picked.map(|i| &lb.servers[i]) else {
         return c.fail(Some(head), ProxyError::NoServer).await;
     };
@@ -114,6 +115,7 @@ async fn exchange<S: ClientIo>(
                     server.addr
                 );
                 retried = true;
+                c.rec.retries += 1;
             }
             Err(e) => return Err(e),
         }
@@ -207,7 +209,7 @@ async fn stream_request_body<S: ClientIo>(
         read_timeout: c.ep.cfg.read_timeout,
         write_timeout: None,
     };
-    relay
+    let sent = relay
         .run(&mut c.io, &mut c.buf, &mut up.stream)
         .await
         .map_err(|e| match e {
@@ -217,6 +219,9 @@ async fn stream_request_body<S: ClientIo>(
             RelayError::Write(IoFail::Timeout) => ProxyError::UpstreamTimeout,
             RelayError::Invalid(e) => ProxyError::BadBody(e),
         })?;
+    if head.body == BodyKind::Chunked {
+        c.rec.req_bytes += sent;
+    }
     c.req = ReqState::Consumed;
     Ok(())
 }
@@ -311,6 +316,7 @@ async fn switch_protocols<S: ClientIo>(
     forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &interim());
     io::consume(&mut up.buf, resp.head_len);
     c.response_started = true;
+    (c.rec.status, c.rec.origin_status) = (101, 101);
     let deadline = c.write_deadline();
     io::write_vec(&mut c.io, &mut c.out, deadline)
         .await
@@ -347,8 +353,10 @@ async fn relay_response<S: ClientIo>(
         c.out.extend_from_slice(&up.buf[..n as usize]);
         io::consume(&mut up.buf, n as usize);
         body_done = true;
+        c.rec.resp_bytes = n;
     }
     c.response_started = true;
+    (c.rec.status, c.rec.origin_status) = (resp.status, resp.status);
     let deadline = c.write_deadline();
     io::write_vec(&mut c.io, &mut c.out, deadline)
         .await
@@ -360,7 +368,7 @@ async fn relay_response<S: ClientIo>(
             read_timeout: None,
             write_timeout: c.ep.cfg.write_timeout,
         };
-        relay
+        c.rec.resp_bytes = relay
             .run(&mut up.stream, &mut up.buf, &mut c.io)
             .await
             .map_err(|e| match e {

@@ -102,6 +102,8 @@ pub struct Conn<S> {
     pub req: ReqState,
     /// Some response bytes went out: an error can no longer become a status.
     pub response_started: bool,
+    /// What this request did, for metrics and the access log.
+    pub rec: crate::observe::Record,
 }
 
 /// Counts a connection as open for as long as it lives (graceful stop waits for 0).
@@ -134,6 +136,7 @@ pub async fn serve<S: ClientIo>(
     w: Rc<WorkerCtx>,
     tls: bool,
 ) {
+    let _observed = crate::observe::ConnGuard::new(&w, ep.index);
     let mut c = Conn {
         io,
         buf: Vec::with_capacity(CLIENT_BUF_SIZE),
@@ -147,6 +150,7 @@ pub async fn serve<S: ClientIo>(
         tls,
         req: ReqState::Untouched,
         response_started: false,
+        rec: Default::default(),
     };
     loop {
         let head = match c.read_head().await {
@@ -160,10 +164,15 @@ pub async fn serve<S: ClientIo>(
         };
         c.req = ReqState::Untouched;
         c.response_started = false;
+        c.rec.begin(&head, &c.buf, &c.headers, &c.w.obs);
         // Boxed: the request future is large (several KiB of nested state) and
         // would otherwise be part of every idle connection's task. One allocation
         // per request buys idle connections that cost about a kilobyte.
-        match CatchUnwind::new(Box::pin(c.handle(&head))).await {
+        let outcome = CatchUnwind::new(Box::pin(c.handle(&head))).await;
+        if outcome.is_ok() {
+            crate::observe::finish(&mut c, &head);
+        }
+        match outcome {
             Ok(Outcome::KeepAlive) if !c.w.shutdown.is_fired() => {
                 // A body streamed through may have grown the buffer: an idle
                 // keep-alive connection goes back to the small one.
@@ -181,6 +190,7 @@ pub async fn serve<S: ClientIo>(
                 );
                 c.req = ReqState::Broken;
                 Box::pin(c.fail(None, ProxyError::Internal("panic"))).await;
+                crate::observe::finish(&mut c, &head);
                 return;
             }
         }
@@ -267,10 +277,18 @@ impl<S: ClientIo> Conn<S> {
         let Some(id) = found else {
             return self.fail(Some(head), ProxyError::NoRoute).await;
         };
+        self.rec.route(&view, id);
         let service = view.services[view.snapshot.routers[id as usize].service].clone();
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(wrr), ServiceKind::LoadBalancer(lb)) => {
                 proxy::forward(self, head, lb, wrr).await
+            }
+            (Runtime::Observe(kind), _) => {
+                let close = self.local_must_close(head);
+                self.out.clear();
+                let req = crate::observe::serve::Request::new(&self.buf, head);
+                crate::observe::serve::respond(*kind, &self.w, &view, &req, close, &mut self.out);
+                self.send_local(head, close).await
             }
             (Runtime::Respond(prebuilt), _) => {
                 let close = self.local_must_close(head);
@@ -325,6 +343,7 @@ impl<S: ClientIo> Conn<S> {
 
     async fn send_local(&mut self, head: &RequestHead, close: bool) -> Outcome {
         self.consume_local(head);
+        self.rec.local_response(&self.out);
         self.response_started = true;
         let deadline = self.write_deadline();
         match io::write_vec(&mut self.io, &mut self.out, deadline).await {
@@ -348,6 +367,9 @@ impl<S: ClientIo> Conn<S> {
     /// request when its bytes are still in the buffer (`ReqState::Untouched`).
     pub async fn fail(&mut self, head: Option<&RequestHead>, err: ProxyError) -> Outcome {
         let status = err.status();
+        if !self.response_started {
+            self.rec.status = status;
+        }
         if status == 499 {
             log::info!(
                 "request status=499 client={} entrypoint={}: {err}",
@@ -380,8 +402,9 @@ impl<S: ClientIo> Conn<S> {
         };
         self.response_started = true;
         let deadline = self.write_deadline();
-        let sent =
-            io::write_static(&mut self.io, error_response(status, !reusable), deadline).await;
+        let response = error_response(status, !reusable);
+        self.rec.local_response(response);
+        let sent = io::write_static(&mut self.io, response, deadline).await;
         if sent.is_ok() && reusable {
             return Outcome::KeepAlive;
         }

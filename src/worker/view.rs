@@ -27,6 +27,8 @@ pub enum Runtime {
     LoadBalancer(RefCell<Wrr>),
     Whoami,
     Respond(Prebuilt),
+    /// api, dashboard, ping, prometheus `@internal` (see `observe::serve`).
+    Observe(crate::observe::config::Internal),
 }
 
 impl View {
@@ -59,6 +61,7 @@ impl ServiceState {
             }
             ServiceKind::Whoami => Runtime::Whoami,
             ServiceKind::Respond(r) => Runtime::Respond(Prebuilt::new(r)),
+            ServiceKind::Observe(k) => Runtime::Observe(*k),
         };
         Self { def, runtime }
     }

@@ -10,6 +10,7 @@ mod errors;
 mod forwarded;
 mod harness;
 mod lifecycle;
+mod observe;
 mod pool;
 mod reload;
 mod routing;

@@ -84,6 +84,8 @@ pub struct ProxyConfig {
     pub filename: Option<String>,
     /// Runs on the provider directory after `dynamic` is written (symlink layouts).
     pub layout: Option<fn(&Path)>,
+    /// Raw TOML appended to the static file (observability sections, extra entry points).
+    pub extra_static: String,
 }
 
 impl ProxyConfig {
@@ -99,6 +101,7 @@ impl ProxyConfig {
             throttle: None,
             filename: None,
             layout: None,
+            extra_static: String::new(),
         }
     }
 
@@ -141,6 +144,7 @@ impl ProxyConfig {
             }
         }
         let _ = writeln!(out, "[log]\nlevel = \"INFO\"");
+        out.push_str(&self.extra_static);
         out
     }
 

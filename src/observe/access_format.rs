@@ -1,0 +1,306 @@
+//! Access-log lines, appended straight into the worker's buffer (no intermediate
+//! `String`): Traefik's `common` format (CLF plus request count, router, server URL
+//! and duration) and its `json` format with Traefik's field names, `fields` modes
+//! (keep/drop per field, keep/drop/redact per request header) applied.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::http::codec::HeaderSpan;
+
+use super::config::{AccessLogConfig, FieldMode};
+
+/// Everything one line can say, borrowed from the finished request.
+pub struct Entry<'a> {
+    pub client: SocketAddr,
+    pub method: &'a [u8],
+    pub target: &'a [u8],
+    pub protocol: &'a str,
+    pub host: &'a [u8],
+    pub port: u16,
+    pub entry_point: &'a str,
+    pub router: &'a str,
+    pub service: &'a str,
+    pub service_url: &'a str,
+    pub service_addr: Option<SocketAddr>,
+    pub status: u16,
+    pub origin_status: u16,
+    pub resp_bytes: u64,
+    pub req_bytes: u64,
+    pub retries: u8,
+    pub duration: Duration,
+    pub start: SystemTime,
+    pub count: u64,
+    pub head: &'a [u8],
+    pub headers: &'a [HeaderSpan],
+}
+
+impl Entry<'_> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.get(self.head).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| h.value.get(self.head))
+    }
+}
+
+/// `ClientHost - - [10/Oct/2000:13:55:36 +0000] "GET /p HTTP/1.1" 200 12 "ref" "ua"
+/// 3 "router@file" "http://10.0.0.1:80" 1ms`
+pub fn common(out: &mut Vec<u8>, e: &Entry) {
+    let _ = write!(out, "{} - - [", e.client.ip().to_canonical());
+    clf_time(out, e.start);
+    out.extend_from_slice(b"] \"");
+    out.extend_from_slice(e.method);
+    out.push(b' ');
+    escaped(out, e.target);
+    let _ = write!(out, " {}\" {} {} \"", e.protocol, e.status, e.resp_bytes);
+    escaped_or_dash(out, e.header("Referer"));
+    out.extend_from_slice(b"\" \"");
+    escaped_or_dash(out, e.header("User-Agent"));
+    let _ = write!(out, "\" {} \"", e.count);
+    escaped_or_dash(out, Some(e.router.as_bytes()).filter(|r| !r.is_empty()));
+    out.extend_from_slice(b"\" \"");
+    escaped_or_dash(
+        out,
+        Some(e.service_url.as_bytes()).filter(|r| !r.is_empty()),
+    );
+    let _ = writeln!(out, "\" {}ms", e.duration.as_millis());
+}
+
+/// One JSON object per line, Traefik's field names.
+pub fn json(out: &mut Vec<u8>, e: &Entry, cfg: &AccessLogConfig) {
+    let mut j = Json {
+        out,
+        first: true,
+        cfg,
+    };
+    j.out.push(b'{');
+    let ip = e.client.ip().to_canonical();
+    j.display("ClientAddr", &e.client);
+    j.display("ClientHost", &ip);
+    j.num("ClientPort", e.client.port());
+    j.str("ClientUsername", b"-");
+    j.num("DownstreamContentSize", e.resp_bytes);
+    j.num("DownstreamStatus", e.status);
+    j.num("Duration", e.duration.as_nanos());
+    if e.origin_status != 0 {
+        j.num("OriginContentSize", e.resp_bytes);
+        j.num("OriginStatus", e.origin_status);
+    }
+    j.str("RequestAddr", e.host);
+    j.num("RequestContentSize", e.req_bytes);
+    j.num("RequestCount", e.count);
+    let host = e.host.rsplit_once_colon();
+    j.str("RequestHost", host);
+    j.str("RequestMethod", e.method);
+    j.str("RequestPath", e.target);
+    j.num("RequestPort", e.port);
+    j.str("RequestProtocol", e.protocol.as_bytes());
+    j.str("RequestScheme", b"http");
+    j.num("RetryAttempts", e.retries);
+    if !e.router.is_empty() {
+        j.str("RouterName", e.router.as_bytes());
+    }
+    if let Some(addr) = e.service_addr {
+        j.display("ServiceAddr", &addr);
+    }
+    if !e.service.is_empty() {
+        j.str("ServiceName", e.service.as_bytes());
+    }
+    if !e.service_url.is_empty() {
+        j.str("ServiceURL", e.service_url.as_bytes());
+    }
+    j.raw_field("StartLocal", |o| rfc3339(o, e.start));
+    j.raw_field("StartUTC", |o| rfc3339(o, e.start));
+    j.str("entryPointName", e.entry_point.as_bytes());
+    if cfg.any_header() {
+        for h in e.headers {
+            let name = h.name.get(e.head);
+            match cfg.header_mode(name) {
+                FieldMode::Drop => {}
+                FieldMode::Keep => j.header(name, h.value.get(e.head)),
+                FieldMode::Redact => j.header(name, b"REDACTED"),
+            }
+        }
+    }
+    // Traefik's logrus envelope.
+    j.first_always("level", b"info");
+    j.first_always("msg", b"");
+    j.raw_always("time", |o| rfc3339(o, SystemTime::now()));
+    j.out.extend_from_slice(b"}\n");
+}
+
+/// Host without its port.
+trait HostPart {
+    fn rsplit_once_colon(&self) -> &[u8];
+}
+
+impl HostPart for [u8] {
+    fn rsplit_once_colon(&self) -> &[u8] {
+        match memchr::memrchr(b':', self) {
+            // Not inside an IPv6 literal.
+            Some(i) if !self[i..].contains(&b']') => &self[..i],
+            _ => self,
+        }
+    }
+}
+
+struct Json<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+    cfg: &'a AccessLogConfig,
+}
+
+impl Json<'_> {
+    fn key(&mut self, k: &[u8]) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        escaped(self.out, k);
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str(&mut self, k: &str, v: &[u8]) {
+        if self.cfg.field_kept(k) {
+            self.first_always(k, v);
+        }
+    }
+
+    fn first_always(&mut self, k: &str, v: &[u8]) {
+        self.key(k.as_bytes());
+        self.out.push(b'"');
+        escaped(self.out, v);
+        self.out.push(b'"');
+    }
+
+    fn num(&mut self, k: &str, v: impl std::fmt::Display) {
+        if self.cfg.field_kept(k) {
+            self.key(k.as_bytes());
+            let _ = write!(self.out, "{v}");
+        }
+    }
+
+    fn display(&mut self, k: &str, v: &dyn std::fmt::Display) {
+        if self.cfg.field_kept(k) {
+            self.key(k.as_bytes());
+            let _ = write!(self.out, "\"{v}\"");
+        }
+    }
+
+    fn raw_field(&mut self, k: &str, f: impl FnOnce(&mut Vec<u8>)) {
+        if self.cfg.field_kept(k) {
+            self.raw_always(k, f);
+        }
+    }
+
+    fn raw_always(&mut self, k: &str, f: impl FnOnce(&mut Vec<u8>)) {
+        self.key(k.as_bytes());
+        self.out.push(b'"');
+        f(self.out);
+        self.out.push(b'"');
+    }
+
+    fn header(&mut self, name: &[u8], v: &[u8]) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(b"\"request_");
+        escaped(self.out, name);
+        self.out.extend_from_slice(b"\":\"");
+        escaped(self.out, v);
+        self.out.push(b'"');
+    }
+}
+
+/// JSON string escaping; also keeps CLF lines on one line. Invalid UTF-8 bytes are
+/// written as `\u00XX` so the line stays valid JSON.
+fn escaped(out: &mut Vec<u8>, s: &[u8]) {
+    for &b in s {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..0x20 | 0x7f.. => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
+            _ => out.push(b),
+        }
+    }
+}
+
+fn escaped_or_dash(out: &mut Vec<u8>, s: Option<&[u8]>) {
+    match s {
+        Some(s) if !s.is_empty() => escaped(out, s),
+        _ => out.push(b'-'),
+    }
+}
+
+/// (year, month, day, hour, minute, second, nanos) in UTC.
+fn civil(t: SystemTime) -> (i64, u32, u32, u64, u64, u64, u32) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_nanos(),
+    )
+}
+
+fn clf_time(out: &mut Vec<u8>, t: SystemTime) {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, mo, d, h, mi, s, _) = civil(t);
+    let m = MONTHS[(mo - 1) as usize];
+    let _ = write!(out, "{d:02}/{m}/{y}:{h:02}:{mi:02}:{s:02} +0000");
+}
+
+pub fn rfc3339(out: &mut Vec<u8>, t: SystemTime) {
+    let (y, mo, d, h, mi, s, ns) = civil(t);
+    let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ns:09}Z");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        let t = UNIX_EPOCH + Duration::from_secs(971_185_336);
+        let mut out = Vec::new();
+        clf_time(&mut out, t);
+        assert_eq!(out, b"10/Oct/2000:13:42:16 +0000");
+        out.clear();
+        rfc3339(&mut out, UNIX_EPOCH + Duration::from_secs(1_709_251_199));
+        assert_eq!(out, b"2024-02-29T23:59:59.000000000Z");
+    }
+
+    #[test]
+    fn escapes_keep_one_line() {
+        let mut out = Vec::new();
+        escaped(&mut out, b"a\"b\n\xff");
+        assert_eq!(out, b"a\\\"b\\n\\u00ff");
+    }
+}

@@ -1,0 +1,257 @@
+//! The JSON documents of the API, shaped like Traefik's: routers and services with
+//! `status` (enabled / disabled / warning), `error`, `using` / `usedBy`,
+//! `serverStatus`, plus the overview, entry points and proxyd's own stats for the
+//! dashboard.
+//!
+//! proxyd refuses a broken dynamic config as a whole and keeps serving the last good
+//! one, so a "broken router" is one named by the last refused reload's errors: listed
+//! as `disabled` with its errors if it is not serving, or `warning` if an older
+//! definition of it still serves.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::config::{ConfigError, ServiceKind, Snapshot};
+
+use super::Hub;
+use super::metrics::Family;
+use super::prometheus::is_admin;
+
+/// Errors of the last refused reload by qualified name, for `section`
+/// (`http.routers` or `http.services`). Empty when the last reload succeeded.
+fn broken(hub: &Hub, section: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let Some(state) = hub.control().filter(|s| !s.last_reload_success()) else {
+        return out;
+    };
+    for e in state.last_errors() {
+        if let Some(rest) = e
+            .key
+            .strip_prefix(section)
+            .and_then(|r| r.strip_prefix('.'))
+        {
+            let name = rest.split('.').next().unwrap_or(rest);
+            out.entry(format!("{name}@file"))
+                .or_default()
+                .push(message(&e));
+        }
+    }
+    out
+}
+
+fn message(e: &ConfigError) -> String {
+    format!("{}: {}: {}", e.file, e.key, e.reason)
+}
+
+fn provider(name: &str) -> &str {
+    name.rsplit_once('@').map_or("file", |(_, p)| p)
+}
+
+pub fn routers(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
+    let mut errors = broken(hub, "http.routers");
+    let mut out: Vec<Value> = snap
+        .routers
+        .iter()
+        .map(|r| {
+            let mut doc = json!({
+                "entryPoints": r.entry_points,
+                "service": snap.services[r.service].name,
+                "rule": r.rule,
+                "priority": r.priority,
+                "status": "enabled",
+                "using": r.entry_points,
+                "name": r.name,
+                "provider": provider(&r.name),
+            });
+            if let Some(errs) = errors.remove(&r.name) {
+                doc["status"] = "warning".into();
+                doc["error"] = errs.into();
+            }
+            doc
+        })
+        .collect();
+    for (name, errs) in errors {
+        out.push(json!({
+            "status": "disabled",
+            "error": errs,
+            "name": name,
+            "provider": "file",
+            "using": [],
+        }));
+    }
+    sort(out)
+}
+
+pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
+    let mut errors = broken(hub, "http.services");
+    let mut out: Vec<Value> = snap
+        .services
+        .iter()
+        .enumerate()
+        .map(|(id, s)| {
+            let used_by: Vec<&str> = snap
+                .routers
+                .iter()
+                .filter(|r| r.service == id)
+                .map(|r| r.name.as_str())
+                .collect();
+            let mut doc = json!({
+                "status": "enabled",
+                "usedBy": used_by,
+                "name": s.name,
+                "provider": provider(&s.name),
+            });
+            match &s.kind {
+                ServiceKind::LoadBalancer(lb) => {
+                    let servers: Vec<Value> = lb
+                        .servers
+                        .iter()
+                        .map(|x| json!({"url": x.url, "weight": x.weight}))
+                        .collect();
+                    // No health checks yet: every configured server is UP.
+                    let status: BTreeMap<&str, &str> =
+                        lb.servers.iter().map(|x| (x.url.as_str(), "UP")).collect();
+                    doc["loadBalancer"] =
+                        json!({"servers": servers, "passHostHeader": lb.pass_host_header});
+                    doc["serverStatus"] = json!(status);
+                    doc["type"] = "loadbalancer".into();
+                }
+                _ => doc["type"] = "internal".into(),
+            }
+            if let Some(errs) = errors.remove(&s.name) {
+                doc["status"] = "warning".into();
+                doc["error"] = errs.into();
+            }
+            doc
+        })
+        .collect();
+    for (name, errs) in errors {
+        out.push(json!({"status": "disabled", "error": errs, "name": name, "provider": "file", "usedBy": []}));
+    }
+    sort(out)
+}
+
+fn sort(mut v: Vec<Value>) -> Vec<Value> {
+    v.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    v
+}
+
+fn counts(items: &[Value]) -> Value {
+    let n = |s: &str| items.iter().filter(|i| i["status"] == s).count();
+    json!({"total": items.len(), "warnings": n("warning"), "errors": n("disabled")})
+}
+
+pub fn overview(hub: &Hub, snap: &Snapshot) -> Value {
+    let zero = json!({"total": 0, "warnings": 0, "errors": 0});
+    let obs = &hub.cfg.observe;
+    json!({
+        "http": {
+            "routers": counts(&routers(hub, snap)),
+            "services": counts(&services(hub, snap)),
+            "middlewares": zero,
+        },
+        "tcp": {"routers": zero, "services": zero, "middlewares": zero},
+        "udp": {"routers": zero, "services": zero},
+        "features": {
+            "tracing": "",
+            "metrics": if obs.prometheus.is_some() { "Prometheus" } else { "" },
+            "accessLog": obs.access_log.is_some(),
+        },
+        "providers": ["File"],
+    })
+}
+
+pub fn entry_points(hub: &Hub) -> Vec<Value> {
+    hub.cfg
+        .entry_points
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            json!({
+                "address": hub.bound(i).unwrap_or(e.address).to_string(),
+                "transport": {
+                    "lifeCycle": {
+                        "requestAcceptGraceTimeout": format!("{:?}", e.request_accept_grace_timeout),
+                        "graceTimeOut": format!("{:?}", e.grace_timeout),
+                    },
+                    "respondingTimeouts": {
+                        "readTimeout": e.read_timeout.map(|d| format!("{d:?}")),
+                        "writeTimeout": e.write_timeout.map(|d| format!("{d:?}")),
+                        "idleTimeout": e.idle_timeout.map(|d| format!("{d:?}")),
+                    },
+                },
+                "forwardedHeaders": {"insecure": e.forwarded_insecure, "trustedIPs": e.trusted_ips.iter().map(|n| n.to_string()).collect::<Vec<_>>()},
+                "http": {"maxHeaderBytes": e.max_header_bytes},
+                "name": e.name,
+            })
+        })
+        .collect()
+}
+
+pub fn rawdata(hub: &Hub, snap: &Snapshot) -> Value {
+    let by_name = |v: Vec<Value>| -> serde_json::Map<String, Value> {
+        v.into_iter()
+            .map(|d| (d["name"].as_str().unwrap_or_default().to_string(), d))
+            .collect()
+    };
+    json!({
+        "routers": by_name(routers(hub, snap)),
+        "services": by_name(services(hub, snap)),
+        "middlewares": {},
+        "tcpRouters": {},
+        "tcpServices": {},
+        "tcpMiddlewares": {},
+    })
+}
+
+/// proxyd's own document for the dashboard: latency and counts per router and
+/// service, open connections, reload history.
+pub fn stats(hub: &Hub) -> Value {
+    let m = hub.merged();
+    let fam = |fams: &[Family]| -> Vec<Value> {
+        fams.iter()
+            .filter(|f| !is_admin(&f.name))
+            .map(|f| {
+                let ms = |q: f64| f.hist.value_at_quantile(q) as f64 / 1000.0;
+                let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+                for s in &f.series {
+                    *codes.entry(s.code.to_string()).or_default() += s.count;
+                }
+                json!({"name": f.name, "requests": f.count(), "p50_ms": ms(0.5), "p99_ms": ms(0.99), "codes": codes})
+            })
+            .collect()
+    };
+    let open: Vec<Value> = hub
+        .cfg
+        .entry_points
+        .iter()
+        .zip(&m.open)
+        .map(|(e, n)| json!({"name": e.name, "open": n}))
+        .collect();
+    let reloads = hub.control().map(|s| {
+        let history: Vec<Value> = s
+            .history()
+            .iter()
+            .map(|h| json!({"unix_ms": h.unix_ms, "ok": h.ok, "error": h.error}))
+            .collect();
+        json!({
+            "ok": s.reloads_ok(), "failed": s.reloads_failed(),
+            "last_success": s.last_reload_success(),
+            "last_success_unix_ms": s.last_success_unix_ms(),
+            "last_error": s.last_error(),
+            "history": history,
+        })
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    json!({
+        "now_ms": now,
+        "entrypoints": open,
+        "routers": fam(&m.routers),
+        "services": fam(&m.services),
+        "reloads": reloads,
+        "accessLog": {"lines": m.log_lines, "dropped": m.log_dropped},
+    })
+}
