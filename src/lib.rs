@@ -13,4 +13,6 @@ pub mod control;
 pub mod http;
 pub mod router;
 pub mod service;
+pub mod tcp;
+pub mod tls;
 pub mod worker;

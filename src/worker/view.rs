@@ -16,6 +16,8 @@ pub struct View {
     pub snapshot: Arc<Snapshot>,
     /// Same indices as `snapshot.services`.
     pub services: Vec<Rc<ServiceState>>,
+    /// Same indices as `snapshot.tcp.services` (cursors restart on a reload).
+    pub tcp: Vec<crate::tcp::proxy::Balancer>,
 }
 
 pub struct ServiceState {
@@ -27,6 +29,8 @@ pub enum Runtime {
     LoadBalancer(RefCell<Wrr>),
     Whoami,
     Respond(Prebuilt),
+    /// Answered by `tls::redirect` from the definition alone.
+    Redirect,
 }
 
 impl View {
@@ -47,7 +51,12 @@ impl View {
                 _ => Rc::new(ServiceState::new(def.clone())),
             })
             .collect();
-        View { snapshot, services }
+        let tcp = snapshot.tcp.services.iter().map(|s| crate::tcp::proxy::Balancer::new(s)).collect();
+        View {
+            snapshot,
+            services,
+            tcp,
+        }
     }
 }
 
@@ -59,6 +68,7 @@ impl ServiceState {
             }
             ServiceKind::Whoami => Runtime::Whoami,
             ServiceKind::Respond(r) => Runtime::Respond(Prebuilt::new(r)),
+            ServiceKind::Redirect(_) => Runtime::Redirect,
         };
         Self { def, runtime }
     }
