@@ -198,12 +198,7 @@ async fn accept_loop(
             Ok((stream, peer)) => {
                 // Small requests and responses must not wait for Nagle.
                 let _ = stream.set_nodelay(true);
-                monoio::spawn(dispatch::serve_conn(
-                    stream,
-                    peer,
-                    ep.clone(),
-                    w.clone(),
-                ));
+                monoio::spawn(dispatch::serve_conn(stream, peer, ep.clone(), w.clone()));
             }
             Err(_) if w.shutdown.is_fired() => return,
             Err(e) => {

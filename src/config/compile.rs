@@ -245,7 +245,10 @@ fn router(
         return None;
     }
     let rule = rule?;
-    let tls = raw.tls.as_ref().map(|t| super::tls::router_tls(def, &key, t, errors));
+    let tls = raw
+        .tls
+        .as_ref()
+        .map(|t| super::tls::router_tls(def, &key, t, errors));
     Some(Router {
         tls,
         name: format!("{name}@file"),

@@ -9,7 +9,10 @@ use super::raw_static::RawEntryPoint;
 use super::types::{DEFAULT_REDIRECT_PRIORITY, EntryPoint, EntryRedirect, RouterTls};
 
 pub fn apply(raw: &BTreeMap<String, RawEntryPoint>, eps: &mut [EntryPoint], c: &mut Collector) {
-    let ports: Vec<(String, u16)> = eps.iter().map(|e| (e.name.clone(), e.address.port())).collect();
+    let ports: Vec<(String, u16)> = eps
+        .iter()
+        .map(|e| (e.name.clone(), e.address.port()))
+        .collect();
     for ep in eps.iter_mut() {
         let Some(http) = raw.get(&ep.name).and_then(|r| r.http.as_ref()) else {
             continue;
@@ -17,21 +20,37 @@ pub fn apply(raw: &BTreeMap<String, RawEntryPoint>, eps: &mut [EntryPoint], c: &
         let key = format!("entryPoints.{}.http", ep.name);
         if let Some(tls) = &http.tls {
             if tls.cert_resolver.is_some() {
-                c.push(format!("{key}.tls.certResolver"), "ACME certificate resolvers are not supported yet by proxyd");
+                c.push(
+                    format!("{key}.tls.certResolver"),
+                    "ACME certificate resolvers are not supported yet by proxyd",
+                );
             }
             if tls.domains.is_some() {
-                c.push(format!("{key}.tls.domains"), "`domains` is not supported yet by proxyd (it only matters to ACME)");
+                c.push(
+                    format!("{key}.tls.domains"),
+                    "`domains` is not supported yet by proxyd (it only matters to ACME)",
+                );
             }
             ep.http_tls = Some(RouterTls {
-                options: tls.options.as_deref().map(|o| o.trim_end_matches("@file").to_string()),
+                options: tls
+                    .options
+                    .as_deref()
+                    .map(|o| o.trim_end_matches("@file").to_string()),
             });
         }
-        let Some(r) = http.redirections.as_ref().and_then(|r| r.entry_point.as_ref()) else {
+        let Some(r) = http
+            .redirections
+            .as_ref()
+            .and_then(|r| r.entry_point.as_ref())
+        else {
             continue;
         };
         let key = format!("{key}.redirections.entryPoint");
         let Some(to) = &r.to else {
-            c.push(format!("{key}.to"), "missing: the entry point (or \":port\") to redirect to");
+            c.push(
+                format!("{key}.to"),
+                "missing: the entry point (or \":port\") to redirect to",
+            );
             continue;
         };
         let port = match to.strip_prefix(':') {
@@ -47,7 +66,10 @@ pub fn apply(raw: &BTreeMap<String, RawEntryPoint>, eps: &mut [EntryPoint], c: &
         };
         let scheme = r.scheme.clone().unwrap_or_else(|| "https".into());
         if scheme != "https" && scheme != "http" {
-            c.push(format!("{key}.scheme"), format!("{scheme:?}: expected \"https\" or \"http\""));
+            c.push(
+                format!("{key}.scheme"),
+                format!("{scheme:?}: expected \"https\" or \"http\""),
+            );
         }
         // Traefik leaves the scheme's own port out of the Location.
         let default_port = if scheme == "https" { 443 } else { 80 };
@@ -56,7 +78,10 @@ pub fn apply(raw: &BTreeMap<String, RawEntryPoint>, eps: &mut [EntryPoint], c: &
             port: (port != default_port).then_some(port),
             scheme,
             permanent: r.permanent.unwrap_or(true),
-            priority: r.priority.filter(|p| *p != 0).unwrap_or(DEFAULT_REDIRECT_PRIORITY),
+            priority: r
+                .priority
+                .filter(|p| *p != 0)
+                .unwrap_or(DEFAULT_REDIRECT_PRIORITY),
         });
     }
 }

@@ -21,11 +21,27 @@ pub fn add_file(defs: &mut Defs, path: &Path, tcp: RawTcp, errors: &mut Vec<Conf
         ("tcp.serversTransports", tcp.servers_transports.is_some()),
     ] {
         if present {
-            errors.push(ConfigError::new(&file, key, format!("`{key}` is not supported yet by proxyd")));
+            errors.push(ConfigError::new(
+                &file,
+                key,
+                format!("`{key}` is not supported yet by proxyd"),
+            ));
         }
     }
-    insert(&mut defs.tcp_routers, "tcp.routers", path, tcp.routers, errors);
-    insert(&mut defs.tcp_services, "tcp.services", path, tcp.services, errors);
+    insert(
+        &mut defs.tcp_routers,
+        "tcp.routers",
+        path,
+        tcp.routers,
+        errors,
+    );
+    insert(
+        &mut defs.tcp_services,
+        "tcp.services",
+        path,
+        tcp.services,
+        errors,
+    );
 }
 
 pub fn compile(st: &StaticConfig, defs: &Defs, errors: &mut Vec<ConfigError>) -> TcpConfig {
@@ -53,7 +69,9 @@ pub fn compile(st: &StaticConfig, defs: &Defs, errors: &mut Vec<ConfigError>) ->
             // Highest priority first; equal priorities by name, as HTTP routers.
             ids.sort_by(|&a, &b| {
                 let (a, b) = (&routers[a as usize], &routers[b as usize]);
-                b.priority.cmp(&a.priority).then_with(|| a.name.cmp(&b.name))
+                b.priority
+                    .cmp(&a.priority)
+                    .then_with(|| a.name.cmp(&b.name))
             });
             ids
         })
@@ -65,10 +83,17 @@ pub fn compile(st: &StaticConfig, defs: &Defs, errors: &mut Vec<ConfigError>) ->
     }
 }
 
-fn service(name: &str, def: &Def<RawTcpService>, errors: &mut Vec<ConfigError>) -> Option<TcpService> {
+fn service(
+    name: &str,
+    def: &Def<RawTcpService>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<TcpService> {
     let key = format!("tcp.services.{name}");
     if def.raw.weighted.is_some() {
-        errors.push(def.error(format!("{key}.weighted"), "`weighted` is not supported yet by proxyd"));
+        errors.push(def.error(
+            format!("{key}.weighted"),
+            "`weighted` is not supported yet by proxyd",
+        ));
         return None;
     }
     let Some(lb) = &def.raw.load_balancer else {
@@ -82,7 +107,10 @@ fn service(name: &str, def: &Def<RawTcpService>, errors: &mut Vec<ConfigError>) 
         ("terminationDelay", lb.termination_delay.is_some()),
     ] {
         if present {
-            errors.push(def.error(format!("{key}.{k}"), format!("`{k}` is not supported yet by proxyd")));
+            errors.push(def.error(
+                format!("{key}.{k}"),
+                format!("`{k}` is not supported yet by proxyd"),
+            ));
         }
     }
     if lb.servers.is_empty() {
@@ -96,7 +124,10 @@ fn service(name: &str, def: &Def<RawTcpService>, errors: &mut Vec<ConfigError>) 
         .filter_map(|(i, s)| {
             let key = format!("{key}.servers[{i}]");
             if s.tls == Some(true) {
-                errors.push(def.error(format!("{key}.tls"), "TLS to TCP servers is not supported yet by proxyd"));
+                errors.push(def.error(
+                    format!("{key}.tls"),
+                    "TLS to TCP servers is not supported yet by proxyd",
+                ));
             }
             let Some(address) = &s.address else {
                 errors.push(def.error(format!("{key}.address"), "missing: `host:port`"));
@@ -104,7 +135,10 @@ fn service(name: &str, def: &Def<RawTcpService>, errors: &mut Vec<ConfigError>) 
             };
             let addr = address.to_socket_addrs().ok().and_then(|mut a| a.next());
             let Some(addr) = addr else {
-                errors.push(def.error(format!("{key}.address"), format!("{address:?}: not a resolvable host:port")));
+                errors.push(def.error(
+                    format!("{key}.address"),
+                    format!("{address:?}: not a resolvable host:port"),
+                ));
                 return None;
             };
             Some(TcpServer {
@@ -132,14 +166,20 @@ fn router(
     let raw = &def.raw;
     let before = errors.len();
     if !raw.middlewares.is_empty() {
-        errors.push(def.error(format!("{key}.middlewares"), "TCP middlewares are not supported yet by proxyd"));
+        errors.push(def.error(
+            format!("{key}.middlewares"),
+            "TCP middlewares are not supported yet by proxyd",
+        ));
     }
     let eps = entry_points_of(st, &key, &def.file, raw.entry_points.as_ref(), errors);
     let tls = match &raw.tls {
         None => TcpTls::None,
         Some(t) => {
             if t.cert_resolver.is_some() || t.domains.is_some() {
-                errors.push(def.error(format!("{key}.tls"), "certResolver and domains are not supported yet by proxyd"));
+                errors.push(def.error(
+                    format!("{key}.tls"),
+                    "certResolver and domains are not supported yet by proxyd",
+                ));
             }
             if t.passthrough == Some(true) {
                 TcpTls::Passthrough
@@ -169,7 +209,10 @@ fn router(
     };
     let service = match &raw.service {
         None => {
-            errors.push(def.error(format!("{key}.service"), "missing: every router needs a service"));
+            errors.push(def.error(
+                format!("{key}.service"),
+                "missing: every router needs a service",
+            ));
             None
         }
         Some(s) => {

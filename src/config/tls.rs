@@ -37,7 +37,10 @@ fn resolve(file: &Path, p: &str) -> PathBuf {
 
 /// Every file path the `tls` sections name.
 fn referenced(file: &Path, tls: &RawTls) -> Vec<PathBuf> {
-    let certs = tls.certificates.iter().flat_map(|c| [&c.cert_file, &c.key_file]);
+    let certs = tls
+        .certificates
+        .iter()
+        .flat_map(|c| [&c.cert_file, &c.key_file]);
     let stores = tls
         .stores
         .values()
@@ -91,15 +94,29 @@ fn pem<'a>(files: &'a ProviderFiles, file: &Path, value: &'a str) -> Result<&'a 
 }
 
 /// `http.routers.<n>.tls`.
-pub fn router_tls(def: &Def<RawRouter>, key: &str, t: &RawRouterTls, errors: &mut Vec<ConfigError>) -> RouterTls {
+pub fn router_tls(
+    def: &Def<RawRouter>,
+    key: &str,
+    t: &RawRouterTls,
+    errors: &mut Vec<ConfigError>,
+) -> RouterTls {
     if t.cert_resolver.is_some() {
-        errors.push(def.error(format!("{key}.tls.certResolver"), "ACME certificate resolvers are not supported yet by proxyd"));
+        errors.push(def.error(
+            format!("{key}.tls.certResolver"),
+            "ACME certificate resolvers are not supported yet by proxyd",
+        ));
     }
     if t.domains.is_some() {
-        errors.push(def.error(format!("{key}.tls.domains"), "`domains` is not supported yet by proxyd"));
+        errors.push(def.error(
+            format!("{key}.tls.domains"),
+            "`domains` is not supported yet by proxyd",
+        ));
     }
     RouterTls {
-        options: t.options.as_deref().map(|o| o.trim_end_matches("@file").to_string()),
+        options: t
+            .options
+            .as_deref()
+            .map(|o| o.trim_end_matches("@file").to_string()),
     }
 }
 
@@ -118,10 +135,13 @@ pub fn compile(
         for (i, c) in def.raw.certificates.iter().enumerate() {
             let key = format!("tls.certificates[{i}]");
             if c.stores.iter().any(|s| s != "default") {
-                errors.push(def.error(format!("{key}.stores"), "only the `default` store is supported"));
+                errors.push(def.error(
+                    format!("{key}.stores"),
+                    "only the `default` store is supported",
+                ));
             }
-            let loaded = load_pair(files, &def.file, &c.cert_file, &c.key_file)
-                .and_then(|k| store.add(k));
+            let loaded =
+                load_pair(files, &def.file, &c.cert_file, &c.key_file).and_then(|k| store.add(k));
             if let Err(why) = loaded {
                 errors.push(def.error(&key, why));
             }
@@ -132,12 +152,12 @@ pub fn compile(
     for def in defs {
         for (name, raw) in &def.raw.options {
             let key = format!("tls.options.{name}");
-            let built = options(files, &def.file, raw).and_then(|o| acceptor::build(&o, store.clone()));
+            let built =
+                options(files, &def.file, raw).and_then(|o| acceptor::build(&o, store.clone()));
             match built {
                 Err(why) => errors.push(def.error(&key, why)),
-                Ok(_) if configs.contains_key(name) => {
-                    errors.push(def.error(&key, format!("`{name}` is defined in more than one file")))
-                }
+                Ok(_) if configs.contains_key(name) => errors
+                    .push(def.error(&key, format!("`{name}` is defined in more than one file"))),
                 Ok(cfg) => drop(configs.insert(name.clone(), cfg)),
             }
         }
@@ -191,11 +211,19 @@ fn default_cert(
                 continue;
             }
             if s.default_generated_cert.is_some() {
-                errors.push(def.error(format!("{key}.defaultGeneratedCert"), "not supported yet by proxyd"));
+                errors.push(def.error(
+                    format!("{key}.defaultGeneratedCert"),
+                    "not supported yet by proxyd",
+                ));
             }
-            let Some(c) = &s.default_certificate else { continue };
+            let Some(c) = &s.default_certificate else {
+                continue;
+            };
             if found.is_some() {
-                errors.push(def.error(format!("{key}.defaultCertificate"), "defined in more than one file"));
+                errors.push(def.error(
+                    format!("{key}.defaultCertificate"),
+                    "defined in more than one file",
+                ));
                 continue;
             }
             match load_pair(files, &def.file, &c.cert_file, &c.key_file) {
@@ -221,7 +249,8 @@ fn options(files: &ProviderFiles, file: &Path, raw: &RawTlsOptions) -> Result<Tl
     }
     let mut o = TlsOptions::default();
     if let Some(v) = &raw.min_version {
-        o.min_version = acceptor::parse_version(v, false).map_err(|e| format!("minVersion: {e}"))?;
+        o.min_version =
+            acceptor::parse_version(v, false).map_err(|e| format!("minVersion: {e}"))?;
     }
     if let Some(v) = &raw.max_version {
         o.max_version = acceptor::parse_version(v, true).map_err(|e| format!("maxVersion: {e}"))?;
@@ -233,7 +262,9 @@ fn options(files: &ProviderFiles, file: &Path, raw: &RawTlsOptions) -> Result<Tl
     o.sni_strict = raw.sni_strict.unwrap_or(false);
     if let Some(auth) = &raw.client_auth {
         o.client_auth = match &auth.client_auth_type {
-            Some(t) => ClientAuthType::parse(t).map_err(|e| format!("clientAuth.clientAuthType: {e}"))?,
+            Some(t) => {
+                ClientAuthType::parse(t).map_err(|e| format!("clientAuth.clientAuthType: {e}"))?
+            }
             // Traefik: CA files without a type mean "require and verify".
             None if !auth.ca_files.is_empty() => ClientAuthType::RequireAndVerifyClientCert,
             None => ClientAuthType::NoClientCert,
@@ -257,18 +288,40 @@ fn entries(
     let get = |name: &str| configs.get(name).cloned();
     let mut out = Vec::new();
     for ep in &st.entry_points {
-        let name = ep.http_tls.as_ref().and_then(|t| t.options.as_deref()).unwrap_or(DEFAULT_OPTIONS);
+        let name = ep
+            .http_tls
+            .as_ref()
+            .and_then(|t| t.options.as_deref())
+            .unwrap_or(DEFAULT_OPTIONS);
         let default = get(name).or_else(|| {
             let key = format!("entryPoints.{}.http.tls.options", ep.name);
-            errors.push(ConfigError::new(st.source.display().to_string(), key, format!("TLS options `{name}` are not defined")));
+            errors.push(ConfigError::new(
+                st.source.display().to_string(),
+                key,
+                format!("TLS options `{name}` are not defined"),
+            ));
             get(DEFAULT_OPTIONS)
         });
         let mut by_host: HashMap<String, (String, Arc<rustls::ServerConfig>)> = HashMap::new();
-        for ((r, rule), file) in resolved.routers.iter().zip(rules).zip(&resolved.router_files) {
-            let Some(opt) = r.tls.as_ref().and_then(|t| t.options.as_deref()) else { continue };
+        for ((r, rule), file) in resolved
+            .routers
+            .iter()
+            .zip(rules)
+            .zip(&resolved.router_files)
+        {
+            let Some(opt) = r.tls.as_ref().and_then(|t| t.options.as_deref()) else {
+                continue;
+            };
             let Some(cfg) = get(opt) else {
-                let key = format!("http.routers.{}.tls.options", r.name.trim_end_matches("@file"));
-                errors.push(ConfigError::new(file.display().to_string(), key, format!("TLS options `{opt}` are not defined")));
+                let key = format!(
+                    "http.routers.{}.tls.options",
+                    r.name.trim_end_matches("@file")
+                );
+                errors.push(ConfigError::new(
+                    file.display().to_string(),
+                    key,
+                    format!("TLS options `{opt}` are not defined"),
+                ));
                 continue;
             };
             if !r.entry_points.contains(&ep.name) {
@@ -278,8 +331,16 @@ fn entries(
                 match by_host.get(&host) {
                     Some((other, _)) if other != opt => {
                         // Traefik: conflicting options for one host fall back to default.
-                        log::warn!("host {host}: routers ask for TLS options `{other}` and `{opt}`; using `default`");
-                        by_host.insert(host, (DEFAULT_OPTIONS.into(), get(DEFAULT_OPTIONS).expect("default exists")));
+                        log::warn!(
+                            "host {host}: routers ask for TLS options `{other}` and `{opt}`; using `default`"
+                        );
+                        by_host.insert(
+                            host,
+                            (
+                                DEFAULT_OPTIONS.into(),
+                                get(DEFAULT_OPTIONS).expect("default exists"),
+                            ),
+                        );
                     }
                     Some(_) => {}
                     None => drop(by_host.insert(host, (opt.to_string(), cfg.clone()))),

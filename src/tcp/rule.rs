@@ -91,11 +91,14 @@ fn build(name: &str, args: &[String]) -> Result<TcpMatcher, RuleError> {
             TcpMatcher::HostSni(host.to_ascii_lowercase().into())
         }
         "HostSNIRegexp" => TcpMatcher::HostSniRegexp(
-            Regex::new(a).map_err(|e| RuleError(format!("HostSNIRegexp: invalid regex {a:?}: {e}")))?,
+            Regex::new(a)
+                .map_err(|e| RuleError(format!("HostSNIRegexp: invalid regex {a:?}: {e}")))?,
         ),
         "ALPN" if a.is_empty() => return Err(RuleError("ALPN: empty protocol".into())),
         "ALPN" => TcpMatcher::Alpn(a.as_bytes().into()),
-        "ClientIP" => TcpMatcher::ClientIp(ip_net(a).map_err(|e| RuleError(format!("ClientIP: {}", e.0)))?),
+        "ClientIP" => {
+            TcpMatcher::ClientIp(ip_net(a).map_err(|e| RuleError(format!("ClientIP: {}", e.0)))?)
+        }
         _ => {
             return Err(RuleError(format!(
                 "unknown TCP matcher `{name}`; expected one of HostSNI, HostSNIRegexp, ALPN, ClientIP"

@@ -105,9 +105,8 @@ fn reassemble(buf: &[u8]) -> Result<Option<std::borrow::Cow<'_, [u8]>>, &'static
             return Err("first handshake message is not a ClientHello");
         }
         if so_far.len() >= 4 {
-            let msg_len = usize::from(so_far[1]) << 16
-                | usize::from(so_far[2]) << 8
-                | usize::from(so_far[3]);
+            let msg_len =
+                usize::from(so_far[1]) << 16 | usize::from(so_far[2]) << 8 | usize::from(so_far[3]);
             if msg_len > MAX_HELLO_LEN {
                 return Err("ClientHello too large");
             }
@@ -256,7 +255,11 @@ fn normalize_host(name: &[u8]) -> Result<String, &'static str> {
     if !ok {
         return Err("invalid server name");
     }
-    Ok(name.to_ascii_lowercase().into_iter().map(char::from).collect())
+    Ok(name
+        .to_ascii_lowercase()
+        .into_iter()
+        .map(char::from)
+        .collect())
 }
 
 fn alpn(data: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, &'static str> {

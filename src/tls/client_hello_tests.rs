@@ -71,7 +71,11 @@ fn hellos_split_across_records_are_reassembled() {
         let h = hello_of(peek(&framed));
         assert_eq!(h.sni.as_deref(), Some("split.test"), "size {size}");
         for cut in 1..framed.len() {
-            assert_eq!(peek(&framed[..cut]), Peek::Incomplete, "size {size} cut {cut}");
+            assert_eq!(
+                peek(&framed[..cut]),
+                Peek::Incomplete,
+                "size {size} cut {cut}"
+            );
         }
     }
 }

@@ -110,8 +110,8 @@ pub fn generated_default() -> Result<Arc<CertifiedKey>, String> {
     static CELL: std::sync::OnceLock<Result<Arc<CertifiedKey>, String>> =
         std::sync::OnceLock::new();
     CELL.get_or_init(|| {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
-            .map_err(|e| e.to_string())?;
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "PROXYD DEFAULT CERT");

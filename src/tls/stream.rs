@@ -192,7 +192,11 @@ async fn read_plain<R: AsyncReadRent>(
 }
 
 /// Sends every record rustls has queued.
-async fn flush_tls<W: AsyncWriteRent>(io: &mut W, conn: &Shared, wr: &mut WriteSide) -> io::Result<()> {
+async fn flush_tls<W: AsyncWriteRent>(
+    io: &mut W,
+    conn: &Shared,
+    wr: &mut WriteSide,
+) -> io::Result<()> {
     loop {
         {
             let mut c = conn.borrow_mut();
@@ -241,7 +245,8 @@ macro_rules! impl_read {
     ($ty:ty) => {
         impl AsyncReadRent for $ty {
             async fn read<T: IoBufMut>(&mut self, mut buf: T) -> BufResult<usize, T> {
-                let r = read_plain(&mut self.io, &self.conn, &mut self.rd, out_slice(&mut buf)).await;
+                let r =
+                    read_plain(&mut self.io, &self.conn, &mut self.rd, out_slice(&mut buf)).await;
                 if let Ok(n) = r {
                     // SAFETY: rustls wrote `n` bytes at the start of the slice.
                     unsafe { buf.set_init(n) };

@@ -35,7 +35,11 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
     if tcp_plain && !tcp_tls && no_http {
         // Only plaintext TCP routes: a server-speaks-first protocol (SMTP, MySQL)
         // would wait forever for a peek, so route now, as Traefik does.
-        let info = ConnInfo { sni: None, alpn: &[], client_ip };
+        let info = ConnInfo {
+            sni: None,
+            alpn: &[],
+            client_ip,
+        };
         if let Some(r) = snap.tcp.find(idx, &info, false) {
             let (r_half, w_half) = io.into_split();
             tcp_forward(&view, &ep, r.service, r_half, w_half, Vec::new()).await;
@@ -49,8 +53,15 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
         None => return,
     };
     let Some(hello) = hello else {
-        let info = ConnInfo { sni: None, alpn: &[], client_ip };
-        if let Some(r) = tcp_plain.then(|| snap.tcp.find(idx, &info, false)).flatten() {
+        let info = ConnInfo {
+            sni: None,
+            alpn: &[],
+            client_ip,
+        };
+        if let Some(r) = tcp_plain
+            .then(|| snap.tcp.find(idx, &info, false))
+            .flatten()
+        {
             let (r_half, w_half) = io.into_split();
             tcp_forward(&view, &ep, r.service, r_half, w_half, buf).await;
             return;
@@ -146,14 +157,8 @@ async fn handshake(
     }
 }
 
-async fn tcp_forward<R, W>(
-    view: &View,
-    ep: &EntryCtx,
-    service: usize,
-    r: R,
-    w: W,
-    initial: Vec<u8>,
-) where
+async fn tcp_forward<R, W>(view: &View, ep: &EntryCtx, service: usize, r: R, w: W, initial: Vec<u8>)
+where
     R: monoio::io::AsyncReadRent,
     W: monoio::io::AsyncWriteRent,
 {

@@ -51,7 +51,12 @@ impl View {
                 _ => Rc::new(ServiceState::new(def.clone())),
             })
             .collect();
-        let tcp = snapshot.tcp.services.iter().map(|s| crate::tcp::proxy::Balancer::new(s)).collect();
+        let tcp = snapshot
+            .tcp
+            .services
+            .iter()
+            .map(|s| crate::tcp::proxy::Balancer::new(s))
+            .collect();
         View {
             snapshot,
             services,
