@@ -185,3 +185,36 @@ fn terminated_requests_are_forwarded_as_https() {
     let plain = client::get(p.addr(), "a.test", "/who");
     assert_eq!(plain.status, 404);
 }
+
+#[test]
+fn session_tickets_resume_on_every_worker() {
+    let site = Site::new();
+    let p = start_with(
+        &site,
+        &format!("{}{}", tls_whoami(""), certs_toml(true)),
+        |mut c| {
+            c.cores = Some(2);
+            c
+        },
+    );
+    // One client config: its session cache keeps the tickets between connections.
+    let cfg = client_config(Opts::default());
+    let mut first = connect(p.addr(), "a.test", cfg.clone()).unwrap();
+    assert_eq!(
+        first.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Full)
+    );
+    // Reading the response also takes in the NewSessionTicket messages.
+    assert!(get_over(&mut first, "a.test").starts_with("HTTP/1.1 200"));
+    // SO_REUSEPORT spreads these over both workers by source port; every one
+    // resumes because the ticket keys are process-wide.
+    for i in 0..12 {
+        let mut s = connect(p.addr(), "a.test", cfg.clone()).unwrap();
+        assert_eq!(
+            s.conn.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed),
+            "connection {i}"
+        );
+        assert!(get_over(&mut s, "a.test").starts_with("HTTP/1.1 200"));
+    }
+}
