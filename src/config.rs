@@ -16,8 +16,13 @@ mod error;
 mod provider;
 mod raw_dynamic;
 mod raw_static;
+mod raw_tls;
 mod services;
 mod static_cfg;
+mod static_tls;
+mod tcp;
+mod tls;
+mod tls_types;
 mod types;
 mod upstream_url;
 
@@ -29,6 +34,8 @@ mod tests_dynamic_errors;
 mod tests_snapshot;
 #[cfg(test)]
 mod tests_static;
+#[cfg(test)]
+mod tests_tls;
 
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
@@ -93,7 +100,9 @@ pub fn load_snapshot(static_cfg: &StaticConfig, generation: u64) -> Result<Snaps
 /// fingerprints what it read ([`ProviderFiles::fingerprint`]) and compiles the same
 /// bytes, so what it compares is exactly what it publishes.
 pub fn read_dynamic(static_cfg: &StaticConfig) -> ProviderFiles {
-    provider::read(static_cfg.provider.as_ref())
+    let mut files = provider::read(static_cfg.provider.as_ref());
+    tls::read_referenced(&mut files);
+    files
 }
 
 /// Validates, resolves and compiles files read by [`read_dynamic`].

@@ -14,4 +14,6 @@ pub mod http;
 pub mod observe;
 pub mod router;
 pub mod service;
+pub mod tcp;
+pub mod tls;
 pub mod worker;

@@ -28,6 +28,9 @@ mod table_tests;
 mod tests;
 
 pub use table::RouterTable;
+// The rule grammar, shared with TCP rules (`tcp::rule`).
+pub(crate) use parse::parse_with;
+pub(crate) use rule::{Expr, ip_net, unmap};
 
 /// Looks up request header values without the router knowing the codec's layout.
 pub trait HeaderLookup {

@@ -2,6 +2,7 @@
 //! SO_REUSEPORT listeners, connections, upstream pool and view of the config.
 //! Nothing a worker serves crosses to another thread (DESIGN.md §1).
 
+pub mod dispatch;
 pub mod listener;
 pub mod runtime;
 pub mod shutdown;
@@ -228,12 +229,7 @@ async fn accept_loop(
             Ok((stream, peer)) => {
                 // Small requests and responses must not wait for Nagle.
                 let _ = stream.set_nodelay(true);
-                monoio::spawn(crate::http::server::serve_tcp(
-                    stream,
-                    peer,
-                    ep.clone(),
-                    w.clone(),
-                ));
+                monoio::spawn(dispatch::serve_conn(stream, peer, ep.clone(), w.clone()));
             }
             Err(_) if w.shutdown.is_fired() => return,
             Err(e) => {

@@ -35,6 +35,10 @@ pub struct Defs {
     pub routers: BTreeMap<String, Def<RawRouter>>,
     pub services: BTreeMap<String, Def<RawService>>,
     pub transports: BTreeMap<String, Def<RawServersTransport>>,
+    pub tcp_routers: BTreeMap<String, Def<super::raw_tls::RawTcpRouter>>,
+    pub tcp_services: BTreeMap<String, Def<super::raw_tls::RawTcpService>>,
+    /// Every file's `tls` section (certificates are a list, not named).
+    pub tls: Vec<Def<super::raw_tls::RawTls>>,
     /// Some file failed to parse: its definitions are missing, so dangling
     /// references may be a consequence rather than a mistake.
     pub incomplete: bool,
@@ -46,6 +50,8 @@ pub struct Resolved {
     /// The file each router was defined in (same index), for rule errors.
     pub router_files: Vec<PathBuf>,
     pub services: Vec<Arc<Service>>,
+    /// What `tls`/`tcp` compile from (`config::tls`, `config::tcp`).
+    pub defs: Defs,
 }
 
 /// The whole pipeline for one generation.
@@ -57,13 +63,20 @@ pub fn compile(
     let mut errors = files.errors.clone();
     let resolved = resolve(st, &files.files, &mut errors);
     // The one place rules meet the router module.
-    let rules = parse_rules(&resolved, &mut errors);
+    let mut rules = parse_rules(&resolved, &mut errors);
+    let mut resolved = resolved;
+    super::static_tls::add_redirect_routers(st, &mut resolved, &mut rules);
+    let tcp = super::tcp::compile(st, &resolved.defs, &mut errors);
+    let tls = super::tls::compile(st, files, &resolved, &rules, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
     Ok(Snapshot {
         generation,
-        tables: build_tables(st, &resolved.routers, rules),
+        tables: build_tables(st, &resolved.routers, &rules, false),
+        tls_tables: build_tables(st, &resolved.routers, &rules, true),
+        tls: tls.expect("no errors means TLS compiled"),
+        tcp,
         routers: resolved.routers,
         services: resolved.services,
     })
@@ -89,6 +102,7 @@ pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigE
             priority,
             entry_points: vec![ep],
             service,
+            tls: None,
         });
         router_files.push(st.source.clone());
     }
@@ -96,6 +110,7 @@ pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigE
         routers,
         router_files,
         services: index.services.into_iter().map(Arc::new).collect(),
+        defs,
     }
 }
 
@@ -121,6 +136,15 @@ fn add_file(defs: &mut Defs, path: &Path, raw: RawDynamic, errors: &mut Vec<Conf
             key,
             format!("`{key}` is not supported yet by proxyd"),
         ));
+    }
+    if let Some(tcp) = raw.tcp {
+        super::tcp::add_file(defs, path, tcp, errors);
+    }
+    if let Some(tls) = raw.tls {
+        defs.tls.push(Def {
+            file: path.to_path_buf(),
+            raw: tls,
+        });
     }
     let Some(http) = raw.http else { return };
     insert(
@@ -148,7 +172,7 @@ fn add_file(defs: &mut Defs, path: &Path, raw: RawDynamic, errors: &mut Vec<Conf
 
 /// Adds one file's definitions; a name already defined elsewhere is an error
 /// naming both files (the first definition is kept so later errors stay sane).
-fn insert<T>(
+pub fn insert<T>(
     map: &mut BTreeMap<String, Def<T>>,
     section: &str,
     path: &Path,
@@ -239,7 +263,12 @@ fn router(
         return None;
     }
     let rule = rule?;
+    let tls = raw
+        .tls
+        .as_ref()
+        .map(|t| super::tls::router_tls(def, &key, t, errors));
     Some(Router {
+        tls,
         name: format!("{name}@file"),
         // Traefik: priority 0 (or unset) means "the length of the rule".
         priority: raw
@@ -252,22 +281,34 @@ fn router(
     })
 }
 
-/// Named entry points must exist; none (or an empty list) means all of them.
+/// An HTTP router's entry points.
 fn router_entry_points(
     st: &StaticConfig,
     key: &str,
     def: &Def<RawRouter>,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<String> {
+    entry_points_of(st, key, &def.file, def.raw.entry_points.as_ref(), errors)
+}
+
+/// Named entry points must exist; none (or an empty list) means all of them.
+pub fn entry_points_of(
+    st: &StaticConfig,
+    key: &str,
+    file: &Path,
+    names: Option<&Vec<String>>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<String> {
     let all = || st.entry_points.iter().map(|e| e.name.clone()).collect();
-    let Some(names) = def.raw.entry_points.as_ref().filter(|n| !n.is_empty()) else {
+    let Some(names) = names.filter(|n| !n.is_empty()) else {
         return all();
     };
     let mut out: Vec<String> = Vec::new();
     for n in names {
         if !st.entry_points.iter().any(|e| &e.name == n) {
             let reason = format!("entry point `{n}` is not defined in the static configuration");
-            errors.push(def.error(format!("{key}.entryPoints"), reason));
+            let file = file.display().to_string();
+            errors.push(ConfigError::new(file, format!("{key}.entryPoints"), reason));
         } else if !out.contains(n) {
             out.push(n.clone());
         }
@@ -296,20 +337,23 @@ fn rule_error(r: &Router, file: &Path, why: &str) -> ConfigError {
     ConfigError::new(file.display().to_string(), key, why)
 }
 
-/// One table per static entry point, holding the routers attached to it.
+/// One table per static entry point, holding the routers attached to it that
+/// serve TLS connections (`tls`) or plaintext ones.
 fn build_tables(
     st: &StaticConfig,
     routers: &[Router],
-    rules: Vec<Option<Rule>>,
+    rules: &[Option<Rule>],
+    tls: bool,
 ) -> Vec<RouterTable> {
     st.entry_points
         .iter()
         .map(|ep| {
             let entries = routers
                 .iter()
-                .zip(&rules)
+                .zip(rules)
                 .enumerate()
                 .filter(|(_, (r, _))| r.entry_points.contains(&ep.name))
+                .filter(|(_, (r, _))| (r.tls.is_some() || ep.http_tls.is_some()) == tls)
                 .filter_map(|(id, (r, rule))| {
                     Some(RouteEntry {
                         rule: rule.clone()?,

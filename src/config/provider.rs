@@ -27,6 +27,9 @@ pub struct SourceFile {
 pub struct ProviderFiles {
     pub files: Vec<SourceFile>,
     pub errors: Vec<ConfigError>,
+    /// Files the dynamic files point at (certificates, keys, CAs), read in the
+    /// same pass so that the fingerprint covers them (`config::tls`).
+    pub extra: Vec<(PathBuf, Result<Vec<u8>, String>)>,
 }
 
 impl ProviderFiles {
@@ -43,6 +46,7 @@ impl ProviderFiles {
         for e in &self.errors {
             e.to_string().hash(&mut h);
         }
+        self.extra.hash(&mut h);
         h.finish()
     }
 }

@@ -12,10 +12,10 @@ use super::duration::ConfigDuration;
 #[serde(deny_unknown_fields)]
 pub struct RawDynamic {
     pub http: Option<RawHttp>,
+    pub tcp: Option<super::raw_tls::RawTcp>,
+    pub tls: Option<super::raw_tls::RawTls>,
     // Traefik sections proxyd does not implement yet; see `unsupported()`.
-    pub tcp: Option<toml::Value>,
     pub udp: Option<toml::Value>,
-    pub tls: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,9 +37,7 @@ impl RawDynamic {
         let present = |v: &Option<toml::Value>| v.as_ref().is_some_and(not_empty);
         let middlewares = self.http.as_ref().map(|h| &h.middlewares);
         [
-            ("tcp", present(&self.tcp)),
             ("udp", present(&self.udp)),
-            ("tls", present(&self.tls)),
             ("http.middlewares", middlewares.is_some_and(present)),
         ]
         .into_iter()
@@ -61,6 +59,7 @@ pub struct RawRouter {
     pub priority: Option<i64>,
     #[serde(default)]
     pub middlewares: Vec<String>,
+    pub tls: Option<super::raw_tls::RawRouterTls>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -84,6 +84,31 @@ pub struct RawForwardedHeaders {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawEntryPointHttp {
     pub max_header_bytes: Option<u64>,
+    pub tls: Option<RawEntryPointTls>,
+    pub redirections: Option<RawRedirections>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEntryPointTls {
+    pub options: Option<String>,
+    pub cert_resolver: Option<String>,
+    pub domains: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRedirections {
+    pub entry_point: Option<RawRedirectEntryPoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRedirectEntryPoint {
+    pub to: Option<String>,
+    pub scheme: Option<String>,
+    pub permanent: Option<bool>,
+    pub priority: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

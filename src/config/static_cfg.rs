@@ -44,6 +44,8 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
         .filter_map(|(name, ep)| entry_point(name, ep, c))
         .collect();
     check_address_clashes(&entry_points, c);
+    let mut entry_points = entry_points;
+    super::static_tls::apply(&raw.entry_points, &mut entry_points, c);
     let base = path.parent().unwrap_or(Path::new("."));
     let sections = crate::observe::config::RawSections {
         access_log: raw.access_log.as_ref(),
@@ -111,6 +113,9 @@ fn entry_point(name: &str, raw: &RawEntryPoint, c: &mut Collector) -> Option<Ent
         trusted_ips: trusted_ips(&key, fwd.map_or(&[][..], |f| &f.trusted_ips), c),
         forwarded_insecure: fwd.and_then(|f| f.insecure).unwrap_or(false),
         max_header_bytes: max_header_bytes(&key, raw, c),
+        // Filled in by `static_tls::apply` once every entry point is known.
+        http_tls: None,
+        redirect: None,
     })
 }
 

@@ -34,6 +34,8 @@ pub(super) fn static_cfg_for(addr: &str) -> EntryPoint {
         trusted_ips: vec![],
         forwarded_insecure: false,
         max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+        http_tls: None,
+        redirect: None,
     }
 }
 

@@ -159,7 +159,8 @@ fn errors_from_every_file_are_collected() {
     let syntax = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \n";
     let unknown = "[http.routers.q]\nrule = \"Path(`/`)\"\nservce = \"s\"\n";
     let dangling = "[http.routers.p]\nrule = \"Path(`/`)\"\nservice = \"s\"\n";
-    let unsupported = "[tcp.routers.t]\nrule = \"HostSNI(`*`)\"\n[http.middlewares.m.stripPrefix]\nprefixes = []\n";
+    let unsupported =
+        "[udp.routers.t]\nservice = \"u\"\n[http.middlewares.m.stripPrefix]\nprefixes = []\n";
     let files = [
         ("1.toml", syntax),
         ("2.toml", unknown),
@@ -182,7 +183,7 @@ fn errors_from_every_file_are_collected() {
                 file(&s, "2.toml"),
                 "http.routers.q.servce (line 3 column 1)".to_string()
             ),
-            (file(&s, "4.toml"), "tcp".to_string()),
+            (file(&s, "4.toml"), "udp".to_string()),
             (file(&s, "4.toml"), "http.middlewares".to_string()),
             (file(&s, "3.toml"), "http.routers.p.service".to_string()),
         ]
@@ -202,10 +203,16 @@ fn empty_unsupported_tables_are_accepted() {
 
 #[test]
 fn unknown_router_key_and_known_traefik_key() {
-    let text = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\ntls = {}\n";
+    let text = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\nobservability = {}\n";
     let (_, errors) = errs(&[("t.toml", text)]);
-    assert_eq!(errors[0].key, "http.routers.r.tls (line 4 column 1)");
-    assert_eq!(errors[0].reason, "`tls` is not supported yet by proxyd");
+    assert_eq!(
+        errors[0].key,
+        "http.routers.r.observability (line 4 column 1)"
+    );
+    assert_eq!(
+        errors[0].reason,
+        "`observability` is not supported yet by proxyd"
+    );
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use crate::router::RouterTable;
 
+pub use super::tls_types::*;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoDriver {
     #[default]
@@ -45,6 +47,10 @@ pub struct EntryPoint {
     pub trusted_ips: Vec<ipnet::IpNet>,
     pub forwarded_insecure: bool,
     pub max_header_bytes: usize,
+    /// `http.tls`: every HTTP router on this entry point is served over TLS only.
+    pub http_tls: Option<RouterTls>,
+    /// `http.redirections.entryPoint`.
+    pub redirect: Option<EntryRedirect>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,8 +71,13 @@ pub struct Workers {
 /// Immutable, compiled dynamic configuration: what workers serve from.
 pub struct Snapshot {
     pub generation: u64,
-    /// One table per static entry point, same order as `StaticConfig::entry_points`.
+    /// One table per static entry point, same order as `StaticConfig::entry_points`:
+    /// the routers served on plaintext connections.
     pub tables: Vec<RouterTable>,
+    /// Same, for TLS connections (routers with `tls`, or on a `http.tls` entry point).
+    pub tls_tables: Vec<RouterTable>,
+    pub tls: crate::tls::TlsConfig,
+    pub tcp: crate::tcp::TcpConfig,
     /// Indexed by the ids the tables return.
     pub routers: Vec<Router>,
     pub services: Vec<Arc<Service>>,
@@ -80,6 +91,8 @@ pub struct Router {
     pub entry_points: Vec<String>,
     /// Index into `Snapshot::services`.
     pub service: usize,
+    /// `tls`: served on TLS connections only.
+    pub tls: Option<RouterTls>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +111,8 @@ pub enum ServiceKind {
     Respond(Respond),
     /// `api@internal`, `dashboard@internal`, `ping@internal`, `prometheus@internal`.
     Observe(crate::observe::config::Internal),
+    /// The router of `entryPoints.<n>.http.redirections.entryPoint`.
+    Redirect(Redirect),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Instant;
 
-use monoio::io::{AsyncReadRent, AsyncWriteRent, Split};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 
 use crate::config::ServiceKind;
@@ -32,14 +32,29 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// the same write as the head.
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
-/// A client transport: plain TCP now, TLS later.
-pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Split + 'static {
+/// A client transport: plain TCP or TLS (`tls::stream::TlsStream`).
+pub trait ClientIo: AsyncReadRent + AsyncWriteRent + 'static {
+    /// Halves that can be read and written concurrently (the Upgrade tunnel). Not
+    /// monoio's `Split`: that shares the whole object between the halves, which a
+    /// TLS stream's state cannot be.
+    type ReadHalf: AsyncReadRent;
+    type WriteHalf: AsyncWriteRent;
+
     /// Resolves once the peer has closed the connection while we are not reading
     /// from it (used to abandon upstream work for a client that left).
     fn peer_closed(&self) -> impl Future<Output = ()>;
+
+    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
 }
 
 impl ClientIo for TcpStream {
+    type ReadHalf = OwnedReadHalf<TcpStream>;
+    type WriteHalf = OwnedWriteHalf<TcpStream>;
+
+    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        self.into_split()
+    }
+
     async fn peer_closed(&self) {
         loop {
             if self.readable(false).await.is_err() {
@@ -107,10 +122,10 @@ pub struct Conn<S> {
 }
 
 /// Counts a connection as open for as long as it lives (graceful stop waits for 0).
-struct OpenGuard(Rc<WorkerCtx>);
+pub struct OpenGuard(Rc<WorkerCtx>);
 
 impl OpenGuard {
-    fn new(w: &Rc<WorkerCtx>) -> Self {
+    pub fn new(w: &Rc<WorkerCtx>) -> Self {
         w.open_connections.set(w.open_connections.get() + 1);
         Self(w.clone())
     }
@@ -136,10 +151,22 @@ pub async fn serve<S: ClientIo>(
     w: Rc<WorkerCtx>,
     tls: bool,
 ) {
+    serve_with(io, Vec::with_capacity(CLIENT_BUF_SIZE), peer, ep, w, tls).await
+}
+
+/// [`serve`], starting from bytes already read (the accept path's peek).
+pub async fn serve_with<S: ClientIo>(
+    io: S,
+    initial: Vec<u8>,
+    peer: SocketAddr,
+    ep: Rc<EntryCtx>,
+    w: Rc<WorkerCtx>,
+    tls: bool,
+) {
     let _observed = crate::observe::ConnGuard::new(&w, ep.index);
     let mut c = Conn {
         io,
-        buf: Vec::with_capacity(CLIENT_BUF_SIZE),
+        buf: initial,
         out: Vec::new(),
         headers: Vec::new(),
         resp_headers: Vec::new(),
@@ -272,7 +299,12 @@ impl<S: ClientIo> Conn<S> {
                 client_ip: self.peer.ip().to_canonical(),
                 headers: &lookup,
             };
-            view.snapshot.tables[self.ep.index].find(&info)
+            // Routers with `tls` serve TLS connections only, the others plaintext only.
+            let tables = match self.tls {
+                true => &view.snapshot.tls_tables,
+                false => &view.snapshot.tables,
+            };
+            tables[self.ep.index].find(&info)
         };
         let Some(id) = found else {
             return self.fail(Some(head), ProxyError::NoRoute).await;
@@ -289,6 +321,11 @@ impl<S: ClientIo> Conn<S> {
                 let req = crate::observe::serve::Request::new(&self.buf, head);
                 crate::observe::serve::respond(*kind, &self.w, &view, &req, close, &mut self.out);
                 self.send_local(head, close).await
+            }
+            (_, ServiceKind::Redirect(r)) => {
+                self.out.clear();
+                crate::tls::redirect::write(&mut self.out, r, head, &self.buf);
+                self.send_local(head, true).await
             }
             (Runtime::Respond(prebuilt), _) => {
                 let close = self.local_must_close(head);

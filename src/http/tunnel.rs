@@ -5,20 +5,18 @@
 
 use std::io;
 
-use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Split, Splitable};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
 
 use crate::http::io::{read_some, reserve_up_to};
+use crate::http::server::ClientIo;
 use crate::http::upstream::UpstreamConn;
 
 const TUNNEL_BUF_SIZE: usize = 16 * 1024;
 
 /// Copies between `client` and `up` until both directions ended or either failed.
 /// `client_buf` and `up.buf` hold bytes already read past the handshake.
-pub async fn run<S>(client: S, client_buf: Vec<u8>, up: UpstreamConn)
-where
-    S: AsyncReadRent + AsyncWriteRent + Split + 'static,
-{
-    let (mut client_r, mut client_w) = client.into_split();
+pub async fn run<S: ClientIo>(client: S, client_buf: Vec<u8>, up: UpstreamConn) {
+    let (mut client_r, mut client_w) = client.into_halves();
     let (mut up_r, mut up_w) = up.stream.into_split();
     let upward = copy(&mut client_r, client_buf, &mut up_w);
     let downward = copy(&mut up_r, up.buf, &mut client_w);

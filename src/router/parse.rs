@@ -151,19 +151,29 @@ fn lex_quoted(src: &str, open: usize) -> Result<(String, usize), RuleError> {
     Err(error_at(open, "unterminated \"double-quoted\" string"))
 }
 
-struct Parser {
+/// Builds one matcher from its name and arguments.
+type Build<'b, M> = &'b dyn Fn(&str, &[String]) -> Result<M, RuleError>;
+
+struct Parser<'b, M> {
     toks: Vec<(usize, Tok)>,
     at: usize,
+    build: Build<'b, M>,
 }
 
 /// Parses rule text into an expression tree with compiled matchers.
 pub(super) fn parse(src: &str) -> Result<Expr, RuleError> {
+    parse_with(src, &Matcher::build)
+}
+
+/// The same grammar over another matcher set (TCP rules: `tcp::rule`).
+pub(crate) fn parse_with<M>(src: &str, build: Build<'_, M>) -> Result<Expr<M>, RuleError> {
     if src.trim().is_empty() {
         return Err(RuleError("empty rule".into()));
     }
     let mut p = Parser {
         toks: lex(src)?,
         at: 0,
+        build,
     };
     let expr = p.or()?;
     match p.peek() {
@@ -175,7 +185,7 @@ pub(super) fn parse(src: &str) -> Result<Expr, RuleError> {
     }
 }
 
-impl Parser {
+impl<M> Parser<'_, M> {
     fn peek(&self) -> &Tok {
         &self.toks[self.at].1
     }
@@ -205,7 +215,7 @@ impl Parser {
         Err(self.unexpected(&format!("{} {ctx}, found {found}", want.describe())))
     }
 
-    fn or(&mut self) -> Result<Expr, RuleError> {
+    fn or(&mut self) -> Result<Expr<M>, RuleError> {
         let mut lhs = self.and()?;
         while *self.peek() == Tok::Or {
             self.bump();
@@ -214,7 +224,7 @@ impl Parser {
         Ok(lhs)
     }
 
-    fn and(&mut self) -> Result<Expr, RuleError> {
+    fn and(&mut self) -> Result<Expr<M>, RuleError> {
         let mut lhs = self.unary()?;
         while *self.peek() == Tok::And {
             self.bump();
@@ -223,7 +233,7 @@ impl Parser {
         Ok(lhs)
     }
 
-    fn unary(&mut self) -> Result<Expr, RuleError> {
+    fn unary(&mut self) -> Result<Expr<M>, RuleError> {
         match self.peek().clone() {
             Tok::Not => {
                 self.bump();
@@ -240,7 +250,7 @@ impl Parser {
         }
     }
 
-    fn matcher(&mut self, name: String) -> Result<Expr, RuleError> {
+    fn matcher(&mut self, name: String) -> Result<Expr<M>, RuleError> {
         let start = self.pos();
         self.bump();
         self.expect(Tok::LParen, &format!("after `{name}`"))?;
@@ -268,7 +278,7 @@ impl Parser {
                 }
             };
         }
-        let m = Matcher::build(&name, &args).map_err(|e| error_at(start, e.0))?;
+        let m = (self.build)(&name, &args).map_err(|e| error_at(start, e.0))?;
         Ok(Expr::Match(m))
     }
 }

@@ -11,16 +11,30 @@ use regex::bytes::Regex;
 use super::host::{HostKey, MAX_HOST, canonical_rule_host};
 use super::{RequestInfo, RuleError, query};
 
+/// A boolean expression over matchers `M`: HTTP [`Matcher`]s here, TCP matchers in
+/// `tcp::rule` (same grammar, different matcher set).
 #[derive(Debug, Clone)]
-pub(super) enum Expr {
-    Match(Matcher),
-    Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+pub(crate) enum Expr<M = Matcher> {
+    Match(M),
+    Not(Box<Expr<M>>),
+    And(Box<Expr<M>>, Box<Expr<M>>),
+    Or(Box<Expr<M>>, Box<Expr<M>>),
+}
+
+impl<M> Expr<M> {
+    /// Evaluates with `eval` deciding each matcher.
+    pub(crate) fn eval_with(&self, eval: &impl Fn(&M) -> bool) -> bool {
+        match self {
+            Expr::Match(m) => eval(m),
+            Expr::Not(e) => !e.eval_with(eval),
+            Expr::And(a, b) => a.eval_with(eval) && b.eval_with(eval),
+            Expr::Or(a, b) => a.eval_with(eval) || b.eval_with(eval),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
-pub(super) enum Matcher {
+pub(crate) enum Matcher {
     /// Canonical (lowercase, no trailing dot or brackets) host.
     Host(Box<[u8]>),
     HostRegexp(Regex),
@@ -48,7 +62,7 @@ impl<'r, 'a> Ctx<'r, 'a> {
     }
 }
 
-impl Expr {
+impl Expr<Matcher> {
     pub(super) fn eval(&self, cx: &Ctx<'_, '_>) -> bool {
         match self {
             Expr::Match(m) => m.eval(cx),
@@ -202,7 +216,7 @@ fn regex(src: &str) -> Result<Regex, RuleError> {
 }
 
 /// Accepts a CIDR or a bare IP (a single-address network), v4 or v6.
-fn ip_net(v: &str) -> Result<IpNet, RuleError> {
+pub(crate) fn ip_net(v: &str) -> Result<IpNet, RuleError> {
     let parsed = match v.parse::<IpNet>() {
         Ok(net) => Ok(net),
         Err(_) => v.parse::<IpAddr>().map(IpNet::from),
@@ -219,7 +233,7 @@ fn ip_net(v: &str) -> Result<IpNet, RuleError> {
 }
 
 /// Treats `::ffff:a.b.c.d` clients (dual-stack sockets) as the IPv4 address.
-fn unmap(ip: IpAddr) -> IpAddr {
+pub(crate) fn unmap(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         IpAddr::V4(_) => ip,

@@ -16,6 +16,8 @@ pub struct View {
     pub snapshot: Arc<Snapshot>,
     /// Same indices as `snapshot.services`.
     pub services: Vec<Rc<ServiceState>>,
+    /// Same indices as `snapshot.tcp.services` (cursors restart on a reload).
+    pub tcp: Vec<crate::tcp::proxy::Balancer>,
 }
 
 pub struct ServiceState {
@@ -29,6 +31,8 @@ pub enum Runtime {
     Respond(Prebuilt),
     /// api, dashboard, ping, prometheus `@internal` (see `observe::serve`).
     Observe(crate::observe::config::Internal),
+    /// Answered by `tls::redirect` from the definition alone.
+    Redirect,
 }
 
 impl View {
@@ -49,7 +53,17 @@ impl View {
                 _ => Rc::new(ServiceState::new(def.clone())),
             })
             .collect();
-        View { snapshot, services }
+        let tcp = snapshot
+            .tcp
+            .services
+            .iter()
+            .map(|s| crate::tcp::proxy::Balancer::new(s))
+            .collect();
+        View {
+            snapshot,
+            services,
+            tcp,
+        }
     }
 }
 
@@ -62,6 +76,7 @@ impl ServiceState {
             ServiceKind::Whoami => Runtime::Whoami,
             ServiceKind::Respond(r) => Runtime::Respond(Prebuilt::new(r)),
             ServiceKind::Observe(k) => Runtime::Observe(*k),
+            ServiceKind::Redirect(_) => Runtime::Redirect,
         };
         Self { def, runtime }
     }

@@ -15,5 +15,6 @@ mod pool;
 mod reload;
 mod routing;
 mod smuggling;
+mod tls;
 mod upgrade;
 mod wire;

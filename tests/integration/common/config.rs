@@ -15,6 +15,8 @@ pub struct EntryPoint {
     pub trusted_ips: Option<Vec<String>>,
     pub insecure: Option<bool>,
     pub max_header_bytes: Option<usize>,
+    /// Raw TOML appended after the entry point's tables (e.g. `http.tls`).
+    pub extra: String,
 }
 
 impl EntryPoint {
@@ -28,6 +30,7 @@ impl EntryPoint {
             trusted_ips: None,
             insecure: None,
             max_header_bytes: None,
+            extra: String::new(),
         }
     }
 
@@ -62,6 +65,7 @@ impl EntryPoint {
         if let Some(m) = self.max_header_bytes {
             let _ = writeln!(out, "[entryPoints.{n}.http]\nmaxHeaderBytes = {m}");
         }
+        out.push_str(&self.extra);
     }
 }
 

@@ -1,0 +1,114 @@
+//! Forwarding a TCP connection to a TCP service: pick a server (weighted round
+//! robin, per worker), dial it (in its own task, DESIGN.md §9), send the bytes
+//! already read (the peeked ClientHello for passthrough), then copy both ways with
+//! our own loop (`http::tunnel::copy`), passing a half-close on, until both
+//! directions end or the connection is idle for longer than the entry point's
+//! `idleTimeout`.
+
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use monoio::io::{AsyncReadRent, AsyncWriteRent, Splitable};
+
+use crate::config::DEFAULT_DIAL_TIMEOUT;
+use crate::http::io::{read_some, reserve_up_to};
+use crate::http::upstream::dial;
+use crate::service::wrr::Wrr;
+use crate::tcp::TcpService;
+
+const COPY_BUF: usize = 16 * 1024;
+/// How often the idle watchdog looks at the last activity.
+const IDLE_TICK: Duration = Duration::from_millis(250);
+
+/// Per-worker round-robin state of one TCP service.
+pub struct Balancer(RefCell<Wrr>);
+
+impl Balancer {
+    pub fn new(s: &TcpService) -> Self {
+        Self(RefCell::new(Wrr::new(s.servers.iter().map(|x| x.weight))))
+    }
+}
+
+/// Proxies `client` (read and write halves) to a server of `service`, sending
+/// `initial` first. Returns when both directions are done.
+pub async fn forward<R, W>(
+    mut client_r: R,
+    mut client_w: W,
+    initial: Vec<u8>,
+    service: &TcpService,
+    lb: &Balancer,
+    idle: Option<Duration>,
+) where
+    R: AsyncReadRent,
+    W: AsyncWriteRent,
+{
+    let Some(i) = lb.0.borrow_mut().pick() else {
+        log::warn!("tcp service {}: no server", service.name);
+        let _ = client_w.shutdown().await;
+        return;
+    };
+    let server = &service.servers[i];
+    let up = match dial(server.addr, DEFAULT_DIAL_TIMEOUT).await {
+        Ok(up) => up,
+        Err(e) => {
+            log::warn!("tcp service {}: {}: {e}", service.name, server.address);
+            let _ = client_w.shutdown().await;
+            return;
+        }
+    };
+    let (mut up_r, mut up_w) = up.stream.into_split();
+    let last = Cell::new(Instant::now());
+    let upward = copy(&mut client_r, initial, &mut up_w, &last);
+    let downward = copy(&mut up_r, Vec::new(), &mut client_w, &last);
+    let both = async {
+        let (a, b) = monoio::join!(upward, downward);
+        if let Err(e) = a.and(b) {
+            log::debug!("tcp proxy to {} ended: {e}", server.address);
+        }
+    };
+    match idle {
+        None => both.await,
+        Some(idle) => {
+            // Dropping the copies on idle timeout loses nothing: the connection ends.
+            monoio::select! {
+                _ = both => {}
+                _ = watchdog(&last, idle) => log::debug!("tcp proxy to {}: idle timeout", server.address),
+            }
+        }
+    }
+}
+
+async fn watchdog(last: &Cell<Instant>, idle: Duration) {
+    loop {
+        monoio::time::sleep(IDLE_TICK).await;
+        if last.get().elapsed() >= idle {
+            return;
+        }
+    }
+}
+
+/// One direction: `buf` first, then read → write until end of stream, which is
+/// passed on as a half-close (the other direction keeps flowing).
+async fn copy<R: AsyncReadRent, W: AsyncWriteRent>(
+    r: &mut R,
+    mut buf: Vec<u8>,
+    w: &mut W,
+    last: &Cell<Instant>,
+) -> std::io::Result<()> {
+    use monoio::io::AsyncWriteRentExt;
+    loop {
+        if !buf.is_empty() {
+            let (res, b) = w.write_all(buf).await;
+            buf = b;
+            res?;
+            buf.clear();
+            last.set(Instant::now());
+        }
+        reserve_up_to(&mut buf, COPY_BUF, COPY_BUF);
+        match read_some(r, &mut buf, usize::MAX, None).await {
+            Ok(0) => return w.shutdown().await,
+            Ok(_) => last.set(Instant::now()),
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! A thin rustls adapter for monoio's owned-buffer I/O: the server side of a TLS
+//! connection over a `TcpStream`, started from bytes already peeked.
+//!
+//! Why not monoio-rustls 0.4: it cannot start from a peeked ClientHello, and its
+//! `Split` shares the whole stream (rustls state included) between the two halves
+//! through an `UnsafeCell`, so a tunnel's concurrent read and write would alias
+//! the `ServerConnection`. Here the connection state sits in an `Rc<RefCell<_>>`
+//! borrowed only between awaits, and each half owns its half of the socket, so
+//! [`TlsStream::into_halves`] is sound. A read half never writes: what rustls
+//! queues while reading (a KeyUpdate answer) goes out with the write half's next
+//! write.
+//!
+//! Ciphertext buffers are per connection and reused: `rd` holds what the socket
+//! gave and rustls has not taken yet (initially the peeked bytes); `wr` holds
+//! records on their way out.
+
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use monoio::BufResult;
+use monoio::buf::{IoBuf, IoBufMut, IoVecBuf, IoVecBufMut, RawBuf};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
+use monoio::net::TcpStream;
+use rustls::{ServerConfig, ServerConnection};
+
+use crate::http::io::{IoFail, read_some, reserve_up_to, until, write_vec};
+use crate::http::server::ClientIo;
+
+/// Socket reads for TLS records: one full record plus its header.
+const RECORD_BUF: usize = 16 * 1024 + 256;
+
+type Shared = Rc<RefCell<ServerConnection>>;
+
+#[derive(Default)]
+struct ReadSide {
+    buf: Vec<u8>,
+    /// How much of `buf` rustls has taken.
+    pos: usize,
+    eof: bool,
+}
+
+#[derive(Default)]
+struct WriteSide {
+    buf: Vec<u8>,
+}
+
+/// A server-side TLS connection.
+pub struct TlsStream {
+    io: TcpStream,
+    conn: Shared,
+    rd: ReadSide,
+    wr: WriteSide,
+}
+
+pub struct TlsReadHalf {
+    io: OwnedReadHalf<TcpStream>,
+    conn: Shared,
+    rd: ReadSide,
+}
+
+pub struct TlsWriteHalf {
+    io: OwnedWriteHalf<TcpStream>,
+    conn: Shared,
+    wr: WriteSide,
+}
+
+fn tls_error(e: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+fn io_fail(e: IoFail) -> io::Error {
+    match e {
+        IoFail::Timeout => io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"),
+        IoFail::Io(e) => e,
+    }
+}
+
+/// Runs the server handshake on `io`, replaying `peeked` first. The deadline
+/// bounds the whole handshake; on failure the alert rustls queued (if any) is sent.
+pub async fn accept(
+    io: TcpStream,
+    peeked: Vec<u8>,
+    config: Arc<ServerConfig>,
+    deadline: Option<Instant>,
+) -> io::Result<TlsStream> {
+    let conn = ServerConnection::new(config).map_err(tls_error)?;
+    let mut s = TlsStream {
+        io,
+        conn: Rc::new(RefCell::new(conn)),
+        rd: ReadSide {
+            buf: peeked,
+            pos: 0,
+            eof: false,
+        },
+        wr: WriteSide::default(),
+    };
+    until(deadline, s.handshake()).await.map_err(io_fail)??;
+    Ok(s)
+}
+
+impl TlsStream {
+    async fn handshake(&mut self) -> io::Result<()> {
+        loop {
+            flush_tls(&mut self.io, &self.conn, &mut self.wr).await?;
+            if !self.conn.borrow().is_handshaking() {
+                return Ok(());
+            }
+            if let Err(e) = pump(&mut self.io, &self.conn, &mut self.rd).await {
+                // Best effort: tell the client why (e.g. unrecognized_name).
+                let _ = flush_tls(&mut self.io, &self.conn, &mut self.wr).await;
+                return Err(e);
+            }
+        }
+    }
+
+    /// The ALPN protocol agreed on, if any.
+    pub fn alpn(&self) -> Option<Vec<u8>> {
+        self.conn.borrow().alpn_protocol().map(<[u8]>::to_vec)
+    }
+
+    /// Splits into halves that can be driven concurrently (tunnels, TCP proxying).
+    pub fn into_halves(self) -> (TlsReadHalf, TlsWriteHalf) {
+        let (r, w) = self.io.into_split();
+        let read = TlsReadHalf {
+            io: r,
+            conn: self.conn.clone(),
+            rd: self.rd,
+        };
+        let write = TlsWriteHalf {
+            io: w,
+            conn: self.conn,
+            wr: self.wr,
+        };
+        (read, write)
+    }
+}
+
+/// Gives rustls more ciphertext: buffered bytes first, else one socket read.
+/// Errors on a TLS protocol error or on end of stream during the handshake.
+async fn pump<R: AsyncReadRent>(io: &mut R, conn: &Shared, rd: &mut ReadSide) -> io::Result<()> {
+    if rd.pos < rd.buf.len() {
+        let mut c = conn.borrow_mut();
+        let mut rest = &rd.buf[rd.pos..];
+        rd.pos += c.read_tls(&mut rest)?;
+        c.process_new_packets().map_err(tls_error)?;
+        return Ok(());
+    }
+    if rd.eof {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    rd.buf.clear();
+    rd.pos = 0;
+    reserve_up_to(&mut rd.buf, RECORD_BUF, RECORD_BUF);
+    let n = read_some(io, &mut rd.buf, usize::MAX, None)
+        .await
+        .map_err(io_fail)?;
+    if n == 0 {
+        rd.eof = true;
+        let mut c = conn.borrow_mut();
+        c.read_tls(&mut io::empty())?;
+        c.process_new_packets().map_err(tls_error)?;
+        if c.is_handshaking() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(())
+}
+
+/// Reads plaintext into `out`; 0 at the end (close_notify, or a TCP close
+/// without one, which HTTP/1.1 framing makes harmless).
+async fn read_plain<R: AsyncReadRent>(
+    io: &mut R,
+    conn: &Shared,
+    rd: &mut ReadSide,
+    out: &mut [u8],
+) -> io::Result<usize> {
+    loop {
+        match conn.borrow_mut().reader().read(out) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+            Err(e) => return Err(e),
+        }
+        if rd.eof && rd.pos >= rd.buf.len() {
+            return Ok(0);
+        }
+        pump(io, conn, rd).await?;
+    }
+}
+
+/// Sends every record rustls has queued.
+async fn flush_tls<W: AsyncWriteRent>(
+    io: &mut W,
+    conn: &Shared,
+    wr: &mut WriteSide,
+) -> io::Result<()> {
+    loop {
+        {
+            let mut c = conn.borrow_mut();
+            if !c.wants_write() {
+                return Ok(());
+            }
+            wr.buf.clear();
+            while c.wants_write() {
+                c.write_tls(&mut wr.buf)?;
+            }
+        }
+        write_vec(io, &mut wr.buf, None).await.map_err(io_fail)?;
+    }
+}
+
+async fn write_plain<W: AsyncWriteRent>(
+    io: &mut W,
+    conn: &Shared,
+    wr: &mut WriteSide,
+    data: &[u8],
+) -> io::Result<usize> {
+    let n = conn.borrow_mut().writer().write(data)?;
+    flush_tls(io, conn, wr).await?;
+    Ok(n)
+}
+
+async fn close<W: AsyncWriteRent>(io: &mut W, conn: &Shared, wr: &mut WriteSide) -> io::Result<()> {
+    conn.borrow_mut().send_close_notify();
+    flush_tls(io, conn, wr).await?;
+    io.shutdown().await
+}
+
+/// The initialized-or-not bytes a read may fill.
+fn out_slice<T: IoBufMut>(buf: &mut T) -> &mut [u8] {
+    // SAFETY: `write_ptr` is valid for `bytes_total` bytes for as long as we own
+    // `buf`; rustls only writes into the slice, and `set_init` follows.
+    unsafe { std::slice::from_raw_parts_mut(buf.write_ptr(), buf.bytes_total()) }
+}
+
+fn in_slice<T: IoBuf>(buf: &T) -> &[u8] {
+    // SAFETY: `read_ptr` is valid for `bytes_init` initialized bytes while we own `buf`.
+    unsafe { std::slice::from_raw_parts(buf.read_ptr(), buf.bytes_init()) }
+}
+
+macro_rules! impl_read {
+    ($ty:ty) => {
+        impl AsyncReadRent for $ty {
+            async fn read<T: IoBufMut>(&mut self, mut buf: T) -> BufResult<usize, T> {
+                let r =
+                    read_plain(&mut self.io, &self.conn, &mut self.rd, out_slice(&mut buf)).await;
+                if let Ok(n) = r {
+                    // SAFETY: rustls wrote `n` bytes at the start of the slice.
+                    unsafe { buf.set_init(n) };
+                }
+                (r, buf)
+            }
+
+            async fn readv<T: IoVecBufMut>(&mut self, mut buf: T) -> BufResult<usize, T> {
+                // SAFETY: the raw buffer views the first iovec, which outlives the read.
+                let r = match unsafe { RawBuf::new_from_iovec_mut(&mut buf) } {
+                    Some(raw) => self.read(raw).await.0,
+                    None => Ok(0),
+                };
+                if let Ok(n) = r {
+                    // SAFETY: `n` bytes were written into the first iovec.
+                    unsafe { buf.set_init(n) };
+                }
+                (r, buf)
+            }
+        }
+    };
+}
+
+macro_rules! impl_write {
+    ($ty:ty) => {
+        impl AsyncWriteRent for $ty {
+            async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+                let r = write_plain(&mut self.io, &self.conn, &mut self.wr, in_slice(&buf)).await;
+                (r, buf)
+            }
+
+            async fn writev<T: IoVecBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+                // SAFETY: the raw buffer views the first iovec, which outlives the write.
+                let r = match unsafe { RawBuf::new_from_iovec(&buf) } {
+                    Some(raw) => self.write(raw).await.0,
+                    None => Ok(0),
+                };
+                (r, buf)
+            }
+
+            async fn flush(&mut self) -> io::Result<()> {
+                flush_tls(&mut self.io, &self.conn, &mut self.wr).await
+            }
+
+            async fn shutdown(&mut self) -> io::Result<()> {
+                close(&mut self.io, &self.conn, &mut self.wr).await
+            }
+        }
+    };
+}
+
+impl_read!(TlsStream);
+impl_read!(TlsReadHalf);
+impl_write!(TlsStream);
+impl_write!(TlsWriteHalf);
+
+impl ClientIo for TlsStream {
+    type ReadHalf = TlsReadHalf;
+    type WriteHalf = TlsWriteHalf;
+
+    async fn peer_closed(&self) {
+        // Ciphertext still buffered: the client is there. (A close_notify alert
+        // without FIN also reads as "there": it shows up as bytes to the peek.)
+        if self.rd.pos < self.rd.buf.len() {
+            return std::future::pending().await;
+        }
+        self.io.peer_closed().await
+    }
+
+    fn into_halves(self) -> (TlsReadHalf, TlsWriteHalf) {
+        TlsStream::into_halves(self)
+    }
+}
