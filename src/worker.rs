@@ -2,6 +2,7 @@
 //! SO_REUSEPORT listeners, connections, upstream pool and view of the config.
 //! Nothing a worker serves crosses to another thread (DESIGN.md §1).
 
+pub mod clock;
 pub mod dispatch;
 pub mod listener;
 pub mod runtime;

@@ -19,17 +19,14 @@ pub enum IoFail {
     Io(#[from] io::Error),
 }
 
-/// Runs `fut` until `deadline`, if any.
+/// Runs `fut` until `deadline`, if any (coarse: see `worker::clock`).
 pub async fn until<F: std::future::Future>(
     deadline: Option<Instant>,
     fut: F,
 ) -> Result<F::Output, IoFail> {
-    match deadline {
-        None => Ok(fut.await),
-        Some(d) => monoio::time::timeout_at(d.into(), fut)
-            .await
-            .map_err(|_| IoFail::Timeout),
-    }
+    crate::worker::clock::until(deadline, fut)
+        .await
+        .map_err(|_| IoFail::Timeout)
 }
 
 /// Appends at most `limit` bytes read from `io` to `buf` (within its capacity, which

@@ -5,10 +5,15 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::pin::pin;
 use std::rc::Rc;
 use std::time::Instant;
 
-use monoio::io::{AsyncReadRent, AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
+use monoio::buf::IoBufMut;
+use monoio::io::{
+    AsyncReadRent, AsyncWriteRent, CancelableAsyncReadRent, Canceller, OwnedReadHalf,
+    OwnedWriteHalf, Splitable,
+};
 use monoio::net::TcpStream;
 
 use crate::config::ServiceKind;
@@ -23,6 +28,9 @@ use crate::service::whoami::Whoami;
 use crate::worker::view::Runtime;
 use crate::worker::{EntryCtx, WorkerCtx};
 
+/// How long a quiet keep-alive connection keeps its read buffer posted before it
+/// gives every buffer back and waits for readability instead.
+const IDLE_HOLD: std::time::Duration = std::time::Duration::from_millis(500);
 /// An idle connection's read buffer: small, so 10k idle clients cost little.
 pub const CLIENT_BUF_SIZE: usize = 4 * 1024;
 /// How long, and how much, a refused request is drained before closing.
@@ -33,7 +41,7 @@ const LINGER_BYTES: usize = 256 * 1024;
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
 /// A client transport: plain TCP or TLS (`tls::stream::TlsStream`).
-pub trait ClientIo: AsyncReadRent + AsyncWriteRent + 'static {
+pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
     /// Halves that can be read and written concurrently (the Upgrade tunnel). Not
     /// monoio's `Split`: that shares the whole object between the halves, which a
     /// TLS stream's state cannot be.
@@ -45,6 +53,36 @@ pub trait ClientIo: AsyncReadRent + AsyncWriteRent + 'static {
     fn peer_closed(&self) -> impl Future<Output = ()>;
 
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
+
+    /// The first part of waiting for the next request: a read into `buf`'s spare
+    /// capacity that gives up at `until` without losing a byte (`Quiet`). A
+    /// transport that cannot cancel a read safely just reads.
+    fn read_or_quiet(
+        &mut self,
+        buf: &mut Vec<u8>,
+        until: Instant,
+    ) -> impl Future<Output = IdleRead> {
+        let _ = until;
+        async move {
+            IdleRead::Data(
+                io::read_some(self, buf, usize::MAX, None)
+                    .await
+                    .map_err(std::io::Error::other),
+            )
+        }
+    }
+
+    /// Waits, holding no read buffer, until the client sends or closes. By default
+    /// ready at once (for transports that may hold already-decrypted bytes).
+    fn wait_readable(&self) -> impl Future<Output = ()> {
+        std::future::ready(())
+    }
+}
+
+/// Outcome of [`ClientIo::read_or_quiet`].
+pub enum IdleRead {
+    Data(std::io::Result<usize>),
+    Quiet,
 }
 
 impl ClientIo for TcpStream {
@@ -53,6 +91,36 @@ impl ClientIo for TcpStream {
 
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
         self.into_split()
+    }
+
+    async fn read_or_quiet(&mut self, buf: &mut Vec<u8>, until: Instant) -> IdleRead {
+        // A cancelled read hands its buffer back with whatever it got, unlike a
+        // dropped one (DESIGN.md §9), so giving up here loses nothing.
+        let canceller = Canceller::new();
+        let owned = std::mem::take(buf);
+        let (start, end) = (owned.len(), owned.capacity());
+        let mut read = pin!(self.cancelable_read(owned.slice_mut(start..end), canceller.handle()));
+        let early = monoio::select! {
+            biased;
+            r = &mut read => Some(r),
+            _ = crate::worker::clock::deadline(until) => None,
+        };
+        let (res, slice) = match early {
+            Some(r) => r,
+            None => {
+                let _ = canceller.cancel();
+                read.await
+            }
+        };
+        *buf = slice.into_inner();
+        match res {
+            Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => IdleRead::Quiet,
+            r => IdleRead::Data(r),
+        }
+    }
+
+    async fn wait_readable(&self) {
+        let _ = self.readable(false).await;
     }
 
     async fn peer_closed(&self) {
@@ -267,16 +335,45 @@ impl<S: ClientIo> Conn<S> {
     /// Waits for the first byte of the next request: bounded by idleTimeout, and cut
     /// short by a graceful shutdown.
     async fn read_idle(&mut self) -> Result<usize, Option<ProxyError>> {
-        let deadline = self.ep.cfg.idle_timeout.map(|d| Instant::now() + d);
+        let now = Instant::now();
+        let deadline = self.ep.cfg.idle_timeout.map(|d| now + d);
         let shutdown = self.w.shutdown.clone();
         if shutdown.is_fired() {
             return Err(None);
         }
-        let read = io::read_some(&mut self.io, &mut self.buf, usize::MAX, deadline);
-        monoio::select! {
-            r = read => r.map_err(|_| None),
-            _ = shutdown.wait() => Err(None),
+        // An active client's next request usually comes soon: keep a read posted
+        // with the small buffer, as the hot path wants.
+        let hold = deadline.map_or(now + IDLE_HOLD, |d| d.min(now + IDLE_HOLD));
+        let first = monoio::select! {
+            r = self.io.read_or_quiet(&mut self.buf, hold) => r,
+            _ = shutdown.wait() => return Err(None),
+        };
+        if let IdleRead::Data(r) = first {
+            return r.map_err(|_| None);
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(None);
+        }
+        // Really idle: hold no buffer while waiting, so 10k idle keep-alive
+        // connections cost little more than their sockets.
+        self.release_buffers();
+        let wait = io::until(deadline, self.io.wait_readable());
+        monoio::select! {
+            r = wait => r.map_err(|_| None)?,
+            _ = shutdown.wait() => return Err(None),
+        }
+        self.buf.reserve_exact(CLIENT_BUF_SIZE);
+        io::read_some(&mut self.io, &mut self.buf, usize::MAX, deadline)
+            .await
+            .map_err(|_| None)
+    }
+
+    fn release_buffers(&mut self) {
+        self.buf = Vec::new();
+        self.out = Vec::new();
+        self.headers = Vec::new();
+        self.resp_headers = Vec::new();
+        self.rec.release();
     }
 
     async fn handle(&mut self, head: &RequestHead) -> Outcome {

@@ -23,7 +23,9 @@ use crate::tls::stream;
 use crate::worker::view::View;
 use crate::worker::{EntryCtx, WorkerCtx};
 
-/// Serves one accepted connection until it closes.
+/// Serves one accepted connection until it closes. Each branch is boxed: the
+/// task then holds only the branch taken (an idle plaintext HTTP connection
+/// does not carry the size of a TLS one), at one allocation per connection.
 pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w: Rc<WorkerCtx>) {
     let _open = OpenGuard::new(&w);
     let view = w.view();
@@ -42,7 +44,15 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
         };
         if let Some(r) = snap.tcp.find(idx, &info, false) {
             let (r_half, w_half) = io.into_split();
-            tcp_forward(&view, &ep, r.service, r_half, w_half, Vec::new()).await;
+            Box::pin(tcp_forward(
+                &view,
+                &ep,
+                r.service,
+                r_half,
+                w_half,
+                Vec::new(),
+            ))
+            .await;
         }
         return;
     }
@@ -63,11 +73,11 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
             .flatten()
         {
             let (r_half, w_half) = io.into_split();
-            tcp_forward(&view, &ep, r.service, r_half, w_half, buf).await;
+            Box::pin(tcp_forward(&view, &ep, r.service, r_half, w_half, buf)).await;
             return;
         }
         drop(view); // HTTP takes a fresh view per request
-        serve_with(io, buf, peer, ep, w, false).await;
+        Box::pin(serve_with(io, buf, peer, ep, w, false)).await;
         return;
     };
     let info = ConnInfo {
@@ -84,19 +94,20 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
     match route.map(|r| (r.tls, r.service)) {
         Some((TcpTls::Passthrough, service)) => {
             let (r_half, w_half) = io.into_split();
-            tcp_forward(&view, &ep, service, r_half, w_half, buf).await;
+            Box::pin(tcp_forward(&view, &ep, service, r_half, w_half, buf)).await;
         }
         Some((_, service)) => {
-            let Some(tls) = handshake(io, buf, config, deadline, &hello, peer).await else {
+            let Some(tls) = Box::pin(handshake(io, buf, config, deadline, &hello, peer)).await
+            else {
                 return;
             };
             let (r_half, w_half) = tls.into_halves();
-            tcp_forward(&view, &ep, service, r_half, w_half, Vec::new()).await;
+            Box::pin(tcp_forward(&view, &ep, service, r_half, w_half, Vec::new())).await;
         }
         None => {
             drop(view);
-            if let Some(tls) = handshake(io, buf, config, deadline, &hello, peer).await {
-                serve(tls, peer, ep, w, true).await;
+            if let Some(tls) = Box::pin(handshake(io, buf, config, deadline, &hello, peer)).await {
+                Box::pin(serve(tls, peer, ep, w, true)).await;
             }
         }
     }
