@@ -2,7 +2,7 @@
 //! routers and 10,000 services (each a load balancer with one server), written to a
 //! temp dir and loaded with `config::load_snapshot` (read + parse + validate +
 //! resolve + build router tables). The goal is < 100 ms. A 1,000-router variant
-//! shows how it scales. Run: `cargo bench --bench snapshot`.
+//! shows how it scales, and `toml_parse_only` how much of it is TOML parsing. Run: `cargo bench --bench snapshot`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -47,6 +47,12 @@ fn compile(c: &mut Criterion) {
         assert_eq!(snap.routers.len(), n);
         g.bench_with_input(BenchmarkId::new("routers_and_services", n), &n, |b, _| {
             b.iter(|| black_box(config::load_snapshot(&cfg, 1).unwrap().routers.len()))
+        });
+        // The share of the above that is reading the file and parsing TOML into a
+        // generic value (proxyd parses into its own serde structs instead).
+        let text = std::fs::read_to_string(dir.path().join(format!("dynamic-{n}.toml"))).unwrap();
+        g.bench_with_input(BenchmarkId::new("toml_parse_only", n), &n, |b, _| {
+            b.iter(|| black_box(text.parse::<toml::Table>().unwrap().len()))
         });
     }
     g.finish();
