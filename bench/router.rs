@@ -74,9 +74,11 @@ fn hosts(c: &mut Criterion) {
 fn prefixes(c: &mut Criterion) {
     let mut g = c.benchmark_group("find_path_prefix_100");
     let table = prefix_table(100);
+    // Priority is the rule length, then the name: `/svc10/`..`/svc99/` come before
+    // `/svc0/`..`/svc9/`, so /svc10/ is tried first and /svc9/ last.
     for (name, path) in [
-        ("first", &b"/svc0/x"[..]),
-        ("last", b"/svc99/x"),
+        ("first", &b"/svc10/x"[..]),
+        ("last", b"/svc9/x"),
         ("miss", b"/nothing"),
     ] {
         g.bench_function(name, |b| {
