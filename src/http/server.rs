@@ -28,9 +28,13 @@ use crate::service::whoami::Whoami;
 use crate::worker::view::Runtime;
 use crate::worker::{EntryCtx, WorkerCtx};
 
-/// How long a quiet keep-alive connection keeps its read buffer posted before it
-/// gives every buffer back and waits for readability instead.
-const IDLE_HOLD: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long a quiet keep-alive connection keeps its read posted (and its request
+/// state allocated) before it parks with only its socket. A busy client's next
+/// request comes well within it, so the hot path never parks; a client that is
+/// quiet longer than this is slow enough that parking (a readiness wait and a
+/// fresh state, about a microsecond) costs nothing noticeable, and it keeps the
+/// memory of many idle connections close to nginx's.
+const IDLE_HOLD: std::time::Duration = std::time::Duration::from_millis(50);
 /// An idle connection's read buffer: small, so 10k idle clients cost little.
 pub const CLIENT_BUF_SIZE: usize = 4 * 1024;
 /// How long, and how much, a refused request is drained before closing.
@@ -61,8 +65,9 @@ pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
         &mut self,
         buf: &mut Vec<u8>,
         until: Instant,
+        canceller: &mut Canceller,
     ) -> impl Future<Output = IdleRead> {
-        let _ = until;
+        let _ = (until, canceller);
         async move {
             IdleRead::Data(
                 io::read_some(self, buf, usize::MAX, None)
@@ -93,10 +98,15 @@ impl ClientIo for TcpStream {
         self.into_split()
     }
 
-    async fn read_or_quiet(&mut self, buf: &mut Vec<u8>, until: Instant) -> IdleRead {
+    async fn read_or_quiet(
+        &mut self,
+        buf: &mut Vec<u8>,
+        until: Instant,
+        canceller: &mut Canceller,
+    ) -> IdleRead {
         // A cancelled read hands its buffer back with whatever it got, unlike a
-        // dropped one (DESIGN.md §9), so giving up here loses nothing.
-        let canceller = Canceller::new();
+        // dropped one (DESIGN.md §9), so giving up here loses nothing. The
+        // canceller is the connection's, reused: making one costs allocations.
         let owned = std::mem::take(buf);
         let (start, end) = (owned.len(), owned.capacity());
         let mut read = pin!(self.cancelable_read(owned.slice_mut(start..end), canceller.handle()));
@@ -108,7 +118,7 @@ impl ClientIo for TcpStream {
         let (res, slice) = match early {
             Some(r) => r,
             None => {
-                let _ = canceller.cancel();
+                *canceller = std::mem::take(canceller).cancel();
                 read.await
             }
         };
@@ -187,6 +197,8 @@ pub struct Conn<S> {
     pub response_started: bool,
     /// What this request did, for metrics and the access log.
     pub rec: crate::observe::Record,
+    /// Reused by every quiet-able idle read (see `ClientIo::read_or_quiet`).
+    canceller: Canceller,
 }
 
 /// Counts a connection as open for as long as it lives (graceful stop waits for 0).
@@ -222,7 +234,17 @@ pub async fn serve<S: ClientIo>(
     serve_with(io, Vec::with_capacity(CLIENT_BUF_SIZE), peer, ep, w, tls).await
 }
 
-/// [`serve`], starting from bytes already read (the accept path's peek).
+/// A keep-alive connection that went quiet: only its socket is kept while it
+/// waits, not the connection's buffers and request state.
+pub struct Parked<S> {
+    pub io: S,
+    /// When the idle timeout closes it.
+    pub deadline: Option<Instant>,
+}
+
+/// [`serve`], starting from bytes already read (the accept path's peek). Alternates
+/// between serving (a boxed, several-KiB state with buffers) and, once the client
+/// has been quiet for a while, waiting parked with nothing but the socket.
 pub async fn serve_with<S: ClientIo>(
     io: S,
     initial: Vec<u8>,
@@ -232,6 +254,36 @@ pub async fn serve_with<S: ClientIo>(
     tls: bool,
 ) {
     let _observed = crate::observe::ConnGuard::new(&w, ep.index);
+    let (mut io, mut buf) = (io, initial);
+    loop {
+        let active = serve_active(io, buf, peer, ep.clone(), w.clone(), tls);
+        let Some(parked) = Box::pin(active).await else {
+            return;
+        };
+        let shutdown = w.shutdown.clone();
+        // `clock::until` directly, not the `io::until` wrapper: this state is what
+        // every parked connection keeps, so its size matters.
+        let woke = monoio::select! {
+            r = crate::worker::clock::until(parked.deadline, parked.io.wait_readable()) => r.is_ok(),
+            _ = shutdown.wait() => false,
+        };
+        if !woke {
+            return;
+        }
+        io = parked.io;
+        buf = Vec::with_capacity(CLIENT_BUF_SIZE);
+    }
+}
+
+/// Serves requests until the connection ends (`None`) or parks.
+async fn serve_active<S: ClientIo>(
+    io: S,
+    initial: Vec<u8>,
+    peer: SocketAddr,
+    ep: Rc<EntryCtx>,
+    w: Rc<WorkerCtx>,
+    tls: bool,
+) -> Option<Parked<S>> {
     let mut c = Conn {
         io,
         buf: initial,
@@ -246,24 +298,25 @@ pub async fn serve_with<S: ClientIo>(
         req: ReqState::Untouched,
         response_started: false,
         rec: Default::default(),
+        canceller: Canceller::new(),
     };
     loop {
         let head = match c.read_head().await {
             Ok(head) => head,
-            Err(Some(e)) => {
+            Err(NoHead::Fail(e)) => {
                 c.req = ReqState::Broken;
-                Box::pin(c.fail(None, e)).await;
-                return;
+                c.fail(None, e).await;
+                return None;
             }
-            Err(None) => return,
+            Err(NoHead::Park(deadline)) => {
+                return Some(Parked { io: c.io, deadline });
+            }
+            Err(NoHead::Closed) => return None,
         };
         c.req = ReqState::Untouched;
         c.response_started = false;
         c.rec.begin(&head, &c.buf, &c.headers, &c.w.obs);
-        // Boxed: the request future is large (several KiB of nested state) and
-        // would otherwise be part of every idle connection's task. One allocation
-        // per request buys idle connections that cost about a kilobyte.
-        let outcome = CatchUnwind::new(Box::pin(c.handle(&head))).await;
+        let outcome = CatchUnwind::new(c.handle(&head)).await;
         if outcome.is_ok() {
             crate::observe::finish(&mut c, &head);
         }
@@ -275,27 +328,37 @@ pub async fn serve_with<S: ClientIo>(
             }
             Ok(Outcome::Tunnel(up)) => {
                 Box::pin(tunnel::run(c.io, c.buf, up)).await;
-                return;
+                return None;
             }
-            Ok(_) => return,
+            Ok(_) => return None,
             Err(()) => {
                 log::error!(
                     "panic while handling a request from {}: answered 500",
                     c.peer
                 );
                 c.req = ReqState::Broken;
-                Box::pin(c.fail(None, ProxyError::Internal("panic"))).await;
+                c.fail(None, ProxyError::Internal("panic")).await;
                 crate::observe::finish(&mut c, &head);
-                return;
+                return None;
             }
         }
     }
 }
 
+/// Why no request head came.
+enum NoHead {
+    /// Closed, idle timeout, stop, or an I/O error: end quietly.
+    Closed,
+    /// Quiet for a while: park until the client sends again or `deadline`.
+    Park(Option<Instant>),
+    /// Answer with this error, then close.
+    Fail(ProxyError),
+}
+
 impl<S: ClientIo> Conn<S> {
     /// Reads until a complete request head is buffered. `Err(None)`: the connection
     /// ended quietly (closed, idle timeout, shutdown); `Err(Some(e))`: answer `e`.
-    async fn read_head(&mut self) -> Result<RequestHead, Option<ProxyError>> {
+    async fn read_head(&mut self) -> Result<RequestHead, NoHead> {
         self.parser.reset();
         let ep = self.ep.clone();
         let cfg = &ep.cfg;
@@ -308,11 +371,11 @@ impl<S: ClientIo> Conn<S> {
                 {
                     Ok(Some(head)) => return Ok(head),
                     Ok(None) => {}
-                    Err(e) => return Err(Some(e.into())),
+                    Err(e) => return Err(NoHead::Fail(e.into())),
                 }
             }
             if !io::reserve_up_to(&mut self.buf, CLIENT_BUF_SIZE, cfg.max_header_bytes + 1) {
-                return Err(Some(ParseError::TooLarge.into()));
+                return Err(NoHead::Fail(ParseError::TooLarge.into()));
             }
             let n = match started {
                 None => self.read_idle().await?,
@@ -320,60 +383,47 @@ impl<S: ClientIo> Conn<S> {
                     let deadline = cfg.read_timeout.map(|d| t + d);
                     match io::read_some(&mut self.io, &mut self.buf, usize::MAX, deadline).await {
                         Ok(n) => n,
-                        Err(IoFail::Timeout) => return Err(Some(ProxyError::RequestTimeout)),
-                        Err(IoFail::Io(_)) => return Err(None),
+                        Err(IoFail::Timeout) => {
+                            return Err(NoHead::Fail(ProxyError::RequestTimeout));
+                        }
+                        Err(IoFail::Io(_)) => return Err(NoHead::Closed),
                     }
                 }
             };
             if n == 0 {
-                return Err(None);
+                return Err(NoHead::Closed);
             }
             started.get_or_insert_with(Instant::now);
         }
     }
 
-    /// Waits for the first byte of the next request: bounded by idleTimeout, and cut
-    /// short by a graceful shutdown.
-    async fn read_idle(&mut self) -> Result<usize, Option<ProxyError>> {
+    /// Waits for the first byte of the next request: bounded by idleTimeout, cut
+    /// short by a graceful shutdown, and parked once the client has been quiet for
+    /// [`IDLE_HOLD`] (so 10k idle keep-alive connections cost little more than
+    /// their sockets).
+    async fn read_idle(&mut self) -> Result<usize, NoHead> {
         let now = Instant::now();
         let deadline = self.ep.cfg.idle_timeout.map(|d| now + d);
         let shutdown = self.w.shutdown.clone();
         if shutdown.is_fired() {
-            return Err(None);
+            return Err(NoHead::Closed);
         }
         // An active client's next request usually comes soon: keep a read posted
         // with the small buffer, as the hot path wants.
         let hold = deadline.map_or(now + IDLE_HOLD, |d| d.min(now + IDLE_HOLD));
+        let read = self
+            .io
+            .read_or_quiet(&mut self.buf, hold, &mut self.canceller);
         let first = monoio::select! {
-            r = self.io.read_or_quiet(&mut self.buf, hold) => r,
-            _ = shutdown.wait() => return Err(None),
+            r = read => r,
+            _ = shutdown.wait() => return Err(NoHead::Closed),
         };
-        if let IdleRead::Data(r) = first {
-            return r.map_err(|_| None);
+        match first {
+            IdleRead::Data(Ok(n)) => Ok(n),
+            IdleRead::Data(Err(_)) => Err(NoHead::Closed),
+            IdleRead::Quiet if deadline.is_some_and(|d| Instant::now() >= d) => Err(NoHead::Closed),
+            IdleRead::Quiet => Err(NoHead::Park(deadline)),
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(None);
-        }
-        // Really idle: hold no buffer while waiting, so 10k idle keep-alive
-        // connections cost little more than their sockets.
-        self.release_buffers();
-        let wait = io::until(deadline, self.io.wait_readable());
-        monoio::select! {
-            r = wait => r.map_err(|_| None)?,
-            _ = shutdown.wait() => return Err(None),
-        }
-        self.buf.reserve_exact(CLIENT_BUF_SIZE);
-        io::read_some(&mut self.io, &mut self.buf, usize::MAX, deadline)
-            .await
-            .map_err(|_| None)
-    }
-
-    fn release_buffers(&mut self) {
-        self.buf = Vec::new();
-        self.out = Vec::new();
-        self.headers = Vec::new();
-        self.resp_headers = Vec::new();
-        self.rec.release();
     }
 
     async fn handle(&mut self, head: &RequestHead) -> Outcome {

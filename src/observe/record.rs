@@ -43,16 +43,6 @@ pub struct Record {
     headers: Vec<HeaderSpan>,
 }
 
-impl Record {
-    /// Drops what an idle connection need not hold: the head copy's buffers and the
-    /// view (which would otherwise keep a replaced snapshot alive).
-    pub fn release(&mut self) {
-        self.view = None;
-        self.head = Vec::new();
-        self.headers = Vec::new();
-    }
-}
-
 impl Default for Record {
     fn default() -> Self {
         Record {

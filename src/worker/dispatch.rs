@@ -27,7 +27,7 @@ use crate::worker::{EntryCtx, WorkerCtx};
 /// task then holds only the branch taken (an idle plaintext HTTP connection
 /// does not carry the size of a TLS one), at one allocation per connection.
 pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w: Rc<WorkerCtx>) {
-    let _open = OpenGuard::new(&w);
+    let open = OpenGuard::new(&w);
     let view = w.view();
     let snap = &view.snapshot;
     let idx = ep.index;
@@ -77,7 +77,12 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
             return;
         }
         drop(view); // HTTP takes a fresh view per request
-        Box::pin(serve_with(io, buf, peer, ep, w, false)).await;
+        // A task of its own, so that a long-lived (often idle) HTTP connection does
+        // not keep this peek-and-route state allocated for its whole life.
+        monoio::spawn(async move {
+            let _open = open;
+            serve_with(io, buf, peer, ep, w, false).await
+        });
         return;
     };
     let info = ConnInfo {
