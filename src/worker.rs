@@ -43,6 +43,8 @@ pub struct EntryCtx {
     pub cfg: EntryPoint,
     /// The bound address (the real port when the config said 0).
     pub local: SocketAddr,
+    /// `local`'s port as text, for `X-Forwarded-Port`.
+    pub port_text: String,
 }
 
 /// Everything a worker's connections share. Lives on the worker thread only.
@@ -175,7 +177,12 @@ async fn serve(spec: Spec, notify: Rc<dyn Fn(Event)>, driver: Driver) -> std::io
             spec.index
         );
         w.obs.hub.set_bound(index, local);
-        let ep = Rc::new(EntryCtx { index, cfg, local });
+        let ep = Rc::new(EntryCtx {
+            index,
+            cfg,
+            local,
+            port_text: local.port().to_string(),
+        });
         let canceller = Canceller::new();
         let listener = Rc::new(listener);
         for _ in 0..ACCEPTS_IN_FLIGHT {

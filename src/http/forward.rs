@@ -17,11 +17,13 @@ pub struct Forwarding<'a> {
     pub host_override: Option<&'a str>,
     /// Server URL path, prepended to the request path.
     pub path_prefix: &'a str,
-    pub client_ip: IpAddr,
+    /// The client address as text, formatted once per connection.
+    pub client_ip: &'a str,
     /// Client is in `forwardedHeaders.trustedIPs` (or `insecure`): keep its X-Forwarded-*.
     pub trusted: bool,
     pub proto: &'static str,
-    pub port: u16,
+    /// The entry point's port as text.
+    pub port: &'a str,
     pub hostname: &'a str,
     /// Keep `Upgrade` and `Connection: upgrade` (WebSocket handshake).
     pub upgrade: bool,
@@ -97,7 +99,8 @@ fn write_forwarded(
             out.extend_from_slice(b", ");
         }
     }
-    write!(out, "{}\r\n", fw.client_ip)?;
+    out.extend_from_slice(fw.client_ip.as_bytes());
+    out.extend_from_slice(b"\r\n");
     if !present.proto {
         write!(out, "X-Forwarded-Proto: {}\r\n", fw.proto)?;
     }
@@ -105,11 +108,11 @@ fn write_forwarded(
         put(out, b"X-Forwarded-Host", head.host.get(buf));
     }
     if !present.port {
-        write!(out, "X-Forwarded-Port: {}\r\n", fw.port)?;
+        put(out, b"X-Forwarded-Port", fw.port.as_bytes());
     }
     put(out, b"X-Forwarded-Server", fw.hostname.as_bytes());
     if !present.real_ip {
-        write!(out, "X-Real-Ip: {}\r\n", fw.client_ip)?;
+        put(out, b"X-Real-Ip", fw.client_ip.as_bytes());
     }
     Ok(())
 }
@@ -173,7 +176,9 @@ pub fn write_response_head(
     headers: &[HeaderSpan],
     framing: &ResponseFraming,
 ) {
-    let _ = write!(out, "HTTP/1.1 {} ", resp.status);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(&status_digits(resp.status));
+    out.push(b' ');
     out.extend_from_slice(resp.reason.get(buf));
     out.extend_from_slice(b"\r\n");
     let named = connection_tokens(buf, headers);
@@ -202,6 +207,37 @@ pub fn write_response_head(
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// A status code's three digits (the codec only accepts 100–599).
+fn status_digits(status: u16) -> [u8; 3] {
+    [
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ]
+}
+
+/// An IP address as text, kept on the stack: formatted once per connection
+/// instead of once per forwarded request.
+pub struct IpText {
+    buf: [u8; 45],
+    len: u8,
+}
+
+impl IpText {
+    pub fn new(ip: IpAddr) -> Self {
+        let mut buf = [0u8; 45];
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        // 45 bytes hold the longest IPv6 text form.
+        let _ = write!(cursor, "{ip}");
+        let len = cursor.position() as u8;
+        Self { buf, len }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
 }
 
 #[inline]

@@ -68,10 +68,10 @@ async fn exchange<S: ClientIo>(
     let fw = Forwarding {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
         path_prefix: &server.path_prefix,
-        client_ip: c.peer.ip().to_canonical(),
-        trusted: c.trusted(),
+        client_ip: c.client_ip.as_str(),
+        trusted: c.trusted,
         proto: if c.tls { "https" } else { "http" },
-        port: c.ep.local.port(),
+        port: &c.ep.port_text,
         hostname: &c.w.hostname,
         upgrade: head.upgrade,
     };

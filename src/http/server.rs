@@ -19,6 +19,7 @@ use monoio::net::TcpStream;
 use crate::config::ServiceKind;
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead};
 use crate::http::error::{ProxyError, error_response};
+use crate::http::forward::IpText;
 use crate::http::io::{self, IoFail};
 use crate::http::panic::CatchUnwind;
 use crate::http::upstream::UpstreamConn;
@@ -199,6 +200,10 @@ pub struct Conn<S> {
     pub rec: crate::observe::Record,
     /// Reused by every quiet-able idle read (see `ClientIo::read_or_quiet`).
     canceller: Canceller,
+    /// The peer's address as text (`X-Forwarded-For`, `X-Real-Ip`).
+    pub client_ip: IpText,
+    /// The peer may set its own `X-Forwarded-*` headers (`forwardedHeaders`).
+    pub trusted: bool,
 }
 
 /// Counts a connection as open for as long as it lives (graceful stop waits for 0).
@@ -284,6 +289,7 @@ async fn serve_active<S: ClientIo>(
     w: Rc<WorkerCtx>,
     tls: bool,
 ) -> Option<Parked<S>> {
+    let trusted = trusted(&ep.cfg, peer);
     let mut c = Conn {
         io,
         buf: initial,
@@ -299,6 +305,8 @@ async fn serve_active<S: ClientIo>(
         response_started: false,
         rec: Default::default(),
         canceller: Canceller::new(),
+        client_ip: IpText::new(peer.ip().to_canonical()),
+        trusted,
     };
     loop {
         let head = match c.read_head().await {
@@ -343,6 +351,12 @@ async fn serve_active<S: ClientIo>(
             }
         }
     }
+}
+
+/// Whether a client may set its own `X-Forwarded-*` headers.
+fn trusted(cfg: &crate::config::EntryPoint, peer: SocketAddr) -> bool {
+    let ip = peer.ip().to_canonical();
+    cfg.forwarded_insecure || cfg.trusted_ips.iter().any(|net| net.contains(&ip))
 }
 
 /// Why no request head came.
@@ -538,13 +552,6 @@ impl<S: ClientIo> Conn<S> {
 
     pub fn write_deadline(&self) -> Option<Instant> {
         self.ep.cfg.write_timeout.map(|d| Instant::now() + d)
-    }
-
-    /// Whether this client may set its own `X-Forwarded-*` headers.
-    pub fn trusted(&self) -> bool {
-        let cfg = &self.ep.cfg;
-        let ip = self.peer.ip().to_canonical();
-        cfg.forwarded_insecure || cfg.trusted_ips.iter().any(|net| net.contains(&ip))
     }
 
     /// Answers `err` with its status if nothing was sent yet; logs it. `head` is the

@@ -18,10 +18,10 @@ fn fw(trusted: bool) -> Forwarding<'static> {
     Forwarding {
         host_override: None,
         path_prefix: "",
-        client_ip: "10.1.2.3".parse().unwrap(),
+        client_ip: "10.1.2.3",
         trusted,
         proto: "http",
-        port: 8080,
+        port: "8080",
         hostname: "edge1",
         upgrade: false,
     }
@@ -148,4 +148,16 @@ fn dechunked_response_drops_transfer_encoding() {
         &framing,
     );
     assert_eq!(out, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+}
+
+#[test]
+fn ip_text_formats_both_families() {
+    assert_eq!(
+        IpText::new("10.1.2.3".parse().unwrap()).as_str(),
+        "10.1.2.3"
+    );
+    // The longest IPv6 text form must fit.
+    let v6: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap();
+    assert_eq!(IpText::new(v6).as_str().parse::<IpAddr>().unwrap(), v6);
+    assert_eq!(status_digits(204), *b"204");
 }
