@@ -2,6 +2,7 @@
 //! and the upstream client with its per-worker pool.
 
 pub mod body;
+pub mod client_io;
 pub mod codec;
 pub mod error;
 pub mod forward;

@@ -2,23 +2,15 @@
 //! timeouts, route it, hand it to its service, then keep the connection alive or
 //! close it. Every failure is answered through the one status map in `http::error`.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
-use std::pin::pin;
 use std::rc::Rc;
 use std::time::Instant;
 
-use monoio::buf::IoBufMut;
-use monoio::io::{
-    AsyncReadRent, AsyncWriteRent, CancelableAsyncReadRent, Canceller, OwnedReadHalf,
-    OwnedWriteHalf, Splitable,
-};
-use monoio::net::TcpStream;
+use monoio::io::Canceller;
 
 use crate::config::ServiceKind;
-use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead};
-use crate::http::error::{ProxyError, error_response};
+use crate::http::codec::{HeadParser, HeaderSpan, ParseError, RequestHead};
+use crate::http::error::ProxyError;
 use crate::http::forward::IpText;
 use crate::http::io::{self, IoFail};
 use crate::http::panic::CatchUnwind;
@@ -38,128 +30,11 @@ use crate::worker::{EntryCtx, WorkerCtx};
 const IDLE_HOLD: std::time::Duration = std::time::Duration::from_millis(50);
 /// An idle connection's read buffer: small, so 10k idle clients cost little.
 pub const CLIENT_BUF_SIZE: usize = 4 * 1024;
-/// How long, and how much, a refused request is drained before closing.
-const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(1);
-const LINGER_BYTES: usize = 256 * 1024;
 /// Request bodies up to this size that arrived with the head are sent upstream in
 /// the same write as the head.
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
-/// A client transport: plain TCP or TLS (`tls::stream::TlsStream`).
-pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
-    /// Halves that can be read and written concurrently (the Upgrade tunnel). Not
-    /// monoio's `Split`: that shares the whole object between the halves, which a
-    /// TLS stream's state cannot be.
-    type ReadHalf: AsyncReadRent;
-    type WriteHalf: AsyncWriteRent;
-
-    /// Resolves once the peer has closed the connection while we are not reading
-    /// from it (used to abandon upstream work for a client that left).
-    fn peer_closed(&self) -> impl Future<Output = ()>;
-
-    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
-
-    /// The first part of waiting for the next request: a read into `buf`'s spare
-    /// capacity that gives up at `until` without losing a byte (`Quiet`). A
-    /// transport that cannot cancel a read safely just reads.
-    fn read_or_quiet(
-        &mut self,
-        buf: &mut Vec<u8>,
-        until: Instant,
-        canceller: &mut Canceller,
-    ) -> impl Future<Output = IdleRead> {
-        let _ = (until, canceller);
-        async move {
-            IdleRead::Data(
-                io::read_some(self, buf, usize::MAX, None)
-                    .await
-                    .map_err(std::io::Error::other),
-            )
-        }
-    }
-
-    /// Waits, holding no read buffer, until the client sends or closes. By default
-    /// ready at once (for transports that may hold already-decrypted bytes).
-    fn wait_readable(&self) -> impl Future<Output = ()> {
-        std::future::ready(())
-    }
-}
-
-/// Outcome of [`ClientIo::read_or_quiet`].
-pub enum IdleRead {
-    Data(std::io::Result<usize>),
-    Quiet,
-}
-
-impl ClientIo for TcpStream {
-    type ReadHalf = OwnedReadHalf<TcpStream>;
-    type WriteHalf = OwnedWriteHalf<TcpStream>;
-
-    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
-        self.into_split()
-    }
-
-    async fn read_or_quiet(
-        &mut self,
-        buf: &mut Vec<u8>,
-        until: Instant,
-        canceller: &mut Canceller,
-    ) -> IdleRead {
-        // A cancelled read hands its buffer back with whatever it got, unlike a
-        // dropped one (DESIGN.md §9), so giving up here loses nothing. The
-        // canceller is the connection's, reused: making one costs allocations.
-        let owned = std::mem::take(buf);
-        let (start, end) = (owned.len(), owned.capacity());
-        let mut read = pin!(self.cancelable_read(owned.slice_mut(start..end), canceller.handle()));
-        let early = monoio::select! {
-            biased;
-            r = &mut read => Some(r),
-            _ = crate::worker::clock::deadline(until) => None,
-        };
-        let (res, slice) = match early {
-            Some(r) => r,
-            None => {
-                *canceller = std::mem::take(canceller).cancel();
-                read.await
-            }
-        };
-        *buf = slice.into_inner();
-        match res {
-            Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => IdleRead::Quiet,
-            r => IdleRead::Data(r),
-        }
-    }
-
-    async fn wait_readable(&self) {
-        let _ = self.readable(false).await;
-    }
-
-    async fn peer_closed(&self) {
-        loop {
-            if self.readable(false).await.is_err() {
-                return;
-            }
-            let mut byte = 0u8;
-            // SAFETY: one-byte peek into a valid buffer on a socket we own; it neither
-            // consumes data nor blocks.
-            let n = unsafe {
-                libc::recv(
-                    self.as_raw_fd(),
-                    (&mut byte as *mut u8).cast(),
-                    1,
-                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
-                )
-            };
-            match n {
-                0 => return,
-                // Pipelined bytes: the client is still there; stop watching.
-                n if n > 0 => std::future::pending::<()>().await,
-                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock => {}
-                _ => return,
-            }
-        }
-    }
-}
+pub use crate::http::client_io::{ClientIo, IdleRead};
 
 /// What happens to the connection after a request.
 pub enum Outcome {
@@ -221,11 +96,6 @@ impl Drop for OpenGuard {
         let open = &self.0.open_connections;
         open.set(open.get() - 1);
     }
-}
-
-pub async fn serve_tcp(stream: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w: Rc<WorkerCtx>) {
-    let _open = OpenGuard::new(&w);
-    serve(stream, peer, ep, w, false).await;
 }
 
 /// Serves requests on one client connection until it closes.
@@ -369,6 +239,8 @@ enum NoHead {
     Fail(ProxyError),
 }
 
+mod local;
+
 impl<S: ClientIo> Conn<S> {
     /// Reads until a complete request head is buffered. `Err(None)`: the connection
     /// ended quietly (closed, idle timeout, shutdown); `Err(Some(e))`: answer `e`.
@@ -506,120 +378,6 @@ impl<S: ClientIo> Conn<S> {
                 self.out.clear();
                 whoami.write(&mut self.out, &self.buf, head, &self.headers);
                 self.send_local(head, close).await
-            }
-        }
-    }
-
-    /// The request body's length when it is already buffered (a response made here
-    /// reads no further), or None.
-    fn buffered_body(&self, head: &RequestHead) -> Option<usize> {
-        match head.body {
-            BodyKind::None => Some(0),
-            BodyKind::Length(n) if head.head_len as u64 + n <= self.buf.len() as u64 => {
-                Some(n as usize)
-            }
-            _ => None,
-        }
-    }
-
-    /// For a response made here (no upstream): the connection closes after it when the
-    /// body is not buffered (it is never read), or when the client or a stop asks.
-    fn local_must_close(&self, head: &RequestHead) -> bool {
-        self.buffered_body(head).is_none() || head.close || self.w.shutdown.is_fired()
-    }
-
-    /// Drops the request from the buffer once a local response no longer needs it.
-    fn consume_local(&mut self, head: &RequestHead) {
-        match self.buffered_body(head) {
-            Some(n) => {
-                io::consume(&mut self.buf, head.head_len + n);
-                self.req = ReqState::Consumed;
-            }
-            None => self.req = ReqState::Broken,
-        }
-    }
-
-    async fn send_local(&mut self, head: &RequestHead, close: bool) -> Outcome {
-        self.consume_local(head);
-        self.rec.local_response(&self.out);
-        self.response_started = true;
-        let deadline = self.write_deadline();
-        match io::write_vec(&mut self.io, &mut self.out, deadline).await {
-            Ok(()) if !close => Outcome::KeepAlive,
-            _ => Outcome::Close,
-        }
-    }
-
-    pub fn write_deadline(&self) -> Option<Instant> {
-        self.ep.cfg.write_timeout.map(|d| Instant::now() + d)
-    }
-
-    /// Answers `err` with its status if nothing was sent yet; logs it. `head` is the
-    /// request when its bytes are still in the buffer (`ReqState::Untouched`).
-    pub async fn fail(&mut self, head: Option<&RequestHead>, err: ProxyError) -> Outcome {
-        let status = err.status();
-        if !self.response_started {
-            self.rec.status = status;
-        }
-        if status == 499 {
-            log::info!(
-                "request status=499 client={} entrypoint={}: {err}",
-                self.peer,
-                self.ep.cfg.name
-            );
-            return Outcome::Close;
-        }
-        if status >= 500 {
-            log::warn!(
-                "request status={status} client={} entrypoint={}: {err}",
-                self.peer,
-                self.ep.cfg.name
-            );
-        } else {
-            log::debug!("request status={status} client={}: {err}", self.peer);
-        }
-        if self.response_started {
-            return Outcome::Close;
-        }
-        let reusable = match (self.req, head) {
-            (ReqState::Untouched, Some(h)) if !matches!(status, 400 | 408 | 431) => {
-                let close = self.local_must_close(h);
-                self.consume_local(h);
-                !close
-            }
-            (ReqState::Consumed, Some(h)) => !h.close && !self.w.shutdown.is_fired(),
-            (ReqState::Consumed, None) => !self.w.shutdown.is_fired(),
-            _ => false,
-        };
-        self.response_started = true;
-        let deadline = self.write_deadline();
-        let response = error_response(status, !reusable);
-        self.rec.local_response(response);
-        let sent = io::write_static(&mut self.io, response, deadline).await;
-        if sent.is_ok() && reusable {
-            return Outcome::KeepAlive;
-        }
-        if sent.is_ok() && matches!(status, 400 | 431) {
-            self.linger().await;
-        }
-        Outcome::Close
-    }
-
-    /// Closing with unread request bytes makes the kernel send a reset, which can
-    /// destroy the error response before the client reads it. Like nginx's
-    /// lingering close: half-close, then read and discard for a short while.
-    async fn linger(&mut self) {
-        if self.io.shutdown().await.is_err() {
-            return;
-        }
-        let deadline = Instant::now() + LINGER_TIME;
-        let mut drained = 0;
-        while drained < LINGER_BYTES {
-            self.buf.clear();
-            io::reserve_up_to(&mut self.buf, CLIENT_BUF_SIZE, CLIENT_BUF_SIZE);
-            match io::read_some(&mut self.io, &mut self.buf, usize::MAX, Some(deadline)).await {
-                Ok(n) if n > 0 => drained += n,
-                _ => return,
             }
         }
     }
