@@ -76,9 +76,22 @@ pub fn json(out: &mut Vec<u8>, e: &Entry, cfg: &AccessLogConfig) {
         cfg,
     };
     j.out.push(b'{');
-    let ip = e.client.ip().to_canonical();
-    j.display("ClientAddr", &e.client);
-    j.display("ClientHost", &ip);
+    // Formatted once and reused: the client address, and the start time that two
+    // fields carry (the profile showed per-field formatting at ~10% of a request).
+    let ip = crate::http::forward::IpText::new(e.client.ip().to_canonical());
+    let mut start = [0u8; 30];
+    let start_len = rfc3339_into(&mut start, e.start);
+    let start = &start[..start_len];
+    j.raw_field("ClientAddr", |o| {
+        let v6 = ip.as_str().contains(':');
+        if v6 {
+            o.push(b'[');
+        }
+        o.extend_from_slice(ip.as_str().as_bytes());
+        o.extend_from_slice(if v6 { b"]:" } else { b":" });
+        o.extend_from_slice(itoa::Buffer::new().format(e.client.port()).as_bytes());
+    });
+    j.str("ClientHost", ip.as_str().as_bytes());
     j.num("ClientPort", e.client.port());
     j.str("ClientUsername", b"-");
     j.num("DownstreamContentSize", e.resp_bytes);
@@ -111,8 +124,8 @@ pub fn json(out: &mut Vec<u8>, e: &Entry, cfg: &AccessLogConfig) {
     if !e.service_url.is_empty() {
         j.str("ServiceURL", e.service_url.as_bytes());
     }
-    j.raw_field("StartLocal", |o| rfc3339(o, e.start));
-    j.raw_field("StartUTC", |o| rfc3339(o, e.start));
+    j.raw_field("StartLocal", |o| o.extend_from_slice(start));
+    j.raw_field("StartUTC", |o| o.extend_from_slice(start));
     j.str("entryPointName", e.entry_point.as_bytes());
     if cfg.any_header() {
         for h in e.headers {
@@ -153,13 +166,14 @@ struct Json<'a> {
 }
 
 impl Json<'_> {
+    /// Keys are our own ASCII field names: no escaping needed.
     fn key(&mut self, k: &[u8]) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
         self.out.push(b'"');
-        escaped(self.out, k);
+        self.out.extend_from_slice(k);
         self.out.extend_from_slice(b"\":");
     }
 
@@ -176,10 +190,11 @@ impl Json<'_> {
         self.out.push(b'"');
     }
 
-    fn num(&mut self, k: &str, v: impl std::fmt::Display) {
+    fn num(&mut self, k: &str, v: impl itoa::Integer) {
         if self.cfg.field_kept(k) {
             self.key(k.as_bytes());
-            let _ = write!(self.out, "{v}");
+            self.out
+                .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         }
     }
 
@@ -219,6 +234,14 @@ impl Json<'_> {
 /// JSON string escaping; also keeps CLF lines on one line. Invalid UTF-8 bytes are
 /// written as `\u00XX` so the line stays valid JSON.
 fn escaped(out: &mut Vec<u8>, s: &[u8]) {
+    // Most values need no escaping: copy them whole.
+    if !s
+        .iter()
+        .any(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\')
+    {
+        out.extend_from_slice(s);
+        return;
+    }
     for &b in s {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -278,8 +301,41 @@ fn clf_time(out: &mut Vec<u8>, t: SystemTime) {
 }
 
 pub fn rfc3339(out: &mut Vec<u8>, t: SystemTime) {
+    let mut buf = [0u8; 30];
+    let n = rfc3339_into(&mut buf, t);
+    out.extend_from_slice(&buf[..n]);
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` into `buf`, without the formatting machinery;
+/// returns the length (30 for years 0–9999).
+fn rfc3339_into(buf: &mut [u8; 30], t: SystemTime) -> usize {
     let (y, mo, d, h, mi, s, ns) = civil(t);
-    let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ns:09}Z");
+    let mut put = |at: usize, v: u64, digits: usize| {
+        let mut v = v;
+        for i in (0..digits).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y.clamp(0, 9999) as u64, 4);
+    put(5, u64::from(mo), 2);
+    put(8, u64::from(d), 2);
+    put(11, h, 2);
+    put(14, mi, 2);
+    put(17, s, 2);
+    put(20, u64::from(ns), 9);
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (29, b'Z'),
+    ] {
+        buf[at] = c;
+    }
+    30
 }
 
 #[cfg(test)]
