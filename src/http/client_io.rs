@@ -33,17 +33,19 @@ pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
 
     /// The first part of waiting for the next request: a read into `buf`'s spare
     /// capacity that gives up at `until` without losing a byte (`Quiet`). A
-    /// transport that cannot cancel a read safely just reads.
+    /// transport that cannot cancel a read safely just reads, until the idle
+    /// deadline `idle_end` (a timed-out read ends the connection).
     fn read_or_quiet(
         &mut self,
         buf: &mut Vec<u8>,
         until: Instant,
+        idle_end: Option<Instant>,
         canceller: &mut Canceller,
     ) -> impl Future<Output = IdleRead> {
         let _ = (until, canceller);
         async move {
             IdleRead::Data(
-                io::read_some(self, buf, usize::MAX, None)
+                io::read_some(self, buf, usize::MAX, idle_end)
                     .await
                     .map_err(std::io::Error::other),
             )
@@ -75,8 +77,11 @@ impl ClientIo for TcpStream {
         &mut self,
         buf: &mut Vec<u8>,
         until: Instant,
+        _idle_end: Option<Instant>,
         canceller: &mut Canceller,
     ) -> IdleRead {
+        // `until` is never later than the idle deadline (`Conn::read_idle`), so
+        // the idle timeout is enforced by the parked wait that follows.
         // A cancelled read hands its buffer back with whatever it got, unlike a
         // dropped one (DESIGN.md §9), so giving up here loses nothing. The
         // canceller is the connection's, reused: making one costs allocations.

@@ -299,7 +299,7 @@ impl<S: ClientIo> Conn<S> {
         let hold = deadline.map_or(now + IDLE_HOLD, |d| d.min(now + IDLE_HOLD));
         let read = self
             .io
-            .read_or_quiet(&mut self.buf, hold, &mut self.canceller);
+            .read_or_quiet(&mut self.buf, hold, deadline, &mut self.canceller);
         let first = monoio::select! {
             r = read => r,
             _ = shutdown.wait() => return Err(NoHead::Closed),

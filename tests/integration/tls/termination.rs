@@ -222,3 +222,29 @@ fn session_tickets_resume_on_every_worker() {
         assert!(get_over(&mut s, "a.test").starts_with("HTTP/1.1 200"));
     }
 }
+
+/// Regression: TLS connections cannot park (their reads are not cancelled), and the
+/// idle wait once read without the idleTimeout deadline, so an idle TLS keep-alive
+/// connection was never closed.
+#[test]
+fn idle_tls_keep_alive_connection_is_closed_after_idle_timeout() {
+    let site = Site::new();
+    let p = start_with(
+        &site,
+        &format!("{}{}", tls_whoami(""), certs_toml(true)),
+        |c| c.web(|ep| ep.idle_timeout = Some("1s".into())),
+    );
+    let mut s = connect(p.addr(), "a.test", client_config(Opts::default())).unwrap();
+    write!(s, "GET /who HTTP/1.1\r\nHost: a.test\r\n\r\n").unwrap();
+    let started = std::time::Instant::now();
+    // Reading to the end returns once proxyd closes the idle connection.
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(8),
+        "closed only after {waited:?}"
+    );
+}
