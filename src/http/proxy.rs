@@ -282,7 +282,9 @@ async fn read_watching_client<S: ClientIo>(
     let first = monoio::select! {
         biased;
         r = &mut read => Some(r),
-        _ = monoio::time::sleep(WATCH_CLIENT_AFTER) => None,
+        // The worker's coarse deadline, not a 640-byte monoio timer armed on
+        // every proxied request; 25 ms of slack does not matter here.
+        _ = crate::worker::clock::deadline(Instant::now() + WATCH_CLIENT_AFTER) => None,
     };
     let result = match first {
         Some(r) => r,
