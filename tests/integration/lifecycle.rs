@@ -214,13 +214,13 @@ fn assert_connect_refused(addr: SocketAddr) {
     );
 }
 
-#[test]
-fn cli_cores_0_refused() {
+/// Starts proxyd with `--cores n` and expects a refusal that mentions cores.
+fn assert_cores_refused(n: &str) {
     let up = Upstream::echo("up");
     let cfg = ProxyConfig::new(&app(&[up.url()]));
     let (_dir, file) = cfg.write();
     let out = run_to_exit(
-        &["--config", file.to_str().unwrap(), "--cores", "0"],
+        &["--config", file.to_str().unwrap(), "--cores", n],
         None,
         Duration::from_secs(10),
     );
@@ -230,18 +230,13 @@ fn cli_cores_0_refused() {
 }
 
 #[test]
+fn cli_cores_0_refused() {
+    assert_cores_refused("0");
+}
+
+#[test]
 fn cli_more_cores_than_machine_refused() {
-    let up = Upstream::echo("up");
-    let cfg = ProxyConfig::new(&app(&[up.url()]));
-    let (_dir, file) = cfg.write();
-    let out = run_to_exit(
-        &["--config", file.to_str().unwrap(), "--cores", "100000"],
-        None,
-        Duration::from_secs(10),
-    );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).to_ascii_lowercase();
-    assert!(err.contains("cores"), "stderr should mention cores: {err}");
+    assert_cores_refused("100000");
 }
 
 #[test]
