@@ -62,6 +62,10 @@ pub fn check(path: &std::path::Path) -> Result<(), ConfigErrors> {
 pub fn run(opts: RunOptions) -> Result<(), AppError> {
     let cfg = config::load_static(&opts.config)?;
     init_logging(cfg.log_level);
+    // Handlers first: a SIGHUP or SIGTERM that comes as soon as the ports are bound
+    // must not meet the default action (terminate). signal-hook queues them until
+    // the forwarding thread starts reading, after the workers are ready.
+    let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     let cores = resolve_cores(opts.cores.or(cfg.workers.cores))?;
     let requested = opts.io_driver.unwrap_or(cfg.workers.io_driver);
     let driver = runtime::resolve(requested)?;
@@ -81,7 +85,7 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     log::info!("ready workers={spawned} driver={}", driver.name());
     let control = control::start(cfg.clone(), published, fingerprint)?;
     hub.set_control(control.state().clone());
-    forward_signals(tx)?;
+    forward_signals(signals, tx)?;
     serve_until_stopped(&control, &rx);
     // No reloads while draining: the config being drained is the one to finish with.
     control.stop();
@@ -158,8 +162,10 @@ fn wait_ready(rx: &Receiver<Msg>, workers: usize) -> Result<Driver, AppError> {
     Ok(driver)
 }
 
-fn forward_signals(tx: Sender<Msg>) -> std::io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+fn forward_signals(
+    mut signals: signal_hook::iterator::Signals,
+    tx: Sender<Msg>,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("proxyd-signals".into())
         .spawn(move || {

@@ -133,3 +133,25 @@ fn single_file_provider_sees_rename_over_and_ignores_neighbours() {
     expect_reloads(&p, 1, "rename over the file");
     assert_eq!(body(&p), "v2");
 }
+
+/// Regression: `ready` was logged before the signal handlers were installed, so a
+/// SIGHUP sent on `ready` could meet the default action and kill proxyd (seen as a
+/// flaky metrics_count_reloads). Sent several times at once, it must still reload.
+#[test]
+fn sighup_at_ready_reloads_instead_of_killing() {
+    let mut p = Proxy::spawn(&ProxyConfig::new(&respond("app", "app.test", "v1")));
+    // Signal the moment `ready` shows (`Proxy::start`'s 10 ms poll misses the window).
+    let ready = poll_until(Duration::from_secs(30), Duration::ZERO, || {
+        p.log_contains("ready workers=").then_some(())
+    });
+    assert!(ready.is_some(), "not ready; log:\n{}", p.log_text());
+    for _ in 0..3 {
+        p.signal(libc::SIGHUP);
+    }
+    assert!(
+        p.wait_log(RELOADED, RELOAD_LIMIT),
+        "no reload after SIGHUP; log:\n{}",
+        p.log_text()
+    );
+    assert!(p.try_exit().is_none(), "SIGHUP at ready killed proxyd");
+}
