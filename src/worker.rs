@@ -5,6 +5,8 @@
 pub mod clock;
 pub mod dispatch;
 pub mod listener;
+pub mod memory;
+pub mod parking;
 pub mod runtime;
 pub mod shutdown;
 pub mod view;
@@ -59,6 +61,10 @@ pub struct WorkerCtx {
     pub hostname: Rc<str>,
     /// Metrics, access log and the admin services' shared state.
     pub obs: crate::observe::WorkerObs,
+    /// Quiet plaintext keep-alive connections, waiting without a task.
+    pub parking: parking::ParkingLot,
+    /// Returns freed heap to the OS after waves of connections went quiet.
+    pub trimmer: memory::Trimmer,
 }
 
 impl WorkerCtx {
@@ -80,6 +86,8 @@ impl WorkerCtx {
             open_connections: Cell::new(0),
             hostname: hostname.into(),
             obs: crate::observe::WorkerObs::new(hub, index),
+            parking: parking::ParkingLot::new(),
+            trimmer: memory::Trimmer::new(),
         }
     }
 
@@ -191,11 +199,15 @@ async fn serve(spec: Spec, notify: Rc<dyn Fn(Event)>, driver: Driver) -> std::io
         }
         cancellers.push(canceller);
     }
+    monoio::spawn(parking::run(w.clone()));
     notify(Event::Ready {
         index: spec.index,
         driver,
     });
     supervise(&w, &spec.phase, cancellers).await;
+    // Parked connections hold the worker context (their open-connection guards):
+    // close them here, inside the runtime, rather than leave that cycle behind.
+    drop(w.parking.drain());
     Ok(())
 }
 
@@ -219,6 +231,8 @@ async fn supervise(w: &WorkerCtx, phase: &AtomicU8, mut cancellers: Vec<Cancelle
             return;
         }
         w.obs.tick();
+        w.parking.sweep(Instant::now());
+        w.trimmer.tick(Instant::now());
         if last_sweep.elapsed() >= SWEEP_EVERY {
             w.pool.sweep();
             last_sweep = Instant::now();

@@ -16,6 +16,7 @@ use monoio::io::{
 use monoio::net::TcpStream;
 
 use crate::http::io;
+use crate::worker::parking::{ParkingLot, Spot};
 
 /// A client transport: plain TCP or TLS (`tls::stream::TlsStream`).
 pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
@@ -50,6 +51,13 @@ pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
                     .map_err(std::io::Error::other),
             )
         }
+    }
+
+    /// Hands a quiet connection to the worker's parking lot, or gives it back
+    /// (`Some`) when this transport cannot wait there; then it waits in its task.
+    fn park(self, lot: &ParkingLot, spot: Spot) -> Option<(Self, Spot)> {
+        let _ = lot;
+        Some((self, spot))
     }
 
     /// Waits, holding no read buffer, until the client sends or closes. By default
@@ -105,6 +113,10 @@ impl ClientIo for TcpStream {
             Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => IdleRead::Quiet,
             r => IdleRead::Data(r),
         }
+    }
+
+    fn park(self, lot: &ParkingLot, spot: Spot) -> Option<(Self, Spot)> {
+        lot.park(self, spot)
     }
 
     async fn wait_readable(&self) {

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use monoio::io::Canceller;
+use monoio::net::TcpStream;
 
 use crate::config::ServiceKind;
 use crate::http::codec::{HeadParser, HeaderSpan, ParseError, RequestHead};
@@ -18,6 +19,7 @@ use crate::http::upstream::UpstreamConn;
 use crate::http::{proxy, tunnel};
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::service::whoami::Whoami;
+use crate::worker::parking::Spot;
 use crate::worker::view::Runtime;
 use crate::worker::{EntryCtx, WorkerCtx};
 
@@ -95,7 +97,16 @@ impl Drop for OpenGuard {
     fn drop(&mut self) {
         let open = &self.0.open_connections;
         open.set(open.get() - 1);
+        self.0.trimmer.released();
     }
+}
+
+/// What a client connection holds for its whole life, parked or not: its place in
+/// the worker's open-connection count (a graceful stop waits for 0) and in the entry
+/// point's open-connections gauge.
+pub struct Held {
+    _open: OpenGuard,
+    _observed: crate::observe::ConnGuard,
 }
 
 /// Serves requests on one client connection until it closes.
@@ -105,8 +116,10 @@ pub async fn serve<S: ClientIo>(
     ep: Rc<EntryCtx>,
     w: Rc<WorkerCtx>,
     tls: bool,
+    open: OpenGuard,
 ) {
-    serve_with(io, Vec::with_capacity(CLIENT_BUF_SIZE), peer, ep, w, tls).await
+    let initial = Vec::with_capacity(CLIENT_BUF_SIZE);
+    serve_with(io, initial, peer, ep, w, tls, open).await
 }
 
 /// A keep-alive connection that went quiet: only its socket is kept while it
@@ -117,9 +130,7 @@ pub struct Parked<S> {
     pub deadline: Option<Instant>,
 }
 
-/// [`serve`], starting from bytes already read (the accept path's peek). Alternates
-/// between serving (a boxed, several-KiB state with buffers) and, once the client
-/// has been quiet for a while, waiting parked with nothing but the socket.
+/// [`serve`], starting from bytes already read (the accept path's peek).
 pub async fn serve_with<S: ClientIo>(
     io: S,
     initial: Vec<u8>,
@@ -127,25 +138,62 @@ pub async fn serve_with<S: ClientIo>(
     ep: Rc<EntryCtx>,
     w: Rc<WorkerCtx>,
     tls: bool,
+    open: OpenGuard,
 ) {
-    let _observed = crate::observe::ConnGuard::new(&w, ep.index);
+    let held = Held {
+        _open: open,
+        _observed: crate::observe::ConnGuard::new(&w, ep.index),
+    };
+    let spot = Spot {
+        peer,
+        ep,
+        deadline: None,
+        held,
+    };
+    serve_spot(io, initial, spot, w, tls).await
+}
+
+/// A parked connection that turned readable, in a task of its own again.
+pub async fn resume(io: TcpStream, spot: Spot, w: Rc<WorkerCtx>) {
+    serve_spot(io, Vec::with_capacity(CLIENT_BUF_SIZE), spot, w, false).await
+}
+
+/// Alternates between serving (a boxed, several-KiB state with buffers) and, once
+/// the client has been quiet for a while, parking with nothing but the socket:
+/// in the worker's parking lot (the task ends), or where a transport cannot be
+/// parked there, in this task.
+async fn serve_spot<S: ClientIo>(
+    io: S,
+    initial: Vec<u8>,
+    mut spot: Spot,
+    w: Rc<WorkerCtx>,
+    tls: bool,
+) {
     let (mut io, mut buf) = (io, initial);
     loop {
-        let active = serve_active(io, buf, peer, ep.clone(), w.clone(), tls);
+        let (peer, ep) = (spot.peer, spot.ep.clone());
+        let active = serve_active(io, buf, peer, ep, w.clone(), tls);
         let Some(parked) = Box::pin(active).await else {
             return;
         };
+        spot.deadline = parked.deadline;
+        (io, spot) = match parked.io.park(&w.parking, spot) {
+            None => {
+                w.trimmer.released();
+                return;
+            }
+            Some(back) => back,
+        };
         let shutdown = w.shutdown.clone();
         // `clock::until` directly, not the `io::until` wrapper: this state is what
-        // every parked connection keeps, so its size matters.
+        // every connection parked in its task keeps, so its size matters.
         let woke = monoio::select! {
-            r = crate::worker::clock::until(parked.deadline, parked.io.wait_readable()) => r.is_ok(),
+            r = crate::worker::clock::until(spot.deadline, io.wait_readable()) => r.is_ok(),
             _ = shutdown.wait() => false,
         };
         if !woke {
             return;
         }
-        io = parked.io;
         buf = Vec::with_capacity(CLIENT_BUF_SIZE);
     }
 }

@@ -15,6 +15,8 @@ use crate::http::error::ProxyError;
 /// Read buffer of an upstream connection; response heads must fit in it (grown on
 /// demand up to the response head limit) and bodies stream through it.
 pub const UPSTREAM_BUF_SIZE: usize = 16 * 1024;
+/// An idle pooled connection older than this gives its read buffer back.
+const SHED_BUFFER_AFTER: Duration = Duration::from_millis(500);
 
 /// Response heads larger than this are refused (502), like nginx's proxy buffers.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -81,6 +83,10 @@ impl Pool {
                 continue;
             }
             conn.reused = true;
+            if conn.buf.capacity() == 0 {
+                // Shed by `sweep` while it sat idle.
+                conn.buf.reserve(UPSTREAM_BUF_SIZE);
+            }
             return Some(conn);
         }
         None
@@ -111,12 +117,21 @@ impl Pool {
         list.push(conn);
     }
 
-    /// Closes connections idle past their deadline; called about once a second.
+    /// Closes connections idle past their deadline, and frees the read buffers of
+    /// those idle for [`SHED_BUFFER_AFTER`]; called about once a second. A pool
+    /// filled by a burst (200 connections by default) would otherwise keep 16 KiB
+    /// each; a connection reused within the window keeps its buffer, so steady
+    /// traffic allocates nothing.
     pub fn sweep(&self) {
         let now = Instant::now();
         let mut idle = self.idle.borrow_mut();
         idle.retain(|_, list| {
             list.retain(|c| now < c.idle_deadline);
+            for c in list.iter_mut() {
+                if now.duration_since(c.idle_since) >= SHED_BUFFER_AFTER {
+                    c.buf = Vec::new();
+                }
+            }
             !list.is_empty()
         });
     }

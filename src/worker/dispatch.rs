@@ -79,10 +79,7 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
         drop(view); // HTTP takes a fresh view per request
         // A task of its own, so that a long-lived (often idle) HTTP connection does
         // not keep this peek-and-route state allocated for its whole life.
-        monoio::spawn(async move {
-            let _open = open;
-            serve_with(io, buf, peer, ep, w, false).await
-        });
+        monoio::spawn(serve_with(io, buf, peer, ep, w, false, open));
         return;
     };
     let info = ConnInfo {
@@ -112,7 +109,7 @@ pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w
         None => {
             drop(view);
             if let Some(tls) = Box::pin(handshake(io, buf, config, deadline, &hello, peer)).await {
-                Box::pin(serve(tls, peer, ep, w, true)).await;
+                Box::pin(serve(tls, peer, ep, w, true, open)).await;
             }
         }
     }

@@ -11,6 +11,7 @@ mod forwarded;
 mod harness;
 mod lifecycle;
 mod observe;
+mod parking;
 mod pool;
 mod reload;
 mod routing;

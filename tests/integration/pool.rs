@@ -191,3 +191,17 @@ fn quiet_keep_alive_connection_parks_and_serves_again() {
         "the upstream connection is pooled across parks"
     );
 }
+
+/// Regression for buffer shedding: a pooled upstream connection idle long enough
+/// for the pool sweep to free its read buffer (500 ms, sweep once a second) is
+/// reused with a fresh one, and reads a large response whole.
+#[test]
+fn pooled_connection_reused_after_its_buffer_was_shed() {
+    let up = Upstream::start("big", Behavior::pattern(100_000));
+    let p = one_worker(&up);
+    assert_eq!(get(p.addr(), "app.test", "/").body.len(), 100_000);
+    std::thread::sleep(Duration::from_millis(1700));
+    let r = get(p.addr(), "app.test", "/");
+    assert_eq!((r.status, r.body.len()), (200, 100_000));
+    assert_eq!(up.connections(), 1, "the idle connection was reused");
+}
