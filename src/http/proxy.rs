@@ -347,16 +347,18 @@ async fn relay_response<S: ClientIo>(
     c.out.clear();
     forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &framing);
     io::consume(&mut up.buf, resp.head_len);
-    let mut body_done = resp.body == BodyKind::None;
-    if let BodyKind::Length(n) = resp.body
-        && n as usize <= INLINE_BODY_MAX
-        && n as usize <= up.buf.len()
-    {
-        c.out.extend_from_slice(&up.buf[..n as usize]);
-        io::consume(&mut up.buf, n as usize);
-        body_done = true;
-        c.rec.resp_bytes = n;
+    let mut body = resp.body;
+    if let BodyKind::Length(n) = body {
+        // The body bytes that came with the head go out in the same write (up to
+        // INLINE_BODY_MAX): a 16 KiB response then costs one client write for the
+        // head and most of its body, not one for each.
+        let inline = (n as usize).min(up.buf.len()).min(INLINE_BODY_MAX);
+        c.out.extend_from_slice(&up.buf[..inline]);
+        io::consume(&mut up.buf, inline);
+        c.rec.resp_bytes = inline as u64;
+        body = BodyKind::Length(n - inline as u64);
     }
+    let body_done = matches!(body, BodyKind::None | BodyKind::Length(0));
     c.response_started = true;
     (c.rec.status, c.rec.origin_status) = (resp.status, resp.status);
     let deadline = c.write_deadline();
@@ -365,12 +367,12 @@ async fn relay_response<S: ClientIo>(
         .map_err(|_| ProxyError::ClientClosed)?;
     if !body_done {
         let relay = Relay {
-            kind: resp.body,
+            kind: body,
             dechunk,
             read_timeout: None,
             write_timeout: c.ep.cfg.write_timeout,
         };
-        c.rec.resp_bytes = relay
+        c.rec.resp_bytes += relay
             .run(&mut up.stream, &mut up.buf, &mut c.io)
             .await
             .map_err(|e| match e {
