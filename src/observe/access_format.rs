@@ -231,8 +231,9 @@ impl Json<'_> {
     }
 }
 
-/// JSON string escaping; also keeps CLF lines on one line. Invalid UTF-8 bytes are
-/// written as `\u00XX` so the line stays valid JSON.
+/// JSON string escaping; also keeps CLF lines on one line. Valid UTF-8 (a path or
+/// header in any script) is copied as it is; bytes that are not UTF-8 are written
+/// as `\u00XX` so the line stays valid JSON.
 fn escaped(out: &mut Vec<u8>, s: &[u8]) {
     // Most values need no escaping: copy them whole.
     if !s
@@ -242,17 +243,23 @@ fn escaped(out: &mut Vec<u8>, s: &[u8]) {
         out.extend_from_slice(s);
         return;
     }
-    for &b in s {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0..0x20 | 0x7f.. => {
-                let _ = write!(out, "\\u{b:04x}");
+    for chunk in s.utf8_chunks() {
+        for &b in chunk.valid().as_bytes() {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0..0x20 | 0x7f => {
+                    let _ = write!(out, "\\u{b:04x}");
+                }
+                // ASCII, or part of a valid multi-byte character.
+                _ => out.push(b),
             }
-            _ => out.push(b),
+        }
+        for &b in chunk.invalid() {
+            let _ = write!(out, "\\u{b:04x}");
         }
     }
 }
@@ -358,5 +365,19 @@ mod tests {
         let mut out = Vec::new();
         escaped(&mut out, b"a\"b\n\xff");
         assert_eq!(out, b"a\\\"b\\n\\u00ff");
+    }
+
+    /// Regression: every byte >= 0x80 used to be written as `\u00XX`, which turned
+    /// a UTF-8 path like `/caf\u{e9}` into mojibake in the JSON log.
+    #[test]
+    fn valid_utf8_is_kept_and_invalid_bytes_escaped() {
+        let mut out = Vec::new();
+        escaped(&mut out, "/café/日本\u{7f}".as_bytes());
+        assert_eq!(String::from_utf8(out.clone()).unwrap(), "/café/日本\\u007f");
+        out.clear();
+        escaped(&mut out, b"ok\xc3(\xe6\x97");
+        assert_eq!(out, b"ok\\u00c3(\\u00e6\\u0097");
+        let line = format!("\"{}\"", String::from_utf8(out).unwrap());
+        assert!(serde_json::from_str::<String>(&line).is_ok(), "{line}");
     }
 }
