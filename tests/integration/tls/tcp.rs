@@ -1,6 +1,7 @@
 //! TCP routes: TLS passthrough by SNI to a TLS upstream (the client verifies the
-//! upstream's certificate, not proxyd's), and a plaintext ``HostSNI(`*`)`` route
-//! to a server-speaks-first upstream, with half-close.
+//! upstream's certificate, not proxyd's), TLS terminated by proxyd in front of a
+//! plaintext upstream, and a plaintext ``HostSNI(`*`)`` route to a
+//! server-speaks-first upstream, with half-close.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -123,4 +124,52 @@ fn plaintext_tcp_route_with_server_first_and_half_close() {
     let mut rest = String::new();
     r.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "bye\r\n");
+}
+
+/// A plaintext echo upstream: each connection echoes bytes until EOF.
+fn echo_upstream() -> std::net::SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for tcp in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut w = tcp.try_clone().unwrap();
+                let mut r = tcp;
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = r.read(&mut buf) {
+                    if n == 0 || w.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A TCP router with `tls` but no passthrough: proxyd terminates TLS with the
+/// certificate for the SNI and relays the decrypted bytes to a plaintext upstream.
+#[test]
+fn tls_terminated_tcp_route_relays_plaintext_to_the_upstream() {
+    let site = Site::new();
+    let up = echo_upstream();
+    let dynamic = format!(
+        "[tcp.routers.db]\nrule = \"HostSNI(`a.test`)\"\nservice = \"db\"\n\
+         [tcp.routers.db.tls]\n\
+         [tcp.services.db.loadBalancer]\n[[tcp.services.db.loadBalancer.servers]]\naddress = \"{up}\"\n\
+         {}",
+        certs_toml(true)
+    );
+    let p = start_with(&site, &dynamic, |c| c);
+    let verified = client_config(Opts {
+        roots: Some(site.ca.roots()),
+        ..Opts::default()
+    });
+    let mut s = connect(p.addr(), "a.test", verified).expect("proxyd's cert for a.test");
+    assert_eq!(served_cert(&s), site.exact.der, "terminated by proxyd");
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    s.write_all(&payload).unwrap();
+    let mut back = vec![0u8; payload.len()];
+    s.read_exact(&mut back).unwrap();
+    assert!(back == payload, "bytes changed on the way");
 }
