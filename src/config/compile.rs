@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::error::{self, ConfigError, ConfigErrors};
+use super::error::{ConfigError, ConfigErrors};
 use super::provider::{ProviderFiles, SourceFile};
 use super::raw_dynamic::*;
 use super::services::{self, ServiceIndex};
@@ -54,20 +54,21 @@ pub struct Resolved {
     pub defs: Defs,
 }
 
-/// The whole pipeline for one generation.
+/// The whole pipeline for one generation. Takes the files by value: their parsed
+/// definitions move into the snapshot instead of being cloned.
 pub fn compile(
     st: &StaticConfig,
-    files: &ProviderFiles,
+    mut files: ProviderFiles,
     generation: u64,
 ) -> Result<Snapshot, ConfigErrors> {
-    let mut errors = files.errors.clone();
-    let resolved = resolve(st, &files.files, &mut errors);
+    let mut errors = std::mem::take(&mut files.errors);
+    let resolved = resolve(st, std::mem::take(&mut files.files), &mut errors);
     // The one place rules meet the router module.
     let mut rules = parse_rules(&resolved, &mut errors);
     let mut resolved = resolved;
     super::static_tls::add_redirect_routers(st, &mut resolved, &mut rules);
     let tcp = super::tcp::compile(st, &resolved.defs, &mut errors);
-    let tls = super::tls::compile(st, files, &resolved, &rules, &mut errors);
+    let tls = super::tls::compile(st, &files, &resolved, &rules, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -82,8 +83,12 @@ pub fn compile(
     })
 }
 
-/// Parses, merges and resolves the files; no rule is parsed here.
-pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigError>) -> Resolved {
+/// Merges and resolves the parsed files; no rule is parsed here.
+pub fn resolve(
+    st: &StaticConfig,
+    files: Vec<SourceFile>,
+    errors: &mut Vec<ConfigError>,
+) -> Resolved {
     let defs = merge(files, errors);
     let mut index = services::compile_all(&defs, errors);
     let (mut routers, mut router_files): (Vec<_>, Vec<_>) = defs
@@ -114,14 +119,14 @@ pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigE
     }
 }
 
-fn merge(files: &[SourceFile], errors: &mut Vec<ConfigError>) -> Defs {
+fn merge(files: Vec<SourceFile>, errors: &mut Vec<ConfigError>) -> Defs {
     let mut defs = Defs::default();
     for f in files {
-        match toml::from_str::<RawDynamic>(&f.text) {
+        match f.parsed {
             Ok(raw) => add_file(&mut defs, &f.path, raw, errors),
             Err(e) => {
                 defs.incomplete = true;
-                errors.push(error::from_toml(&f.path, &f.text, &e));
+                errors.push(e);
             }
         }
     }

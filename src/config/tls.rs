@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::compile::{Def, Resolved};
 use super::error::ConfigError;
 use super::provider::ProviderFiles;
-use super::raw_dynamic::{RawDynamic, RawRouter};
+use super::raw_dynamic::RawRouter;
 use super::raw_tls::*;
 use super::types::{RouterTls, StaticConfig};
 use crate::router::Rule;
@@ -66,8 +66,8 @@ pub fn read_referenced(files: &mut ProviderFiles) {
     let mut paths: Vec<PathBuf> = files
         .files
         .iter()
-        .filter_map(|f| Some((f, toml::from_str::<RawDynamic>(&f.text).ok()?.tls?)))
-        .flat_map(|(f, tls)| referenced(&f.path, &tls))
+        .filter_map(|f| Some((f, f.parsed.as_ref().ok()?.tls.as_ref()?)))
+        .flat_map(|(f, tls)| referenced(&f.path, tls))
         .collect();
     paths.sort();
     paths.dedup();
