@@ -171,7 +171,8 @@ fn router(
             "TCP middlewares are not supported yet by proxyd",
         ));
     }
-    let eps = entry_points_of(st, &key, &def.file, raw.entry_points.as_ref(), errors);
+    let ep_key = |rest: &str| format!("{key}{rest}");
+    let eps = entry_points_of(st, &ep_key, &def.file, raw.entry_points.as_ref(), errors);
     let tls = match &raw.tls {
         None => TcpTls::None,
         Some(t) => {
