@@ -218,9 +218,11 @@ fn router(
         }
         Some(s) => {
             let (base, provider) = split_provider(s);
-            let found = services.iter().position(|(n, _)| n == base);
+            // `services` is in name order (built from the `BTreeMap`): a search,
+            // not a scan per router.
+            let found = services.binary_search_by(|(n, _)| n.as_str().cmp(base));
             match (found, provider) {
-                (Some(i), None | Some("file")) => Some(i),
+                (Ok(i), None | Some("file")) => Some(i),
                 _ => {
                     let why = super::compile::not_defined(defs, "TCP service", s);
                     errors.push(def.error(format!("{key}.service"), why));
