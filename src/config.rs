@@ -2,10 +2,11 @@
 //! durations, and the validate/compile step that turns files into runtime types —
 //! [`StaticConfig`] for the process and an immutable [`Snapshot`] for the data path.
 //!
-//! Pipeline: `provider` reads the dynamic files, `raw_*` parse them, `static_cfg`
-//! validates the static file, `compile` resolves and checks the dynamic files and
-//! builds the per-entry-point router tables. Every problem is reported with its
-//! file and dotted key, all of them at once. See `docs/configuration.md`.
+//! Pipeline: `provider` reads the dynamic files and parses each once into the
+//! `raw_*` serde models, `static_cfg` validates the static file, `compile`
+//! resolves and checks the dynamic files and builds the per-entry-point router
+//! tables. Every problem is reported with its file and dotted key, all of them at
+//! once. See `docs/configuration.md`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -93,22 +94,23 @@ pub fn load_static(path: &Path) -> Result<StaticConfig, ConfigErrors> {
 
 /// Reads every dynamic file of the provider, validates, resolves and compiles.
 pub fn load_snapshot(static_cfg: &StaticConfig, generation: u64) -> Result<Snapshot, ConfigErrors> {
-    compile_snapshot(static_cfg, &read_dynamic(static_cfg), generation)
+    compile_snapshot(static_cfg, read_dynamic(static_cfg), generation)
 }
 
-/// Reads the provider's files without compiling them. The control thread reads once,
-/// fingerprints what it read ([`ProviderFiles::fingerprint`]) and compiles the same
-/// bytes, so what it compares is exactly what it publishes.
+/// Reads and parses the provider's files without compiling them. The control thread
+/// reads once, fingerprints what it read ([`ProviderFiles::fingerprint`]) and compiles
+/// the same bytes, so what it compares is exactly what it publishes.
 pub fn read_dynamic(static_cfg: &StaticConfig) -> ProviderFiles {
     let mut files = provider::read(static_cfg.provider.as_ref());
     tls::read_referenced(&mut files);
     files
 }
 
-/// Validates, resolves and compiles files read by [`read_dynamic`].
+/// Validates, resolves and compiles files read by [`read_dynamic`] (consumed: their
+/// parsed definitions move into the snapshot).
 pub fn compile_snapshot(
     static_cfg: &StaticConfig,
-    files: &ProviderFiles,
+    files: ProviderFiles,
     generation: u64,
 ) -> Result<Snapshot, ConfigErrors> {
     compile::compile(static_cfg, files, generation)

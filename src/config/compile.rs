@@ -3,10 +3,10 @@
 //! entry point. Every error of every file is collected before giving up.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use super::error::{self, ConfigError, ConfigErrors};
+use super::error::{ConfigError, ConfigErrors};
 use super::provider::{ProviderFiles, SourceFile};
 use super::raw_dynamic::*;
 use super::services::{self, ServiceIndex};
@@ -15,7 +15,9 @@ use crate::router::{RouteEntry, RouterTable, Rule};
 
 /// One definition and the file it came from.
 pub struct Def<T> {
-    pub file: PathBuf,
+    /// Shared by every definition of the file: one allocation per file, not per
+    /// definition (20,000 of them in a 10k-router file).
+    pub file: Arc<Path>,
     pub raw: T,
 }
 
@@ -48,26 +50,27 @@ pub struct Defs {
 pub struct Resolved {
     pub routers: Vec<Router>,
     /// The file each router was defined in (same index), for rule errors.
-    pub router_files: Vec<PathBuf>,
+    pub router_files: Vec<Arc<Path>>,
     pub services: Vec<Arc<Service>>,
     /// What `tls`/`tcp` compile from (`config::tls`, `config::tcp`).
     pub defs: Defs,
 }
 
-/// The whole pipeline for one generation.
+/// The whole pipeline for one generation. Takes the files by value: their parsed
+/// definitions move into the snapshot instead of being cloned.
 pub fn compile(
     st: &StaticConfig,
-    files: &ProviderFiles,
+    mut files: ProviderFiles,
     generation: u64,
 ) -> Result<Snapshot, ConfigErrors> {
-    let mut errors = files.errors.clone();
-    let resolved = resolve(st, &files.files, &mut errors);
+    let mut errors = std::mem::take(&mut files.errors);
+    let resolved = resolve(st, std::mem::take(&mut files.files), &mut errors);
     // The one place rules meet the router module.
     let mut rules = parse_rules(&resolved, &mut errors);
     let mut resolved = resolved;
     super::static_tls::add_redirect_routers(st, &mut resolved, &mut rules);
     let tcp = super::tcp::compile(st, &resolved.defs, &mut errors);
-    let tls = super::tls::compile(st, files, &resolved, &rules, &mut errors);
+    let tls = super::tls::compile(st, &files, &resolved, &rules, &mut errors);
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -82,8 +85,12 @@ pub fn compile(
     })
 }
 
-/// Parses, merges and resolves the files; no rule is parsed here.
-pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigError>) -> Resolved {
+/// Merges and resolves the parsed files; no rule is parsed here.
+pub fn resolve(
+    st: &StaticConfig,
+    files: Vec<SourceFile>,
+    errors: &mut Vec<ConfigError>,
+) -> Resolved {
     let defs = merge(files, errors);
     let mut index = services::compile_all(&defs, errors);
     let (mut routers, mut router_files): (Vec<_>, Vec<_>) = defs
@@ -104,7 +111,7 @@ pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigE
             service,
             tls: None,
         });
-        router_files.push(st.source.clone());
+        router_files.push(st.source.as_path().into());
     }
     Resolved {
         routers,
@@ -114,14 +121,14 @@ pub fn resolve(st: &StaticConfig, files: &[SourceFile], errors: &mut Vec<ConfigE
     }
 }
 
-fn merge(files: &[SourceFile], errors: &mut Vec<ConfigError>) -> Defs {
+fn merge(files: Vec<SourceFile>, errors: &mut Vec<ConfigError>) -> Defs {
     let mut defs = Defs::default();
     for f in files {
-        match toml::from_str::<RawDynamic>(&f.text) {
+        match f.parsed {
             Ok(raw) => add_file(&mut defs, &f.path, raw, errors),
             Err(e) => {
                 defs.incomplete = true;
-                errors.push(error::from_toml(&f.path, &f.text, &e));
+                errors.push(e);
             }
         }
     }
@@ -142,7 +149,7 @@ fn add_file(defs: &mut Defs, path: &Path, raw: RawDynamic, errors: &mut Vec<Conf
     }
     if let Some(tls) = raw.tls {
         defs.tls.push(Def {
-            file: path.to_path_buf(),
+            file: path.into(),
             raw: tls,
         });
     }
@@ -179,27 +186,32 @@ pub fn insert<T>(
     items: BTreeMap<String, T>,
     errors: &mut Vec<ConfigError>,
 ) {
-    for (name, raw) in items {
+    let file: Arc<Path> = path.into();
+    // The key text is only built for an error.
+    let error = |name: &str, reason: String| {
         let key = format!("{section}.{name}");
+        ConfigError::new(path.display().to_string(), key, reason)
+    };
+    let mut fresh = Vec::with_capacity(items.len());
+    for (name, raw) in items {
         if name.contains('@') {
             let reason = "names cannot contain '@' (it separates the provider: `name@file`)";
-            errors.push(ConfigError::new(path.display().to_string(), key, reason));
+            errors.push(error(&name, reason.into()));
         } else if let Some(first) = map.get(&name) {
-            let reason = format!(
-                "`{name}` is defined in both {} and {}",
-                first.file(),
-                path.display()
-            );
-            errors.push(ConfigError::new(path.display().to_string(), key, reason));
+            let (first, this) = (first.file(), path.display());
+            let reason = format!("`{name}` is defined in both {first} and {this}");
+            errors.push(error(&name, reason));
         } else {
-            map.insert(
-                name,
-                Def {
-                    file: path.to_path_buf(),
-                    raw,
-                },
-            );
+            let file = file.clone();
+            fresh.push((name, Def { file, raw }));
         }
+    }
+    if map.is_empty() {
+        // Usually the first file, and often the only one: `fresh` is in name order,
+        // so the tree is built in one pass instead of one search per name.
+        *map = BTreeMap::from_iter(fresh);
+    } else {
+        map.extend(fresh);
     }
 }
 
@@ -220,6 +232,11 @@ pub fn not_defined(defs: &Defs, what: &str, name: &str) -> String {
     reason
 }
 
+/// Builds the key path of an error below a definition (`rest` is `""` or starts
+/// with `.`). Per-definition code takes this rather than a ready key: building
+/// every key up front cost an allocation per router and service.
+pub type KeyFn<'a> = &'a dyn Fn(&str) -> String;
+
 fn router(
     st: &StaticConfig,
     defs: &Defs,
@@ -228,35 +245,34 @@ fn router(
     def: &Def<RawRouter>,
     errors: &mut Vec<ConfigError>,
 ) -> Option<Router> {
-    let key = format!("http.routers.{name}");
+    let key = |rest: &str| format!("http.routers.{name}{rest}");
     let before = errors.len();
     let raw = &def.raw;
     for m in &raw.middlewares {
         let reason = format!("middleware `{m}` is not defined (middlewares are not supported yet)");
-        errors.push(def.error(format!("{key}.middlewares"), reason));
+        errors.push(def.error(key(".middlewares"), reason));
     }
     let rule = match raw.rule.as_deref().map(str::trim) {
         Some(rule) if !rule.is_empty() => Some(rule.to_string()),
         _ => {
-            errors.push(def.error(format!("{key}.rule"), "missing: every router needs a rule"));
+            errors.push(def.error(key(".rule"), "missing: every router needs a rule"));
             None
         }
     };
-    let entry_points = router_entry_points(st, &key, def, errors);
+    let entry_points = entry_points_of(st, &key, &def.file, raw.entry_points.as_ref(), errors);
     let service = match &raw.service {
         Some(s) => index
             .lookup(defs, s)
-            .map_err(|why| why.map(|r| def.error(format!("{key}.service"), r))),
-        None => Err(Some(def.error(
-            format!("{key}.service"),
-            "missing: every router needs a service",
-        ))),
+            .map_err(|why| why.map(|r| def.error(key(".service"), r))),
+        None => Err(Some(
+            def.error(key(".service"), "missing: every router needs a service"),
+        )),
     };
     if let Some((base, Some("internal"))) = raw.service.as_deref().map(split_provider)
         && let Some(k) = crate::observe::config::Internal::from_base(base)
         && let Err(reason) = crate::observe::config::check_reference(&st.observe, k)
     {
-        errors.push(def.error(format!("{key}.service"), reason));
+        errors.push(def.error(key(".service"), reason));
     }
     let service = service.map_err(|e| errors.extend(e)).ok();
     if errors.len() > before {
@@ -266,7 +282,7 @@ fn router(
     let tls = raw
         .tls
         .as_ref()
-        .map(|t| super::tls::router_tls(def, &key, t, errors));
+        .map(|t| super::tls::router_tls(def, &key(""), t, errors));
     Some(Router {
         tls,
         name: format!("{name}@file"),
@@ -281,20 +297,10 @@ fn router(
     })
 }
 
-/// An HTTP router's entry points.
-fn router_entry_points(
-    st: &StaticConfig,
-    key: &str,
-    def: &Def<RawRouter>,
-    errors: &mut Vec<ConfigError>,
-) -> Vec<String> {
-    entry_points_of(st, key, &def.file, def.raw.entry_points.as_ref(), errors)
-}
-
 /// Named entry points must exist; none (or an empty list) means all of them.
 pub fn entry_points_of(
     st: &StaticConfig,
-    key: &str,
+    key: KeyFn,
     file: &Path,
     names: Option<&Vec<String>>,
     errors: &mut Vec<ConfigError>,
@@ -308,7 +314,7 @@ pub fn entry_points_of(
         if !st.entry_points.iter().any(|e| &e.name == n) {
             let reason = format!("entry point `{n}` is not defined in the static configuration");
             let file = file.display().to_string();
-            errors.push(ConfigError::new(file, format!("{key}.entryPoints"), reason));
+            errors.push(ConfigError::new(file, key(".entryPoints"), reason));
         } else if !out.contains(n) {
             out.push(n.clone());
         }

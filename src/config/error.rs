@@ -128,7 +128,8 @@ const TRAEFIK_UNSUPPORTED: &[&str] = &[
 
 /// Converts a TOML syntax or serde type error into a [`ConfigError`].
 pub fn from_toml(file: &Path, src: &str, err: &toml::de::Error) -> ConfigError {
-    let reason = explain(err.message().trim());
+    let at = err.span().and_then(|span| src.get(span));
+    let reason = explain(err.message().trim(), at);
     let key = match err.span() {
         Some(span) => {
             let (line, column) = line_column(src, span.start);
@@ -142,7 +143,16 @@ pub fn from_toml(file: &Path, src: &str, err: &toml::de::Error) -> ConfigError {
     ConfigError::new(file.display().to_string(), key, reason)
 }
 
-fn explain(message: &str) -> String {
+/// The reason shown to the user; `at` is the source text the error points at.
+fn explain(message: &str, at: Option<&str>) -> String {
+    // toml 1.x says only "duplicate key" (0.8 named it); the key path says where,
+    // the key's own text says which.
+    let duplicate = at
+        .map(|k| k.trim().trim_matches(['"', '\'']))
+        .filter(|k| message == "duplicate key" && !k.is_empty() && !k.contains('\n'));
+    if let Some(key) = duplicate {
+        return format!("duplicate key `{key}` (already defined earlier in this file)");
+    }
     let unknown = message
         .strip_prefix("unknown field `")
         .and_then(|rest| rest.split('`').next());
@@ -171,7 +181,7 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// Best-effort dotted key path of the key at `offset`: the enclosing `[table]`
-/// header plus the key of that line. toml 0.8 does not expose the path it
+/// header plus the key of that line. toml (1.x) does not expose the path it
 /// tracks, and a path is far more useful to users than a bare position.
 pub fn key_path_at(src: &str, offset: usize) -> Option<String> {
     let offset = floor_char_boundary(src, offset.min(src.len()));
@@ -241,13 +251,48 @@ mod tests {
     #[test]
     fn unsupported_traefik_keys_are_named() {
         assert_eq!(
-            explain("unknown field `http3`, expected one of `address`"),
+            explain("unknown field `http3`, expected one of `address`", None),
             "`http3` is not supported yet by proxyd"
         );
         assert_eq!(
-            explain("unknown field `zzz`, expected `a`"),
+            explain("unknown field `zzz`, expected `a`", None),
             "unknown field `zzz`, expected `a`"
         );
+    }
+
+    #[test]
+    fn duplicate_keys_are_named() {
+        let err = |src: &str| {
+            from_toml(
+                Path::new("f.toml"),
+                src,
+                &toml::from_str::<toml::Table>(src).unwrap_err(),
+            )
+        };
+        let e = err("[http.routers.r]\nrule = \"a\"\nrule = \"b\"\n");
+        assert_eq!(e.key, "http.routers.r.rule (line 3 column 1)");
+        assert_eq!(
+            e.reason,
+            "duplicate key `rule` (already defined earlier in this file)"
+        );
+        let e = err("[http.routers.r]\n[http.routers.\"r\"]\n");
+        assert_eq!(e.key, "http.routers.r (line 2 column 15)");
+        assert_eq!(
+            e.reason,
+            "duplicate key `r` (already defined earlier in this file)"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_keep_position_and_reason() {
+        let src = "[http.routers.x\nrule = 'Host(`x.test`)'\n";
+        let e = from_toml(
+            Path::new("f.toml"),
+            src,
+            &toml::from_str::<toml::Table>(src).unwrap_err(),
+        );
+        assert_eq!(e.key, "http.routers.x (line 1 column 16)");
+        assert_eq!(e.reason, "unclosed table, expected `]`");
     }
 
     #[test]

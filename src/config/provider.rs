@@ -9,17 +9,29 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use super::error::ConfigError;
+use super::error::{self, ConfigError};
+use super::raw_dynamic::RawDynamic;
 use super::types::FileProvider;
 
 /// Deeper trees are almost certainly a symlink loop.
 const MAX_DEPTH: usize = 32;
 
-/// One dynamic file's text.
-#[derive(Debug, Clone)]
+/// One dynamic file: its text (what the fingerprint covers) and what it parsed to.
+#[derive(Debug)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    /// Parsed once, as it is read: `read_dynamic` needs the `tls` section (which
+    /// files to read) before it can fingerprint, and the compile needs all of it.
+    /// Parsing in both places was a third of `load_snapshot` on large files.
+    pub parsed: Result<RawDynamic, ConfigError>,
+}
+
+impl SourceFile {
+    pub fn parse(path: PathBuf, text: String) -> SourceFile {
+        let parsed = toml::from_str(&text).map_err(|e| error::from_toml(&path, &text, &e));
+        SourceFile { path, text, parsed }
+    }
 }
 
 /// What the provider read, and what it could not.
@@ -51,7 +63,7 @@ impl ProviderFiles {
     }
 }
 
-/// Reads the provider's files; no provider means no dynamic configuration.
+/// Reads and parses the provider's files; no provider means no dynamic configuration.
 pub fn read(provider: Option<&FileProvider>) -> ProviderFiles {
     let mut out = ProviderFiles::default();
     let Some(p) = provider else { return out };
@@ -66,7 +78,7 @@ pub fn read(provider: Option<&FileProvider>) -> ProviderFiles {
     }
     for path in paths {
         match std::fs::read_to_string(&path) {
-            Ok(text) => out.files.push(SourceFile { path, text }),
+            Ok(text) => out.files.push(SourceFile::parse(path, text)),
             Err(e) => out.errors.push(unreadable(&path, e)),
         }
     }

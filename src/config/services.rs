@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::compile::{Def, Defs, not_defined, split_provider};
+use rustc_hash::FxHashMap;
+
+use super::compile::{Def, Defs, KeyFn, not_defined, split_provider};
 use super::duration::ConfigDuration;
 use super::error::ConfigError;
 use super::raw_dynamic::*;
@@ -17,7 +19,11 @@ use super::*;
 #[derive(Default)]
 pub struct ServiceIndex {
     pub services: Vec<Service>,
-    by_name: BTreeMap<String, usize>,
+    /// `app@file` by its bare name `app`: every router looks its service up here,
+    /// so without building the qualified name, and in a hash map (no order needed).
+    files: FxHashMap<String, usize>,
+    /// Built-ins by qualified name (`whoami@internal`).
+    internals: FxHashMap<String, usize>,
 }
 
 /// Why a reference did not resolve: `Some(reason)`, or `None` when the target
@@ -26,16 +32,14 @@ pub type LookupError = Option<String>;
 
 impl ServiceIndex {
     fn add(&mut self, service: Service) -> usize {
-        let id = self.services.len();
-        self.by_name.insert(service.name.clone(), id);
         self.services.push(service);
-        id
+        self.services.len() - 1
     }
 
     /// Finds `app`, `app@file` or a built-in `name@internal`.
     pub fn lookup(&mut self, defs: &Defs, name: &str) -> Result<usize, LookupError> {
         match split_provider(name) {
-            (base, None | Some("file")) => match self.by_name.get(&format!("{base}@file")) {
+            (base, None | Some("file")) => match self.files.get(base) {
                 Some(id) => Ok(*id),
                 None if defs.services.contains_key(base) => Err(None),
                 None => Err(Some(not_defined(defs, "service", name))),
@@ -57,13 +61,15 @@ impl ServiceIndex {
 
     /// Built-ins are added only when referenced, so unused ones cost nothing.
     pub fn internal(&mut self, name: &str, kind: ServiceKind) -> usize {
-        match self.by_name.get(name) {
-            Some(id) => *id,
-            None => self.add(Service {
-                name: name.to_string(),
-                kind,
-            }),
+        if let Some(id) = self.internals.get(name) {
+            return *id;
         }
+        let id = self.add(Service {
+            name: name.to_string(),
+            kind,
+        });
+        self.internals.insert(name.to_string(), id);
+        id
     }
 }
 
@@ -82,10 +88,11 @@ pub fn compile_all(defs: &Defs, errors: &mut Vec<ConfigError>) -> ServiceIndex {
     let mut index = ServiceIndex::default();
     for (name, def) in &defs.services {
         if let Some(kind) = service(name, def, &transports, defs, errors) {
-            index.add(Service {
+            let id = index.add(Service {
                 name: format!("{name}@file"),
                 kind,
             });
+            index.files.insert(name.clone(), id);
         }
     }
     index
@@ -98,31 +105,31 @@ fn service(
     defs: &Defs,
     errors: &mut Vec<ConfigError>,
 ) -> Option<ServiceKind> {
-    let key = format!("http.services.{name}");
+    let key = |rest: &str| format!("http.services.{name}{rest}");
     let unsupported = def.raw.unsupported();
     for kind in &unsupported {
         errors.push(def.error(
-            format!("{key}.{kind}"),
+            key(&format!(".{kind}")),
             format!("`{kind}` services are not supported yet"),
         ));
     }
     let result = match (&def.raw.load_balancer, &def.raw.respond) {
         (Some(_), Some(_)) => {
             Err(vec![def.error(
-                &key,
+                key(""),
                 "has both `loadBalancer` and `respond`; keep one",
             )])
         }
-        (None, None) if unsupported.is_empty() => {
-            Err(vec![def.error(&key, "needs `loadBalancer` or `respond`")])
-        }
+        (None, None) if unsupported.is_empty() => Err(vec![
+            def.error(key(""), "needs `loadBalancer` or `respond`"),
+        ]),
         (None, None) => Err(vec![]),
         (Some(lb), None) => {
             load_balancer(&key, def, lb, transports, defs).map(ServiceKind::LoadBalancer)
         }
-        (None, Some(r)) => respond(&format!("{key}.respond"), r)
+        (None, Some(r)) => respond(r)
             .map(ServiceKind::Respond)
-            .map_err(|(k, why)| vec![def.error(k, why)]),
+            .map_err(|(k, why)| vec![def.error(key(&format!(".respond.{k}")), why)]),
     };
     result
         .map_err(|e| errors.extend(e))
@@ -131,26 +138,27 @@ fn service(
 }
 
 fn load_balancer(
-    key: &str,
+    key: KeyFn,
     def: &Def<RawService>,
     raw: &RawLoadBalancer,
     transports: &BTreeMap<&str, Option<ServersTransport>>,
     defs: &Defs,
 ) -> Result<LoadBalancer, Vec<ConfigError>> {
-    let key = format!("{key}.loadBalancer");
     // No server, or only weight-0 servers, is valid as in Traefik: requests get 503
     // ("no available server") until servers are added.
     let mut errors = Vec::new();
     let servers: Vec<Server> = (raw.servers.iter().enumerate())
         .filter_map(|(i, s)| {
-            let skey = format!("{key}.servers[{i}].url");
+            let url_key = || key(&format!(".loadBalancer.servers[{i}].url"));
             server(s)
-                .map_err(|why| errors.push(def.error(skey, why)))
+                .map_err(|why| errors.push(def.error(url_key(), why)))
                 .ok()
         })
         .collect();
-    let transport = lookup_transport(raw.servers_transport.as_deref(), transports, defs)
-        .map_err(|why| why.map(|r| errors.push(def.error(format!("{key}.serversTransport"), r))));
+    let transport =
+        lookup_transport(raw.servers_transport.as_deref(), transports, defs).map_err(|why| {
+            why.map(|r| errors.push(def.error(key(".loadBalancer.serversTransport"), r)))
+        });
     match transport {
         Ok(transport) if errors.is_empty() => Ok(LoadBalancer {
             servers,
@@ -248,22 +256,17 @@ fn positive(value: Option<ConfigDuration>, default: Duration) -> Result<Duration
     }
 }
 
-/// The `respond` extension; errors carry their own key.
-fn respond(key: &str, raw: &RawRespond) -> Result<Respond, (String, String)> {
+/// The `respond` extension; an error names its key below `respond`.
+fn respond(raw: &RawRespond) -> Result<Respond, (&'static str, String)> {
     let status = raw.status.unwrap_or(DEFAULT_RESPOND_STATUS);
     if !(200..=599).contains(&status) {
-        return Err((
-            format!("{key}.status"),
-            format!("must be from 200 to 599, got {status}"),
-        ));
+        let why = format!("must be from 200 to 599, got {status}");
+        return Err(("status", why));
     }
     let body = raw.body.clone().unwrap_or_default();
     // These statuses never carry a body on the wire (RFC 9110).
     if matches!(status, 204 | 304) && !body.is_empty() {
-        return Err((
-            format!("{key}.body"),
-            format!("status {status} cannot have a body"),
-        ));
+        return Err(("body", format!("status {status} cannot have a body")));
     }
     Ok(Respond {
         status,

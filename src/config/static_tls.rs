@@ -117,7 +117,7 @@ pub fn add_redirect_routers(
             service: resolved.services.len() - 1,
             tls: None,
         });
-        resolved.router_files.push(st.source.clone());
+        resolved.router_files.push(st.source.as_path().into());
         rules.push(crate::router::Rule::parse(rule).ok());
     }
 }

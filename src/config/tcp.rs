@@ -171,7 +171,8 @@ fn router(
             "TCP middlewares are not supported yet by proxyd",
         ));
     }
-    let eps = entry_points_of(st, &key, &def.file, raw.entry_points.as_ref(), errors);
+    let ep_key = |rest: &str| format!("{key}{rest}");
+    let eps = entry_points_of(st, &ep_key, &def.file, raw.entry_points.as_ref(), errors);
     let tls = match &raw.tls {
         None => TcpTls::None,
         Some(t) => {
@@ -217,9 +218,11 @@ fn router(
         }
         Some(s) => {
             let (base, provider) = split_provider(s);
-            let found = services.iter().position(|(n, _)| n == base);
+            // `services` is in name order (built from the `BTreeMap`): a search,
+            // not a scan per router.
+            let found = services.binary_search_by(|(n, _)| n.as_str().cmp(base));
             match (found, provider) {
-                (Some(i), None | Some("file")) => Some(i),
+                (Ok(i), None | Some("file")) => Some(i),
                 _ => {
                     let why = super::compile::not_defined(defs, "TCP service", s);
                     errors.push(def.error(format!("{key}.service"), why));

@@ -72,7 +72,7 @@ pub(super) fn setup(files: &[(&str, &str)]) -> Setup {
 pub(super) fn resolved(st: &StaticConfig) -> (Resolved, Vec<ConfigError>) {
     let files = provider::read(st.provider.as_ref());
     let mut errors = files.errors;
-    let r = resolve(st, &files.files, &mut errors);
+    let r = resolve(st, files.files, &mut errors);
     (r, errors)
 }
 

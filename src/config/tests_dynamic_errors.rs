@@ -230,3 +230,24 @@ fn zero_timeouts_in_transports() {
         "http.serversTransports.t.forwardingTimeouts.dialTimeout"
     );
 }
+
+#[test]
+fn a_files_first_error_is_the_first_in_the_file() {
+    // TOML/serde stop at a file's first problem. With toml's `preserve_order`
+    // (and with toml 0.8) that is the first one in the file, not the first key
+    // in sorted order (`a` below).
+    let text = "[http.routers.z]\nbogus = 1\n[http.routers.a]\nrule = 1\n";
+    let (_, errors) = errs(&[("o.toml", text)]);
+    assert_eq!(errors[0].key, "http.routers.z.bogus (line 2 column 1)");
+}
+
+#[test]
+fn dynamic_duplicate_key_names_the_key() {
+    let text = "[http.routers.r]\nrule = \"Path(`/`)\"\nrule = \"Path(`/x`)\"\n";
+    let (_, errors) = errs(&[("d.toml", text)]);
+    assert_eq!(errors[0].key, "http.routers.r.rule (line 3 column 1)");
+    assert!(
+        errors[0].reason.contains("duplicate key `rule`"),
+        "{errors:?}"
+    );
+}

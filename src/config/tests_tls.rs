@@ -122,3 +122,27 @@ fn inline_pem_and_tls_router_tables() {
     assert_eq!(snap.tls_tables[1].len(), 1);
     assert_eq!(snap.tables[1].len(), 1);
 }
+
+#[test]
+fn tcp_routers_find_their_service_among_many() {
+    let mut text = String::new();
+    for s in ["c", "a", "d", "b"] {
+        text.push_str(&format!(
+            "[tcp.routers.to_{s}]\nrule = \"HostSNI(`*`)\"\nservice = \"{s}\"\n\
+             [tcp.services.{s}.loadBalancer]\nservers = [{{ address = \"127.0.0.1:1\" }}]\n"
+        ));
+    }
+    let snap = snapshot(&[("tcp.toml", &text)]).unwrap();
+    for r in &snap.tcp.routers {
+        let service = &snap.tcp.services[r.service].name;
+        let want = r.name.trim_start_matches("to_").replace("@file", "");
+        assert_eq!(service, &format!("{want}@file"), "{}", r.name);
+    }
+    let Err(err) = snapshot(&[("tcp.toml", &text.replace("\"b\"", "\"e\""))]) else {
+        panic!("a dangling TCP service was accepted");
+    };
+    assert_eq!(
+        keys(&err),
+        ["tcp.routers.to_b.service | TCP service `e` is not defined"]
+    );
+}

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::compile::{Def, Resolved};
 use super::error::ConfigError;
 use super::provider::ProviderFiles;
-use super::raw_dynamic::{RawDynamic, RawRouter};
+use super::raw_dynamic::RawRouter;
 use super::raw_tls::*;
 use super::types::{RouterTls, StaticConfig};
 use crate::router::Rule;
@@ -66,9 +66,10 @@ pub fn read_referenced(files: &mut ProviderFiles) {
     let mut paths: Vec<PathBuf> = files
         .files
         .iter()
-        .filter_map(|f| Some((f, toml::from_str::<RawDynamic>(&f.text).ok()?.tls?)))
-        .flat_map(|(f, tls)| referenced(&f.path, &tls))
+        .filter_map(|f| Some((f, f.parsed.as_ref().ok()?.tls.as_ref()?)))
+        .flat_map(|(f, tls)| referenced(&f.path, tls))
         .collect();
+    // Sorted and unique: `pem` finds a path by binary search.
     paths.sort();
     paths.dedup();
     files.extra = paths
@@ -86,10 +87,11 @@ fn pem<'a>(files: &'a ProviderFiles, file: &Path, value: &'a str) -> Result<&'a 
         return Ok(value.as_bytes());
     }
     let path = resolve(file, value);
-    match files.extra.iter().find(|(p, _)| *p == path) {
-        Some((_, Ok(bytes))) => Ok(bytes),
-        Some((_, Err(e))) => Err(e.clone()),
-        None => Err(format!("{} was not read", path.display())),
+    // `extra` is sorted by path (`read_referenced`): a search, not a scan per
+    // certificate.
+    match files.extra.binary_search_by(|(p, _)| p.cmp(&path)) {
+        Ok(i) => files.extra[i].1.as_deref().map_err(Clone::clone),
+        Err(_) => Err(format!("{} was not read", path.display())),
     }
 }
 

@@ -25,8 +25,9 @@ enum Command {
 /// built from, for [`start`].
 pub fn load_first(cfg: &StaticConfig) -> Result<(Snapshot, u64), ConfigErrors> {
     let files = config::read_dynamic(cfg);
-    let snapshot = config::compile_snapshot(cfg, &files, 1)?;
-    Ok((snapshot, files.fingerprint()))
+    let fingerprint = files.fingerprint();
+    let snapshot = config::compile_snapshot(cfg, files, 1)?;
+    Ok((snapshot, fingerprint))
 }
 
 /// The running control thread. Stopping it (or dropping the handle) ends it and
@@ -182,7 +183,7 @@ impl Reloader {
         self.fingerprint = fingerprint;
         let current = self.published.generation();
         let generation = current + 1;
-        match config::compile_snapshot(&self.cfg, &files, generation) {
+        match config::compile_snapshot(&self.cfg, files, generation) {
             Ok(snapshot) => {
                 let (routers, services) = (snapshot.routers.len(), snapshot.services.len());
                 self.published.publish(snapshot);

@@ -62,7 +62,7 @@ fn broken_files_are_refused_and_the_last_good_config_keeps_serving() {
         (
             "syntax.toml",
             "[http.routers.x\nrule = 'Host(`x.test`)'\n",
-            &["http.routers.x (line 1 column 16)", "invalid table header"],
+            &["http.routers.x (line 1 column 16)", "unclosed table"],
         ),
         (
             "unknown.toml",
