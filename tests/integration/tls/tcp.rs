@@ -12,7 +12,30 @@ use super::pki::{Leaf, Opts, client_config, connect, served_cert};
 use super::{Site, certs_toml, start_with};
 use crate::common::*;
 
-/// A TLS echo upstream on a std thread: each connection echoes bytes until EOF.
+/// A listener on 127.0.0.1 whose every connection is handled on its own thread.
+fn listen(handle: impl Fn(TcpStream) + Clone + Send + 'static) -> std::net::SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for tcp in l.incoming().flatten() {
+            let handle = handle.clone();
+            std::thread::spawn(move || handle(tcp));
+        }
+    });
+    addr
+}
+
+/// Echoes bytes until EOF.
+fn echo(mut s: impl Read + Write) {
+    let mut buf = [0u8; 16 * 1024];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 || s.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+}
+
+/// A TLS echo upstream: each connection echoes bytes until EOF.
 fn tls_upstream(leaf: &Leaf) -> std::net::SocketAddr {
     let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -23,24 +46,31 @@ fn tls_upstream(leaf: &Leaf) -> std::net::SocketAddr {
     .with_single_cert(vec![leaf.der.clone()], leaf.key_der())
     .unwrap();
     let cfg = Arc::new(cfg);
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for tcp in l.incoming().flatten() {
-            let cfg = cfg.clone();
-            std::thread::spawn(move || {
-                let conn = rustls::ServerConnection::new(cfg).unwrap();
-                let mut s = rustls::StreamOwned::new(conn, tcp);
-                let mut buf = [0u8; 16 * 1024];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    addr
+    listen(move |tcp| {
+        let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
+        echo(rustls::StreamOwned::new(conn, tcp));
+    })
+}
+
+/// A TCP router `name` for SNI `sni` with the given `[tcp.routers.NAME.tls]` body,
+/// to `up`, plus the site's certificates.
+fn tls_tcp_route(name: &str, sni: &str, tls: &str, up: std::net::SocketAddr) -> String {
+    format!(
+        "[tcp.routers.{name}]\nrule = \"HostSNI(`{sni}`)\"\nservice = \"{name}\"\n\
+         [tcp.routers.{name}.tls]\n{tls}\
+         [tcp.services.{name}.loadBalancer]\n[[tcp.services.{name}.loadBalancer.servers]]\naddress = \"{up}\"\n\
+         {}",
+        certs_toml(true)
+    )
+}
+
+/// Sends `len` patterned bytes and expects them back unchanged.
+fn assert_echoes(s: &mut (impl Read + Write), len: u32) {
+    let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    s.write_all(&payload).unwrap();
+    let mut back = vec![0u8; payload.len()];
+    s.read_exact(&mut back).unwrap();
+    assert!(back == payload, "bytes changed on the way");
 }
 
 #[test]
@@ -48,13 +78,7 @@ fn passthrough_reaches_the_tls_upstream_untouched() {
     let site = Site::new();
     let up_leaf = site.ca.leaf(&["up.test"]);
     let up = tls_upstream(&up_leaf);
-    let dynamic = format!(
-        "[tcp.routers.pt]\nrule = \"HostSNI(`up.test`)\"\nservice = \"pt\"\n\
-         [tcp.routers.pt.tls]\npassthrough = true\n\
-         [tcp.services.pt.loadBalancer]\n[[tcp.services.pt.loadBalancer.servers]]\naddress = \"{up}\"\n\
-         {}",
-        certs_toml(true)
-    );
+    let dynamic = tls_tcp_route("pt", "up.test", "passthrough = true\n", up);
     let p = start_with(&site, &dynamic, |c| c);
     let verified = client_config(Opts {
         roots: Some(site.ca.roots()),
@@ -66,11 +90,7 @@ fn passthrough_reaches_the_tls_upstream_untouched() {
         up_leaf.der,
         "the upstream's certificate, not proxyd's"
     );
-    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    s.write_all(&payload).unwrap();
-    let mut back = vec![0u8; payload.len()];
-    s.read_exact(&mut back).unwrap();
-    assert!(back == payload, "bytes changed on the way");
+    assert_echoes(&mut s, 200_000);
     // Other names are still terminated by proxyd.
     let s = connect(p.addr(), "a.test", client_config(Opts::default())).unwrap();
     assert_eq!(served_cert(&s), site.exact.der);
@@ -78,24 +98,17 @@ fn passthrough_reaches_the_tls_upstream_untouched() {
 
 /// A plaintext upstream that speaks first, echoes lines, and says `bye` at EOF.
 fn banner_upstream() -> std::net::SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for tcp in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut w = tcp.try_clone().unwrap();
-                w.write_all(b"220 hello\r\n").unwrap();
-                let mut r = BufReader::new(tcp);
-                let mut line = String::new();
-                while r.read_line(&mut line).is_ok_and(|n| n > 0) {
-                    w.write_all(line.as_bytes()).unwrap();
-                    line.clear();
-                }
-                let _ = w.write_all(b"bye\r\n");
-            });
+    listen(|tcp| {
+        let mut w = tcp.try_clone().unwrap();
+        w.write_all(b"220 hello\r\n").unwrap();
+        let mut r = BufReader::new(tcp);
+        let mut line = String::new();
+        while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+            w.write_all(line.as_bytes()).unwrap();
+            line.clear();
         }
-    });
-    addr
+        let _ = w.write_all(b"bye\r\n");
+    })
 }
 
 #[test]
@@ -126,40 +139,13 @@ fn plaintext_tcp_route_with_server_first_and_half_close() {
     assert_eq!(rest, "bye\r\n");
 }
 
-/// A plaintext echo upstream: each connection echoes bytes until EOF.
-fn echo_upstream() -> std::net::SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for tcp in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut w = tcp.try_clone().unwrap();
-                let mut r = tcp;
-                let mut buf = [0u8; 16 * 1024];
-                while let Ok(n) = r.read(&mut buf) {
-                    if n == 0 || w.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
 /// A TCP router with `tls` but no passthrough: proxyd terminates TLS with the
 /// certificate for the SNI and relays the decrypted bytes to a plaintext upstream.
 #[test]
 fn tls_terminated_tcp_route_relays_plaintext_to_the_upstream() {
     let site = Site::new();
-    let up = echo_upstream();
-    let dynamic = format!(
-        "[tcp.routers.db]\nrule = \"HostSNI(`a.test`)\"\nservice = \"db\"\n\
-         [tcp.routers.db.tls]\n\
-         [tcp.services.db.loadBalancer]\n[[tcp.services.db.loadBalancer.servers]]\naddress = \"{up}\"\n\
-         {}",
-        certs_toml(true)
-    );
+    let up = listen(echo);
+    let dynamic = tls_tcp_route("db", "a.test", "", up);
     let p = start_with(&site, &dynamic, |c| c);
     let verified = client_config(Opts {
         roots: Some(site.ca.roots()),
@@ -167,9 +153,5 @@ fn tls_terminated_tcp_route_relays_plaintext_to_the_upstream() {
     });
     let mut s = connect(p.addr(), "a.test", verified).expect("proxyd's cert for a.test");
     assert_eq!(served_cert(&s), site.exact.der, "terminated by proxyd");
-    let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
-    s.write_all(&payload).unwrap();
-    let mut back = vec![0u8; payload.len()];
-    s.read_exact(&mut back).unwrap();
-    assert!(back == payload, "bytes changed on the way");
+    assert_echoes(&mut s, 100_000);
 }
