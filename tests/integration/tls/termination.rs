@@ -111,6 +111,41 @@ fn alpn_is_negotiated() {
     assert_eq!(s.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
 }
 
+/// The server's suite order wins, as in Go (Traefik): a client listing
+/// AES-256-GCM-SHA384 first (rustls and OpenSSL clients do) gets AES-128-GCM, whose
+/// SHA-256 key schedule is hardware-accelerated; on TLS 1.2 too.
+#[test]
+fn server_suite_order_prefers_aes_128_gcm() {
+    use rustls::CipherSuite::{
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TLS13_AES_128_GCM_SHA256,
+    };
+    let site = Site::new();
+    let p = start_with(
+        &site,
+        &format!("{}{}", tls_whoami(""), certs_toml(true)),
+        |c| c,
+    );
+    let suite = |tls12_only| {
+        let cfg = client_config(Opts {
+            tls12_only,
+            ..Opts::default()
+        });
+        let s = connect(p.addr(), "a.test", cfg).unwrap();
+        s.conn.negotiated_cipher_suite().unwrap().suite()
+    };
+    assert_eq!(suite(false), TLS13_AES_128_GCM_SHA256);
+    let tls12 = suite(true);
+    assert!(
+        [
+            TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        ]
+        .contains(&tls12),
+        "{tls12:?}"
+    );
+}
+
 #[test]
 fn min_version_is_enforced() {
     let site = Site::new();
