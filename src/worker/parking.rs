@@ -50,7 +50,6 @@ pub(crate) struct Slot {
 struct Slab {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
-    len: usize,
 }
 
 pub struct ParkingLot {
@@ -83,15 +82,6 @@ impl ParkingLot {
             earliest: Cell::new(None),
             closed: Cell::new(false),
         }
-    }
-
-    /// Parked connections now.
-    pub fn len(&self) -> usize {
-        self.slab.borrow().len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Takes a quiet connection; gives it back (`Some`) if it cannot be parked.
@@ -138,7 +128,6 @@ impl ParkingLot {
             Some(s) => *s = slot,
             None => slab.slots.push(slot),
         }
-        slab.len += 1;
         None
     }
 
@@ -146,7 +135,6 @@ impl ParkingLot {
     fn take(&self, slab: &mut Slab, index: usize) -> Option<Slot> {
         let slot = slab.slots.get_mut(index)?.take()?;
         slab.free.push(index);
-        slab.len -= 1;
         if let Some(epfd) = &self.epfd {
             // SAFETY: both descriptors are open; DEL ignores the event argument.
             unsafe {
