@@ -1,9 +1,11 @@
 //! Two-way byte copy for connections that stop being HTTP: a `101 Switching
-//! Protocols` answer to an Upgrade request (WebSocket). Each direction has its own
-//! copy loop and buffer (DESIGN.md §9: not monoio's 4 KiB copy); an end of stream
+//! Protocols` answer to an Upgrade request (WebSocket); TCP routes (`tcp::proxy`)
+//! use the same loop. Each direction has its own copy loop and buffer (DESIGN.md §9: not monoio's 4 KiB copy); an end of stream
 //! in one direction is passed on as a half-close and the other keeps flowing.
 
+use std::cell::Cell;
 use std::io;
+use std::time::Instant;
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
 
@@ -18,30 +20,40 @@ const TUNNEL_BUF_SIZE: usize = 16 * 1024;
 pub async fn run<S: ClientIo>(client: S, client_buf: Vec<u8>, up: UpstreamConn) {
     let (mut client_r, mut client_w) = client.into_halves();
     let (mut up_r, mut up_w) = up.stream.into_split();
-    let upward = copy(&mut client_r, client_buf, &mut up_w);
-    let downward = copy(&mut up_r, up.buf, &mut client_w);
+    let upward = copy(&mut client_r, client_buf, &mut up_w, None);
+    let downward = copy(&mut up_r, up.buf, &mut client_w, None);
     let (a, b) = monoio::join!(upward, downward);
     if let Err(e) = a.and(b) {
         log::debug!("tunnel ended: {e}");
     }
 }
 
-async fn copy<R: AsyncReadRent, W: AsyncWriteRent>(
+/// One direction: `buf` first, then read → write until end of stream, which is
+/// passed on as a half-close. `activity`, if given, is set to the time of each
+/// read and write (TCP routes' idle watchdog; an HTTP tunnel has none).
+pub async fn copy<R: AsyncReadRent, W: AsyncWriteRent>(
     r: &mut R,
     mut buf: Vec<u8>,
     w: &mut W,
+    activity: Option<&Cell<Instant>>,
 ) -> io::Result<()> {
+    let touch = || {
+        if let Some(last) = activity {
+            last.set(Instant::now());
+        }
+    };
     loop {
         if !buf.is_empty() {
             let (res, b) = w.write_all(buf).await;
             buf = b;
             res?;
             buf.clear();
+            touch();
         }
         reserve_up_to(&mut buf, TUNNEL_BUF_SIZE, TUNNEL_BUF_SIZE);
         match read_some(r, &mut buf, usize::MAX, None).await {
             Ok(0) => return w.shutdown().await,
-            Ok(_) => {}
+            Ok(_) => touch(),
             Err(e) => return Err(io::Error::other(e)),
         }
     }

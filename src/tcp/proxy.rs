@@ -11,12 +11,11 @@ use std::time::{Duration, Instant};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, Splitable};
 
 use crate::config::DEFAULT_DIAL_TIMEOUT;
-use crate::http::io::{read_some, reserve_up_to};
+use crate::http::tunnel::copy;
 use crate::http::upstream::dial;
 use crate::service::wrr::Wrr;
 use crate::tcp::TcpService;
 
-const COPY_BUF: usize = 16 * 1024;
 /// How often the idle watchdog looks at the last activity.
 const IDLE_TICK: Duration = Duration::from_millis(250);
 
@@ -58,8 +57,8 @@ pub async fn forward<R, W>(
     };
     let (mut up_r, mut up_w) = up.stream.into_split();
     let last = Cell::new(Instant::now());
-    let upward = copy(&mut client_r, initial, &mut up_w, &last);
-    let downward = copy(&mut up_r, Vec::new(), &mut client_w, &last);
+    let upward = copy(&mut client_r, initial, &mut up_w, Some(&last));
+    let downward = copy(&mut up_r, Vec::new(), &mut client_w, Some(&last));
     let both = async {
         let (a, b) = monoio::join!(upward, downward);
         if let Err(e) = a.and(b) {
@@ -83,32 +82,6 @@ async fn watchdog(last: &Cell<Instant>, idle: Duration) {
         monoio::time::sleep(IDLE_TICK).await;
         if last.get().elapsed() >= idle {
             return;
-        }
-    }
-}
-
-/// One direction: `buf` first, then read → write until end of stream, which is
-/// passed on as a half-close (the other direction keeps flowing).
-async fn copy<R: AsyncReadRent, W: AsyncWriteRent>(
-    r: &mut R,
-    mut buf: Vec<u8>,
-    w: &mut W,
-    last: &Cell<Instant>,
-) -> std::io::Result<()> {
-    use monoio::io::AsyncWriteRentExt;
-    loop {
-        if !buf.is_empty() {
-            let (res, b) = w.write_all(buf).await;
-            buf = b;
-            res?;
-            buf.clear();
-            last.set(Instant::now());
-        }
-        reserve_up_to(&mut buf, COPY_BUF, COPY_BUF);
-        match read_some(r, &mut buf, usize::MAX, None).await {
-            Ok(0) => return w.shutdown().await,
-            Ok(_) => last.set(Instant::now()),
-            Err(e) => return Err(std::io::Error::other(e)),
         }
     }
 }

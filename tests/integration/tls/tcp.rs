@@ -155,3 +155,36 @@ fn tls_terminated_tcp_route_relays_plaintext_to_the_upstream() {
     assert_eq!(served_cert(&s), site.exact.der, "terminated by proxyd");
     assert_echoes(&mut s, 100_000);
 }
+
+/// A TCP route is closed after `idleTimeout` without traffic in either direction,
+/// and kept open while bytes keep flowing (each read and write counts as activity).
+#[test]
+fn tcp_route_idle_timeout_counts_traffic_as_activity() {
+    let up = listen(echo);
+    let dynamic = format!(
+        "[tcp.routers.raw]\nrule = \"HostSNI(`*`)\"\nservice = \"raw\"\n\
+         [tcp.services.raw.loadBalancer]\n[[tcp.services.raw.loadBalancer.servers]]\naddress = \"{up}\"\n"
+    );
+    let cfg = ProxyConfig::new(&dynamic).web(|ep| ep.idle_timeout = Some("1s".into()));
+    let p = Proxy::start(&cfg);
+    let mut busy = TcpStream::connect(p.addr()).unwrap();
+    busy.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // 2.4 s of traffic every 300 ms: well past the 1 s idle timeout.
+    for i in 0..8u8 {
+        busy.write_all(&[i]).unwrap();
+        let mut b = [0u8; 1];
+        busy.read_exact(&mut b).unwrap();
+        assert_eq!(b[0], i, "echoed while active");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Then quiet: closed by proxyd within the timeout plus its watchdog tick.
+    let start = std::time::Instant::now();
+    let mut b = [0u8; 1];
+    let n = busy.read(&mut b).expect("closed, not timed out");
+    assert_eq!(n, 0, "EOF after idleTimeout");
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+}
