@@ -1,7 +1,8 @@
 //! Two-way byte copy for connections that stop being HTTP: a `101 Switching
 //! Protocols` answer to an Upgrade request (WebSocket); TCP routes (`tcp::proxy`)
-//! use the same loop. Each direction has its own copy loop and buffer (DESIGN.md §9: not monoio's 4 KiB copy); an end of stream
-//! in one direction is passed on as a half-close and the other keeps flowing.
+//! use the same loop. Each direction has its own copy loop and buffer (DESIGN.md
+//! §9: not monoio's 4 KiB copy); an end of stream in one direction is passed on
+//! as a half-close and the other keeps flowing.
 
 use std::cell::Cell;
 use std::io;
