@@ -230,6 +230,7 @@ async fn supervise(w: &WorkerCtx, phase: &AtomicU8, mut cancellers: Vec<Cancelle
         if w.shutdown.is_fired() && w.open_connections.get() == 0 {
             return;
         }
+        w.obs.metrics.borrow_mut().parked = w.parking.len() as u64;
         w.obs.tick();
         w.parking.sweep(Instant::now());
         w.trimmer.tick(Instant::now());

@@ -200,6 +200,8 @@ pub struct Metrics {
     pub services: Vec<Family>,
     /// Open client connections per entry point, now.
     pub open: Vec<u64>,
+    /// Of all open connections, those waiting in the parking lot, now.
+    pub parked: u64,
     /// Access-log lines written, and lines lost to write errors.
     pub log_lines: u64,
     pub log_dropped: u64,
@@ -262,6 +264,7 @@ impl Metrics {
         into.routers.clone_from(&self.routers);
         into.services.clone_from(&self.services);
         into.open.clone_from(&self.open);
+        into.parked = self.parked;
         into.log_lines = self.log_lines;
         into.log_dropped = self.log_dropped;
     }
@@ -279,6 +282,7 @@ impl Metrics {
             for (o, n) in out.open.iter_mut().zip(&w.open) {
                 *o += n;
             }
+            out.parked += w.parked;
             out.log_lines += w.log_lines;
             out.log_dropped += w.log_dropped;
         }

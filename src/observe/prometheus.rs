@@ -127,6 +127,13 @@ pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
             }
         }
     }
+    gauge(
+        &mut out,
+        "parked_connections",
+        "gauge",
+        "Idle keep-alive connections waiting in the workers' parking lots (no task, no buffer).",
+        m.parked as f64,
+    );
     if hub.cfg.observe.access_log.is_some() {
         gauge(
             &mut out,

@@ -84,6 +84,16 @@ impl ParkingLot {
         }
     }
 
+    /// Connections parked now.
+    pub fn len(&self) -> usize {
+        let slab = self.slab.borrow();
+        slab.slots.len() - slab.free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Takes a quiet connection; gives it back (`Some`) if it cannot be parked.
     pub fn park(&self, io: TcpStream, spot: Spot) -> Option<(TcpStream, Spot)> {
         let Some(epfd) = self.epfd.as_ref().filter(|_| !self.closed.get()) else {

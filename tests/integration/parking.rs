@@ -56,8 +56,10 @@ fn many_parked_connections_serve_again_epoll() {
     many_parked_connections_serve_again("epoll");
 }
 
-/// A client that closes while parked is closed here too: the open-connections
-/// gauge goes back to zero (a leaked slot would also hold up a graceful stop).
+/// Quiet connections really wait in the lot (`proxyd_parked_connections`, so this
+/// fails if they stayed in their tasks), and one whose client closes while parked
+/// is closed here too: both gauges go back to zero (a leaked slot would also hold
+/// up a graceful stop).
 #[test]
 fn client_closing_a_parked_connection_releases_it() {
     let up = Upstream::echo("up");
@@ -66,12 +68,17 @@ fn client_closing_a_parked_connection_releases_it() {
         "[metrics.prometheus]\n",
     );
     let p = Proxy::start(&cfg);
-    let gauge = "proxyd_open_connections{entrypoint=\"web\",protocol=\"TCP\"}";
+    let open = "proxyd_open_connections{entrypoint=\"web\",protocol=\"TCP\"}";
+    let parked = "proxyd_parked_connections";
     let clients = open_and_park(&p, 30);
-    scrape_until(&p, |t| t.contains(&format!("{gauge} 30")));
+    let all_parked =
+        |t: &str| t.contains(&format!("{open} 30")) && t.contains(&format!("{parked} 30"));
+    let text = scrape_until(&p, all_parked);
+    assert!(all_parked(&text), "{text}");
     drop(clients);
-    let text = scrape_until(&p, |t| t.contains(&format!("{gauge} 0")));
-    assert!(text.contains(&format!("{gauge} 0")), "{text}");
+    let none = |t: &str| t.contains(&format!("{open} 0")) && t.contains(&format!("{parked} 0"));
+    let text = scrape_until(&p, none);
+    assert!(none(&text), "{text}");
 }
 
 /// Bytes that arrive while parked, a request split across the wake-up, and a
