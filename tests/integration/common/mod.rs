@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod io;
 pub mod proxy;
+pub mod scripted;
 pub mod upstream;
 
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 pub use client::Client;
 pub use config::{EntryPoint, ProxyConfig};
 pub use proxy::Proxy;
+pub use scripted::{Scripted, Step};
 pub use upstream::{Behavior, Upstream};
 
 /// Default per-operation socket timeout: long enough for a debug build under

@@ -102,6 +102,23 @@ impl Proxy {
         }
     }
 
+    /// How many file descriptors proxyd holds open now (`/proc/<pid>/fd`).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Waits until proxyd holds at most `n` descriptors; the last count seen.
+    pub fn wait_fds_at_most(&self, n: usize, limit: Duration) -> Result<(), usize> {
+        let mut last = 0;
+        poll_until(limit, Duration::from_millis(10), || {
+            last = self.open_fds();
+            (last <= n).then_some(())
+        })
+        .ok_or(last)
+    }
+
     /// Address of entry point `web`.
     pub fn addr(&self) -> SocketAddr {
         self.addr_of("web")

@@ -192,34 +192,8 @@ fn serve(stream: TcpStream, conn: usize, name: &str, b: &Behavior, st: &State) -
             let _ = socket2::SockRef::from(&io.stream).set_linger(Some(Duration::ZERO));
             return Ok(());
         }
-        let mut parts = head.start_line.splitn(3, ' ');
-        let mut seen = Seen {
-            conn,
-            method: parts.next().unwrap_or("").to_string(),
-            target: parts.next().unwrap_or("").to_string(),
-            version: parts.next().unwrap_or("").to_string(),
-            headers: head.headers.clone(),
-            chunked: head.is_chunked(),
-            ..Seen::default()
-        };
-        let mut fnv = Fnv::default();
-        let mut len = 0u64;
-        let mut kept = Vec::new();
-        let mut sink = |d: &[u8]| {
-            fnv.update(d);
-            len += d.len() as u64;
-            if len <= KEEP_BODY {
-                kept.extend_from_slice(d);
-            }
-        };
-        if seen.chunked {
-            seen.trailers = io.read_chunked_to(&mut sink)?;
-        } else if let Some(cl) = head.content_length() {
-            io.read_exact_to(cl, &mut sink)?;
-        }
-        seen.body_len = len;
-        seen.body_fnv = fnv.0;
-        seen.body = kept;
+        let mut seen = seen_head(conn, &head);
+        read_body(&mut io, &head, &mut seen)?;
         let close = head.connection_has("close")
             || (seen.version == "HTTP/1.0" && !head.connection_has("keep-alive"));
         let is_head = seen.method == "HEAD";
@@ -239,6 +213,43 @@ fn serve(stream: TcpStream, conn: usize, name: &str, b: &Behavior, st: &State) -
             return Ok(());
         }
     }
+}
+
+/// The request line and headers of `head`, as a [`Seen`] with no body yet.
+pub fn seen_head(conn: usize, head: &Head) -> Seen {
+    let mut parts = head.start_line.splitn(3, ' ');
+    Seen {
+        conn,
+        method: parts.next().unwrap_or("").to_string(),
+        target: parts.next().unwrap_or("").to_string(),
+        version: parts.next().unwrap_or("").to_string(),
+        headers: head.headers.clone(),
+        chunked: head.is_chunked(),
+        ..Seen::default()
+    }
+}
+
+/// Reads the body `head` announces into `seen` (length, checksum, bytes).
+pub fn read_body(io: &mut BufStream, head: &Head, seen: &mut Seen) -> io::Result<()> {
+    let mut fnv = Fnv::default();
+    let mut len = 0u64;
+    let mut kept = Vec::new();
+    let mut sink = |d: &[u8]| {
+        fnv.update(d);
+        len += d.len() as u64;
+        if len <= KEEP_BODY {
+            kept.extend_from_slice(d);
+        }
+    };
+    if seen.chunked {
+        seen.trailers = io.read_chunked_to(&mut sink)?;
+    } else if let Some(cl) = head.content_length() {
+        io.read_exact_to(cl, &mut sink)?;
+    }
+    seen.body_len = len;
+    seen.body_fnv = fnv.0;
+    seen.body = kept;
+    Ok(())
 }
 
 fn write_response(io: &mut BufStream, b: &Behavior, dump: &str, is_head: bool) -> io::Result<()> {
