@@ -8,6 +8,7 @@ pub mod error;
 pub mod forward;
 pub mod io;
 pub mod panic;
+pub mod peer;
 pub mod proxy;
 pub mod server;
 pub mod tunnel;

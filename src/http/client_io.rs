@@ -16,6 +16,7 @@ use monoio::io::{
 use monoio::net::TcpStream;
 
 use crate::http::io;
+use crate::http::peer::{self, Peek};
 use crate::worker::parking::{ParkingLot, Spot};
 
 /// A client transport: plain TCP or TLS (`tls::stream::TlsStream`).
@@ -128,23 +129,11 @@ impl ClientIo for TcpStream {
             if self.readable(false).await.is_err() {
                 return;
             }
-            let mut byte = 0u8;
-            // SAFETY: one-byte peek into a valid buffer on a socket we own; it neither
-            // consumes data nor blocks.
-            let n = unsafe {
-                libc::recv(
-                    self.as_raw_fd(),
-                    (&mut byte as *mut u8).cast(),
-                    1,
-                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
-                )
-            };
-            match n {
-                0 => return,
+            match peer::peek(self.as_raw_fd()) {
+                Peek::Gone => return,
                 // Pipelined bytes: the client is still there; stop watching.
-                n if n > 0 => std::future::pending::<()>().await,
-                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock => {}
-                _ => return,
+                Peek::Data => std::future::pending::<()>().await,
+                Peek::Quiet => {}
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Upstream connections: dialing with a deadline that never drops an in-flight
-//! connect (DESIGN.md §9), and the per-worker idle pool — LIFO reuse, bounded per
-//! server, expired after `idleConnTimeout`, and checked for a peer close before reuse.
+//! connect (monoio 0.2.4 leaks the fd of a dropped one), and the per-worker idle
+//! pool — LIFO reuse, bounded per server, expired after `idleConnTimeout`, and
+//! never reused once anything (stray bytes, EOF, a reset) arrived on it while idle.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use monoio::net::TcpStream;
 use rustc_hash::FxHashMap;
 
 use crate::http::error::ProxyError;
+use crate::http::peer::{self, Peek};
 
 /// Read buffer of an upstream connection; response heads must fit in it (grown on
 /// demand up to the response head limit) and bodies stream through it.
@@ -22,10 +24,6 @@ const SHED_BUFFER_AFTER: Duration = Duration::from_millis(500);
 
 /// Response heads larger than this are refused (502), like nginx's proxy buffers.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
-
-/// A pooled connection idle for longer than this is probed for a peer close before
-/// reuse; one reused right away (the common case under load) is not, saving a syscall.
-const PROBE_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub struct UpstreamConn {
     pub stream: TcpStream,
@@ -73,15 +71,20 @@ impl Pool {
     }
 
     /// The most recently used live idle connection to `addr`, if any.
+    ///
+    /// Every candidate is peeked first, however briefly it sat idle: bytes that
+    /// arrived after the response it last carried (a body after a 204, 304 or
+    /// HEAD response, bytes past a Content-Length body, sent a little late)
+    /// would otherwise be read as the response to this request, which may be
+    /// another client's. Data, EOF or a reset all discard the connection. One
+    /// non-blocking `recv` per reuse is the price; watching idle connections
+    /// with epoll instead would cost two `epoll_ctl` calls per request.
     pub fn checkout(&self, addr: SocketAddr) -> Option<UpstreamConn> {
         let mut idle = self.idle.borrow_mut();
         let list = idle.get_mut(&addr)?;
         let now = Instant::now();
         while let Some(mut conn) = list.pop() {
-            if now >= conn.idle_deadline {
-                continue;
-            }
-            if now.duration_since(conn.idle_since) >= PROBE_AFTER_IDLE && !still_open(&conn) {
+            if now >= conn.idle_deadline || !quiet(&conn) {
                 continue;
             }
             conn.reused = true;
@@ -119,16 +122,18 @@ impl Pool {
         list.push(conn);
     }
 
-    /// Closes connections idle past their deadline, and frees the read buffers of
-    /// those idle for [`SHED_BUFFER_AFTER`]; called about once a second. A pool
-    /// filled by a burst (200 connections by default) would otherwise keep 32 KiB
-    /// each; a connection reused within the window keeps its buffer, so steady
-    /// traffic allocates nothing.
+    /// Closes connections idle past their deadline or that the upstream closed,
+    /// reset or wrote to while idle (so their descriptors do not linger in
+    /// CLOSE_WAIT until the deadline), and frees the read buffers of those idle
+    /// for [`SHED_BUFFER_AFTER`]; called about once a second. A pool filled by a
+    /// burst (200 connections by default) would otherwise keep 32 KiB each; a
+    /// connection reused within the window keeps its buffer, so steady traffic
+    /// allocates nothing.
     pub fn sweep(&self) {
         let now = Instant::now();
         let mut idle = self.idle.borrow_mut();
         idle.retain(|_, list| {
-            list.retain(|c| now < c.idle_deadline);
+            list.retain(|c| now < c.idle_deadline && quiet(c));
             for c in list.iter_mut() {
                 if now.duration_since(c.idle_since) >= SHED_BUFFER_AFTER {
                     c.buf = Vec::new();
@@ -143,18 +148,7 @@ impl Pool {
     }
 }
 
-/// True unless the upstream closed (or sent stray bytes on) an idle connection.
-fn still_open(conn: &UpstreamConn) -> bool {
-    let mut byte = 0u8;
-    // SAFETY: recv into a valid one-byte buffer on a socket we own; MSG_PEEK leaves
-    // the stream untouched and MSG_DONTWAIT never blocks the worker.
-    let n = unsafe {
-        libc::recv(
-            conn.stream.as_raw_fd(),
-            (&mut byte as *mut u8).cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
+/// True unless the upstream closed, reset or sent stray bytes on an idle connection.
+fn quiet(conn: &UpstreamConn) -> bool {
+    peer::peek(conn.stream.as_raw_fd()) == Peek::Quiet
 }

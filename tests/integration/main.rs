@@ -6,6 +6,7 @@ mod common;
 
 mod bodies;
 mod config_files;
+mod desync;
 mod errors;
 mod forwarded;
 mod harness;
