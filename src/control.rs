@@ -1,6 +1,6 @@
 //! The control side of the process: it owns the published [`Snapshot`] and hands each
 //! worker a cheap reader. Workers check one atomic generation counter per request and
-//! only touch the shared `Arc` when it changed (DESIGN.md §1).
+//! only touch the shared `Arc` when it changed (docs/architecture.md, "Threads").
 //!
 //! The control thread ([`start`], `control/reloader.rs`) is the only writer after
 //! start-up: it watches the file provider (`control/watch.rs`), reloads on changes

@@ -5,7 +5,7 @@
 //!
 //! Everything here that touches a file or builds a rustls config runs on the
 //! control thread at compile time; a worker only looks up an `Arc<ServerConfig>`
-//! by SNI in the snapshot and drives the handshake (DESIGN.md §1).
+//! by SNI in the snapshot and drives the handshake: workers never block.
 
 pub mod acceptor;
 pub mod client_hello;

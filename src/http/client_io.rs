@@ -92,7 +92,7 @@ impl ClientIo for TcpStream {
         // `until` is never later than the idle deadline (`Conn::read_idle`), so
         // the idle timeout is enforced by the parked wait that follows.
         // A cancelled read hands its buffer back with whatever it got, unlike a
-        // dropped one (DESIGN.md §9), so giving up here loses nothing. The
+        // dropped one (monoio 0.2.4 loses it), so giving up here loses nothing. The
         // canceller is the connection's, reused: making one costs allocations.
         let owned = std::mem::take(buf);
         let (start, end) = (owned.len(), owned.capacity());

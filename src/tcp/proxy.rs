@@ -1,5 +1,5 @@
 //! Forwarding a TCP connection to a TCP service: pick a server (weighted round
-//! robin, per worker), dial it (in its own task, DESIGN.md §9), send the bytes
+//! robin, per worker), dial it (in its own task: monoio 0.2.4 leaks the fd of a dropped connect), send the bytes
 //! already read (the peeked ClientHello for passthrough), then copy both ways with
 //! our own loop (`http::tunnel::copy`), passing a half-close on, until both
 //! directions end or the connection is idle for longer than the entry point's
