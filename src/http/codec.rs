@@ -8,16 +8,25 @@
 //!
 //! Policy choices callers should know:
 //! - `Content-Length: 5, 5` (a list of identical values) and identical duplicate
-//!   Content-Length lines are collapsed; differing values are refused.
-//! - A request `Transfer-Encoding` other than exactly `chunked` is refused with
-//!   `Invalid` (400), not 501: we cannot decode other codings and refusing keeps
-//!   the framing unambiguous.
+//!   Content-Length lines are collapsed into one length (the forwarder then writes
+//!   a single regenerated line); differing values and empty elements are refused.
+//! - A request's Transfer-Encoding lines form one list (RFC 9110 §5.6.1), which
+//!   must be exactly `chunked` (OWS trimmed, any case). Refused with `Invalid`
+//!   (400): an empty element (`,chunked`), a coding that is not a token
+//!   (`chunked;q=1`, a quoted string), `chunked` twice or not last, codings
+//!   without `chunked`. A final `chunked` after other codings (`gzip, chunked`)
+//!   is valid HTTP we do not pass through: `Unsupported` (501), as nginx does.
+//!   The forwarder never copies the client's Transfer-Encoding bytes.
 //! - Bare LF anywhere in a head is refused (no lenient line endings).
 //! - A response with both Transfer-Encoding and Content-Length is framed by
 //!   Transfer-Encoding; `ResponseHead::drop_content_length` tells the forwarder
 //!   to drop the Content-Length lines.
 //! - An absolute-form target with no path (`http://h`) gives an empty `path`
 //!   span: treat it as `/`. A missing query is an empty span.
+//! - An absolute-form target's authority replaces Host (RFC 9112 §3.2.2): it is
+//!   `RequestHead::host`, so requests are routed by it and the forwarder sends it
+//!   as `Host`. It must be a valid `host[:port]`; the Host line must still be
+//!   present (HTTP/1.1) and valid, but its value is ignored.
 //! - `Upgrade` and `Expect: 100-continue` are ignored on HTTP/1.0 requests
 //!   (RFC 9110 §7.8, §10.1.1), so `upgrade`/`expect_continue` stay false there.
 //! - `parse_response` does not know whether the request was CONNECT: a 2xx to a
@@ -110,6 +119,9 @@ pub enum ParseError {
     /// Malformed or smuggling-shaped message (400 for requests, 502 for responses).
     #[error("malformed message: {0}")]
     Invalid(&'static str),
+    /// Valid HTTP that proxyd does not implement (501 for requests).
+    #[error("not implemented: {0}")]
+    Unsupported(&'static str),
 }
 
 /// A parsed request head. Spans point into the buffer given to `parse_request`.

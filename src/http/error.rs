@@ -100,6 +100,7 @@ impl From<ParseError> for ProxyError {
         match e {
             ParseError::TooLarge => ProxyError::HeadersTooLarge,
             ParseError::Invalid(why) => ProxyError::BadRequest(why),
+            ParseError::Unsupported(why) => ProxyError::NotImplemented(why),
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Header rewriting at the proxy boundary: the request head sent upstream (origin-form
-//! target, Host, hop-by-hop removal, `X-Forwarded-*` with trust rules) and the response
-//! head sent to the client. Both copy the original header bytes with targeted edits
+//! target, regenerated Host and framing lines, hop-by-hop removal, `X-Forwarded-*` with
+//! trust rules) and the response head sent to the client (no Content-Length beside
+//! Transfer-Encoding). Both copy the original header bytes with targeted edits
 //! into a reused output buffer: no header map, no allocation once warm.
 
 use std::io::Write;
 use std::net::IpAddr;
 
-use crate::http::codec::{HeaderKind, HeaderSpan, RequestHead, ResponseHead, Span};
+use crate::http::codec::{BodyKind, HeaderKind, HeaderSpan, RequestHead, ResponseHead, Span};
 
 /// Most `Connection` tokens naming extra hop-by-hop headers we honour per message.
 const MAX_CONNECTION_TOKENS: usize = 16;
@@ -30,6 +31,12 @@ pub struct Forwarding<'a> {
 }
 
 /// Writes the upstream request head (request line, headers, blank line) into `out`.
+///
+/// Host and the framing headers are regenerated, never copied: `Host` is the
+/// request's authority (an absolute-form target's wins over the client's Host
+/// line, RFC 9112 §3.2.2) unless `passHostHeader = false`, and the body is
+/// announced by exactly one `Content-Length: N` or `Transfer-Encoding: chunked`
+/// line, so list forms and duplicates the codec accepted never reach the upstream.
 pub fn write_request_head(
     out: &mut Vec<u8>,
     buf: &[u8],
@@ -39,18 +46,14 @@ pub fn write_request_head(
 ) {
     out.clear();
     write_request_line(out, buf, head, fw.path_prefix);
+    write_host(out, buf, head, fw);
     let named = connection_tokens(buf, headers);
     let mut present = Present::default();
+    let mut framed = false;
     for h in headers {
         use HeaderKind::*;
         let keep = match h.kind {
-            Host => {
-                if let Some(a) = fw.host_override {
-                    put(out, b"Host", a.as_bytes());
-                    continue;
-                }
-                true
-            }
+            Host => false,
             // On an upgrade, `Connection: Upgrade` is written fresh after the loop.
             Connection => false,
             Upgrade => fw.upgrade,
@@ -65,7 +68,14 @@ pub fn write_request_head(
                 }
                 fw.trusted && h.kind != XForwardedServer
             }
-            ContentLength | TransferEncoding => true,
+            // Written once, where the first framing line was.
+            ContentLength | TransferEncoding => {
+                if !framed {
+                    write_framing(out, head.body);
+                    framed = true;
+                }
+                false
+            }
             Other => !is_named(h.name.get(buf), buf, &named),
         };
         if keep {
@@ -77,6 +87,31 @@ pub fn write_request_head(
     }
     let _ = write_forwarded(out, buf, head, headers, fw, &present);
     out.extend_from_slice(b"\r\n");
+}
+
+/// The one `Host` line, first after the request line. An HTTP/1.0 request with
+/// neither Host nor an absolute-form target (and no override) has none to give.
+fn write_host(out: &mut Vec<u8>, buf: &[u8], head: &RequestHead, fw: &Forwarding<'_>) {
+    let host = match fw.host_override {
+        Some(a) => a.as_bytes(),
+        None => head.host.get(buf),
+    };
+    if !host.is_empty() {
+        put(out, b"Host", host);
+    }
+}
+
+/// The request body's one framing line, from the parsed framing.
+fn write_framing(out: &mut Vec<u8>, body: BodyKind) {
+    match body {
+        BodyKind::Length(n) => {
+            out.extend_from_slice(b"Content-Length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        BodyKind::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        BodyKind::None | BodyKind::UntilClose => {}
+    }
 }
 
 fn write_forwarded(
@@ -182,7 +217,6 @@ pub fn write_response_head(
     out.extend_from_slice(resp.reason.get(buf));
     out.extend_from_slice(b"\r\n");
     let named = connection_tokens(buf, headers);
-    let chunked = resp.body == crate::http::codec::BodyKind::Chunked;
     let switching = resp.status == 101;
     for h in headers {
         use HeaderKind::*;
@@ -191,7 +225,8 @@ pub fn write_response_head(
             Upgrade => switching,
             KeepAlive | ProxyConnection | Te => false,
             TransferEncoding | Trailer => !framing.dechunk,
-            ContentLength => !chunked,
+            // RFC 9112 §6.2: never both; Transfer-Encoding frames the body.
+            ContentLength => !resp.drop_content_length,
             Other => !is_named(h.name.get(buf), buf, &named),
             _ => true,
         };

@@ -1,5 +1,7 @@
 //! What goes over the wire in each direction: HTTP/1.0 clients, hop-by-hop
-//! header removal, passHostHeader, and `Expect: 100-continue`.
+//! header removal, passHostHeader, absolute-form targets, `Expect:
+//! 100-continue`, and response framing (never Content-Length beside
+//! Transfer-Encoding).
 
 use std::time::{Duration, Instant};
 
@@ -226,4 +228,98 @@ fn request_body_with_content_length_forwarded_exactly() {
     assert_eq!(seen.header("content-length"), Some("70000"));
     assert!(!seen.chunked);
     assert_eq!(seen.body, body);
+}
+
+/// Two routers by host, `a.test` → `a` and `b.test` → `b`.
+fn two_hosts(a: &Upstream, b: &Upstream, extra: &str) -> Proxy {
+    let dynamic = format!(
+        "{}{}{}{}",
+        router("a", "Host(`a.test`)", "a"),
+        router("b", "Host(`b.test`)", "b"),
+        lb_service_with("a", &[a.url()], extra),
+        lb_service_with("b", &[b.url()], extra),
+    );
+    Proxy::start(&ProxyConfig::new(&dynamic))
+}
+
+/// RFC 9112 §3.2.2: an absolute-form target's authority replaces Host, for
+/// routing and for what the upstream sees.
+#[test]
+fn absolute_form_target_routes_and_forwards_its_authority_as_host() {
+    let (a, b) = (Upstream::echo("a"), Upstream::echo("b"));
+    let p = two_hosts(&a, &b, "");
+    let r = request(
+        p.addr(),
+        "GET http://a.test/x?q=1 HTTP/1.1\r\nHost: b.test\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.upstream().as_deref(), Some("a"), "{}", r.text());
+    let seen = a.only_request();
+    assert_eq!(seen.request_line(), "GET /x?q=1 HTTP/1.1");
+    assert_eq!(seen.headers_named("host"), ["a.test"]);
+    assert_eq!(seen.header("x-forwarded-host"), Some("a.test"));
+    assert!(b.requests().is_empty());
+}
+
+#[test]
+fn absolute_form_target_with_pass_host_header_false_sends_server_authority() {
+    let (a, b) = (Upstream::echo("a"), Upstream::echo("b"));
+    let p = two_hosts(&a, &b, "passHostHeader = false\n");
+    let r = request(
+        p.addr(),
+        "GET http://a.test/x HTTP/1.1\r\nHost: b.test\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    let want = a.addr().to_string();
+    assert_eq!(a.only_request().headers_named("host"), [want.as_str()]);
+}
+
+#[test]
+fn absolute_form_target_with_empty_or_bad_authority_is_400() {
+    let up = Upstream::echo("up");
+    let p = proxy_for(&up);
+    for target in ["http:///x", "http://app.test:99999/x", "http://:80/x"] {
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assert_eq!(request(p.addr(), &raw).status, 400, "{target}");
+    }
+    assert!(up.requests().is_empty());
+}
+
+/// An upstream answer with Content-Length and Transfer-Encoding: the client
+/// gets the body framed by Transfer-Encoding and no Content-Length (RFC 9112
+/// §6.2), whether the final coding is chunked or the body runs to the close.
+#[test]
+fn response_with_content_length_and_transfer_encoding_drops_content_length() {
+    let cases: [(&[u8], &[u8]); 2] = [
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n\
+              5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            b"hello world",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\nhello world",
+            b"hello world",
+        ),
+    ];
+    for (raw, body) in cases {
+        let up = Upstream::start("up", Behavior::raw(raw));
+        let p = proxy_for(&up);
+        let mut c = Client::connect(p.addr());
+        c.send(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        c.deadline(Duration::from_secs(10));
+        let r = c.read_response();
+        let what = String::from_utf8_lossy(raw);
+        assert_eq!(r.status, 200, "{what}");
+        assert!(
+            r.header("content-length").is_none(),
+            "{what}: client got {:?}",
+            r.headers
+        );
+        assert!(
+            r.header("transfer-encoding").is_some(),
+            "{what}: {:?}",
+            r.headers
+        );
+        assert_eq!(r.body, body, "{what}");
+    }
 }

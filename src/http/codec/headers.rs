@@ -122,26 +122,72 @@ fn parse_decimal(digits: &[u8]) -> Result<u64, ParseError> {
     })
 }
 
-/// Transfer-Encoding codings across every TE line, in order.
+/// Transfer-Encoding codings across every TE line, read as one list in order
+/// (RFC 9110 §5.6.1).
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct TransferCodings {
     pub present: bool,
     pub chunked_count: u32,
     pub other_count: u32,
     pub last_is_chunked: bool,
+    /// The first syntax fault in the list: an empty element or a coding that is
+    /// not a bare token. Requests are refused for it; responses ignore empty
+    /// elements as RFC 9110 §5.6.1 lets a recipient do.
+    pub malformed: Option<&'static str>,
 }
 
 impl TransferCodings {
     fn add_line(&mut self, value: &[u8]) {
         self.present = true;
-        for coding in list_tokens(value) {
-            // `chunked` takes no parameters, so `chunked;x=y` counts as another coding.
+        if trim_ows(value).is_empty() {
+            self.fault("empty Transfer-Encoding");
+            return;
+        }
+        for element in value.split(|&b| b == b',') {
+            let coding = trim_ows(element);
+            if coding.is_empty() {
+                self.fault("empty element in Transfer-Encoding");
+                continue;
+            }
+            // Parameters (`chunked;q=1`), quoted strings and stray bytes are not
+            // tokens; `chunked` takes no parameters, so any of them is refused.
+            if !coding.iter().all(|&b| is_tchar(b)) {
+                self.fault("invalid transfer-coding");
+            }
             let chunked = coding.eq_ignore_ascii_case(b"chunked");
             self.chunked_count += u32::from(chunked);
             self.other_count += u32::from(!chunked);
             self.last_is_chunked = chunked;
         }
     }
+
+    #[inline]
+    fn fault(&mut self, why: &'static str) {
+        self.malformed.get_or_insert(why);
+    }
+}
+
+/// RFC 9110 §5.6.2 token characters.
+#[inline]
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
 }
 
 /// What one pass over the header lines learned.

@@ -4,7 +4,9 @@
 
 use std::mem::MaybeUninit;
 
-use super::headers::{HeadFacts, MAX_HEADERS, collect, map_httparse_error, span_in};
+use super::headers::{
+    HeadFacts, MAX_HEADERS, TransferCodings, collect, map_httparse_error, span_in,
+};
 use super::{BodyKind, HeaderSpan, ParseError, RequestHead, Span, Version};
 
 /// Parses `head`, which holds exactly one complete head (through its final CRLF).
@@ -101,11 +103,42 @@ fn parse_absolute(target: &[u8]) -> Result<TargetForm<'_>, ParseError> {
     if authority.contains(&b'@') {
         return Err(ParseError::Invalid("userinfo in request target"));
     }
-    validate_authority(authority, false)?;
     if authority.is_empty() {
         return Err(ParseError::Invalid("empty authority in request target"));
     }
+    // It replaces Host for routing and forwarding, so it must be one.
+    validate_authority(authority, false)?;
+    if !is_host_port(authority) {
+        return Err(ParseError::Invalid("invalid authority in request target"));
+    }
     Ok(split_query(path_query, Some(authority)))
+}
+
+/// `host [":" port]` with a non-empty host (a bracketed IP literal, or a name
+/// without ':') and, if the colon is there, a port from 0 to 65535. The
+/// characters were checked by `validate_authority`.
+fn is_host_port(authority: &[u8]) -> bool {
+    let (host, rest) = match authority {
+        [b'[', ..] => match memchr::memchr(b']', authority) {
+            Some(end) => authority.split_at(end + 1),
+            None => return false,
+        },
+        _ => {
+            let colon = memchr::memchr(b':', authority).unwrap_or(authority.len());
+            authority.split_at(colon)
+        }
+    };
+    let port_ok = match rest {
+        [] => true,
+        [b':', port @ ..] => is_port(port),
+        _ => false,
+    };
+    let inner = host.strip_prefix(b"[").and_then(|h| h.strip_suffix(b"]"));
+    let host_ok = match inner {
+        Some(literal) => !literal.is_empty() && !literal.contains(&b'['),
+        None => !host.is_empty() && !host.contains(&b'[') && !host.contains(&b']'),
+    };
+    host_ok && port_ok
 }
 
 #[inline]
@@ -199,6 +232,16 @@ fn request_host(
     })
 }
 
+/// 1 to 5 digits, at most 65535.
+fn is_port(digits: &[u8]) -> bool {
+    (1..=5).contains(&digits.len())
+        && digits.iter().all(u8::is_ascii_digit)
+        && digits
+            .iter()
+            .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))
+            <= u32::from(u16::MAX)
+}
+
 /// Request body framing (RFC 9112 §6.3); anything a peer could read differently
 /// is refused rather than guessed.
 fn request_body(
@@ -216,26 +259,10 @@ fn request_body(
         if version == Version::Http10 {
             return Err(ParseError::Invalid("Transfer-Encoding in HTTP/1.0 request"));
         }
-        if te.chunked_count + te.other_count == 0 {
-            return Err(ParseError::Invalid("empty Transfer-Encoding"));
-        }
-        if !te.last_is_chunked {
-            return Err(ParseError::Invalid(
-                "chunked is not the final transfer-coding",
-            ));
-        }
-        // Only chunked can be decoded here; 501 would be the RFC answer, 400 keeps
-        // one error path and is equally safe.
-        if te.other_count > 0 {
-            return Err(ParseError::Invalid("unsupported transfer-coding"));
-        }
-        if te.chunked_count > 1 {
-            return Err(ParseError::Invalid("chunked applied more than once"));
-        }
         if is_connect {
             return Err(ParseError::Invalid("body on CONNECT request"));
         }
-        return Ok(BodyKind::Chunked);
+        return request_codings(&te);
     }
     match facts.content_length {
         // A CONNECT request has no content: the tunnel starts after the head.
@@ -244,6 +271,29 @@ fn request_body(
         Some(n) => Ok(BodyKind::Length(n)),
         None => Ok(BodyKind::None),
     }
+}
+
+/// A request's Transfer-Encoding list must be exactly `chunked`. Whatever makes
+/// the length undeterminable is 400; valid codings before a final `chunked` are
+/// 501 (we would have to pass them on, and do not).
+fn request_codings(te: &TransferCodings) -> Result<BodyKind, ParseError> {
+    if let Some(why) = te.malformed {
+        return Err(ParseError::Invalid(why));
+    }
+    if te.chunked_count > 1 {
+        return Err(ParseError::Invalid("chunked applied more than once"));
+    }
+    if !te.last_is_chunked {
+        return Err(ParseError::Invalid(
+            "chunked is not the final transfer-coding",
+        ));
+    }
+    if te.other_count > 0 {
+        return Err(ParseError::Unsupported(
+            "transfer-coding other than chunked",
+        ));
+    }
+    Ok(BodyKind::Chunked)
 }
 
 #[cfg(test)]

@@ -94,6 +94,59 @@ fn host_override_path_prefix_and_absolute_form() {
 }
 
 #[test]
+fn absolute_form_authority_replaces_host() {
+    let out = rewrite(
+        "GET http://a.test:81/x HTTP/1.1\r\nX-A: 1\r\nHost: b.test\r\n\r\n",
+        &fw(false),
+    );
+    assert!(
+        out.starts_with("GET /x HTTP/1.1\r\nHost: a.test:81\r\nX-A: 1\r\n"),
+        "{out}"
+    );
+    assert!(!out.contains("b.test"), "{out}");
+    // HTTP/1.0 may omit Host; the upstream request (HTTP/1.1) still gets one.
+    let out = rewrite("GET http://a.test/ HTTP/1.0\r\n\r\n", &fw(false));
+    assert!(
+        out.starts_with("GET / HTTP/1.1\r\nHost: a.test\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn framing_lines_are_regenerated_once() {
+    let cases = [
+        (
+            "Content-Length: 5\r\nContent-Length: 5\r\n",
+            "Content-Length: 5\r\n",
+        ),
+        ("Content-Length: 5, 5\r\n", "Content-Length: 5\r\n"),
+        ("content-length:5,5\r\n", "Content-Length: 5\r\n"),
+        (
+            "Transfer-Encoding:  CHUNKED \r\n",
+            "Transfer-Encoding: chunked\r\n",
+        ),
+    ];
+    for (lines, want) in cases {
+        let out = rewrite(
+            &format!("POST / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n{lines}X-B: 2\r\n\r\n"),
+            &fw(false),
+        );
+        let framing = out
+            .lines()
+            .filter(|l| {
+                let l = l.to_ascii_lowercase();
+                l.starts_with("content-length") || l.starts_with("transfer-encoding")
+            })
+            .count();
+        assert_eq!(framing, 1, "{lines:?} gave {out}");
+        assert!(
+            out.contains(&format!("X-A: 1\r\n{want}X-B: 2\r\n")),
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn upgrade_keeps_upgrade_headers() {
     let mut f = fw(false);
     f.upgrade = true;
@@ -148,6 +201,32 @@ fn dechunked_response_drops_transfer_encoding() {
         &framing,
     );
     assert_eq!(out, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+}
+
+#[test]
+fn content_length_never_sent_beside_transfer_encoding() {
+    let framing = ResponseFraming {
+        dechunk: false,
+        close: false,
+        keep_alive_10: false,
+    };
+    let out = relay_head(
+        "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n",
+        &framing,
+    );
+    assert_eq!(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let framing = ResponseFraming {
+        close: true,
+        ..framing
+    };
+    let out = relay_head(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 9\r\n\r\n",
+        &framing,
+    );
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n"
+    );
 }
 
 #[test]

@@ -79,6 +79,27 @@ fn content_length_values() {
 }
 
 #[test]
+fn transfer_codings_read_every_line_as_one_list() {
+    let mut te = TransferCodings::default();
+    te.add_line(b"gzip");
+    te.add_line(b" Chunked\t");
+    assert!(te.present && te.last_is_chunked && te.malformed.is_none());
+    assert_eq!((te.chunked_count, te.other_count), (1, 1));
+    let faults = |lines: &[&[u8]]| {
+        let mut te = TransferCodings::default();
+        lines.iter().for_each(|l| te.add_line(l));
+        te.malformed
+    };
+    assert_eq!(
+        faults(&[b",chunked"]),
+        Some("empty element in Transfer-Encoding")
+    );
+    assert_eq!(faults(&[b"chunked", b""]), Some("empty Transfer-Encoding"));
+    assert_eq!(faults(&[b"chunked;q=1"]), Some("invalid transfer-coding"));
+    assert_eq!(faults(&[b"chunked ,gzip"]), None);
+}
+
+#[test]
 fn span_of_subslice() {
     let buf = b"hello world";
     assert_eq!(span_in(buf, &buf[6..]), Span { start: 6, end: 11 });

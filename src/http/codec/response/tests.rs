@@ -62,12 +62,21 @@ fn framing() {
     );
     assert_eq!(body(b"HTTP/1.1 200 OK\r\n\r\n"), BodyKind::UntilClose);
     assert_eq!(body(b"HTTP/1.0 200 OK\r\n\r\n"), BodyKind::UntilClose);
+    // A recipient may ignore empty list elements (RFC 9110 §5.6.1); only
+    // requests are held to the strict list.
+    assert_eq!(
+        body(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: ,chunked,\r\n\r\n"),
+        BodyKind::Chunked
+    );
 }
 
 #[test]
 fn transfer_encoding_beats_content_length() {
     let h = ok(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n");
     assert_eq!(h.body, BodyKind::Chunked);
+    assert!(h.drop_content_length);
+    let h = ok(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: gzip\r\n\r\n");
+    assert_eq!(h.body, BodyKind::UntilClose);
     assert!(h.drop_content_length);
 }
 
