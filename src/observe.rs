@@ -52,21 +52,13 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Also installs the SIGUSR1 handler, so the signal never kills the process
-    /// (its default action) even without an access log.
+    /// `app::run` catches SIGUSR1 (before binding anything) and bumps `reopen`.
     pub fn new(
         cfg: &StaticConfig,
         workers: usize,
         phase: Arc<AtomicU8>,
     ) -> std::io::Result<Arc<Hub>> {
         let reopen = Arc::new(AtomicU64::new(0));
-        let counter = reopen.clone();
-        // SAFETY: the handler only does an atomic add, which is async-signal-safe.
-        unsafe {
-            signal_hook::low_level::register(signal_hook::consts::SIGUSR1, move || {
-                counter.fetch_add(1, Ordering::Relaxed);
-            })?;
-        }
         let names: Vec<String> = cfg.entry_points.iter().map(|e| e.name.clone()).collect();
         Ok(Arc::new(Hub {
             cfg: cfg.clone(),

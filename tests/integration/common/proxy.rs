@@ -174,6 +174,7 @@ impl Proxy {
     }
 
     pub fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) takes no pointers; the pid is our own child, not yet reaped.
         let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
         assert_eq!(rc, 0, "kill({}, {sig}) failed", self.child.id());
     }
