@@ -49,6 +49,9 @@ pub struct Hub {
     pub started: SystemTime,
     /// Bound address per entry point (the real port when the config said 0).
     bound: Mutex<Vec<Option<std::net::SocketAddr>>>,
+    /// Per entry point, its `maxConnections` count, shared by every worker
+    /// (`None`: unlimited).
+    pub limits: Vec<Option<Arc<crate::worker::admission::Limit>>>,
 }
 
 impl Hub {
@@ -70,6 +73,11 @@ impl Hub {
             reopen,
             started: SystemTime::now(),
             bound: Mutex::new(vec![None; cfg.entry_points.len()]),
+            limits: cfg
+                .entry_points
+                .iter()
+                .map(|e| crate::worker::admission::Limit::new(e.max_connections).map(Arc::new))
+                .collect(),
         }))
     }
 
