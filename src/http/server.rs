@@ -83,8 +83,8 @@ pub struct Conn<S> {
     pub trusted: bool,
 }
 
-/// Counts a connection as open for as long as it lives (graceful stop waits for 0).
-/// Admission and open-connection count (moved to the worker, which admits).
+/// Counts a connection as open for as long as it lives (graceful stop waits for 0)
+/// and holds its place under `maxConnections`; defined where connections are admitted.
 pub use crate::worker::admission::OpenGuard;
 
 /// What a client connection holds for its whole life, parked or not: its place in
