@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
 use crate::config::{self, ConfigErrors, IoDriver, StaticConfig};
 use crate::control::{self, Control, Published};
@@ -64,8 +64,9 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     init_logging(cfg.log_level);
     // Handlers first: a SIGHUP or SIGTERM that comes as soon as the ports are bound
     // must not meet the default action (terminate). signal-hook queues them until
-    // the forwarding thread starts reading, after the workers are ready.
-    let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    // the forwarding thread starts reading, after the workers are ready. SIGUSR1
+    // (access-log reopen) is caught too, so it never kills the process.
+    let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])?;
     let cores = resolve_cores(opts.cores.or(cfg.workers.cores))?;
     let requested = opts.io_driver.unwrap_or(cfg.workers.io_driver);
     let driver = runtime::resolve(requested)?;
@@ -85,7 +86,7 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     log::info!("ready workers={spawned} driver={}", driver.name());
     let control = control::start(cfg.clone(), published, fingerprint)?;
     hub.set_control(control.state().clone());
-    forward_signals(signals, tx)?;
+    forward_signals(signals, tx, hub.reopen.clone())?;
     serve_until_stopped(&control, &rx);
     // No reloads while draining: the config being drained is the one to finish with.
     control.stop();
@@ -162,14 +163,21 @@ fn wait_ready(rx: &Receiver<Msg>, workers: usize) -> Result<Driver, AppError> {
     Ok(driver)
 }
 
+/// SIGUSR1 is handled here, not forwarded: it bumps the counter on which every
+/// worker reopens its access log.
 fn forward_signals(
     mut signals: signal_hook::iterator::Signals,
     tx: Sender<Msg>,
+    reopen: Arc<std::sync::atomic::AtomicU64>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("proxyd-signals".into())
         .spawn(move || {
             for sig in signals.forever() {
+                if sig == SIGUSR1 {
+                    reopen.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 if tx.send(Msg::Signal(sig)).is_err() {
                     return;
                 }
@@ -267,15 +275,13 @@ fn resolve_cores(requested: Option<usize>) -> Result<Vec<Option<core_affinity::C
     Ok((0..n).map(|i| ids.get(i).copied()).collect())
 }
 
+/// The kernel's host name (what gethostname(2) returns), read once at start.
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `len` bytes into a buffer we own.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// Logs to stderr, one line per event, at the configured level (`RUST_LOG` wins).

@@ -49,24 +49,19 @@ pub struct Hub {
     pub started: SystemTime,
     /// Bound address per entry point (the real port when the config said 0).
     bound: Mutex<Vec<Option<std::net::SocketAddr>>>,
+    /// Per entry point, its `maxConnections` count, shared by every worker
+    /// (`None`: unlimited).
+    pub limits: Vec<Option<Arc<crate::worker::admission::Limit>>>,
 }
 
 impl Hub {
-    /// Also installs the SIGUSR1 handler, so the signal never kills the process
-    /// (its default action) even without an access log.
+    /// `app::run` catches SIGUSR1 (before binding anything) and bumps `reopen`.
     pub fn new(
         cfg: &StaticConfig,
         workers: usize,
         phase: Arc<AtomicU8>,
     ) -> std::io::Result<Arc<Hub>> {
         let reopen = Arc::new(AtomicU64::new(0));
-        let counter = reopen.clone();
-        // SAFETY: the handler only does an atomic add, which is async-signal-safe.
-        unsafe {
-            signal_hook::low_level::register(signal_hook::consts::SIGUSR1, move || {
-                counter.fetch_add(1, Ordering::Relaxed);
-            })?;
-        }
         let names: Vec<String> = cfg.entry_points.iter().map(|e| e.name.clone()).collect();
         Ok(Arc::new(Hub {
             cfg: cfg.clone(),
@@ -78,6 +73,11 @@ impl Hub {
             reopen,
             started: SystemTime::now(),
             bound: Mutex::new(vec![None; cfg.entry_points.len()]),
+            limits: cfg
+                .entry_points
+                .iter()
+                .map(|e| crate::worker::admission::Limit::new(e.max_connections).map(Arc::new))
+                .collect(),
         }))
     }
 

@@ -2,6 +2,8 @@
 //! SO_REUSEPORT listeners, connections, upstream pool and view of the config.
 //! Nothing a worker serves crosses to another thread (DESIGN.md §1).
 
+pub mod accept;
+pub mod admission;
 pub mod clock;
 pub mod dispatch;
 pub mod listener;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use monoio::io::{CancelHandle, Canceller};
+use monoio::io::Canceller;
 use monoio::net::TcpListener;
 
 use crate::config::EntryPoint;
@@ -47,6 +49,11 @@ pub struct EntryCtx {
     pub local: SocketAddr,
     /// `local`'s port as text, for `X-Forwarded-Port`.
     pub port_text: String,
+    /// `maxConnections`, shared with the other workers; `None`: unlimited.
+    pub limit: Option<Arc<admission::Limit>>,
+    /// This worker's rate limits for accept-failure and refusal log lines.
+    pub accept_log: accept::RateLog,
+    pub refuse_log: accept::RateLog,
 }
 
 /// Everything a worker's connections share. Lives on the worker thread only.
@@ -65,6 +72,8 @@ pub struct WorkerCtx {
     pub parking: parking::ParkingLot,
     /// Returns freed heap to the OS after waves of connections went quiet.
     pub trimmer: memory::Trimmer,
+    /// Wakes accept loops backing off for lack of descriptors when one closes.
+    pub closes: admission::Closes,
 }
 
 impl WorkerCtx {
@@ -88,6 +97,7 @@ impl WorkerCtx {
             obs: crate::observe::WorkerObs::new(hub, index),
             parking: parking::ParkingLot::new(),
             trimmer: memory::Trimmer::new(),
+            closes: admission::Closes::default(),
         }
     }
 
@@ -190,12 +200,15 @@ async fn serve(spec: Spec, notify: Rc<dyn Fn(Event)>, driver: Driver) -> std::io
             cfg,
             local,
             port_text: local.port().to_string(),
+            limit: w.obs.hub.limits.get(index).cloned().flatten(),
+            accept_log: accept::RateLog::default(),
+            refuse_log: accept::RateLog::default(),
         });
         let canceller = Canceller::new();
         let listener = Rc::new(listener);
         for _ in 0..ACCEPTS_IN_FLIGHT {
             let (l, ep, w) = (listener.clone(), ep.clone(), w.clone());
-            monoio::spawn(accept_loop(l, ep, w, canceller.handle()));
+            monoio::spawn(accept::accept_loop(l, ep, w, canceller.handle()));
         }
         cancellers.push(canceller);
     }
@@ -237,29 +250,6 @@ async fn supervise(w: &WorkerCtx, phase: &AtomicU8, mut cancellers: Vec<Cancelle
         if last_sweep.elapsed() >= SWEEP_EVERY {
             w.pool.sweep();
             last_sweep = Instant::now();
-        }
-    }
-}
-
-async fn accept_loop(
-    listener: Rc<TcpListener>,
-    ep: Rc<EntryCtx>,
-    w: Rc<WorkerCtx>,
-    cancel: CancelHandle,
-) {
-    loop {
-        match listener.cancelable_accept(cancel.clone()).await {
-            Ok((stream, peer)) => {
-                // Small requests and responses must not wait for Nagle.
-                let _ = stream.set_nodelay(true);
-                monoio::spawn(dispatch::serve_conn(stream, peer, ep.clone(), w.clone()));
-            }
-            Err(_) if w.shutdown.is_fired() => return,
-            Err(e) => {
-                log::warn!("entrypoint={}: accept failed: {e}", ep.cfg.name);
-                // Out of descriptors and the like: back off instead of spinning.
-                monoio::time::sleep(Duration::from_millis(20)).await;
-            }
         }
     }
 }

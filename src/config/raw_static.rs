@@ -46,6 +46,8 @@ pub struct RawEntryPoint {
     pub transport: Option<RawTransport>,
     pub forwarded_headers: Option<RawForwardedHeaders>,
     pub http: Option<RawEntryPointHttp>,
+    /// proxyd extension: open connections allowed on this entry point (0: no limit).
+    pub max_connections: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

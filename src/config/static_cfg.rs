@@ -113,6 +113,7 @@ fn entry_point(name: &str, raw: &RawEntryPoint, c: &mut Collector) -> Option<Ent
         trusted_ips: trusted_ips(&key, fwd.map_or(&[][..], |f| &f.trusted_ips), c),
         forwarded_insecure: fwd.and_then(|f| f.insecure).unwrap_or(false),
         max_header_bytes: max_header_bytes(&key, raw, c),
+        max_connections: max_connections(raw),
         // Filled in by `static_tls::apply` once every entry point is known.
         http_tls: None,
         redirect: None,
@@ -142,6 +143,14 @@ fn max_header_bytes(key: &str, raw: &RawEntryPoint, c: &mut Collector) -> usize 
             DEFAULT_MAX_HEADER_BYTES
         }
     }
+}
+
+/// proxyd extension; 0 (the default) means no limit.
+/// (A negative value is refused by the parser, naming the key.)
+fn max_connections(raw: &RawEntryPoint) -> usize {
+    // Saturates where usize is narrower than u64: no count of sockets reaches it.
+    raw.max_connections
+        .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// `":8080"` (all IPv4 interfaces), `"1.2.3.4:80"`, `"[::1]:80"`; an optional

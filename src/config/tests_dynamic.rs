@@ -34,6 +34,7 @@ pub(super) fn static_cfg_for(addr: &str) -> EntryPoint {
         trusted_ips: vec![],
         forwarded_insecure: false,
         max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+        max_connections: 0,
         http_tls: None,
         redirect: None,
     }

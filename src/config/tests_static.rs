@@ -35,6 +35,7 @@ fn defaults() {
     assert_eq!(ep.grace_timeout, DEFAULT_GRACE_TIMEOUT);
     assert!(ep.trusted_ips.is_empty() && !ep.forwarded_insecure);
     assert_eq!(ep.max_header_bytes, DEFAULT_MAX_HEADER_BYTES);
+    assert_eq!(ep.max_connections, 0, "no limit");
     assert_eq!(cfg.provider, None);
     let workers = Workers {
         cores: None,
@@ -48,6 +49,7 @@ fn defaults() {
 const FULL: &str = r#"
 [entryPoints.web]
 address = "127.0.0.1:0"
+maxConnections = 1000
   [entryPoints.web.transport.respondingTimeouts]
   readTimeout = "5s"
   writeTimeout = 7
@@ -100,6 +102,8 @@ fn every_key_reaches_the_runtime_type() {
     assert_eq!(web.trusted_ips, nets);
     assert!(web.forwarded_insecure);
     assert_eq!(web.max_header_bytes, 65536);
+    assert_eq!(web.max_connections, 1000);
+    assert_eq!(alt.max_connections, 0);
     let provider = FileProvider {
         path: tmp.path().join("dynamic"),
         is_directory: true,
@@ -354,4 +358,11 @@ fn shipped_static_config_loads() {
     assert_eq!(web.address.port(), 8080);
     let provider = cfg.provider.expect("file provider");
     assert!(provider.is_directory && provider.path.is_dir());
+}
+
+#[test]
+fn negative_max_connections_names_the_key() {
+    let errs = errors("[entryPoints.web]\naddress = \":80\"\nmaxConnections = -1\n");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].key.contains("maxConnections"), "{:?}", errs[0]);
 }

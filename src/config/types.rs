@@ -47,6 +47,9 @@ pub struct EntryPoint {
     pub trusted_ips: Vec<ipnet::IpNet>,
     pub forwarded_insecure: bool,
     pub max_header_bytes: usize,
+    /// `maxConnections` (proxyd extension): open connections allowed across all
+    /// workers; 0 means no limit.
+    pub max_connections: usize,
     /// `http.tls`: every HTTP router on this entry point is served over TLS only.
     pub http_tls: Option<RouterTls>,
     /// `http.redirections.entryPoint`.

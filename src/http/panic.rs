@@ -6,11 +6,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub struct CatchUnwind<F>(F);
+pin_project_lite::pin_project! {
+    pub struct CatchUnwind<F> {
+        #[pin]
+        inner: F,
+    }
+}
 
 impl<F> CatchUnwind<F> {
     pub fn new(fut: F) -> Self {
-        Self(fut)
+        Self { inner: fut }
     }
 }
 
@@ -18,8 +23,7 @@ impl<F: Future> Future for CatchUnwind<F> {
     type Output = Result<F::Output, ()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of the only field; it is never moved out.
-        let inner = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        let inner = self.project().inner;
         // The request's state is abandoned after a panic (the connection is closed),
         // so observing it half-updated is not a concern.
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {

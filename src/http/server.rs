@@ -83,23 +83,9 @@ pub struct Conn<S> {
     pub trusted: bool,
 }
 
-/// Counts a connection as open for as long as it lives (graceful stop waits for 0).
-pub struct OpenGuard(Rc<WorkerCtx>);
-
-impl OpenGuard {
-    pub fn new(w: &Rc<WorkerCtx>) -> Self {
-        w.open_connections.set(w.open_connections.get() + 1);
-        Self(w.clone())
-    }
-}
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        let open = &self.0.open_connections;
-        open.set(open.get() - 1);
-        self.0.trimmer.released();
-    }
-}
+/// Counts a connection as open for as long as it lives (graceful stop waits for 0)
+/// and holds its place under `maxConnections`; defined where connections are admitted.
+pub use crate::worker::admission::OpenGuard;
 
 /// What a client connection holds for its whole life, parked or not: its place in
 /// the worker's open-connection count (a graceful stop waits for 0) and in the entry

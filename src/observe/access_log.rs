@@ -57,6 +57,9 @@ impl AccessLog {
             dropped: 0,
             worker,
         };
+        if log.path.is_none() {
+            log.file = stdout_dup(worker);
+        }
         log.reopen();
         log
     }
@@ -99,9 +102,9 @@ impl AccessLog {
         }
         let lines = self.lines as u64;
         let result = match (&self.path, &mut self.file) {
-            (None, _) => write_pipe_safe(&self.buf),
+            (None, Some(out)) => write_pipe_safe(out, &self.buf),
             (Some(_), Some(f)) => f.write_all(&self.buf),
-            (Some(_), None) => Err(std::io::Error::other("file not open")),
+            (_, None) => Err(std::io::Error::other("file not open")),
         };
         match result {
             Ok(()) => {
@@ -150,14 +153,25 @@ impl AccessLog {
     }
 }
 
+/// The worker's own duplicate of standard output, as a `File`: writes go straight to
+/// the descriptor, because `std::io::stdout()` would add a process-wide lock and its
+/// own line buffering. `None` (reported) if it cannot be duplicated.
+fn stdout_dup(worker: usize) -> Option<File> {
+    use std::os::fd::AsFd;
+    match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Some(File::from(fd)),
+        Err(e) => {
+            log::warn!(
+                "access log stdout: cannot duplicate ({e}); worker {worker} drops its lines"
+            );
+            None
+        }
+    }
+}
+
 /// Standard output is shared by every worker: write in whole-line pieces of at most
 /// `PIPE_BUF` bytes so a pipe never interleaves two workers' lines.
-/// Goes to fd 1 directly: `std::io::stdout()` would add a process-wide lock and its
-/// own line buffering.
-fn write_pipe_safe(buf: &[u8]) -> std::io::Result<()> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: fd 1 stays open for the life of the process; ManuallyDrop never closes it.
-    let mut out = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+fn write_pipe_safe(out: &mut File, buf: &[u8]) -> std::io::Result<()> {
     let mut rest = buf;
     while !rest.is_empty() {
         let cut = if rest.len() <= PIPE_BUF {

@@ -202,6 +202,11 @@ pub struct Metrics {
     pub open: Vec<u64>,
     /// Of all open connections, those waiting in the parking lot, now.
     pub parked: u64,
+    /// Per entry point: failed accepts (out of descriptors, mostly), and
+    /// connections refused at `maxConnections`. Counted on every worker, metrics
+    /// on or off: both happen on error paths only.
+    pub accept_errors: Vec<u64>,
+    pub refused: Vec<u64>,
     /// Access-log lines written, and lines lost to write errors.
     pub log_lines: u64,
     pub log_dropped: u64,
@@ -218,6 +223,8 @@ impl Metrics {
         Metrics {
             entry_points: entry_points.iter().map(|n| Family::new(n, "")).collect(),
             open: vec![0; entry_points.len()],
+            accept_errors: vec![0; entry_points.len()],
+            refused: vec![0; entry_points.len()],
             ..Metrics::default()
         }
     }
@@ -264,6 +271,8 @@ impl Metrics {
         into.routers.clone_from(&self.routers);
         into.services.clone_from(&self.services);
         into.open.clone_from(&self.open);
+        into.accept_errors.clone_from(&self.accept_errors);
+        into.refused.clone_from(&self.refused);
         into.parked = self.parked;
         into.log_lines = self.log_lines;
         into.log_dropped = self.log_dropped;
@@ -276,17 +285,23 @@ impl Metrics {
             merge_families(&mut out.entry_points, &w.entry_points);
             merge_families(&mut out.routers, &w.routers);
             merge_families(&mut out.services, &w.services);
-            if out.open.len() < w.open.len() {
-                out.open.resize(w.open.len(), 0);
-            }
-            for (o, n) in out.open.iter_mut().zip(&w.open) {
-                *o += n;
-            }
+            add_per_entry_point(&mut out.open, &w.open);
+            add_per_entry_point(&mut out.accept_errors, &w.accept_errors);
+            add_per_entry_point(&mut out.refused, &w.refused);
             out.parked += w.parked;
             out.log_lines += w.log_lines;
             out.log_dropped += w.log_dropped;
         }
         out
+    }
+}
+
+fn add_per_entry_point(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (o, n) in into.iter_mut().zip(from) {
+        *o += n;
     }
 }
 

@@ -81,6 +81,20 @@ pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
                 esc(&ep.name)
             );
         }
+        per_entry_point(
+            &mut out,
+            hub,
+            "entrypoint_accept_errors_total",
+            "Failed accepts per entry point (e.g. out of file descriptors).",
+            &m.accept_errors,
+        );
+        per_entry_point(
+            &mut out,
+            hub,
+            "entrypoint_refused_connections_total",
+            "Connections refused per entry point because maxConnections was reached.",
+            &m.refused,
+        );
         families(&mut out, "entrypoint", &m.entry_points, cfg, |f| {
             format!("entrypoint=\"{}\"", esc(&f.name))
         });
@@ -151,6 +165,13 @@ pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
         );
     }
     out.into_bytes()
+}
+
+fn per_entry_point(out: &mut String, hub: &Hub, name: &str, help: &str, values: &[u64]) {
+    header(out, name, "counter", help);
+    for (ep, n) in hub.cfg.entry_points.iter().zip(values) {
+        let _ = writeln!(out, "proxyd_{name}{{entrypoint=\"{}\"}} {n}", esc(&ep.name));
+    }
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -46,6 +46,37 @@ fn priority_then_name() {
     assert_eq!(t.find(&req("A.COM:80", "/")), Some(3));
 }
 
+/// Equal priorities are decided by name, across the host index and the fallback
+/// list, whatever order the routers arrive in: every permutation is fed, since
+/// the compiler hands them over already sorted by name.
+#[test]
+fn equal_priority_tie_break_is_by_name_in_any_input_order() {
+    let entries = [
+        ("Host(`a.com`)", "zeta", 1),
+        ("PathPrefix(`/`)", "mid", 2),
+        ("Host(`a.com`) && Path(`/x`)", "alpha", 3),
+    ];
+    let orders = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    for order in orders {
+        let t = RouterTable::build(
+            order
+                .iter()
+                .map(|&i| entry(entries[i].0, 5, entries[i].1, entries[i].2))
+                .collect(),
+        );
+        assert_eq!(t.find(&req("a.com", "/x")), Some(3), "{order:?}: alpha");
+        assert_eq!(t.find(&req("a.com", "/y")), Some(2), "{order:?}: mid");
+        assert_eq!(t.find(&req("b.com", "/x")), Some(2), "{order:?}: fallback");
+    }
+}
+
 #[test]
 fn default_priority_prefers_longer_rules() {
     let srcs = ["Host(`a.com`)", "Host(`a.com`) && PathPrefix(`/api`)"];

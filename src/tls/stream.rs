@@ -15,7 +15,7 @@
 //! records on their way out.
 
 use std::cell::RefCell;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -169,16 +169,21 @@ async fn pump<R: AsyncReadRent>(io: &mut R, conn: &Shared, rd: &mut ReadSide) ->
     Ok(())
 }
 
-/// Reads plaintext into `out`; 0 at the end (close_notify, or a TCP close
-/// without one, which HTTP/1.1 framing makes harmless).
-async fn read_plain<R: AsyncReadRent>(
+/// Copies plaintext into the start of `out`, as a socket read fills it; 0 at the
+/// end (close_notify, or a TCP close without one, which HTTP/1.1 framing makes
+/// harmless).
+async fn read_plain<R: AsyncReadRent, T: IoBufMut>(
     io: &mut R,
     conn: &Shared,
     rd: &mut ReadSide,
-    out: &mut [u8],
+    out: &mut T,
 ) -> io::Result<usize> {
+    let room = out.bytes_total();
+    if room == 0 {
+        return Ok(0);
+    }
     loop {
-        match conn.borrow_mut().reader().read(out) {
+        match copy_plain(&mut conn.borrow_mut(), out, room) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
@@ -189,6 +194,25 @@ async fn read_plain<R: AsyncReadRent>(
         }
         pump(io, conn, rd).await?;
     }
+}
+
+/// Copies up to `room` bytes of decrypted plaintext into `out`. The caller's buffer
+/// may be uninitialised, so no `&mut [u8]` is made over it: the bytes are copied
+/// from rustls' own buffer (`BufRead`) through the raw write pointer.
+fn copy_plain<T: IoBufMut>(
+    c: &mut ServerConnection,
+    out: &mut T,
+    room: usize,
+) -> io::Result<usize> {
+    let mut reader = c.reader();
+    let chunk = reader.fill_buf()?;
+    let n = chunk.len().min(room);
+    // SAFETY: `write_ptr` is valid for writes of `bytes_total()` (= `room`) bytes
+    // while we hold `out` (IoBufMut's contract), and `n <= room`; the source is
+    // `n` initialised bytes inside rustls, which cannot overlap a buffer we own.
+    unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), out.write_ptr(), n) };
+    reader.consume(n);
+    Ok(n)
 }
 
 /// Sends every record rustls has queued.
@@ -229,13 +253,6 @@ async fn close<W: AsyncWriteRent>(io: &mut W, conn: &Shared, wr: &mut WriteSide)
     io.shutdown().await
 }
 
-/// The initialized-or-not bytes a read may fill.
-fn out_slice<T: IoBufMut>(buf: &mut T) -> &mut [u8] {
-    // SAFETY: `write_ptr` is valid for `bytes_total` bytes for as long as we own
-    // `buf`; rustls only writes into the slice, and `set_init` follows.
-    unsafe { std::slice::from_raw_parts_mut(buf.write_ptr(), buf.bytes_total()) }
-}
-
 fn in_slice<T: IoBuf>(buf: &T) -> &[u8] {
     // SAFETY: `read_ptr` is valid for `bytes_init` initialized bytes while we own `buf`.
     unsafe { std::slice::from_raw_parts(buf.read_ptr(), buf.bytes_init()) }
@@ -245,10 +262,9 @@ macro_rules! impl_read {
     ($ty:ty) => {
         impl AsyncReadRent for $ty {
             async fn read<T: IoBufMut>(&mut self, mut buf: T) -> BufResult<usize, T> {
-                let r =
-                    read_plain(&mut self.io, &self.conn, &mut self.rd, out_slice(&mut buf)).await;
+                let r = read_plain(&mut self.io, &self.conn, &mut self.rd, &mut buf).await;
                 if let Ok(n) = r {
-                    // SAFETY: rustls wrote `n` bytes at the start of the slice.
+                    // SAFETY: `read_plain` wrote `n` bytes at the start of `buf`.
                     unsafe { buf.set_init(n) };
                 }
                 (r, buf)

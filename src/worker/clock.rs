@@ -144,10 +144,13 @@ impl Drop for Deadline {
     }
 }
 
-/// `fut`, or `Err(Elapsed)` once `at` has passed.
-pub struct Until<F> {
-    fut: F,
-    deadline: Option<Deadline>,
+pin_project_lite::pin_project! {
+    /// `fut`, or `Err(Elapsed)` once `at` has passed.
+    pub struct Until<F> {
+        #[pin]
+        fut: F,
+        deadline: Option<Deadline>,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,11 +167,8 @@ impl<F: Future> Future for Until<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `fut` is structurally pinned and never moved out; `deadline` is
-        // Unpin and only touched through `&mut`.
-        let this = unsafe { self.get_unchecked_mut() };
-        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
-        if let Poll::Ready(v) = fut.poll(cx) {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Ok(v));
         }
         match this.deadline.as_mut().map(|d| Pin::new(d).poll(cx)) {

@@ -16,18 +16,25 @@ use monoio::io::Splitable;
 use monoio::net::TcpStream;
 
 use crate::http::io::{read_some, reserve_up_to};
-use crate::http::server::{CLIENT_BUF_SIZE, OpenGuard, serve, serve_with};
+use crate::http::server::{CLIENT_BUF_SIZE, serve, serve_with};
 use crate::tcp::{ConnInfo, TcpTls, proxy};
 use crate::tls::client_hello::{self, ClientHello, MAX_PEEK_LEN, Peek};
 use crate::tls::stream;
+use crate::worker::admission::OpenGuard;
 use crate::worker::view::View;
 use crate::worker::{EntryCtx, WorkerCtx};
 
-/// Serves one accepted connection until it closes. Each branch is boxed: the
-/// task then holds only the branch taken (an idle plaintext HTTP connection
-/// does not carry the size of a TLS one), at one allocation per connection.
-pub async fn serve_conn(mut io: TcpStream, peer: SocketAddr, ep: Rc<EntryCtx>, w: Rc<WorkerCtx>) {
-    let open = OpenGuard::new(&w);
+/// Serves one accepted (and admitted: `open`) connection until it closes. Each
+/// branch is boxed: the task then holds only the branch taken (an idle plaintext
+/// HTTP connection does not carry the size of a TLS one), at one allocation per
+/// connection.
+pub async fn serve_conn(
+    mut io: TcpStream,
+    peer: SocketAddr,
+    ep: Rc<EntryCtx>,
+    w: Rc<WorkerCtx>,
+    open: OpenGuard,
+) {
     let view = w.view();
     let snap = &view.snapshot;
     let idx = ep.index;

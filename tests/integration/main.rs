@@ -11,6 +11,7 @@ mod errors;
 mod forwarded;
 mod harness;
 mod lifecycle;
+mod limits;
 mod observe;
 mod parking;
 mod pool;

@@ -96,3 +96,39 @@ fn request_split_across_the_wake_up_is_read_whole() {
     assert_eq!(r.status, 200);
     assert!(r.text().contains("GET /split "), "{}", r.text());
 }
+
+/// Regression for parking: a keep-alive connection quiet for longer than the hold
+/// time leaves its task for the lot (the gauge says so: this fails if it stays in
+/// its task), and serves the next request, pipelined ones included, on the same
+/// connection and the same pooled upstream connection.
+#[test]
+fn quiet_keep_alive_connection_parks_and_serves_again() {
+    let up = Upstream::echo("up");
+    let mut cfg = with_admin(
+        ProxyConfig::new(&app(&[up.url()])),
+        "[metrics.prometheus]\n",
+    );
+    cfg.cores = Some(1);
+    let p = Proxy::start(&cfg);
+    let parked = |t: &str| t.contains("\nproxyd_parked_connections 1\n");
+    let mut c = Client::connect(p.addr());
+    c.deadline(Duration::from_secs(20));
+    for i in 0..3 {
+        let r = c.request(&format!("GET /park{i} HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+        assert_eq!(r.status, 200, "request {i}");
+        assert!(r.text().contains(&format!("GET /park{i} ")), "{}", r.text());
+        let text = scrape_until(&p, parked);
+        assert!(
+            parked(&text),
+            "connection not parked after request {i}:\n{text}"
+        );
+    }
+    c.send(b"GET /a HTTP/1.1\r\nHost: app.test\r\n\r\nGET /b HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assert!(c.read_response().text().contains("GET /a "));
+    assert!(c.read_response().text().contains("GET /b "));
+    assert_eq!(
+        up.connections(),
+        1,
+        "the upstream connection is pooled across parks"
+    );
+}

@@ -181,32 +181,6 @@ fn connection_close_from_client_is_honoured() {
     assert_eq!(up.connections(), 1);
 }
 
-/// Regression for parking: a keep-alive connection quiet for longer than the
-/// hold time gives up its buffers and waits on readiness only; it must still
-/// serve the next request, including pipelined ones, on the same connection.
-#[test]
-fn quiet_keep_alive_connection_parks_and_serves_again() {
-    let up = Upstream::echo("up");
-    let p = one_worker(&up);
-    let mut c = Client::connect(p.addr());
-    c.deadline(Duration::from_secs(10));
-    for i in 0..3 {
-        let r = c.request(&format!("GET /park{i} HTTP/1.1\r\nHost: app.test\r\n\r\n"));
-        assert_eq!(r.status, 200, "request {i}");
-        assert!(r.text().contains(&format!("GET /park{i} ")), "{}", r.text());
-        // Well past the hold time, so the connection is parked in between.
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    c.send(b"GET /a HTTP/1.1\r\nHost: app.test\r\n\r\nGET /b HTTP/1.1\r\nHost: app.test\r\n\r\n");
-    assert!(c.read_response().text().contains("GET /a "));
-    assert!(c.read_response().text().contains("GET /b "));
-    assert_eq!(
-        up.connections(),
-        1,
-        "the upstream connection is pooled across parks"
-    );
-}
-
 /// Regression for buffer shedding: a pooled upstream connection idle long enough
 /// for the pool sweep to free its read buffer (500 ms, sweep once a second) is
 /// reused with a fresh one, and reads a large response whole.

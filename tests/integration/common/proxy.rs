@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -37,7 +38,16 @@ impl Proxy {
     /// Starts proxyd and waits for `ready workers=`; panics with the log if
     /// it exits or does not get ready in time.
     pub fn start(cfg: &ProxyConfig) -> Proxy {
-        let mut p = Proxy::spawn(cfg);
+        Proxy::ready(Proxy::spawn(cfg))
+    }
+
+    /// [`Proxy::start`] with RLIMIT_NOFILE set to `nofile` (soft and hard), for
+    /// tests at the descriptor limit.
+    pub fn start_with_nofile(cfg: &ProxyConfig, nofile: u64) -> Proxy {
+        Proxy::ready(Proxy::spawn_with(cfg, Some(nofile)))
+    }
+
+    fn ready(mut p: Proxy) -> Proxy {
         let ready = poll_until(START_LIMIT, Duration::from_millis(10), || {
             if p.log_contains("ready workers=") {
                 return Some(true);
@@ -74,9 +84,27 @@ impl Proxy {
 
     /// Spawns proxyd without waiting for anything (for tests of failed starts).
     pub fn spawn(cfg: &ProxyConfig) -> Proxy {
+        Proxy::spawn_with(cfg, None)
+    }
+
+    fn spawn_with(cfg: &ProxyConfig, nofile: Option<u64>) -> Proxy {
         let (dir, file) = cfg.write();
         let mut cmd = Command::new(BIN);
         cmd.arg("--config").arg(&file).args(&cfg.args);
+        if let Some(n) = nofile {
+            let limit = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            // SAFETY: the hook runs in the child between fork and exec and only
+            // calls setrlimit(2), which is async-signal-safe, on a value it owns.
+            unsafe {
+                cmd.pre_exec(move || match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                });
+            }
+        }
         cmd.env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -191,6 +219,7 @@ impl Proxy {
     }
 
     pub fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) takes no pointers; the pid is our own child, not yet reaped.
         let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
         assert_eq!(rc, 0, "kill({}, {sig}) failed", self.child.id());
     }
