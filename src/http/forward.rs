@@ -218,6 +218,7 @@ pub fn write_response_head(
     out.extend_from_slice(b"\r\n");
     let named = connection_tokens(buf, headers);
     let switching = resp.status == 101;
+    let mut length_written = false;
     for h in headers {
         use HeaderKind::*;
         let keep = match h.kind {
@@ -226,7 +227,20 @@ pub fn write_response_head(
             KeepAlive | ProxyConnection | Te => false,
             TransferEncoding | Trailer => !framing.dechunk,
             // RFC 9112 §6.2: never both; Transfer-Encoding frames the body.
-            ContentLength => !resp.drop_content_length,
+            ContentLength if resp.drop_content_length => false,
+            // A framing length goes out as one regenerated line: duplicates or a
+            // list (`5, 5`) the codec accepted would let the client frame it
+            // differently. A length that frames nothing (HEAD, 304) passes as is.
+            ContentLength => match resp.body {
+                BodyKind::Length(n) => {
+                    if !length_written {
+                        write_framing(out, BodyKind::Length(n));
+                        length_written = true;
+                    }
+                    false
+                }
+                _ => true,
+            },
             Other => !is_named(h.name.get(buf), buf, &named),
             _ => true,
         };

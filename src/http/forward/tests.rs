@@ -229,6 +229,35 @@ fn content_length_never_sent_beside_transfer_encoding() {
     );
 }
 
+/// Guards the response framing line: duplicate or listed identical lengths
+/// reach the client as one line, and a length that frames no body (a HEAD
+/// response) passes unchanged.
+#[test]
+fn response_content_length_list_regenerated_once() {
+    let framing = ResponseFraming {
+        dechunk: false,
+        close: false,
+        keep_alive_10: false,
+    };
+    let out = relay_head(
+        "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nX-A: 1\r\nContent-Length: 5\r\n\r\n",
+        &framing,
+    );
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n"
+    );
+    let mut headers = Vec::new();
+    let raw = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
+    let head = HeadParser::new()
+        .parse_response(raw.as_bytes(), 1 << 16, true, &mut headers)
+        .unwrap()
+        .unwrap();
+    let mut out = Vec::new();
+    write_response_head(&mut out, raw.as_bytes(), &head, &headers, &framing);
+    assert_eq!(out, b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n");
+}
+
 #[test]
 fn ip_text_formats_both_families() {
     assert_eq!(
