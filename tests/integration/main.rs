@@ -18,4 +18,5 @@ mod routing;
 mod smuggling;
 mod tls;
 mod upgrade;
+mod upstream_faults;
 mod wire;
