@@ -59,6 +59,12 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 1 << 20;
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Traefik's `forwardingTimeouts.responseHeaderTimeout` default: none.
 pub const DEFAULT_RESPONSE_HEADER_TIMEOUT: Option<Duration> = None;
+/// `forwardingTimeouts.readTimeout` default (a proxyd extension): the longest silence
+/// between two reads from an upstream, as nginx's `proxy_read_timeout`.
+pub const DEFAULT_UPSTREAM_READ_TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
+/// `forwardingTimeouts.writeTimeout` default (a proxyd extension): the longest an
+/// upstream may leave a request write blocked, as nginx's `proxy_send_timeout`.
+pub const DEFAULT_UPSTREAM_WRITE_TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
 /// Traefik's `forwardingTimeouts.idleConnTimeout` default.
 pub const DEFAULT_IDLE_CONN_TIMEOUT: Duration = Duration::from_secs(90);
 /// Traefik's `maxIdleConnsPerHost` default.

@@ -124,4 +124,8 @@ pub struct RawForwardingTimeouts {
     pub dial_timeout: Option<ConfigDuration>,
     pub response_header_timeout: Option<ConfigDuration>,
     pub idle_conn_timeout: Option<ConfigDuration>,
+    /// proxyd extension (nginx's `proxy_read_timeout`).
+    pub read_timeout: Option<ConfigDuration>,
+    /// proxyd extension (nginx's `proxy_send_timeout`).
+    pub write_timeout: Option<ConfigDuration>,
 }

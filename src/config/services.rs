@@ -211,6 +211,8 @@ pub fn default_transport() -> ServersTransport {
         name: DEFAULT_SERVERS_TRANSPORT.to_string(),
         dial_timeout: DEFAULT_DIAL_TIMEOUT,
         response_header_timeout: DEFAULT_RESPONSE_HEADER_TIMEOUT,
+        read_timeout: DEFAULT_UPSTREAM_READ_TIMEOUT,
+        write_timeout: DEFAULT_UPSTREAM_WRITE_TIMEOUT,
         idle_conn_timeout: DEFAULT_IDLE_CONN_TIMEOUT,
         max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     }
@@ -233,10 +235,12 @@ fn transport(name: &str, def: &Def<RawServersTransport>) -> Result<ServersTransp
         dial_timeout: positive(t.and_then(|t| t.dial_timeout), defaults.dial_timeout)
             .map_err(|why| def.error(format!("{fkey}.dialTimeout"), why))?,
         // Zero means "wait forever", as in Traefik.
-        response_header_timeout: match t.and_then(|t| t.response_header_timeout) {
-            None => defaults.response_header_timeout,
-            Some(d) => Some(d.0).filter(|d| !d.is_zero()),
-        },
+        response_header_timeout: or_unlimited(
+            t.and_then(|t| t.response_header_timeout),
+            defaults.response_header_timeout,
+        ),
+        read_timeout: or_unlimited(t.and_then(|t| t.read_timeout), defaults.read_timeout),
+        write_timeout: or_unlimited(t.and_then(|t| t.write_timeout), defaults.write_timeout),
         idle_conn_timeout: positive(
             t.and_then(|t| t.idle_conn_timeout),
             defaults.idle_conn_timeout,
@@ -244,6 +248,14 @@ fn transport(name: &str, def: &Def<RawServersTransport>) -> Result<ServersTransp
         .map_err(|why| def.error(format!("{fkey}.idleConnTimeout"), why))?,
         max_idle_conns_per_host: max_idle,
     })
+}
+
+/// A limit where `0` means none.
+fn or_unlimited(value: Option<ConfigDuration>, default: Option<Duration>) -> Option<Duration> {
+    match value {
+        None => default,
+        Some(d) => Some(d.0).filter(|d| !d.is_zero()),
+    }
 }
 
 /// proxyd always bounds dialing and idle pooling (Traefik lets 0 mean

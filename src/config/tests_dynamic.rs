@@ -122,6 +122,8 @@ maxIdleConnsPerHost = 0
   dialTimeout = "2s"
   responseHeaderTimeout = "1500ms"
   idleConnTimeout = 30
+  readTimeout = "5s"
+  writeTimeout = 0
 "#;
 
 #[test]
@@ -170,6 +172,8 @@ fn load_balancer_keys_reach_runtime_type() {
         name: "fast@file".into(),
         dial_timeout: Duration::from_secs(2),
         response_header_timeout: Some(Duration::from_millis(1500)),
+        read_timeout: Some(Duration::from_secs(5)),
+        write_timeout: None,
         idle_conn_timeout: Duration::from_secs(30),
         max_idle_conns_per_host: 0,
     };
@@ -199,6 +203,12 @@ fn load_balancer_defaults() {
     assert!(lb.pass_host_header);
     assert_eq!(lb.transport, services::default_transport());
     assert_eq!(lb.transport.name, "default@internal");
+    // nginx's proxy_read_timeout and proxy_send_timeout.
+    let minute = Some(Duration::from_secs(60));
+    assert_eq!(
+        (lb.transport.read_timeout, lb.transport.write_timeout),
+        (minute, minute)
+    );
     assert_eq!((lb.servers[0].weight, lb.servers[0].addr.port()), (1, 80));
 }
 

@@ -232,6 +232,18 @@ fn zero_timeouts_in_transports() {
 }
 
 #[test]
+fn bad_upstream_read_timeout_names_its_key() {
+    let text = "[http.serversTransports.t.forwardingTimeouts]\nreadTimeout = \"soon\"\n";
+    let (_, errors) = errs(&[("t.toml", text)]);
+    assert!(
+        errors[0]
+            .key
+            .starts_with("http.serversTransports.t.forwardingTimeouts.readTimeout"),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn a_files_first_error_is_the_first_in_the_file() {
     // TOML/serde stop at a file's first problem. With toml's `preserve_order`
     // (and with toml 0.8) that is the first one in the file, not the first key

@@ -142,6 +142,11 @@ pub struct ServersTransport {
     pub name: String,
     pub dial_timeout: Duration,
     pub response_header_timeout: Option<Duration>,
+    /// Longest wait for each read from the upstream once the request is sent
+    /// (`None`: no limit).
+    pub read_timeout: Option<Duration>,
+    /// Longest wait for each write of the request to the upstream (`None`: no limit).
+    pub write_timeout: Option<Duration>,
     pub idle_conn_timeout: Duration,
     pub max_idle_conns_per_host: usize,
 }

@@ -1,11 +1,15 @@
 //! Streams one message body from a source to a destination without buffering it:
 //! Content-Length, chunked (passed through unchanged, or de-chunked for HTTP/1.0
 //! clients) and read-until-close bodies all flow through the source's read buffer.
+//! While it waits, the relay watches its destination ([`Sink::watch`]): a client
+//! that left, or an upstream that answered before taking the whole request, ends
+//! it at once instead of when a timeout runs out.
 
+use std::future::Future;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use monoio::io::{AsyncReadRent, AsyncWriteRent};
+use monoio::io::AsyncReadRent;
 
 use crate::http::codec::{BodyKind, ChunkError, ChunkedDecoder};
 use crate::http::io::{self, IoFail};
@@ -25,6 +29,24 @@ pub enum RelayError {
     Write(IoFail),
     #[error(transparent)]
     Invalid(ChunkError),
+    /// The destination's watch fired: it has gone, or has something to say.
+    #[error("stopped: the destination has gone or answered")]
+    Stopped,
+}
+
+/// Where a relayed body goes, and what to watch there while the relay waits.
+pub trait Sink {
+    /// Writes `buf[..len]` by `deadline`, keeping the buffer (left empty when the
+    /// write is abandoned, as with a timeout).
+    fn write(
+        &mut self,
+        buf: &mut Vec<u8>,
+        len: usize,
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = Result<(), RelayError>>;
+
+    /// Resolves when relaying should stop while the source is slow.
+    fn watch(&self) -> impl Future<Output = ()>;
 }
 
 pub struct Relay {
@@ -39,7 +61,7 @@ impl Relay {
     /// Moves the body from `src` to `dst`. `buf` holds bytes already read from `src`
     /// starting at the body; on success it holds whatever followed the body. Returns
     /// the bytes written to `dst` (for metrics and the access log).
-    pub async fn run<R: AsyncReadRent, W: AsyncWriteRent>(
+    pub async fn run<R: AsyncReadRent, W: Sink>(
         &self,
         src: &mut R,
         buf: &mut Vec<u8>,
@@ -64,9 +86,7 @@ impl Relay {
                     BodyKind::Chunked => self.chunked_step(&mut decoder, buf, &mut ranges)?,
                     _ => (buf.len(), buf.len(), false),
                 };
-                io::write_prefix(dst, buf, send, self.write_deadline())
-                    .await
-                    .map_err(RelayError::Write)?;
+                dst.write(buf, send, self.write_deadline()).await?;
                 sent += send as u64;
                 io::consume(buf, taken);
                 if done {
@@ -75,12 +95,15 @@ impl Relay {
             }
             io::reserve_up_to(buf, BODY_BUF_SIZE, BODY_BUF_SIZE);
             let limit = usize::try_from(remaining).unwrap_or(usize::MAX);
+            // The read timeout is the longest silence between two reads.
             let deadline = self.read_timeout.map(|t| Instant::now() + t);
-            match io::read_some(src, buf, limit, deadline).await {
-                Ok(0) if self.kind == BodyKind::UntilClose => return Ok(sent),
-                Ok(0) => return Err(RelayError::Eof),
-                Ok(_) => {}
-                Err(e) => return Err(RelayError::Read(e)),
+            let read = io::read_some(src, buf, limit, deadline);
+            match io::watched(read, || dst.watch()).await {
+                None => return Err(RelayError::Stopped),
+                Some(Ok(0)) if self.kind == BodyKind::UntilClose => return Ok(sent),
+                Some(Ok(0)) => return Err(RelayError::Eof),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(RelayError::Read(e)),
             }
         }
     }

@@ -2,6 +2,7 @@
 //! one function that maps an error to the status the client sees (DESIGN.md §5).
 
 use std::io;
+use std::net::SocketAddr;
 
 use crate::http::codec::{ChunkError, ParseError};
 
@@ -50,6 +51,10 @@ pub enum ProxyError {
     UpstreamBadBody(ChunkError),
     #[error("no upstream response within responseHeaderTimeout")]
     UpstreamTimeout,
+    #[error("upstream {0} sent nothing for readTimeout")]
+    UpstreamReadTimeout(SocketAddr),
+    #[error("upstream {0} took no request bytes for writeTimeout")]
+    UpstreamWriteTimeout(SocketAddr),
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -61,8 +66,16 @@ impl ProxyError {
             BadRequest(_) | HeadersTooLarge | RequestTimeout | BadBody(_) | NoRoute
             | NotImplemented(_) | ClientClosed | ClientIo(_) => ErrorSource::Client,
             NoServer | Internal(_) => ErrorSource::Internal,
-            Connect(_) | ConnectTimeout | UpstreamClosed | UpstreamReset(_) | UpstreamIo(_)
-            | UpstreamInvalid(_) | UpstreamBadBody(_) | UpstreamTimeout => ErrorSource::Upstream,
+            Connect(_)
+            | ConnectTimeout
+            | UpstreamClosed
+            | UpstreamReset(_)
+            | UpstreamIo(_)
+            | UpstreamInvalid(_)
+            | UpstreamBadBody(_)
+            | UpstreamTimeout
+            | UpstreamReadTimeout(_)
+            | UpstreamWriteTimeout(_) => ErrorSource::Upstream,
         }
     }
 
@@ -89,7 +102,9 @@ impl ProxyError {
             NoServer => 503,
             Connect(_) | UpstreamClosed | UpstreamReset(_) | UpstreamIo(_) | UpstreamInvalid(_)
             | UpstreamBadBody(_) => 502,
-            ConnectTimeout | UpstreamTimeout => 504,
+            ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
+                504
+            }
             Internal(_) => 500,
         }
     }
@@ -202,6 +217,10 @@ mod tests {
         assert_eq!(ProxyError::UpstreamClosed.status(), 502);
         assert_eq!(ProxyError::NoServer.status(), 503);
         assert_eq!(ProxyError::UpstreamTimeout.status(), 504);
+        let up = "127.0.0.1:80".parse().unwrap();
+        assert_eq!(ProxyError::UpstreamReadTimeout(up).status(), 504);
+        assert_eq!(ProxyError::UpstreamWriteTimeout(up).status(), 504);
+        assert!(!ProxyError::UpstreamReadTimeout(up).retry_safe());
         assert_eq!(ProxyError::ClientClosed.status(), 499);
         assert_eq!(ProxyError::Internal("x").status(), 500);
         assert!(ProxyError::UpstreamClosed.retry_safe());

@@ -5,8 +5,10 @@
 //! §9), so after `Timeout` the `Vec` handed in is left empty and the caller must
 //! treat the connection as finished.
 
+use std::future::Future;
 use std::io;
-use std::time::Instant;
+use std::pin::pin;
+use std::time::{Duration, Instant};
 
 use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
@@ -27,6 +29,31 @@ pub async fn until<F: std::future::Future>(
     crate::worker::clock::until(deadline, fut)
         .await
         .map_err(|_| IoFail::Timeout)
+}
+
+/// An operation still waiting after this long makes its caller start watching the
+/// other side of the exchange (a client that left, an upstream that answered).
+pub const WATCH_AFTER: Duration = Duration::from_millis(50);
+
+/// Runs `op`; once it has waited [`WATCH_AFTER`], races it against `watch()`.
+/// `None` when the watch fired first: `op` is then dropped mid-flight, which
+/// costs its buffer as a timeout does (module doc). The fast case arms no watch,
+/// and the delay uses the worker's coarse clock, not a monoio timer.
+pub async fn watched<F: Future, W: Future>(op: F, watch: impl FnOnce() -> W) -> Option<F::Output> {
+    let mut op = pin!(op);
+    let early = monoio::select! {
+        biased;
+        r = &mut op => Some(r),
+        _ = crate::worker::clock::deadline(Instant::now() + WATCH_AFTER) => None,
+    };
+    if early.is_some() {
+        return early;
+    }
+    monoio::select! {
+        biased;
+        r = &mut op => Some(r),
+        _ = watch() => None,
+    }
 }
 
 /// Appends at most `limit` bytes read from `io` to `buf` (within its capacity, which

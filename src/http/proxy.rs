@@ -1,26 +1,44 @@
 //! Forwarding one request to a load-balanced upstream: pick a server, take a pooled
 //! connection or dial one, send the rewritten head and stream the body, wait for the
 //! response head (watching for the client leaving), relay the response, and return
-//! the connection to the pool when the exchange ended cleanly.
+//! the connection to the pool when the exchange ended cleanly. An upstream that
+//! answers before taking the whole body gets its answer relayed, then the client's
+//! connection closes (`request`).
 
 use std::cell::RefCell;
-use std::pin::pin;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Instant;
 
-use crate::config::{LoadBalancer, Server};
-use crate::http::body::{Relay, RelayError};
-use crate::http::codec::{BodyKind, ParseError, RequestHead, ResponseHead, Version};
-use crate::http::error::ProxyError;
+use crate::config::{LoadBalancer, Server, ServersTransport};
+use crate::http::codec::{BodyKind, RequestHead, ResponseHead, Version};
+use crate::http::error::{ErrorSource, ProxyError};
 use crate::http::forward::{self, Forwarding, ResponseFraming};
 use crate::http::io::{self, IoFail};
 use crate::http::server::{ClientIo, Conn, INLINE_BODY_MAX, Outcome, ReqState};
-use crate::http::upstream::{self, MAX_RESPONSE_HEAD, UpstreamConn};
+use crate::http::upstream::{self, UpstreamConn};
 use crate::service::wrr::Wrr;
 
-/// A response this slow makes us start watching whether the client is still there.
-const WATCH_CLIENT_AFTER: Duration = Duration::from_millis(50);
+mod request;
+mod response;
 
-const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+/// The upstream end of one exchange: the server and its transport's limits.
+#[derive(Clone, Copy)]
+struct Leg<'a> {
+    addr: SocketAddr,
+    t: &'a ServersTransport,
+}
+
+impl Leg<'_> {
+    fn write_deadline(&self) -> Option<Instant> {
+        self.t.write_timeout.map(|d| Instant::now() + d)
+    }
+
+    /// The deadline of one read: `readTimeout` from now, unless `whole` (the
+    /// response head's own timeout) applies.
+    fn read_deadline(&self, whole: Option<Instant>) -> Option<Instant> {
+        whole.or_else(|| self.t.read_timeout.map(|d| Instant::now() + d))
+    }
+}
 
 pub async fn forward<S: ClientIo>(
     c: &mut Conn<S>,
@@ -35,7 +53,19 @@ pub async fn forward<S: ClientIo>(
     };
     match exchange(c, head, lb, server).await {
         Ok(outcome) => outcome,
-        Err(e) => c.fail(Some(head), e).await,
+        Err(e) => {
+            // An upstream failure while the client's body was still coming: the
+            // error goes out, then a lingering close, so that the unread body
+            // does not turn the close into a reset that destroys the response.
+            let linger = c.req == ReqState::Broken
+                && e.source() == ErrorSource::Upstream
+                && !c.response_started;
+            let outcome = c.fail(Some(head), e).await;
+            if linger {
+                c.linger().await;
+            }
+            outcome
+        }
     }
 }
 
@@ -86,21 +116,17 @@ async fn exchange<S: ClientIo>(
     }
     // From here on the head's spans no longer point at its bytes; only its flags are used.
     let t = &lb.transport;
+    let leg = Leg {
+        addr: server.addr,
+        t,
+    };
     let mut retried = false;
     let (mut up, resp) = loop {
         let mut up = match c.w.pool.checkout(server.addr) {
             Some(up) => up,
             None => upstream::dial(server.addr, t.dial_timeout).await?,
         };
-        match send_and_wait(
-            c,
-            head,
-            &mut up,
-            inline.is_some(),
-            t.response_header_timeout,
-        )
-        .await
-        {
+        match send_and_wait(c, head, &mut up, inline.is_some(), leg).await {
             Ok(resp) => break (up, resp),
             // Safe to send again: an idempotent request we still hold whole, or any
             // request whose body has not started to flow (the head write failed).
@@ -121,9 +147,16 @@ async fn exchange<S: ClientIo>(
         }
     };
     if resp.status == 101 {
-        return switch_protocols(c, head, up, &resp).await;
+        return response::switch_protocols(c, head, up, &resp).await;
     }
-    let outcome = relay_response(c, head, &mut up, &resp).await?;
+    let outcome = response::relay(c, head, &mut up, &resp, leg).await?;
+    if c.req != ReqState::Consumed {
+        // The upstream answered before taking the whole body (`request`): its
+        // connection is mid-request, and the client's still has body bytes coming.
+        drop(up);
+        c.linger().await;
+        return Ok(outcome);
+    }
     if !resp.close && resp.body != BodyKind::UntilClose && up.buf.is_empty() {
         c.w.pool.checkin(
             server.addr,
@@ -142,21 +175,21 @@ async fn send_and_wait<S: ClientIo>(
     head: &RequestHead,
     up: &mut UpstreamConn,
     inline: bool,
-    header_timeout: Option<Duration>,
+    leg: Leg<'_>,
 ) -> Result<ResponseHead, ProxyError> {
-    io::write_vec(&mut up.stream, &mut c.out, None)
+    io::write_vec(&mut up.stream, &mut c.out, leg.write_deadline())
         .await
         .map_err(|e| match e {
             IoFail::Io(e) => ProxyError::UpstreamReset(e),
-            IoFail::Timeout => ProxyError::UpstreamTimeout,
+            IoFail::Timeout => ProxyError::UpstreamWriteTimeout(leg.addr),
         })?;
     if !inline {
-        stream_request_body(c, head, up).await?;
+        request::stream_body(c, head, up, leg).await?;
     }
-    let deadline = header_timeout.map(|d| Instant::now() + d);
+    let deadline = leg.t.response_header_timeout.map(|d| Instant::now() + d);
     let mut interim_sent = false;
     loop {
-        let resp = read_response_head(c, up, head.is_head, deadline)
+        let resp = response::read_head(c, up, head.is_head, leg, deadline)
             .await
             .map_err(|e| match e {
                 // The client already saw part of this exchange: never replay it.
@@ -188,204 +221,4 @@ fn interim() -> ResponseFraming {
         close: false,
         keep_alive_10: false,
     }
-}
-
-async fn stream_request_body<S: ClientIo>(
-    c: &mut Conn<S>,
-    head: &RequestHead,
-    up: &mut UpstreamConn,
-) -> Result<(), ProxyError> {
-    io::consume(&mut c.buf, head.head_len);
-    c.req = ReqState::Broken;
-    if head.expect_continue {
-        let deadline = c.write_deadline();
-        io::write_static(&mut c.io, CONTINUE_100, deadline)
-            .await
-            .map_err(|_| ProxyError::ClientClosed)?;
-    }
-    let relay = Relay {
-        kind: head.body,
-        dechunk: false,
-        read_timeout: c.ep.cfg.read_timeout,
-        write_timeout: None,
-    };
-    let sent = relay
-        .run(&mut c.io, &mut c.buf, &mut up.stream)
-        .await
-        .map_err(|e| match e {
-            RelayError::Read(IoFail::Timeout) => ProxyError::RequestTimeout,
-            RelayError::Read(_) | RelayError::Eof => ProxyError::ClientClosed,
-            RelayError::Write(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
-            RelayError::Write(IoFail::Timeout) => ProxyError::UpstreamTimeout,
-            RelayError::Invalid(e) => ProxyError::BadBody(e),
-        })?;
-    if head.body == BodyKind::Chunked {
-        c.rec.req_bytes += sent;
-    }
-    c.req = ReqState::Consumed;
-    Ok(())
-}
-
-async fn read_response_head<S: ClientIo>(
-    c: &mut Conn<S>,
-    up: &mut UpstreamConn,
-    head_request: bool,
-    deadline: Option<Instant>,
-) -> Result<ResponseHead, ProxyError> {
-    c.parser.reset();
-    loop {
-        if !up.buf.is_empty() {
-            match c.parser.parse_response(
-                &up.buf,
-                MAX_RESPONSE_HEAD,
-                head_request,
-                &mut c.resp_headers,
-            ) {
-                Ok(Some(resp)) => return Ok(resp),
-                Ok(None) => {}
-                Err(e) => return Err(ProxyError::UpstreamInvalid(e)),
-            }
-        }
-        if !io::reserve_up_to(&mut up.buf, 4096, MAX_RESPONSE_HEAD) {
-            return Err(ProxyError::UpstreamInvalid(ParseError::TooLarge));
-        }
-        let first_bytes = up.buf.is_empty();
-        let n = read_watching_client(&c.io, up, deadline)
-            .await
-            .map_err(|e| match e {
-                ProxyError::UpstreamIo(e) if first_bytes => ProxyError::UpstreamReset(e),
-                e => e,
-            })?;
-        if n == 0 {
-            return Err(if up.buf.is_empty() {
-                ProxyError::UpstreamClosed
-            } else {
-                ProxyError::UpstreamInvalid(ParseError::Invalid("response head cut short"))
-            });
-        }
-    }
-}
-
-/// One read from the upstream. Answers fast in the common case; when the upstream is
-/// slow, also watches the client so a departed client abandons the exchange (499).
-async fn read_watching_client<S: ClientIo>(
-    client: &S,
-    up: &mut UpstreamConn,
-    deadline: Option<Instant>,
-) -> Result<usize, ProxyError> {
-    let mut read = pin!(io::read_some(
-        &mut up.stream,
-        &mut up.buf,
-        usize::MAX,
-        deadline
-    ));
-    let first = monoio::select! {
-        biased;
-        r = &mut read => Some(r),
-        // The worker's coarse deadline, not a 640-byte monoio timer armed on
-        // every proxied request; 25 ms of slack does not matter here.
-        _ = crate::worker::clock::deadline(Instant::now() + WATCH_CLIENT_AFTER) => None,
-    };
-    let result = match first {
-        Some(r) => r,
-        None => monoio::select! {
-            biased;
-            r = &mut read => r,
-            _ = client.peer_closed() => return Err(ProxyError::ClientClosed),
-        },
-    };
-    match result {
-        Ok(n) => Ok(n),
-        Err(IoFail::Timeout) => Err(ProxyError::UpstreamTimeout),
-        Err(IoFail::Io(e)) => Err(ProxyError::UpstreamIo(e)),
-    }
-}
-
-/// Forwards a `101 Switching Protocols` and hands both connections to the tunnel.
-/// A 101 the client did not ask for is a broken upstream.
-async fn switch_protocols<S: ClientIo>(
-    c: &mut Conn<S>,
-    head: &RequestHead,
-    mut up: UpstreamConn,
-    resp: &ResponseHead,
-) -> Result<Outcome, ProxyError> {
-    if !head.upgrade || c.req != ReqState::Consumed {
-        return Err(ProxyError::UpstreamInvalid(ParseError::Invalid(
-            "unsolicited 101 response",
-        )));
-    }
-    c.out.clear();
-    forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &interim());
-    io::consume(&mut up.buf, resp.head_len);
-    c.response_started = true;
-    (c.rec.status, c.rec.origin_status) = (101, 101);
-    let deadline = c.write_deadline();
-    io::write_vec(&mut c.io, &mut c.out, deadline)
-        .await
-        .map_err(|_| ProxyError::ClientClosed)?;
-    Ok(Outcome::Tunnel(up))
-}
-
-async fn relay_response<S: ClientIo>(
-    c: &mut Conn<S>,
-    head: &RequestHead,
-    up: &mut UpstreamConn,
-    resp: &ResponseHead,
-) -> Result<Outcome, ProxyError> {
-    let http10 = head.version == Version::Http10;
-    let dechunk = http10 && resp.body == BodyKind::Chunked;
-    let close = head.close
-        || c.w.shutdown.is_fired()
-        || resp.body == BodyKind::UntilClose
-        || dechunk
-        || c.req != ReqState::Consumed;
-    let framing = ResponseFraming {
-        dechunk,
-        close,
-        keep_alive_10: http10 && !close,
-    };
-    c.out.clear();
-    forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &framing);
-    io::consume(&mut up.buf, resp.head_len);
-    let mut body = resp.body;
-    if let BodyKind::Length(n) = body {
-        // The body bytes that came with the head go out in the same write (up to
-        // INLINE_BODY_MAX): a 16 KiB response then costs one client write for the
-        // head and most of its body, not one for each.
-        let inline = (n as usize).min(up.buf.len()).min(INLINE_BODY_MAX);
-        c.out.extend_from_slice(&up.buf[..inline]);
-        io::consume(&mut up.buf, inline);
-        c.rec.resp_bytes = inline as u64;
-        body = BodyKind::Length(n - inline as u64);
-    }
-    let body_done = matches!(body, BodyKind::None | BodyKind::Length(0));
-    c.response_started = true;
-    (c.rec.status, c.rec.origin_status) = (resp.status, resp.status);
-    let deadline = c.write_deadline();
-    io::write_vec(&mut c.io, &mut c.out, deadline)
-        .await
-        .map_err(|_| ProxyError::ClientClosed)?;
-    if !body_done {
-        let relay = Relay {
-            kind: body,
-            dechunk,
-            read_timeout: None,
-            write_timeout: c.ep.cfg.write_timeout,
-        };
-        c.rec.resp_bytes += relay
-            .run(&mut up.stream, &mut up.buf, &mut c.io)
-            .await
-            .map_err(|e| match e {
-                RelayError::Read(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
-                RelayError::Read(IoFail::Timeout) => ProxyError::UpstreamTimeout,
-                RelayError::Eof => ProxyError::UpstreamClosed,
-                RelayError::Write(_) => ProxyError::ClientClosed,
-                RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
-            })?;
-    }
-    Ok(if close {
-        Outcome::Close
-    } else {
-        Outcome::KeepAlive
-    })
 }

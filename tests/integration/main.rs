@@ -20,4 +20,5 @@ mod routing;
 mod smuggling;
 mod tls;
 mod upgrade;
+mod upstream_faults;
 mod wire;

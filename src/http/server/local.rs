@@ -112,7 +112,7 @@ impl<S: ClientIo> Conn<S> {
     /// Closing with unread request bytes makes the kernel send a reset, which can
     /// destroy the error response before the client reads it. Like nginx's
     /// lingering close: half-close, then read and discard for a short while.
-    async fn linger(&mut self) {
+    pub(crate) async fn linger(&mut self) {
         if self.io.shutdown().await.is_err() {
             return;
         }

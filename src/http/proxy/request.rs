@@ -1,0 +1,129 @@
+//! Streaming a request body to the upstream, and noticing when the upstream
+//! answers before it has taken all of it (a 413 or 401 for an upload). Then the
+//! rest of the body is not sent: `send_and_wait` reads the answer as usual, and
+//! the client's connection closes after it (the body was not consumed), with a
+//! lingering close so the client can read the response. That is what nginx does.
+//!
+//! The upstream shows it answered in one of three ways: its socket turns readable
+//! while the relay waits for the client ([`UpstreamSink::watch`]); a body write
+//! fails because it closed or reset (what it sent before is still readable); or,
+//! when it answered and stopped reading, a write blocks and a peek finds the
+//! answer ([`answered`]).
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use monoio::net::TcpStream;
+
+use super::Leg;
+use crate::http::body::{Relay, RelayError, Sink};
+use crate::http::codec::{BodyKind, RequestHead};
+use crate::http::error::ProxyError;
+use crate::http::io::{self, IoFail};
+use crate::http::server::{ClientIo, Conn, ReqState};
+use crate::http::upstream::UpstreamConn;
+
+const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// How often a blocked body write checks whether the upstream answered.
+const PEEK_EVERY: Duration = Duration::from_millis(100);
+
+/// Streams the body that follows the head in `c.buf`. `Ok` also when the upstream
+/// answered (or closed) before taking all of it: `c.req` then stays `Broken`, and
+/// reading the response comes next. A response that cannot be read is a 502 there.
+pub(super) async fn stream_body<S: ClientIo>(
+    c: &mut Conn<S>,
+    head: &RequestHead,
+    up: &mut UpstreamConn,
+    leg: Leg<'_>,
+) -> Result<(), ProxyError> {
+    io::consume(&mut c.buf, head.head_len);
+    c.req = ReqState::Broken;
+    if head.expect_continue {
+        let deadline = c.write_deadline();
+        io::write_static(&mut c.io, CONTINUE_100, deadline)
+            .await
+            .map_err(|_| ProxyError::ClientClosed)?;
+    }
+    let relay = Relay {
+        kind: head.body,
+        dechunk: false,
+        read_timeout: c.ep.cfg.read_timeout,
+        write_timeout: leg.t.write_timeout,
+    };
+    let mut sink = UpstreamSink(&mut up.stream);
+    let sent = match relay.run(&mut c.io, &mut c.buf, &mut sink).await {
+        Ok(sent) => sent,
+        Err(RelayError::Stopped) => {
+            log::debug!(
+                "upstream {} answered before the whole request body",
+                leg.addr
+            );
+            return Ok(());
+        }
+        Err(RelayError::Write(IoFail::Io(e))) => {
+            log::debug!("upstream {} stopped taking the request body: {e}", leg.addr);
+            return Ok(());
+        }
+        Err(RelayError::Write(IoFail::Timeout)) => {
+            return Err(ProxyError::UpstreamWriteTimeout(leg.addr));
+        }
+        Err(RelayError::Read(IoFail::Timeout)) => return Err(ProxyError::RequestTimeout),
+        Err(RelayError::Read(_) | RelayError::Eof) => return Err(ProxyError::ClientClosed),
+        Err(RelayError::Invalid(e)) => return Err(ProxyError::BadBody(e)),
+    };
+    if head.body == BodyKind::Chunked {
+        c.rec.req_bytes += sent;
+    }
+    c.req = ReqState::Consumed;
+    Ok(())
+}
+
+/// The upstream as the destination of a request body.
+struct UpstreamSink<'a>(&'a mut TcpStream);
+
+impl Sink for UpstreamSink<'_> {
+    async fn write(
+        &mut self,
+        buf: &mut Vec<u8>,
+        len: usize,
+        deadline: Option<Instant>,
+    ) -> Result<(), RelayError> {
+        // The write holds the stream, so the watch works on the bare descriptor.
+        let fd = self.0.as_raw_fd();
+        let write = io::write_prefix(self.0, buf, len, deadline);
+        match io::watched(write, || answered(fd)).await {
+            Some(r) => r.map_err(RelayError::Write),
+            None => Err(RelayError::Stopped),
+        }
+    }
+
+    /// Anything from the upstream before the body is all sent is its answer (or
+    /// its end): stop waiting for the client and go read it.
+    async fn watch(&self) {
+        let _ = self.0.readable(false).await;
+    }
+}
+
+/// Resolves once the upstream has sent something (bytes, an end of stream or a
+/// reset), checked every [`PEEK_EVERY`]: while a write is blocked, a readiness
+/// wait cannot borrow the stream, but a peek at the descriptor can look.
+async fn answered(fd: RawFd) {
+    loop {
+        crate::worker::clock::deadline(Instant::now() + PEEK_EVERY).await;
+        let mut byte = 0u8;
+        // SAFETY: a one-byte peek into a valid buffer on a socket that the pending
+        // write keeps open; it neither consumes data nor blocks.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::WouldBlock {
+            return;
+        }
+    }
+}
