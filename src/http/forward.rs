@@ -16,6 +16,9 @@ const MAX_CONNECTION_TOKENS: usize = 16;
 pub struct Forwarding<'a> {
     /// `Some(authority)` replaces Host (passHostHeader = false).
     pub host_override: Option<&'a str>,
+    /// The server's authority: the Host of a request that brought none (HTTP/1.0
+    /// without Host), since the upstream request is HTTP/1.1 and must have one.
+    pub default_host: &'a str,
     /// Server URL path, prepended to the request path.
     pub path_prefix: &'a str,
     /// The client address as text, formatted once per connection.
@@ -89,16 +92,15 @@ pub fn write_request_head(
     out.extend_from_slice(b"\r\n");
 }
 
-/// The one `Host` line, first after the request line. An HTTP/1.0 request with
-/// neither Host nor an absolute-form target (and no override) has none to give.
+/// The one `Host` line, first after the request line: the override, else the
+/// request's authority, else (HTTP/1.0 without Host) the server's.
 fn write_host(out: &mut Vec<u8>, buf: &[u8], head: &RequestHead, fw: &Forwarding<'_>) {
     let host = match fw.host_override {
         Some(a) => a.as_bytes(),
+        None if head.host.is_empty() => fw.default_host.as_bytes(),
         None => head.host.get(buf),
     };
-    if !host.is_empty() {
-        put(out, b"Host", host);
-    }
+    put(out, b"Host", host);
 }
 
 /// The request body's one framing line, from the parsed framing.

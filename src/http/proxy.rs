@@ -97,6 +97,7 @@ async fn exchange<S: ClientIo>(
 ) -> Result<Outcome, ProxyError> {
     let fw = Forwarding {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
+        default_host: &server.authority,
         path_prefix: &server.path_prefix,
         client_ip: c.client_ip.as_str(),
         trusted: c.trusted,

@@ -17,6 +17,7 @@ fn rewrite(req: &str, fw: &Forwarding<'_>) -> String {
 fn fw(trusted: bool) -> Forwarding<'static> {
     Forwarding {
         host_override: None,
+        default_host: "up.internal:9000",
         path_prefix: "",
         client_ip: "10.1.2.3",
         trusted,
@@ -75,6 +76,17 @@ fn trusted_forwarded_chain_is_extended() {
     assert!(out.contains("X-Forwarded-Proto: https\r\n"));
     assert!(!out.contains("X-Forwarded-Proto: http\r\n"));
     assert!(!out.contains("spoof") && out.contains("X-Forwarded-Server: edge1\r\n"));
+}
+
+/// Guards the Host of an HTTP/1.0 request that had none: the upstream request
+/// is HTTP/1.1, which must carry one, so the server's authority is sent.
+#[test]
+fn http10_request_without_host_gets_the_server_authority() {
+    let out = rewrite("GET /a HTTP/1.0\r\nX-A: 1\r\n\r\n", &fw(false));
+    assert!(
+        out.starts_with("GET /a HTTP/1.1\r\nHost: up.internal:9000\r\nX-A: 1\r\n"),
+        "{out}"
+    );
 }
 
 #[test]

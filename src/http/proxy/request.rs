@@ -20,6 +20,7 @@ use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, RequestHead};
 use crate::http::error::ProxyError;
 use crate::http::io::{self, IoFail};
+use crate::http::peer::{self, Peek};
 use crate::http::server::{ClientIo, Conn, ReqState};
 use crate::http::upstream::UpstreamConn;
 
@@ -111,18 +112,7 @@ impl Sink for UpstreamSink<'_> {
 async fn answered(fd: RawFd) {
     loop {
         crate::worker::clock::deadline(Instant::now() + PEEK_EVERY).await;
-        let mut byte = 0u8;
-        // SAFETY: a one-byte peek into a valid buffer on a socket that the pending
-        // write keeps open; it neither consumes data nor blocks.
-        let n = unsafe {
-            libc::recv(
-                fd,
-                (&mut byte as *mut u8).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        if n >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::WouldBlock {
+        if peer::peek(fd) != Peek::Quiet {
             return;
         }
     }
