@@ -1,7 +1,7 @@
 //! Process orchestration on the main thread: load the static config, decide cores and
 //! the I/O driver, bind listeners, publish the first snapshot, start the workers and
 //! the control thread (which reloads), then wait for signals — SIGHUP is passed to
-//! the control thread, SIGTERM/SIGINT drain gracefully (DESIGN.md §7).
+//! the control thread, SIGTERM/SIGINT drain gracefully (docs/architecture.md §10).
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Observability (DESIGN.md §6): per-worker metrics and access log on the request
+//! Observability: per-worker metrics and access log on the request
 //! path, and the `@internal` services that read them — Prometheus text, Traefik's
 //! JSON API, `/ping` and the dashboard.
 //!

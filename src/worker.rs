@@ -1,6 +1,6 @@
 //! A worker: one thread pinned to one core with its own monoio runtime, its own
 //! SO_REUSEPORT listeners, connections, upstream pool and view of the config.
-//! Nothing a worker serves crosses to another thread (DESIGN.md §1).
+//! Nothing a worker serves crosses to another thread.
 
 pub mod accept;
 pub mod admission;

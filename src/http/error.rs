@@ -1,5 +1,5 @@
 //! Errors on the request path: where each comes from, whether a retry is safe, and the
-//! one function that maps an error to the status the client sees (DESIGN.md §5).
+//! one function that maps an error to the status the client sees (docs/architecture.md §7).
 
 use std::io;
 use std::net::SocketAddr;

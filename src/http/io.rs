@@ -1,9 +1,9 @@
 //! Owned-buffer I/O helpers over monoio's rent traits: read into a `Vec`'s spare
 //! capacity, write a prefix of a `Vec`, each with an optional deadline.
 //!
-//! monoio takes buffers by value; a timed-out operation keeps its buffer (DESIGN.md
-//! §9), so after `Timeout` the `Vec` handed in is left empty and the caller must
-//! treat the connection as finished.
+//! monoio takes buffers by value, and an operation dropped on timeout keeps its
+//! buffer (docs/architecture.md, "monoio 0.2.4"), so after `Timeout` the `Vec`
+//! handed in is left empty and the caller must treat the connection as finished.
 
 use std::future::Future;
 use std::io;

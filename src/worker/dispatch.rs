@@ -1,4 +1,4 @@
-//! The accept path's branch point (DESIGN.md §2): peek at the first bytes without
+//! The accept path's branch point (docs/architecture.md §2): peek at the first bytes without
 //! consuming them, then hand the connection, with those bytes, to a TCP route
 //! (passthrough or terminated), to TLS termination then HTTP, or to plaintext HTTP.
 //!
