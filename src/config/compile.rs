@@ -128,7 +128,7 @@ fn merge(files: Vec<SourceFile>, errors: &mut Vec<ConfigError>) -> Defs {
             Ok(raw) => add_file(&mut defs, &f.path, raw, errors),
             Err(e) => {
                 defs.incomplete = true;
-                errors.push(e);
+                errors.extend(e);
             }
         }
     }
