@@ -102,7 +102,8 @@ pub fn parse_section<T: DeserializeOwned>(
 
 /// Adds `(line L column C)` to errors on keys of `src` that have none: the
 /// unknown and unsupported keys found after parsing (static sections checked
-/// by their own module, sections proxyd accepts only to refuse).
+/// by their own module, sections proxyd accepts only to refuse). Free when
+/// there is no such error.
 pub fn add_positions(src: &str, errors: &mut [ConfigError]) {
     let wanted = |e: &ConfigError| {
         !e.key.is_empty()
@@ -121,10 +122,13 @@ pub fn add_positions(src: &str, errors: &mut [ConfigError]) {
     }
 }
 
-/// "`k` is not supported yet by proxyd" said of the key `….k` itself.
+/// "`k` is not supported yet by proxyd" said of the key `….k` (or `k`) itself.
 fn is_unsupported_key(e: &ConfigError) -> bool {
-    let name = e.key.rsplit('.').next().unwrap_or("");
-    e.reason == format!("`{name}` is not supported yet by proxyd")
+    let name = e
+        .reason
+        .strip_prefix('`')
+        .and_then(|r| r.strip_suffix("` is not supported yet by proxyd"));
+    name.is_some_and(|n| e.key == n || e.key.ends_with(&format!(".{n}")))
 }
 
 /// Where the key at dotted `path` is written (tables only, no arrays).
