@@ -18,12 +18,14 @@ mod provider;
 mod raw_dynamic;
 mod raw_static;
 mod raw_tls;
+mod refused_keys;
 mod services;
 mod static_cfg;
 mod static_tls;
 mod tcp;
 mod tls;
 mod tls_types;
+mod traefik_keys;
 mod types;
 mod upstream_url;
 
@@ -37,10 +39,13 @@ mod tests_snapshot;
 mod tests_static;
 #[cfg(test)]
 mod tests_tls;
+#[cfg(test)]
+mod tests_unknown_keys;
 
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use provider::ProviderFiles;
+pub use refused_keys::parse_section;
 pub use types::*;
 
 /// Traefik's `respondingTimeouts.readTimeout` default.

@@ -125,10 +125,14 @@ fn merge(files: Vec<SourceFile>, errors: &mut Vec<ConfigError>) -> Defs {
     let mut defs = Defs::default();
     for f in files {
         match f.parsed {
-            Ok(raw) => add_file(&mut defs, &f.path, raw, errors),
+            Ok(raw) => {
+                let before = errors.len();
+                add_file(&mut defs, &f.path, raw, errors);
+                super::refused_keys::add_positions(&f.text, &mut errors[before..]);
+            }
             Err(e) => {
                 defs.incomplete = true;
-                errors.push(e);
+                errors.extend(e);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Configuration errors: [`ConfigError`] (file, dotted key, reason), the
 //! [`ConfigErrors`] list, and turning TOML/serde errors into them with a line,
-//! column and best-effort key path.
+//! column and best-effort key path. Errors that serde places on a key (unknown
+//! fields, wrong types) get their exact path in `refused_keys`.
 
 use std::fmt;
 use std::path::Path;
@@ -67,65 +68,6 @@ impl<'a> Collector<'a> {
     }
 }
 
-/// Traefik options proxyd knows about but does not implement. serde reports them
-/// as unknown fields; naming them "not supported yet" tells the user the file is
-/// valid Traefik and the gap is ours.
-const TRAEFIK_UNSUPPORTED: &[&str] = &[
-    "accessLog",
-    "allowACMEByPass",
-    "api",
-    "asDefault",
-    "certificates",
-    "certificatesResolvers",
-    "compress",
-    "core",
-    "disableHTTP2",
-    "docker",
-    "ecs",
-    "encodedCharacters",
-    "experimental",
-    "filePath",
-    "format",
-    "global",
-    "healthCheck",
-    "hostResolver",
-    "http2",
-    "http3",
-    "insecureSkipVerify",
-    "kubernetesCRD",
-    "kubernetesGateway",
-    "kubernetesIngress",
-    "maxAge",
-    "maxBackups",
-    "maxSize",
-    "metrics",
-    "middlewares",
-    "noColor",
-    "observability",
-    "ocsp",
-    "peerCertURI",
-    "pingTimeout",
-    "ping",
-    "plugin",
-    "preservePath",
-    "proxyProtocol",
-    "readIdleTimeout",
-    "redirections",
-    "responseForwarding",
-    "reusePort",
-    "rootCAs",
-    "ruleSyntax",
-    "serverName",
-    "serversTransport",
-    "spiffe",
-    "sticky",
-    "tcp",
-    "tcpServersTransport",
-    "tls",
-    "tracing",
-    "udp",
-];
-
 /// Converts a TOML syntax or serde type error into a [`ConfigError`].
 pub fn from_toml(file: &Path, src: &str, err: &toml::de::Error) -> ConfigError {
     let at = err.span().and_then(|span| src.get(span));
@@ -153,15 +95,7 @@ fn explain(message: &str, at: Option<&str>) -> String {
     if let Some(key) = duplicate {
         return format!("duplicate key `{key}` (already defined earlier in this file)");
     }
-    let unknown = message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split('`').next());
-    match unknown {
-        Some(field) if TRAEFIK_UNSUPPORTED.contains(&field) => {
-            format!("`{field}` is not supported yet by proxyd")
-        }
-        _ => message.to_string(),
-    }
+    message.to_string()
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -246,18 +180,6 @@ mod tests {
         );
         assert_eq!(key_path_at("x = 1", 0).as_deref(), Some("x"));
         assert_eq!(key_path_at("[ a . \"b\" ]", 0).as_deref(), Some("a.b"));
-    }
-
-    #[test]
-    fn unsupported_traefik_keys_are_named() {
-        assert_eq!(
-            explain("unknown field `http3`, expected one of `address`", None),
-            "`http3` is not supported yet by proxyd"
-        );
-        assert_eq!(
-            explain("unknown field `zzz`, expected `a`", None),
-            "unknown field `zzz`, expected `a`"
-        );
     }
 
     #[test]

@@ -9,8 +9,10 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use super::error::{self, ConfigError};
+use super::error::ConfigError;
 use super::raw_dynamic::RawDynamic;
+use super::refused_keys;
+use super::traefik_keys::Schema;
 use super::types::FileProvider;
 
 /// Deeper trees are almost certainly a symlink loop.
@@ -24,12 +26,13 @@ pub struct SourceFile {
     /// Parsed once, as it is read: `read_dynamic` needs the `tls` section (which
     /// files to read) before it can fingerprint, and the compile needs all of it.
     /// Parsing in both places was a third of `load_snapshot` on large files.
-    pub parsed: Result<RawDynamic, ConfigError>,
+    /// On failure: every refused key of the file (`refused_keys`).
+    pub parsed: Result<RawDynamic, Vec<ConfigError>>,
 }
 
 impl SourceFile {
     pub fn parse(path: PathBuf, text: String) -> SourceFile {
-        let parsed = toml::from_str(&text).map_err(|e| error::from_toml(&path, &text, &e));
+        let parsed = refused_keys::parse(&path, &text, Schema::Dynamic);
         SourceFile { path, text, parsed }
     }
 }

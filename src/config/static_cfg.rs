@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration::ConfigDuration;
-use super::error::{self, Collector, ConfigError, ConfigErrors};
+use super::error::{Collector, ConfigError, ConfigErrors};
 use super::raw_static::*;
+use super::refused_keys;
+use super::traefik_keys::Schema;
 use super::*;
 
 /// Reads, parses and validates the static file at `path`.
@@ -20,10 +22,10 @@ pub fn load(path: &Path) -> Result<StaticConfig, ConfigErrors> {
             format!("cannot read: {e}"),
         )])
     })?;
-    let raw: RawStatic =
-        toml::from_str(&src).map_err(|e| ConfigErrors(vec![error::from_toml(path, &src, &e)]))?;
+    let raw: RawStatic = refused_keys::parse(path, &src, Schema::Static).map_err(ConfigErrors)?;
     let mut errors = Vec::new();
     let cfg = validate(raw, path, &mut Collector::new(path, &mut errors));
+    refused_keys::add_positions(&src, &mut errors);
     if errors.is_empty() {
         Ok(cfg)
     } else {

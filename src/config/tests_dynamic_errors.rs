@@ -183,8 +183,11 @@ fn errors_from_every_file_are_collected() {
                 file(&s, "2.toml"),
                 "http.routers.q.servce (line 3 column 1)".to_string()
             ),
-            (file(&s, "4.toml"), "udp".to_string()),
-            (file(&s, "4.toml"), "http.middlewares".to_string()),
+            (file(&s, "4.toml"), "udp (line 1 column 2)".to_string()),
+            (
+                file(&s, "4.toml"),
+                "http.middlewares (line 3 column 7)".to_string()
+            ),
             (file(&s, "3.toml"), "http.routers.p.service".to_string()),
         ]
     );

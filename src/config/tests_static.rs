@@ -165,7 +165,7 @@ fn known_traefik_key_is_not_supported_yet() {
 fn unsupported_sections_are_all_reported() {
     let errs = errors("[entryPoints.w]\naddress=\":1\"\n[tracing]\n");
     let keys: Vec<_> = errs.iter().map(|e| e.key.as_str()).collect();
-    assert_eq!(keys, ["tracing"]);
+    assert_eq!(keys, ["tracing (line 3 column 2)"]);
     assert!(errs.iter().all(|e| e.reason.contains("not supported yet")));
 }
 

@@ -245,14 +245,14 @@ pub fn validate(
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(
+/// Every refused key of the section is reported, with its full path.
+fn parse<T: serde::de::DeserializeOwned>(
     key: &str,
     v: Option<&toml::Value>,
     push: &mut dyn FnMut(String, String),
 ) -> Option<T> {
-    v?.clone()
-        .try_into()
-        .map_err(|e: toml::de::Error| push(key.into(), e.message().trim().to_string()))
+    crate::config::parse_section(key, v?)
+        .map_err(|errors| errors.into_iter().for_each(|(k, r)| push(k, r)))
         .ok()
 }
 

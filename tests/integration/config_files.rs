@@ -203,3 +203,54 @@ fn check_reports_every_error_in_every_file_of_the_directory() {
         assert!(line.contains(key), "{key} missing: {line}");
     }
 }
+
+/// Every unknown or unsupported key of a file is listed, one line each with
+/// file, full key, line:column and reason; "not supported yet" only where
+/// Traefik has the key.
+#[test]
+fn check_lists_every_unknown_and_unsupported_key_of_a_file() {
+    let mut cfg = ProxyConfig::new(&app(&["http://127.0.0.1:9".to_string()]));
+    let text = "\
+[http.routers.k]
+rule = 'Host(`k.test`)'
+service = \"app\"
+sticky = true
+[http.services.s.loadBalancer]
+strategy = \"p2c\"
+[[http.services.s.loadBalancer.servers]]
+url = \"http://127.0.0.1:9\"
+wieght = 2
+[http.serversTransports.t]
+rootCAs = [\"ca.pem\"]
+";
+    cfg.dynamic.push(("keys.toml".into(), text.into()));
+    let err = check_fails(&cfg);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("keys.toml")).collect();
+    let file = lines
+        .first()
+        .and_then(|l| l.split(": ").next())
+        .unwrap_or_else(|| panic!("keys.toml not reported:\n{err}"));
+    let expect = [
+        (
+            "http.routers.k.sticky (line 4 column 1)",
+            "unknown field `sticky`, expected one of `rule`,",
+        ),
+        (
+            "http.services.s.loadBalancer.strategy (line 6 column 1)",
+            "`strategy` is not supported yet by proxyd",
+        ),
+        (
+            "http.services.s.loadBalancer.servers[0].wieght (line 9 column 1)",
+            "unknown field `wieght`, expected `url` or `weight`",
+        ),
+        (
+            "http.serversTransports.t.rootCAs (line 11 column 1)",
+            "`rootCAs` is not supported yet by proxyd",
+        ),
+    ];
+    assert_eq!(lines.len(), expect.len(), "{err}");
+    for (line, (key, reason)) in lines.iter().zip(expect) {
+        let want = format!("{file}: {key}: {reason}");
+        assert!(line.starts_with(&want), "{want:?} in:\n{line}");
+    }
+}

@@ -1,0 +1,261 @@
+//! Where Traefik v3 has a key that proxyd does not implement: a table of
+//! parent path patterns and the Traefik key names under each, for the static and
+//! the dynamic (file provider, TOML) configuration.
+//!
+//! It lets an unknown-field error say "not supported yet" (valid Traefik, a gap
+//! in proxyd) rather than "unknown field" (a typo), decided by where the key is:
+//! `strategy` under `http.services.*.loadBalancer` is Traefik's, `strategy`
+//! under `http.routers.*` is a typo.
+//!
+//! The table was generated once from the `toml` tags of the structs reachable
+//! from `static.Configuration` and `dynamic.Configuration` in traefik/traefik
+//! (`pkg/config/static`, `pkg/config/dynamic` and the packages they use; commit
+//! fd5a576df2, v3.7), keeping the keys that can reach proxyd's parser as unknown
+//! fields: Traefik's keys under every table proxyd parses, minus those it accepts.
+//! Keys under a section proxyd does not parse at all (a provider, a tracing
+//! backend) never reach it: the section's own key is reported. The middleware
+//! sections are listed in full (every kind and option) for when they are parsed.
+//! `*` in a pattern stands for one user-chosen name; arrays of tables are
+//! transparent (`servers` for `servers[2]`).
+
+/// Static configuration: (parent pattern, Traefik keys under it that proxyd lacks).
+#[rustfmt::skip]
+const STATIC: &[(&str, &[&str])] = &[
+    ("", &["global", "serversTransport", "tcpServersTransport", "hostResolver",
+        "certificatesResolvers", "experimental", "core", "spiffe", "ocsp"]),
+    ("entryPoints.*", &["allowACMEByPass", "reusePort", "asDefault", "proxyProtocol", "http2",
+        "http3", "udp", "observability"]),
+    ("entryPoints.*.transport", &["keepAliveMaxTime", "keepAliveMaxRequests"]),
+    ("entryPoints.*.forwardedHeaders", &["connection", "notAppendXForwardedFor",
+        "addXForwardedSchemeHeaders"]),
+    ("entryPoints.*.http", &["middlewares", "encodedCharacters", "encodeQuerySemicolons",
+        "sanitizePath", "underscoreHeadersStrategy"]),
+    ("providers", &["precedence", "docker", "swarm", "kubernetesIngress",
+        "kubernetesIngressNGINX", "kubernetesCRD", "kubernetesGateway", "knative", "rest",
+        "consulCatalog", "nomad", "ecs", "consul", "etcd", "zooKeeper", "redis", "http", "plugin"]),
+    ("providers.file", &["debugLogGeneratedTemplate"]),
+    ("api", &["basePath", "debug", "disableDashboardAd", "dashboardName"]),
+    ("metrics", &["addInternals", "datadog", "statsD", "influxDB2", "otlp"]),
+    ("metrics.prometheus", &["manualRouting", "headerLabels"]),
+    ("ping", &["manualRouting"]),
+    ("log", &["format", "noColor", "filePath", "maxSize", "maxAge", "maxBackups", "compress",
+        "otlp"]),
+    ("accessLog.fields", &["queryParameters"]),
+    ("accessLog", &["addInternals", "dualOutput", "otlp"]),
+];
+
+/// Dynamic configuration (file provider), same shape as [`STATIC`].
+#[rustfmt::skip]
+const DYNAMIC: &[(&str, &[&str])] = &[
+    ("http.routers.*", &["parentRefs", "ruleSyntax", "observability"]),
+    ("http.services.*", &["middlewares", "highestRandomWeight"]),
+    ("http.services.*.loadBalancer", &["sticky", "strategy", "healthCheck", "passiveHealthCheck",
+        "responseForwarding"]),
+    ("http.services.*.loadBalancer.servers", &["preservePath"]),
+    ("http.middlewares.*", &["addPrefix", "stripPrefix", "stripPrefixRegex", "replacePath",
+        "replacePathRegex", "chain", "ipWhiteList", "ipAllowList", "headers", "encodedCharacters",
+        "errors", "rateLimit", "redirectRegex", "redirectScheme", "basicAuth", "digestAuth",
+        "forwardAuth", "inFlightReq", "buffering", "circuitBreaker", "compress",
+        "passTLSClientCert", "retry", "contentType", "grpcWeb", "plugin"]),
+    ("http.middlewares.*.addPrefix", &["prefix"]),
+    ("http.middlewares.*.stripPrefix", &["prefixes", "forceSlash"]),
+    ("http.middlewares.*.stripPrefixRegex", &["regex"]),
+    ("http.middlewares.*.replacePath", &["path"]),
+    ("http.middlewares.*.replacePathRegex", &["regex", "replacement"]),
+    ("http.middlewares.*.chain", &["middlewares"]),
+    ("http.middlewares.*.ipWhiteList", &["sourceRange", "ipStrategy"]),
+    ("http.middlewares.*.ipWhiteList.ipStrategy", &["depth", "excludedIPs", "ipv6Subnet"]),
+    ("http.middlewares.*.ipAllowList", &["sourceRange", "ipStrategy", "rejectStatusCode"]),
+    ("http.middlewares.*.ipAllowList.ipStrategy", &["depth", "excludedIPs", "ipv6Subnet"]),
+    ("http.middlewares.*.headers", &["customRequestHeaders", "customResponseHeaders",
+        "accessControlAllowCredentials", "accessControlAllowHeaders", "accessControlAllowMethods",
+        "accessControlAllowOriginList", "accessControlAllowOriginListRegex",
+        "accessControlExposeHeaders", "accessControlMaxAge", "addVaryHeader", "allowedHosts",
+        "hostsProxyHeaders", "sslProxyHeaders", "stsSeconds", "stsIncludeSubdomains",
+        "stsPreload", "forceSTSHeader", "frameDeny", "customFrameOptionsValue",
+        "contentTypeNosniff", "browserXssFilter", "customBrowserXSSValue",
+        "contentSecurityPolicy", "contentSecurityPolicyReportOnly", "publicKey", "referrerPolicy",
+        "permissionsPolicy", "isDevelopment", "featurePolicy", "sslRedirect",
+        "sslTemporaryRedirect", "sslHost", "sslForceHost"]),
+    ("http.middlewares.*.encodedCharacters", &["allowEncodedSlash", "allowEncodedBackSlash",
+        "allowEncodedNullCharacter", "allowEncodedSemicolon", "allowEncodedPercent",
+        "allowEncodedQuestionMark", "allowEncodedHash"]),
+    ("http.middlewares.*.errors", &["status", "statusRewrites", "service", "query",
+        "errorRequestHeaders"]),
+    ("http.middlewares.*.rateLimit", &["average", "period", "burst", "sourceCriterion", "redis"]),
+    ("http.middlewares.*.rateLimit.sourceCriterion", &["ipStrategy", "requestHeaderName",
+        "requestHost"]),
+    ("http.middlewares.*.rateLimit.sourceCriterion.ipStrategy", &["depth", "excludedIPs",
+        "ipv6Subnet"]),
+    ("http.middlewares.*.rateLimit.redis", &["endpoints", "tls", "username", "password", "db",
+        "poolSize", "minIdleConns", "maxActiveConns", "readTimeout", "writeTimeout",
+        "dialTimeout"]),
+    ("http.middlewares.*.rateLimit.redis.tls", &["ca", "cert", "key", "insecureSkipVerify"]),
+    ("http.middlewares.*.redirectRegex", &["regex", "replacement", "permanent"]),
+    ("http.middlewares.*.redirectScheme", &["scheme", "port", "permanent"]),
+    ("http.middlewares.*.basicAuth", &["users", "usersFile", "realm", "removeHeader",
+        "headerField"]),
+    ("http.middlewares.*.digestAuth", &["users", "usersFile", "removeHeader", "realm",
+        "headerField"]),
+    ("http.middlewares.*.forwardAuth", &["address", "tls", "trustForwardHeader",
+        "authResponseHeaders", "authResponseHeadersRegex", "authRequestHeaders",
+        "maxResponseBodySize", "addAuthCookiesToResponse", "headerField", "forwardBody",
+        "maxBodySize", "preserveLocationHeader", "preserveRequestMethod", "authSigninURL"]),
+    ("http.middlewares.*.forwardAuth.tls", &["ca", "cert", "key", "insecureSkipVerify",
+        "caOptional"]),
+    ("http.middlewares.*.inFlightReq", &["amount", "sourceCriterion"]),
+    ("http.middlewares.*.inFlightReq.sourceCriterion", &["ipStrategy", "requestHeaderName",
+        "requestHost"]),
+    ("http.middlewares.*.inFlightReq.sourceCriterion.ipStrategy", &["depth", "excludedIPs",
+        "ipv6Subnet"]),
+    ("http.middlewares.*.buffering", &["maxRequestBodyBytes", "memRequestBodyBytes",
+        "maxResponseBodyBytes", "memResponseBodyBytes", "retryExpression"]),
+    ("http.middlewares.*.circuitBreaker", &["expression", "checkPeriod", "fallbackDuration",
+        "recoveryDuration", "responseCode"]),
+    ("http.middlewares.*.compress", &["excludedContentTypes", "includedContentTypes",
+        "minResponseBodyBytes", "encodings", "defaultEncoding"]),
+    ("http.middlewares.*.passTLSClientCert", &["pem", "info"]),
+    ("http.middlewares.*.passTLSClientCert.info", &["notAfter", "notBefore", "sans",
+        "serialNumber", "subject", "issuer"]),
+    ("http.middlewares.*.passTLSClientCert.info.subject", &["country", "province", "locality",
+        "organization", "organizationalUnit", "commonName", "serialNumber", "domainComponent"]),
+    ("http.middlewares.*.passTLSClientCert.info.issuer", &["country", "province", "locality",
+        "organization", "commonName", "serialNumber", "domainComponent"]),
+    ("http.middlewares.*.retry", &["attempts", "timeout", "initialInterval",
+        "maxRequestBodyBytes", "status", "disableRetryOnNetworkError", "retryNonIdempotentMethod"]),
+    ("http.middlewares.*.contentType", &["autoDetect"]),
+    ("http.middlewares.*.grpcWeb", &["allowOrigins"]),
+    ("http", &["models"]),
+    ("http.serversTransports.*", &["serverName", "insecureSkipVerify", "rootCAs", "certificates",
+        "cipherSuites", "minVersion", "maxVersion", "disableHTTP2", "peerCertURI", "peerCertSANs",
+        "spiffe"]),
+    ("http.serversTransports.*.forwardingTimeouts", &["readIdleTimeout", "pingTimeout"]),
+    ("tcp.routers.*", &["ruleSyntax"]),
+    ("tcp.services.*.loadBalancer", &["healthCheck"]),
+    ("tcp.middlewares.*", &["inFlightConn", "ipWhiteList", "ipAllowList"]),
+    ("tcp.middlewares.*.inFlightConn", &["amount"]),
+    ("tcp.middlewares.*.ipWhiteList", &["sourceRange"]),
+    ("tcp.middlewares.*.ipAllowList", &["sourceRange"]),
+];
+
+/// Which configuration a file holds: the two have different keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    Static,
+    Dynamic,
+}
+
+/// Whether Traefik has a key `name` under `parent` (the dotted path of the table
+/// holding it, one name per segment, array indices left out).
+pub fn is_traefik_key(schema: Schema, parent: &[&str], name: &str) -> bool {
+    let table = match schema {
+        Schema::Static => STATIC,
+        Schema::Dynamic => DYNAMIC,
+    };
+    table
+        .iter()
+        .any(|(pattern, names)| matches(pattern, parent) && names.contains(&name))
+}
+
+/// `*` matches any one segment; the empty pattern is the document's root.
+fn matches(pattern: &str, path: &[&str]) -> bool {
+    if pattern.is_empty() {
+        return path.is_empty();
+    }
+    pattern.split('.').count() == path.len()
+        && pattern
+            .split('.')
+            .zip(path)
+            .all(|(p, seg)| p == "*" || p == *seg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has(schema: Schema, path: &str) -> bool {
+        let segs: Vec<&str> = path.split('.').collect();
+        let (name, parent) = segs.split_last().unwrap();
+        is_traefik_key(schema, parent, name)
+    }
+
+    #[test]
+    fn static_sample_from_each_section() {
+        for path in [
+            "global",
+            "certificatesResolvers",
+            "entryPoints.web.http2",
+            "entryPoints.web.proxyProtocol",
+            "entryPoints.x.transport.keepAliveMaxRequests",
+            "entryPoints.x.forwardedHeaders.connection",
+            "entryPoints.x.http.middlewares",
+            "providers.docker",
+            "providers.kubernetesCRD",
+            "providers.file.debugLogGeneratedTemplate",
+            "api.basePath",
+            "metrics.datadog",
+            "metrics.prometheus.headerLabels",
+            "ping.manualRouting",
+            "log.format",
+            "accessLog.addInternals",
+            "accessLog.fields.queryParameters",
+        ] {
+            assert!(has(Schema::Static, path), "{path}");
+        }
+    }
+
+    #[test]
+    fn dynamic_sample_from_each_section() {
+        for path in [
+            "http.models",
+            "http.routers.r.ruleSyntax",
+            "http.routers.r.observability",
+            "http.services.s.loadBalancer.strategy",
+            "http.services.s.loadBalancer.sticky",
+            "http.services.s.loadBalancer.healthCheck",
+            "http.services.s.loadBalancer.servers.preservePath",
+            "http.services.s.highestRandomWeight",
+            "http.serversTransports.t.rootCAs",
+            "http.serversTransports.t.forwardingTimeouts.pingTimeout",
+            "http.middlewares.m.stripPrefix",
+            "http.middlewares.m.stripPrefix.prefixes",
+            "http.middlewares.m.headers.customRequestHeaders",
+            "http.middlewares.m.rateLimit.sourceCriterion.ipStrategy.depth",
+            "tcp.routers.r.ruleSyntax",
+            "tcp.services.s.loadBalancer.healthCheck",
+            "tcp.middlewares.m.ipAllowList.sourceRange",
+        ] {
+            assert!(has(Schema::Dynamic, path), "{path}");
+        }
+    }
+
+    #[test]
+    fn position_decides_not_the_name() {
+        for (schema, path) in [
+            // Traefik keys, but not where they are written.
+            (Schema::Dynamic, "http.routers.r.strategy"),
+            (Schema::Dynamic, "http.services.s.sticky"),
+            (Schema::Dynamic, "http.healthCheck"),
+            (Schema::Static, "entryPoints.web.http.http2"),
+            (Schema::Static, "docker"),
+            // A dynamic key in a static file and the other way round.
+            (Schema::Static, "http.models"),
+            (Schema::Dynamic, "global"),
+            // Typos and keys Traefik does not have.
+            (Schema::Dynamic, "http.services.s.loadBalancer.strategyy"),
+            (Schema::Dynamic, "http.middlewares.m.stripPrefix.bogus"),
+            (Schema::Static, "entryPoints.web.maxConnections"),
+        ] {
+            assert!(!has(schema, path), "{path}");
+        }
+    }
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert!(matches("", &[]));
+        assert!(!matches("", &["a"]));
+        assert!(matches("a.*.b", &["a", "x.y", "b"]));
+        assert!(!matches("a.*.b", &["a", "b"]));
+        assert!(!matches("a.*", &["a", "x", "b"]));
+    }
+}
