@@ -14,8 +14,10 @@ use std::time::Duration;
 mod compile;
 mod duration;
 mod error;
+mod middlewares;
 mod provider;
 mod raw_dynamic;
+mod raw_middleware;
 mod raw_static;
 mod raw_tls;
 mod refused_keys;
@@ -33,6 +35,8 @@ mod upstream_url;
 mod tests_dynamic;
 #[cfg(test)]
 mod tests_dynamic_errors;
+#[cfg(test)]
+mod tests_middlewares;
 #[cfg(test)]
 mod tests_snapshot;
 #[cfg(test)]

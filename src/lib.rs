@@ -11,6 +11,7 @@ pub mod app;
 pub mod config;
 pub mod control;
 pub mod http;
+pub mod middleware;
 pub mod observe;
 pub mod router;
 pub mod service;

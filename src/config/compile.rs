@@ -37,6 +37,7 @@ pub struct Defs {
     pub routers: BTreeMap<String, Def<RawRouter>>,
     pub services: BTreeMap<String, Def<RawService>>,
     pub transports: BTreeMap<String, Def<RawServersTransport>>,
+    pub middlewares: BTreeMap<String, Def<super::raw_middleware::RawMiddleware>>,
     pub tcp_routers: BTreeMap<String, Def<super::raw_tls::RawTcpRouter>>,
     pub tcp_services: BTreeMap<String, Def<super::raw_tls::RawTcpService>>,
     /// Every file's `tls` section (certificates are a list, not named).
@@ -52,6 +53,9 @@ pub struct Resolved {
     /// The file each router was defined in (same index), for rule errors.
     pub router_files: Vec<Arc<Path>>,
     pub services: Vec<Arc<Service>>,
+    pub middlewares: Vec<Arc<crate::middleware::MiddlewareDef>>,
+    /// One chain per static entry point (`entryPoints.<n>.http.middlewares`).
+    pub entry_chains: Vec<crate::middleware::Chain>,
     /// What `tls`/`tcp` compile from (`config::tls`, `config::tcp`).
     pub defs: Defs,
 }
@@ -82,6 +86,8 @@ pub fn compile(
         tcp,
         routers: resolved.routers,
         services: resolved.services,
+        middlewares: resolved.middlewares,
+        entry_chains: resolved.entry_chains,
     })
 }
 
@@ -93,11 +99,13 @@ pub fn resolve(
 ) -> Resolved {
     let defs = merge(files, errors);
     let mut index = services::compile_all(&defs, errors);
+    let mws = super::middlewares::compile_all(&defs, errors);
+    let entry_chains = entry_chains(st, &defs, &mws, errors);
     let (mut routers, mut router_files): (Vec<_>, Vec<_>) = defs
         .routers
         .iter()
         .filter_map(|(name, def)| {
-            let r = router(st, &defs, &mut index, name, def, errors)?;
+            let r = router(st, &defs, (&mut index, &mws), name, def, errors)?;
             Some((r, def.file.clone()))
         })
         .unzip();
@@ -110,6 +118,7 @@ pub fn resolve(
             entry_points: vec![ep],
             service,
             tls: None,
+            middlewares: Default::default(),
         });
         router_files.push(st.source.as_path().into());
     }
@@ -117,8 +126,31 @@ pub fn resolve(
         routers,
         router_files,
         services: index.services.into_iter().map(Arc::new).collect(),
+        middlewares: mws.defs,
+        entry_chains,
         defs,
     }
+}
+
+/// The chain of each entry point's `http.middlewares` (static configuration),
+/// resolved against the dynamic definitions; errors name the static file.
+fn entry_chains(
+    st: &StaticConfig,
+    defs: &Defs,
+    mws: &super::middlewares::MiddlewareIndex,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<crate::middleware::Chain> {
+    st.entry_points
+        .iter()
+        .map(|ep| {
+            let key = format!("entryPoints.{}.http.middlewares", ep.name);
+            let file = st.source.display().to_string();
+            let mut report =
+                |reason| errors.push(ConfigError::new(file.clone(), key.clone(), reason));
+            mws.chain(defs, &ep.middlewares, &mut report)
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn merge(files: Vec<SourceFile>, errors: &mut Vec<ConfigError>) -> Defs {
@@ -177,6 +209,13 @@ fn add_file(defs: &mut Defs, path: &Path, raw: RawDynamic, errors: &mut Vec<Conf
         "http.serversTransports",
         path,
         http.servers_transports,
+        errors,
+    );
+    insert(
+        &mut defs.middlewares,
+        "http.middlewares",
+        path,
+        http.middlewares,
         errors,
     );
 }
@@ -244,7 +283,7 @@ pub type KeyFn<'a> = &'a dyn Fn(&str) -> String;
 fn router(
     st: &StaticConfig,
     defs: &Defs,
-    index: &mut ServiceIndex,
+    (index, mws): (&mut ServiceIndex, &super::middlewares::MiddlewareIndex),
     name: &str,
     def: &Def<RawRouter>,
     errors: &mut Vec<ConfigError>,
@@ -252,10 +291,10 @@ fn router(
     let key = |rest: &str| format!("http.routers.{name}{rest}");
     let before = errors.len();
     let raw = &def.raw;
-    for m in &raw.middlewares {
-        let reason = format!("middleware `{m}` is not defined (middlewares are not supported yet)");
-        errors.push(def.error(key(".middlewares"), reason));
-    }
+    let middlewares = {
+        let mut report = |reason| errors.push(def.error(key(".middlewares"), reason));
+        mws.chain(defs, &raw.middlewares, &mut report)
+    };
     let rule = match raw.rule.as_deref().map(str::trim) {
         Some(rule) if !rule.is_empty() => Some(rule.to_string()),
         _ => {
@@ -298,6 +337,7 @@ fn router(
         rule,
         entry_points,
         service: service?,
+        middlewares: middlewares?,
     })
 }
 

@@ -27,7 +27,8 @@ pub struct RawHttp {
     pub services: BTreeMap<String, RawService>,
     #[serde(default)]
     pub servers_transports: BTreeMap<String, RawServersTransport>,
-    pub middlewares: Option<toml::Value>,
+    #[serde(default)]
+    pub middlewares: BTreeMap<String, super::raw_middleware::RawMiddleware>,
 }
 
 impl RawDynamic {
@@ -35,14 +36,10 @@ impl RawDynamic {
     /// changes nothing, so it is accepted.
     pub fn unsupported(&self) -> Vec<&'static str> {
         let present = |v: &Option<toml::Value>| v.as_ref().is_some_and(not_empty);
-        let middlewares = self.http.as_ref().map(|h| &h.middlewares);
-        [
-            ("udp", present(&self.udp)),
-            ("http.middlewares", middlewares.is_some_and(present)),
-        ]
-        .into_iter()
-        .filter_map(|(key, p)| p.then_some(key))
-        .collect()
+        [("udp", present(&self.udp))]
+            .into_iter()
+            .filter_map(|(key, p)| p.then_some(key))
+            .collect()
     }
 }
 

@@ -86,6 +86,8 @@ pub struct RawForwardedHeaders {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawEntryPointHttp {
     pub max_header_bytes: Option<u64>,
+    #[serde(default)]
+    pub middlewares: Vec<String>,
     pub tls: Option<RawEntryPointTls>,
     pub redirections: Option<RawRedirections>,
 }

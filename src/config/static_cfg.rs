@@ -119,6 +119,11 @@ fn entry_point(name: &str, raw: &RawEntryPoint, c: &mut Collector) -> Option<Ent
         // Filled in by `static_tls::apply` once every entry point is known.
         http_tls: None,
         redirect: None,
+        middlewares: raw
+            .http
+            .as_ref()
+            .map(|h| h.middlewares.clone())
+            .unwrap_or_default(),
     })
 }
 

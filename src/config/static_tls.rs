@@ -116,6 +116,7 @@ pub fn add_redirect_routers(
             entry_points: vec![ep.name.clone()],
             service: resolved.services.len() - 1,
             tls: None,
+            middlewares: Default::default(),
         });
         resolved.router_files.push(st.source.as_path().into());
         rules.push(crate::router::Rule::parse(rule).ok());

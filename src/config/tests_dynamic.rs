@@ -37,6 +37,7 @@ pub(super) fn static_cfg_for(addr: &str) -> EntryPoint {
         max_connections: 0,
         http_tls: None,
         redirect: None,
+        middlewares: vec![],
     }
 }
 

@@ -84,7 +84,7 @@ servers = [{ url = "http://127.0.0.1:1" }]
             ),
             (
                 "http.routers.r1.middlewares",
-                "middleware `auth` is not defined (middlewares are not supported yet)"
+                "middleware `auth` is not defined"
             ),
             (
                 "http.routers.r1.entryPoints",
@@ -159,13 +159,14 @@ fn errors_from_every_file_are_collected() {
     let syntax = "[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \n";
     let unknown = "[http.routers.q]\nrule = \"Path(`/`)\"\nservce = \"s\"\n";
     let dangling = "[http.routers.p]\nrule = \"Path(`/`)\"\nservice = \"s\"\n";
-    let unsupported =
-        "[udp.routers.t]\nservice = \"u\"\n[http.middlewares.m.stripPrefix]\nprefixes = []\n";
+    let unsupported = "[udp.routers.t]\nservice = \"u\"\n";
+    let later = "[http.middlewares.m.rateLimit]\naverage = 1\n";
     let files = [
         ("1.toml", syntax),
         ("2.toml", unknown),
         ("3.toml", dangling),
         ("4.toml", unsupported),
+        ("5.toml", later),
     ];
     let (s, errors) = errs(&files);
     let got: Vec<_> = errors
@@ -185,13 +186,18 @@ fn errors_from_every_file_are_collected() {
             ),
             (file(&s, "4.toml"), "udp (line 1 column 2)".to_string()),
             (
-                file(&s, "4.toml"),
-                "http.middlewares (line 3 column 7)".to_string()
+                file(&s, "5.toml"),
+                "http.middlewares.m.rateLimit (line 1 column 21)".to_string()
             ),
             (file(&s, "3.toml"), "http.routers.p.service".to_string()),
         ]
     );
     assert!(errors[1].reason.contains("unknown field `servce`"));
+    assert!(
+        errors[3].reason.contains("not supported yet"),
+        "{}",
+        errors[3].reason
+    );
     assert!(
         errors[4].reason.contains("some files failed to parse"),
         "{}",

@@ -54,6 +54,9 @@ pub struct EntryPoint {
     pub http_tls: Option<RouterTls>,
     /// `http.redirections.entryPoint`.
     pub redirect: Option<EntryRedirect>,
+    /// `http.middlewares`: names of dynamic middlewares run for every router
+    /// on this entry point, before the router's own.
+    pub middlewares: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +87,11 @@ pub struct Snapshot {
     /// Indexed by the ids the tables return.
     pub routers: Vec<Router>,
     pub services: Vec<Arc<Service>>,
+    /// Every compiled middleware; chains hold indices into it.
+    pub middlewares: Vec<Arc<crate::middleware::MiddlewareDef>>,
+    /// Same order as `StaticConfig::entry_points`: each entry point's
+    /// `http.middlewares`, run before the router's own.
+    pub entry_chains: Vec<crate::middleware::Chain>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +104,8 @@ pub struct Router {
     pub service: usize,
     /// `tls`: served on TLS connections only.
     pub tls: Option<RouterTls>,
+    /// The router's `middlewares`, flattened: indices into `Snapshot::middlewares`.
+    pub middlewares: crate::middleware::Chain,
 }
 
 #[derive(Debug, Clone, PartialEq)]

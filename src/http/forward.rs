@@ -7,7 +7,10 @@
 use std::io::Write;
 use std::net::IpAddr;
 
-use crate::http::codec::{BodyKind, HeaderKind, HeaderSpan, RequestHead, ResponseHead, Span};
+use crate::http::codec::{
+    BodyKind, HeaderKind, HeaderSpan, RequestHead, ResponseHead, Span, classify,
+};
+use crate::middleware::{Edits, HeaderOp, drops};
 
 /// Most `Connection` tokens naming extra hop-by-hop headers we honour per message.
 const MAX_CONNECTION_TOKENS: usize = 16;
@@ -31,6 +34,8 @@ pub struct Forwarding<'a> {
     pub hostname: &'a str,
     /// Keep `Upgrade` and `Connection: upgrade` (WebSocket handshake).
     pub upgrade: bool,
+    /// What the router's middlewares changed: path and headers.
+    pub edits: &'a Edits,
 }
 
 /// Writes the upstream request head (request line, headers, blank line) into `out`.
@@ -48,11 +53,12 @@ pub fn write_request_head(
     fw: &Forwarding<'_>,
 ) {
     out.clear();
-    write_request_line(out, buf, head, fw.path_prefix);
+    write_request_line(out, buf, head, fw);
     write_host(out, buf, head, fw);
     let named = connection_tokens(buf, headers);
     let mut present = Present::default();
     let mut framed = false;
+    let edited = !fw.edits.is_empty();
     for h in headers {
         use HeaderKind::*;
         let keep = match h.kind {
@@ -81,6 +87,8 @@ pub fn write_request_head(
             }
             Other => !is_named(h.name.get(buf), buf, &named),
         };
+        // A middleware's Set or Remove of this name replaces the client's fields.
+        let keep = keep && !(edited && drops(fw.edits.request_edits(), h.name.get(buf)));
         if keep {
             put(out, h.name.get(buf), h.value.get(buf));
         }
@@ -88,17 +96,51 @@ pub fn write_request_head(
     if fw.upgrade {
         out.extend_from_slice(b"Connection: Upgrade\r\n");
     }
+    if edited {
+        write_request_edits(out, fw.edits, &mut present);
+    }
     let _ = write_forwarded(out, buf, head, headers, fw, &present);
     out.extend_from_slice(b"\r\n");
+}
+
+/// The headers middlewares set or added, after the client's own. Host was
+/// written first; X-Forwarded-For and X-Forwarded-Server stay the proxy's (a
+/// set X-Forwarded-For is extended with the client address, like a trusted
+/// chain); a set X-Forwarded-Proto/Host/Port or X-Real-Ip replaces the one the
+/// proxy would generate.
+fn write_request_edits(out: &mut Vec<u8>, edits: &Edits, present: &mut Present) {
+    for (op, name, value) in edits.request_edits() {
+        let kind = classify(name);
+        if op == HeaderOp::Remove
+            || matches!(
+                kind,
+                HeaderKind::Host | HeaderKind::XForwardedFor | HeaderKind::XForwardedServer
+            )
+        {
+            continue;
+        }
+        present.mark(kind);
+        put(out, name, value);
+    }
 }
 
 /// The one `Host` line, first after the request line: the override, else the
 /// request's authority, else (HTTP/1.0 without Host) the server's.
 fn write_host(out: &mut Vec<u8>, buf: &[u8], head: &RequestHead, fw: &Forwarding<'_>) {
+    let set = || {
+        fw.edits
+            .request_edits()
+            .filter(|(op, n, _)| *op == HeaderOp::Set && n.eq_ignore_ascii_case(b"host"))
+            .last()
+            .map(|(_, _, v)| v)
+    };
     let host = match fw.host_override {
         Some(a) => a.as_bytes(),
-        None if head.host.is_empty() => fw.default_host.as_bytes(),
-        None => head.host.get(buf),
+        None => match set() {
+            Some(v) => v,
+            None if head.host.is_empty() => fw.default_host.as_bytes(),
+            None => head.host.get(buf),
+        },
     };
     put(out, b"Host", host);
 }
@@ -127,7 +169,16 @@ fn write_forwarded(
     // A trusted client's chain is kept (all its XFF headers, in order) and extended
     // with the address we saw; an untrusted one's is replaced by that address.
     out.extend_from_slice(b"X-Forwarded-For: ");
-    if fw.trusted {
+    let set_xff = fw
+        .edits
+        .request_edits()
+        .filter(|(op, n, _)| *op != HeaderOp::Remove && n.eq_ignore_ascii_case(b"x-forwarded-for"))
+        .map(|(_, _, v)| v);
+    for v in set_xff {
+        out.extend_from_slice(v);
+        out.extend_from_slice(b", ");
+    }
+    if fw.trusted && !drops(fw.edits.request_edits(), b"x-forwarded-for") {
         for h in headers
             .iter()
             .filter(|h| h.kind == HeaderKind::XForwardedFor)
@@ -174,10 +225,11 @@ impl Present {
     }
 }
 
-fn write_request_line(out: &mut Vec<u8>, buf: &[u8], head: &RequestHead, prefix: &str) {
+fn write_request_line(out: &mut Vec<u8>, buf: &[u8], head: &RequestHead, fw: &Forwarding<'_>) {
+    let prefix = fw.path_prefix;
     out.extend_from_slice(head.method.get(buf));
     out.push(b' ');
-    let path = head.path.get(buf);
+    let path = fw.edits.path(head.path.get(buf));
     if path == b"*" {
         out.push(b'*');
     } else {
@@ -205,14 +257,17 @@ pub struct ResponseFraming {
     pub keep_alive_10: bool,
 }
 
-/// Writes the client response head into `out` (appending).
+/// Writes the client response head into `out` (appending), with the response
+/// header edits of the router's middlewares when there are any.
 pub fn write_response_head(
     out: &mut Vec<u8>,
     buf: &[u8],
     resp: &ResponseHead,
     headers: &[HeaderSpan],
     framing: &ResponseFraming,
+    edits: Option<&Edits>,
 ) {
+    let edits = edits.filter(|e| !e.is_empty());
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(&status_digits(resp.status));
     out.push(b' ');
@@ -246,8 +301,14 @@ pub fn write_response_head(
             Other => !is_named(h.name.get(buf), buf, &named),
             _ => true,
         };
+        let keep = keep && !edits.is_some_and(|e| drops(e.response_edits(), h.name.get(buf)));
         if keep {
             put(out, h.name.get(buf), h.value.get(buf));
+        }
+    }
+    for (op, name, value) in edits.iter().flat_map(|e| e.response_edits()) {
+        if op != HeaderOp::Remove {
+            put(out, name, value);
         }
     }
     if switching {

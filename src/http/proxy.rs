@@ -105,6 +105,7 @@ async fn exchange<S: ClientIo>(
         port: &c.ep.port_text,
         hostname: &c.w.hostname,
         upgrade: head.upgrade,
+        edits: &c.edits,
     };
     forward::write_request_head(&mut c.out, &c.buf, head, &c.headers, &fw);
     let inline = inline_body(head, c.buf.len());
@@ -205,7 +206,14 @@ async fn send_and_wait<S: ClientIo>(
         }
         if head.version == Version::Http11 {
             c.out.clear();
-            forward::write_response_head(&mut c.out, &up.buf, &resp, &c.resp_headers, &interim());
+            forward::write_response_head(
+                &mut c.out,
+                &up.buf,
+                &resp,
+                &c.resp_headers,
+                &interim(),
+                None,
+            );
             let deadline = c.write_deadline();
             io::write_vec(&mut c.io, &mut c.out, deadline)
                 .await

@@ -17,6 +17,7 @@ use crate::http::io::{self, IoFail};
 use crate::http::panic::CatchUnwind;
 use crate::http::upstream::UpstreamConn;
 use crate::http::{proxy, tunnel};
+use crate::middleware::Flow;
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::service::whoami::Whoami;
 use crate::worker::parking::Spot;
@@ -75,6 +76,8 @@ pub struct Conn<S> {
     pub response_started: bool,
     /// What this request did, for metrics and the access log.
     pub rec: crate::observe::Record,
+    /// What the router's middlewares changed or answered (cleared per request).
+    pub edits: crate::middleware::Edits,
     /// Reused by every quiet-able idle read (see `ClientIo::read_or_quiet`).
     canceller: Canceller,
     /// The peer's address as text (`X-Forwarded-For`, `X-Real-Ip`).
@@ -208,6 +211,7 @@ async fn serve_active<S: ClientIo>(
         req: ReqState::Untouched,
         response_started: false,
         rec: Default::default(),
+        edits: Default::default(),
         canceller: Canceller::new(),
         client_ip: IpText::new(peer.ip().to_canonical()),
         trusted,
@@ -273,6 +277,7 @@ enum NoHead {
     Fail(ProxyError),
 }
 
+mod chain;
 mod local;
 
 impl<S: ClientIo> Conn<S> {
@@ -377,7 +382,13 @@ impl<S: ClientIo> Conn<S> {
             return self.fail(Some(head), ProxyError::NoRoute).await;
         };
         self.rec.route(&view, id);
-        let service = view.services[view.snapshot.routers[id as usize].service].clone();
+        let router = &view.snapshot.routers[id as usize];
+        self.edits.clear();
+        if self.run_chain(head, &view, router) == Flow::Answer {
+            return self.answer_from_chain(head).await;
+        }
+        let service = view.services[router.service].clone();
+        // Every runtime is named: a new service kind must say how it is served.
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(wrr), ServiceKind::LoadBalancer(lb)) => {
                 proxy::forward(self, head, lb, wrr).await
@@ -389,7 +400,7 @@ impl<S: ClientIo> Conn<S> {
                 crate::observe::serve::respond(*kind, &self.w, &view, &req, close, &mut self.out);
                 self.send_local(head, close).await
             }
-            (_, ServiceKind::Redirect(r)) => {
+            (Runtime::Redirect, ServiceKind::Redirect(r)) => {
                 self.out.clear();
                 crate::tls::redirect::write(&mut self.out, r, head, &self.buf);
                 self.send_local(head, true).await
@@ -401,17 +412,22 @@ impl<S: ClientIo> Conn<S> {
                     .extend_from_slice(prebuilt.bytes(close, head.is_head));
                 self.send_local(head, close).await
             }
-            _ => {
+            (Runtime::Whoami, _) => {
                 let close = self.local_must_close(head);
                 let whoami = Whoami {
                     hostname: &self.w.hostname,
                     local: self.ep.local,
                     peer: self.peer,
                     close,
+                    edits: &self.edits,
                 };
                 self.out.clear();
                 whoami.write(&mut self.out, &self.buf, head, &self.headers);
                 self.send_local(head, close).await
+            }
+            (Runtime::LoadBalancer(_), _) | (Runtime::Redirect, _) => {
+                let err = ProxyError::Internal("service runtime does not match its definition");
+                self.fail(Some(head), err).await
             }
         }
     }

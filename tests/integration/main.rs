@@ -12,6 +12,7 @@ mod forwarded;
 mod harness;
 mod lifecycle;
 mod limits;
+mod middlewares;
 mod observe;
 mod parking;
 mod pool;

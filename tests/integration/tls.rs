@@ -1,7 +1,7 @@
 //! TLS termination, SNI routing and TCP routes against the real binary, with
 //! rcgen-made certificates and a rustls client (`tls/pki.rs`).
 
-mod pki;
+pub mod pki;
 mod tcp;
 mod termination;
 mod wire;

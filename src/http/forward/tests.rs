@@ -25,6 +25,8 @@ fn fw(trusted: bool) -> Forwarding<'static> {
         port: "8080",
         hostname: "edge1",
         upgrade: false,
+        // Leaked: tests want a `'static` Forwarding.
+        edits: Box::leak(Box::default()),
     }
 }
 
@@ -180,7 +182,7 @@ fn relay_head(resp: &str, framing: &ResponseFraming) -> String {
         .unwrap()
         .unwrap();
     let mut out = Vec::new();
-    write_response_head(&mut out, resp.as_bytes(), &head, &headers, framing);
+    write_response_head(&mut out, resp.as_bytes(), &head, &headers, framing, None);
     String::from_utf8(out).unwrap()
 }
 
@@ -266,7 +268,7 @@ fn response_content_length_list_regenerated_once() {
         .unwrap()
         .unwrap();
     let mut out = Vec::new();
-    write_response_head(&mut out, raw.as_bytes(), &head, &headers, &framing);
+    write_response_head(&mut out, raw.as_bytes(), &head, &headers, &framing, None);
     assert_eq!(out, b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n");
 }
 

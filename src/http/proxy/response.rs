@@ -86,7 +86,7 @@ pub(super) async fn switch_protocols<S: ClientIo>(
         )));
     }
     c.out.clear();
-    forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &interim());
+    forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &interim(), None);
     io::consume(&mut up.buf, resp.head_len);
     c.response_started = true;
     (c.rec.status, c.rec.origin_status) = (101, 101);
@@ -118,7 +118,14 @@ pub(super) async fn relay<S: ClientIo>(
         keep_alive_10: http10 && !close,
     };
     c.out.clear();
-    forward::write_response_head(&mut c.out, &up.buf, resp, &c.resp_headers, &framing);
+    forward::write_response_head(
+        &mut c.out,
+        &up.buf,
+        resp,
+        &c.resp_headers,
+        &framing,
+        Some(&c.edits),
+    );
     io::consume(&mut up.buf, resp.head_len);
     let mut body = resp.body;
     if let BodyKind::Length(n) = body {

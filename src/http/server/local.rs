@@ -45,6 +45,8 @@ impl<S: ClientIo> Conn<S> {
 
     pub(super) async fn send_local(&mut self, head: &RequestHead, close: bool) -> Outcome {
         self.consume_local(head);
+        // The router's middlewares edit local responses as they edit proxied ones.
+        self.edits.apply_to_head(&mut self.out);
         self.rec.local_response(&self.out);
         self.response_started = true;
         let deadline = self.write_deadline();

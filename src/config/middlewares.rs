@@ -1,0 +1,260 @@
+//! `http.middlewares` → compiled definitions, and the chains routers and entry
+//! points run: references resolved by (possibly provider-qualified) name, `chain`
+//! middlewares flattened in order, unknown names and cycles refused with the
+//! file, key and the cycle's path.
+
+use std::sync::Arc;
+
+use regex::bytes::Regex;
+use rustc_hash::FxHashMap;
+
+use super::compile::{Def, Defs, not_defined, split_provider};
+use super::error::ConfigError;
+use super::raw_middleware::*;
+use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
+
+/// Compiled middlewares and how to find them by name.
+#[derive(Default)]
+pub struct MiddlewareIndex {
+    /// What `Snapshot::middlewares` holds; chains index into it.
+    pub defs: Vec<Arc<MiddlewareDef>>,
+    /// By bare name (every definition is `@file` today).
+    by_name: FxHashMap<String, Entry>,
+}
+
+enum Entry {
+    One(u32),
+    /// A `chain`: its members, resolved when referenced.
+    Chain(Vec<String>),
+    /// Refused; already reported where it is defined.
+    Invalid,
+}
+
+/// Why a reference did not resolve: `Some(reason)`, or `None` when the target
+/// exists but is itself invalid (reported where it is defined).
+type Unresolved = Option<String>;
+
+/// Compiles every middleware definition, then checks every chain.
+pub fn compile_all(defs: &Defs, errors: &mut Vec<ConfigError>) -> MiddlewareIndex {
+    let mut index = MiddlewareIndex::default();
+    for (name, def) in &defs.middlewares {
+        let entry = match one(name, def, errors) {
+            Some(Kind::Chain(members)) => Entry::Chain(members),
+            Some(Kind::One(kind)) => {
+                index.defs.push(Arc::new(MiddlewareDef {
+                    name: format!("{name}@file"),
+                    kind,
+                }));
+                Entry::One(index.defs.len() as u32 - 1)
+            }
+            None => Entry::Invalid,
+        };
+        index.by_name.insert(name.clone(), entry);
+    }
+    // Each chain is checked on its own, so a cycle or an unknown member is
+    // reported at the chain that has it; routers using it then stay quiet.
+    let chains: Vec<String> = defs
+        .middlewares
+        .iter()
+        .filter(|(_, d)| d.raw.chain.is_some())
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in chains {
+        let mut out = Vec::new();
+        if let Err(Some(reason)) = index.resolve(defs, &name, &mut vec![], &mut out) {
+            let def = &defs.middlewares[&name];
+            let key = format!("http.middlewares.{name}.chain.middlewares");
+            errors.push(def.error(key, reason));
+            index.by_name.insert(name, Entry::Invalid);
+        }
+    }
+    index
+}
+
+impl MiddlewareIndex {
+    /// The flattened chain of `names`, in order. Each failure is reported through
+    /// `report` (a reason); `None` if any name failed.
+    pub fn chain(
+        &self,
+        defs: &Defs,
+        names: &[String],
+        report: &mut dyn FnMut(String),
+    ) -> Option<Chain> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for name in names {
+            if let Err(why) = self.resolve(defs, name, &mut vec![], &mut out) {
+                ok = false;
+                if let Some(reason) = why {
+                    report(reason);
+                }
+            }
+        }
+        ok.then(|| Chain::from(out))
+    }
+
+    /// Appends the middlewares `name` stands for to `out`; `stack` holds the
+    /// chains being expanded, to catch cycles.
+    fn resolve(
+        &self,
+        defs: &Defs,
+        name: &str,
+        stack: &mut Vec<String>,
+        out: &mut Vec<u32>,
+    ) -> Result<(), Unresolved> {
+        let base = match split_provider(name) {
+            (base, None | Some("file")) => base,
+            (_, Some("internal")) => {
+                return Err(Some(format!(
+                    "unknown internal middleware `{name}` (proxyd has no built-in middlewares)"
+                )));
+            }
+            (_, Some(p)) => {
+                return Err(Some(format!(
+                    "middleware `{name}`: provider `{p}` does not exist (use `@file`)"
+                )));
+            }
+        };
+        match self.by_name.get(base) {
+            None => Err(Some(not_defined(defs, "middleware", name))),
+            Some(Entry::Invalid) => Err(None),
+            Some(Entry::One(id)) => {
+                out.push(*id);
+                Ok(())
+            }
+            Some(Entry::Chain(members)) => {
+                if let Some(at) = stack.iter().position(|s| s == base) {
+                    let mut path: Vec<String> =
+                        stack[at..].iter().map(|s| format!("{s}@file")).collect();
+                    path.push(format!("{base}@file"));
+                    return Err(Some(format!("chain cycle: {}", path.join(" -> "))));
+                }
+                stack.push(base.to_string());
+                let mut result = Ok(());
+                for m in members {
+                    if let Err(e) = self.resolve(defs, m, stack, out) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                stack.pop();
+                result
+            }
+        }
+    }
+}
+
+enum Kind {
+    One(Middleware),
+    Chain(Vec<String>),
+}
+
+/// Compiles one definition; it must name exactly one middleware type.
+fn one(name: &str, def: &Def<RawMiddleware>, errors: &mut Vec<ConfigError>) -> Option<Kind> {
+    let raw = &def.raw;
+    let key = |rest: &str| format!("http.middlewares.{name}{rest}");
+    let present: Vec<&str> = [
+        ("addPrefix", raw.add_prefix.is_some()),
+        ("stripPrefix", raw.strip_prefix.is_some()),
+        ("stripPrefixRegex", raw.strip_prefix_regex.is_some()),
+        ("replacePath", raw.replace_path.is_some()),
+        ("replacePathRegex", raw.replace_path_regex.is_some()),
+        ("chain", raw.chain.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, p)| p.then_some(k))
+    .collect();
+    let mut fail = |k: String, reason: String| {
+        errors.push(def.error(k, reason));
+        None
+    };
+    match present.as_slice() {
+        [] => {
+            return fail(
+                key(""),
+                "no middleware type given (e.g. `stripPrefix`)".into(),
+            );
+        }
+        [_] => {}
+        many => {
+            let reason = format!(
+                "one definition holds one middleware type, this one has {}; declare one middleware per type",
+                many.join(" and ")
+            );
+            return fail(key(""), reason);
+        }
+    }
+    let kind = if let Some(m) = &raw.add_prefix {
+        match m.prefix.as_deref() {
+            Some(p) if !p.is_empty() => Middleware::AddPrefix(mw::AddPrefix { prefix: p.into() }),
+            _ => {
+                return fail(
+                    key(".addPrefix.prefix"),
+                    "missing: the prefix cannot be empty".into(),
+                );
+            }
+        }
+    } else if let Some(m) = &raw.strip_prefix {
+        let prefixes = m.prefixes.iter().map(|p| p.trim().to_string()).collect();
+        Middleware::StripPrefix(mw::StripPrefix { prefixes })
+    } else if let Some(m) = &raw.strip_prefix_regex {
+        let mut regex = Vec::new();
+        for (i, r) in m.regex.iter().enumerate() {
+            match Regex::new(r.trim()) {
+                Ok(re) => regex.push(re),
+                Err(e) => {
+                    return fail(key(&format!(".stripPrefixRegex.regex[{i}]")), bad_regex(&e));
+                }
+            }
+        }
+        Middleware::StripPrefixRegex(mw::StripPrefixRegex { regex })
+    } else if let Some(m) = &raw.replace_path {
+        let path = m.path.clone().unwrap_or_default();
+        if let Err(reason) = check_path(&path) {
+            return fail(key(".replacePath.path"), reason);
+        }
+        Middleware::ReplacePath(mw::ReplacePath { path })
+    } else if let Some(m) = &raw.replace_path_regex {
+        let regex = match m.regex.as_deref().map(|r| Regex::new(r.trim())) {
+            Some(Ok(re)) => re,
+            Some(Err(e)) => return fail(key(".replacePathRegex.regex"), bad_regex(&e)),
+            None => {
+                return fail(
+                    key(".replacePathRegex.regex"),
+                    "missing: a regex is required".into(),
+                );
+            }
+        };
+        let replacement = m.replacement.clone().unwrap_or_default();
+        Middleware::ReplacePathRegex(mw::ReplacePathRegex { regex, replacement })
+    } else {
+        let chain = raw.chain.as_ref().expect("one type is present");
+        return Some(Kind::Chain(chain.middlewares.clone()));
+    };
+    Some(Kind::One(kind))
+}
+
+fn bad_regex(e: &regex::Error) -> String {
+    format!("invalid regular expression: {e}")
+}
+
+/// A path a middleware may send upstream: visible ASCII, no query or fragment,
+/// and valid percent escapes (Traefik would fail each request with a 500).
+fn check_path(path: &str) -> Result<(), String> {
+    if let Some(c) = path
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || *c == '?' || *c == '#')
+    {
+        return Err(format!(
+            "{c:?} cannot appear in a path (spaces, controls, `?` and `#` are not allowed)"
+        ));
+    }
+    let b = path.as_bytes();
+    for (i, _) in path.match_indices('%') {
+        let hex = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
+        if !hex(i + 1) || !hex(i + 2) {
+            return Err(format!("invalid percent escape at byte {i}"));
+        }
+    }
+    Ok(())
+}

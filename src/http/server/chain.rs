@@ -1,0 +1,68 @@
+//! The connection's side of the middleware chain: run the request phase of the
+//! entry point's and the router's middlewares over the parsed head, and send
+//! the answer when one of them answered. Middlewares see only the
+//! protocol-neutral `RequestInfo`; the edits they leave are applied where the
+//! upstream and response heads are written.
+
+use super::{ClientIo, Conn, HeaderView, Outcome};
+use crate::config::Router;
+use crate::http::codec::RequestHead;
+use crate::middleware::{self, Flow};
+use crate::router::RequestInfo;
+use crate::worker::view::View;
+
+impl<S: ClientIo> Conn<S> {
+    /// The entry point's chain, then the router's; a router without middlewares
+    /// (on an entry point without any) costs two length checks.
+    pub(super) fn run_chain(&mut self, head: &RequestHead, view: &View, router: &Router) -> Flow {
+        let entry = &view.snapshot.entry_chains[self.ep.index];
+        if entry.is_empty() && router.middlewares.is_empty() {
+            return Flow::Next;
+        }
+        let lookup = HeaderView {
+            buf: &self.buf,
+            headers: &self.headers,
+        };
+        let info = RequestInfo {
+            method: head.method.get(&self.buf),
+            host: head.host.get(&self.buf),
+            path: head.path.get(&self.buf),
+            query: head.query.get(&self.buf),
+            client_ip: self.peer.ip().to_canonical(),
+            headers: &lookup,
+        };
+        let defs = &view.snapshot.middlewares;
+        match middleware::on_request(defs, entry, &info, &mut self.edits) {
+            Flow::Answer => Flow::Answer,
+            Flow::Next => middleware::on_request(defs, &router.middlewares, &info, &mut self.edits),
+        }
+    }
+
+    /// Sends what a middleware answered (its status, body and response headers).
+    pub(super) async fn answer_from_chain(&mut self, head: &RequestHead) -> Outcome {
+        let close = self.local_must_close(head);
+        let Some((status, body)) = self.edits.answered() else {
+            return Outcome::Close;
+        };
+        self.out.clear();
+        self.out.extend_from_slice(b"HTTP/1.1 ");
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+        self.out.push(b' ');
+        self.out
+            .extend_from_slice(crate::service::respond::reason(status).as_bytes());
+        self.out
+            .extend_from_slice(b"\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ");
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+        if close {
+            self.out.extend_from_slice(b"connection: close\r\n");
+        }
+        self.out.extend_from_slice(b"\r\n");
+        if !head.is_head {
+            self.out.extend_from_slice(body);
+        }
+        self.send_local(head, close).await
+    }
+}

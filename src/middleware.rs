@@ -1,0 +1,108 @@
+//! The middleware chain: what runs between the router and the service, as
+//! Traefik's `http.middlewares` define it. A chain is compiled with the snapshot
+//! into plain data (an enum per middleware with its regexes and header sets
+//! prepared), so running it needs no dynamic dispatch and, once a connection's
+//! [`Edits`] buffers are warm, no allocation.
+//!
+//! Phases, in chain order:
+//! - **request** ([`on_request`]): look at the request head and either go on or
+//!   answer locally (a redirect, 401, 403, a CORS preflight), which stops the chain;
+//! - **upstream**: the edits a request phase recorded in [`Edits`] (a new path,
+//!   headers to set, add or remove) are applied where the upstream head is
+//!   written (`http::forward`);
+//! - **response**: response header edits recorded in the request phase are
+//!   applied where the response head is written, proxied or local.
+//!
+//! Middlewares see the protocol-neutral [`RequestInfo`] (method, host, path,
+//! query, headers, client address) and never a connection, so an HTTP/2 stream
+//! can run the same chain.
+
+use std::sync::Arc;
+
+pub use crate::router::RequestInfo;
+
+mod edits;
+mod path;
+
+pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops};
+pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
+
+/// One compiled middleware definition, as the snapshot holds it.
+#[derive(Debug)]
+pub struct MiddlewareDef {
+    /// Qualified name, e.g. `strip-api@file`.
+    pub name: String,
+    pub kind: Middleware,
+}
+
+/// Equality by definition, so a reload that keeps a middleware keeps its state.
+impl PartialEq for MiddlewareDef {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.kind.source() == other.kind.source()
+    }
+}
+
+/// The middlewares proxyd runs. Each variant holds its configuration compiled
+/// for the request path.
+#[derive(Debug)]
+pub enum Middleware {
+    AddPrefix(AddPrefix),
+    StripPrefix(StripPrefix),
+    StripPrefixRegex(StripPrefixRegex),
+    ReplacePath(ReplacePath),
+    ReplacePathRegex(ReplacePathRegex),
+}
+
+impl Middleware {
+    /// The definition as configured, for change detection across reloads.
+    pub fn source(&self) -> String {
+        format!("{self:?}")
+    }
+
+    /// Traefik's type name, for logs and the API.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Middleware::AddPrefix(_) => "addPrefix",
+            Middleware::StripPrefix(_) => "stripPrefix",
+            Middleware::StripPrefixRegex(_) => "stripPrefixRegex",
+            Middleware::ReplacePath(_) => "replacePath",
+            Middleware::ReplacePathRegex(_) => "replacePathRegex",
+        }
+    }
+}
+
+/// A compiled chain: indices into `Snapshot::middlewares`, flattened (a `chain`
+/// middleware contributes its members in order), entry-point middlewares first.
+pub type Chain = Arc<[u32]>;
+
+/// What the request phase decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on to the next middleware, then the service.
+    Next,
+    /// The answer is in [`Edits::answer`]: send it and skip the service.
+    Answer,
+}
+
+/// Runs the request phase of `chain` over `req`, recording edits. Stops at the
+/// first middleware that answers.
+pub fn on_request(
+    defs: &[Arc<MiddlewareDef>],
+    chain: &[u32],
+    req: &RequestInfo<'_>,
+    edits: &mut Edits,
+) -> Flow {
+    for &id in chain {
+        let flow = match &defs[id as usize].kind {
+            Middleware::AddPrefix(m) => m.apply(req, edits),
+            Middleware::StripPrefix(m) => m.apply(req, edits),
+            Middleware::StripPrefixRegex(m) => m.apply(req, edits),
+            Middleware::ReplacePath(m) => m.apply(req, edits),
+            Middleware::ReplacePathRegex(m) => m.apply(req, edits),
+        };
+        if flow == Flow::Answer {
+            return Flow::Answer;
+        }
+    }
+    Flow::Next
+}

@@ -1,0 +1,257 @@
+//! What a chain's request phase leaves for the later phases: the path to send
+//! upstream, header edits for the upstream request and for the response, and a
+//! local answer. One `Edits` lives with each connection and is cleared per
+//! request; its buffers are reused, so a warm connection allocates nothing.
+
+use std::ops::Range;
+
+/// How a header edit changes the header list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderOp {
+    /// Replace every field of this name with one (Go's `Header.Set`).
+    Set,
+    /// Add a field, keeping those already there (`Header.Add`).
+    Add,
+    /// Remove every field of this name (`Header.Del`).
+    Remove,
+}
+
+/// One header edit; name and value live in the edits' scratch buffer.
+#[derive(Debug, Clone)]
+pub struct HeaderEdit {
+    pub op: HeaderOp,
+    name: Range<u32>,
+    value: Range<u32>,
+}
+
+/// A response made by a middleware (redirect, 401, 403, preflight). Its headers
+/// are the response edits; its body is in the scratch buffer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    body: Range<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct Edits {
+    /// Names and values of header edits, answer bodies.
+    scratch: Vec<u8>,
+    /// The path to send upstream once a middleware rewrote it.
+    path: Vec<u8>,
+    path_set: bool,
+    /// Where a path rewrite builds the next path (swapped with `path`).
+    spare: Vec<u8>,
+    /// Where a local response is rebuilt with the response edits.
+    rebuilt: Vec<u8>,
+    request: Vec<HeaderEdit>,
+    response: Vec<HeaderEdit>,
+    answer: Option<Answer>,
+}
+
+impl Edits {
+    /// Forgets the previous request's edits, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.scratch.clear();
+        self.path.clear();
+        self.path_set = false;
+        self.request.clear();
+        self.response.clear();
+        self.answer = None;
+    }
+
+    /// Nothing to apply: the upstream and response heads go out as without a chain.
+    pub fn is_empty(&self) -> bool {
+        !self.path_set && self.request.is_empty() && self.response.is_empty()
+    }
+
+    /// The path as the chain has it so far: rewritten, or the request's own.
+    pub fn path<'a>(&'a self, original: &'a [u8]) -> &'a [u8] {
+        if self.path_set { &self.path } else { original }
+    }
+
+    /// The rewritten path, if a middleware rewrote it.
+    pub fn rewritten_path(&self) -> Option<&[u8]> {
+        self.path_set.then_some(&self.path[..])
+    }
+
+    /// Replaces the path with what `build` writes, given the current path.
+    pub fn rewrite_path(&mut self, original: &[u8], build: impl FnOnce(&[u8], &mut Vec<u8>)) {
+        let mut next = std::mem::take(&mut self.spare);
+        next.clear();
+        build(self.path(original), &mut next);
+        self.spare = std::mem::replace(&mut self.path, next);
+        self.path_set = true;
+    }
+
+    /// Records an edit of the upstream request's headers.
+    pub fn request_header(&mut self, op: HeaderOp, name: &[u8], value: &[u8]) {
+        let edit = self.edit(op, name, value);
+        push_edit(&mut self.request, &self.scratch, edit);
+    }
+
+    /// Records an edit of the response's headers (proxied or answered here).
+    pub fn response_header(&mut self, op: HeaderOp, name: &[u8], value: &[u8]) {
+        let edit = self.edit(op, name, value);
+        push_edit(&mut self.response, &self.scratch, edit);
+    }
+
+    /// Records a local answer; its headers are the response edits.
+    pub fn answer(&mut self, status: u16, body: &[u8]) {
+        let body = self.store(body);
+        self.answer = Some(Answer { status, body });
+    }
+
+    pub fn answered(&self) -> Option<(u16, &[u8])> {
+        self.answer.as_ref().map(|a| (a.status, self.get(&a.body)))
+    }
+
+    /// The upstream request edits as (op, name, value), in order.
+    pub fn request_edits(&self) -> impl Iterator<Item = (HeaderOp, &[u8], &[u8])> {
+        self.request.iter().map(|e| self.view(e))
+    }
+
+    /// The response edits as (op, name, value), in order.
+    pub fn response_edits(&self) -> impl Iterator<Item = (HeaderOp, &[u8], &[u8])> {
+        self.response.iter().map(|e| self.view(e))
+    }
+
+    /// Applies the response edits to a complete response made here (`out`
+    /// starts with its status line): fields a Set or Remove names are dropped,
+    /// then every Set and Add goes at the end of the head.
+    pub fn apply_to_head(&mut self, out: &mut Vec<u8>) {
+        if self.response.is_empty() {
+            return;
+        }
+        let Some(end) = find(out, b"\r\n\r\n") else {
+            return;
+        };
+        let mut rebuilt = std::mem::take(&mut self.rebuilt);
+        rebuilt.clear();
+        let mut lines = out[..end + 2].split_inclusive(|&b| b == b'\n');
+        rebuilt.extend_from_slice(lines.next().unwrap_or_default());
+        for line in lines {
+            let name = line.split(|&b| b == b':').next().unwrap_or_default();
+            if !drops(self.response_edits(), name) {
+                rebuilt.extend_from_slice(line);
+            }
+        }
+        for (op, name, value) in self.response_edits() {
+            if op != HeaderOp::Remove {
+                rebuilt.extend_from_slice(name);
+                rebuilt.extend_from_slice(b": ");
+                rebuilt.extend_from_slice(value);
+                rebuilt.extend_from_slice(b"\r\n");
+            }
+        }
+        rebuilt.extend_from_slice(&out[end + 2..]);
+        std::mem::swap(out, &mut rebuilt);
+        self.rebuilt = rebuilt;
+    }
+
+    fn edit(&mut self, op: HeaderOp, name: &[u8], value: &[u8]) -> HeaderEdit {
+        let name = self.store(name);
+        let value = self.store(value);
+        HeaderEdit { op, name, value }
+    }
+
+    fn store(&mut self, bytes: &[u8]) -> Range<u32> {
+        let start = self.scratch.len() as u32;
+        self.scratch.extend_from_slice(bytes);
+        start..self.scratch.len() as u32
+    }
+
+    fn get(&self, r: &Range<u32>) -> &[u8] {
+        &self.scratch[r.start as usize..r.end as usize]
+    }
+
+    fn view<'a>(&'a self, e: &HeaderEdit) -> (HeaderOp, &'a [u8], &'a [u8]) {
+        (e.op, self.get(&e.name), self.get(&e.value))
+    }
+}
+
+/// Appends `edit`, first dropping earlier edits of the same name that a Set or
+/// Remove overrides, so the list reads as the final state: originals of a name
+/// with a Set or Remove are dropped, then every Set and Add is written in order.
+fn push_edit(list: &mut Vec<HeaderEdit>, scratch: &[u8], edit: HeaderEdit) {
+    if edit.op != HeaderOp::Add {
+        let name = &scratch[edit.name.start as usize..edit.name.end as usize];
+        list.retain(|e| {
+            !scratch[e.name.start as usize..e.name.end as usize].eq_ignore_ascii_case(name)
+        });
+    }
+    list.push(edit);
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
+/// Whether the original fields named `name` are dropped by these edits (a Set
+/// or Remove of that name).
+pub fn drops<'a>(
+    mut edits: impl Iterator<Item = (HeaderOp, &'a [u8], &'a [u8])>,
+    name: &[u8],
+) -> bool {
+    edits.any(|(op, n, _)| op != HeaderOp::Add && n.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(e: &Edits) -> Vec<(HeaderOp, String, String)> {
+        e.request_edits()
+            .map(|(op, n, v)| {
+                let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                (op, s(n), s(v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn set_and_remove_override_earlier_edits_of_the_name() {
+        let mut e = Edits::default();
+        e.request_header(HeaderOp::Add, b"X-A", b"1");
+        e.request_header(HeaderOp::Add, b"X-B", b"1");
+        e.request_header(HeaderOp::Set, b"x-a", b"2");
+        e.request_header(HeaderOp::Remove, b"X-B", b"");
+        assert_eq!(
+            list(&e),
+            [
+                (HeaderOp::Set, "x-a".into(), "2".into()),
+                (HeaderOp::Remove, "X-B".into(), "".into())
+            ]
+        );
+        assert!(drops(e.request_edits(), b"X-A"));
+        assert!(!drops(e.request_edits(), b"X-C"));
+        e.clear();
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn local_response_head_gets_the_response_edits() {
+        let mut e = Edits::default();
+        e.response_header(HeaderOp::Set, b"X-Frame-Options", b"DENY");
+        e.response_header(HeaderOp::Remove, b"Server", b"");
+        let mut out = b"HTTP/1.1 200 OK\r\nserver: x\r\ncontent-length: 2\r\n\r\nok".to_vec();
+        e.apply_to_head(&mut out);
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nX-Frame-Options: DENY\r\n\r\nok"
+        );
+    }
+
+    #[test]
+    fn path_rewrites_chain_and_reuse_buffers() {
+        let mut e = Edits::default();
+        assert_eq!(e.path(b"/a/b"), b"/a/b");
+        e.rewrite_path(b"/a/b", |cur, out| out.extend_from_slice(&cur[2..]));
+        e.rewrite_path(b"/a/b", |cur, out| {
+            out.extend_from_slice(b"/x");
+            out.extend_from_slice(cur);
+        });
+        assert_eq!(e.rewritten_path(), Some(&b"/x/b"[..]));
+        e.clear();
+        assert_eq!(e.rewritten_path(), None);
+    }
+}
