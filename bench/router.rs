@@ -51,6 +51,7 @@ fn req<'a>(host: &'a [u8], path: &'a [u8]) -> RequestInfo<'a> {
         query: b"",
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         headers: &NoHeaders,
+        tls: false,
     }
 }
 

@@ -50,6 +50,9 @@ pub struct RequestInfo<'a> {
     pub query: &'a [u8],
     pub client_ip: IpAddr,
     pub headers: &'a dyn HeaderLookup,
+    /// The request came over TLS (scheme `https`); middlewares that build URLs
+    /// or send HSTS need it.
+    pub tls: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -370,6 +370,7 @@ impl<S: ClientIo> Conn<S> {
                 query: head.query.get(&self.buf),
                 client_ip: self.peer.ip().to_canonical(),
                 headers: &lookup,
+                tls: self.tls,
             };
             // Routers with `tls` serve TLS connections only, the others plaintext only.
             let tables = match self.tls {

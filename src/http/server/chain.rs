@@ -30,6 +30,7 @@ impl<S: ClientIo> Conn<S> {
             query: head.query.get(&self.buf),
             client_ip: self.peer.ip().to_canonical(),
             headers: &lookup,
+            tls: self.tls,
         };
         let defs = &view.snapshot.middlewares;
         match middleware::on_request(defs, entry, &info, &mut self.edits) {

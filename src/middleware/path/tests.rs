@@ -18,6 +18,7 @@ fn req(path: &str) -> RequestInfo<'_> {
         query: b"",
         client_ip: "127.0.0.1".parse().unwrap(),
         headers: &NoHeaders,
+        tls: false,
     }
 }
 
