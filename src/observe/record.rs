@@ -43,6 +43,18 @@ pub struct Record {
     headers: Vec<HeaderSpan>,
 }
 
+impl Record {
+    /// The URL of the load-balanced server picked for this request, if one was.
+    pub fn server_url(&self) -> Option<&str> {
+        let view = self.view.as_ref()?;
+        let router = view.snapshot.routers.get(self.router? as usize)?;
+        match &view.snapshot.services.get(router.service)?.kind {
+            ServiceKind::LoadBalancer(lb) => lb.servers.get(self.server?).map(|s| s.url.as_str()),
+            _ => None,
+        }
+    }
+}
+
 impl Default for Record {
     fn default() -> Self {
         Record {

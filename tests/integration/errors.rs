@@ -37,6 +37,15 @@ fn upstream_closes_without_response_is_502() {
     let r = get(p.addr(), "app.test", "/");
     assert_eq!(r.status, 502);
     assert!(up.heads() >= 1, "upstream never got the request");
+    // The 5xx log line names the server that failed.
+    let line = "request status=502 client=127.0.0.1:";
+    let upstream = format!("upstream={}:", up.url());
+    assert!(
+        p.wait_log_count(&upstream, 1, std::time::Duration::from_secs(5)),
+        "no 502 line naming {upstream}: {}",
+        p.log_text()
+    );
+    assert!(p.log_count(line) >= 1);
 }
 
 #[test]

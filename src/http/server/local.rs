@@ -76,10 +76,12 @@ impl<S: ClientIo> Conn<S> {
             return Outcome::Close;
         }
         if status >= 500 {
+            // Name the server: a 5xx is most often one upstream's doing.
             log::warn!(
-                "request status={status} client={} entrypoint={}: {err}",
+                "request status={status} client={} entrypoint={} upstream={}: {err}",
                 self.peer,
-                self.ep.cfg.name
+                self.ep.cfg.name,
+                self.rec.server_url().unwrap_or("-")
             );
         } else {
             log::debug!("request status={status} client={}: {err}", self.peer);
