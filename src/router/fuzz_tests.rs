@@ -58,7 +58,7 @@ impl Style {
 }
 
 fn quote(arg: &str, style: &mut Style) -> String {
-    if style.next() % 2 == 0 {
+    if style.next().is_multiple_of(2) {
         format!("`{arg}`")
     } else {
         format!("\"{}\"", arg.replace('\\', "\\\\").replace('"', "\\\""))
@@ -83,7 +83,7 @@ pub fn render(t: &Tree, style: &mut Style) -> String {
             format!("{a}{sp}||{}{b}", style.space())
         }
     };
-    if style.next() % 8 == 0 {
+    if style.next().is_multiple_of(8) {
         format!("({s})")
     } else {
         s
