@@ -8,6 +8,7 @@ mod bodies;
 mod config_files;
 mod errors;
 mod forwarded;
+mod framing;
 mod harness;
 mod lifecycle;
 mod observe;
