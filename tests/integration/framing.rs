@@ -212,9 +212,9 @@ fn run_request(p: &Proxy, up: &Upstream, case: &Req) -> Result<(), String> {
         let got = read_final(&mut c, &method).map_err(|e| format!("answer {i}: {e}"))?;
         if got.status != *want {
             return Err(format!(
-                "answer {i}: status {} instead of {want}: {}",
+                "answer {i}: status {} instead of {want}: {:?}",
                 got.status,
-                got.text()
+                got.text().chars().take(160).collect::<String>()
             ));
         }
     }
