@@ -23,6 +23,11 @@ pub const TABLE: &[Req] = &[
     pass("cl0_then_pipelined_get", b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nContent-Length: 0\r\n\r\nGET /{ID}/2 HTTP/1.1\r\nHost: app.test\r\n\r\n", &[POST.body(b"", Length("0")), NEXT]),
     pass("cl_body_then_pipelined_get", b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhelloGET /{ID}/2 HTTP/1.1\r\nHost: app.test\r\n\r\n", &[HELLO_CL, NEXT]),
     pass("cl_body_looks_like_a_request", b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nContent-Length: 35\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", &[POST.body(b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", Length("35"))]),
+    pass(
+        "expect_continue_dropped",
+        b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+        &[HELLO_CL.without("expect")],
+    ),
     refuse("cl_differing_lines", b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400),
     refuse("cl_differing_list", b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5, 6\r\n\r\nhello!", 400),
     refuse("cl_empty_list_element", b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5,\r\n\r\nhello", 400),

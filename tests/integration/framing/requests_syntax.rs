@@ -82,6 +82,7 @@ pub const TABLE: &[Req] = &[
     refuse("host_with_space", b"GET /{ID} HTTP/1.1\r\nHost: app .test\r\n\r\n", 400),
     refuse("host_with_userinfo", b"GET /{ID} HTTP/1.1\r\nHost: u@app.test\r\n\r\n", 400),
     pass("host_with_port", b"GET /{ID} HTTP/1.1\r\nHost: app.test:8080\r\n\r\n", &[GET.host("app.test:8080")]),
+    pass("host_trailing_whitespace", b"GET /{ID} HTTP/1.1\r\nHost: app.test \t\r\n\r\n", &[GET]),
     pass("host_uppercase", b"GET /{ID} HTTP/1.1\r\nHost: APP.TEST\r\n\r\n", &[GET.host("APP.TEST")]),
     // Limits.
     refuse("head_too_large", HEAD_TOO_LARGE, 431),

@@ -3,13 +3,14 @@
 //! framed response (after 204/304/HEAD, after the body), interim responses,
 //! early answers and origins that close or reset.
 
-use super::responses::Frame::{Any, Chunked, Length};
+use super::responses::Frame::{Any, Chunked, Length, Plain};
 use super::responses::Got::{Full, Interim, Truncated};
 use super::responses::{Resp, bad_gateway, passes};
 
 const POST_PARTIAL: &[u8] =
     b"POST /{ID} HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100000\r\n\r\nfirst bytes";
 const HEAD: &[u8] = b"HEAD /{ID} HTTP/1.1\r\nHost: app.test\r\n\r\n";
+const HTTP10: &[u8] = b"GET /{ID} HTTP/1.0\r\nHost: app.test\r\n\r\n";
 const SMUGGLE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled";
 
 pub const TABLE: &[Resp] = &[
@@ -33,6 +34,7 @@ pub const TABLE: &[Resp] = &[
     passes("no_content", &[b"HTTP/1.1 204 No Content\r\n\r\n"], Full(204, b""), Any),
     passes("not_modified_with_length", &[b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"], Full(304, b""), Any),
     passes("head_with_length", &[b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"], Full(200, b""), Any).request(HEAD),
+    passes("chunked_to_http10_client", &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n"], Full(200, b"hello"), Plain).request(HTTP10).closes_client(),
     // Interim responses.
     passes("continue_then_ok", &[b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"], Interim(&[100], 200, b"ok"), Length("2")),
     passes("early_hints_then_ok", &[b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"], Interim(&[103], 200, b"ok"), Length("2")),

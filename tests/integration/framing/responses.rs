@@ -32,6 +32,8 @@ pub enum Frame {
     Length(&'static str),
     /// `Transfer-Encoding: chunked`, no Content-Length.
     Chunked,
+    /// No Transfer-Encoding (an HTTP/1.0 client gets the body de-chunked).
+    Plain,
     /// Not checked (bodiless answers: HEAD, 204, 304, proxyd's own errors).
     Any,
 }
@@ -296,6 +298,7 @@ fn check_frame(head: &Head, frame: Frame) -> Result<(), String> {
     let te = crate::common::io::headers_named(&head.headers, "transfer-encoding");
     let ok = match frame {
         Frame::Any => true,
+        Frame::Plain => te.is_empty(),
         Frame::Length(n) => cl == [n] && te.is_empty(),
         Frame::Chunked => cl.is_empty() && te == ["chunked"],
     };
