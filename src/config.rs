@@ -32,6 +32,8 @@ mod types;
 mod upstream_url;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests_dynamic;
 #[cfg(test)]
 mod tests_dynamic_errors;

@@ -10,6 +10,8 @@
 pub mod app;
 pub mod config;
 pub mod control;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod http;
 pub mod middleware;
 pub mod observe;

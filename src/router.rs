@@ -23,6 +23,8 @@ mod rule;
 mod table;
 
 #[cfg(test)]
+pub(crate) mod fuzz_tests;
+#[cfg(test)]
 mod table_tests;
 #[cfg(test)]
 mod tests;

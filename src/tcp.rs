@@ -4,6 +4,8 @@
 //! (`worker::dispatch`) asks them before HTTP gets the connection, as Traefik's
 //! TCP routers take precedence over its HTTP routers on a shared entry point.
 
+#[cfg(test)]
+mod fuzz_tests;
 pub mod proxy;
 pub mod rule;
 

@@ -9,6 +9,8 @@
 
 pub mod acceptor;
 pub mod client_hello;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod redirect;
 pub mod store;
 pub mod stream;

@@ -35,6 +35,8 @@
 //!   controls or spaces) plus form rules here; a `#` fragment is refused.
 
 mod chunked;
+#[cfg(test)]
+mod fuzz_tests;
 mod headers;
 mod request;
 mod response;

@@ -9,6 +9,7 @@ mod config_files;
 mod desync;
 mod errors;
 mod forwarded;
+mod framing;
 mod harness;
 mod lifecycle;
 mod limits;

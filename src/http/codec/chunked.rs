@@ -278,4 +278,6 @@ fn trailer_value_byte(b: u8) -> Result<State, ChunkError> {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
