@@ -89,7 +89,9 @@ fn parse_term(s: &str) -> Result<(u128, &str), String> {
         whole.parse().map_err(|_| "out of range".to_string())?
     };
     Ok((
-        whole.saturating_mul(unit) + fraction_nanos(frac, unit),
+        whole
+            .saturating_mul(unit)
+            .saturating_add(fraction_nanos(frac, unit)),
         after,
     ))
 }

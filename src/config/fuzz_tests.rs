@@ -128,10 +128,8 @@ proptest! {
 /// Found by the long fuzz run (docs/fuzzing.md): a whole part whose
 /// nanoseconds saturate u128, plus a fraction, overflows the addition in
 /// `parse_term` (a panic with overflow checks, a wrapped, tiny duration
-/// without them). It must be refused as out of range. Ignored until
-/// `duration.rs` is fixed; then drop the `ignore`.
+/// without them). It must be refused as out of range (the sum now saturates).
 #[test]
-#[ignore = "parse_term overflows on this input; fix pending in config/duration.rs"]
 fn fuzz_found_duration_huge_whole_with_fraction_is_refused() {
     let got = parse_duration("3372039223372039223372039223372.393223372036s");
     assert!(got.is_err(), "accepted as {got:?}");

@@ -160,6 +160,7 @@ fn request() -> RequestInfo<'static> {
         query: b"k=v&j",
         client_ip: IpAddr::from([10, 1, 2, 3]),
         headers: &Headers,
+        tls: false,
     }
 }
 

@@ -154,10 +154,20 @@ fn lex_quoted(src: &str, open: usize) -> Result<(String, usize), RuleError> {
 /// Builds one matcher from its name and arguments.
 type Build<'b, M> = &'b dyn Fn(&str, &[String]) -> Result<M, RuleError>;
 
+/// Deepest nesting of `(` and `!` a rule may have.
+pub const MAX_NESTING: usize = 64;
+/// Most `&&`/`||` operators in one rule. Chains build left-deep trees that
+/// evaluation and drop walk recursively: bounding them bounds the stack a rule
+/// can take on a worker or the control thread (an unbounded rule in a reload
+/// would overflow it and take the process down).
+pub const MAX_OPERATORS: usize = 1000;
+
 struct Parser<'b, M> {
     toks: Vec<(usize, Tok)>,
     at: usize,
     build: Build<'b, M>,
+    depth: usize,
+    operators: usize,
 }
 
 /// Parses rule text into an expression tree with compiled matchers.
@@ -174,6 +184,8 @@ pub(crate) fn parse_with<M>(src: &str, build: Build<'_, M>) -> Result<Expr<M>, R
         toks: lex(src)?,
         at: 0,
         build,
+        depth: 0,
+        operators: 0,
     };
     let expr = p.or()?;
     match p.peek() {
@@ -215,10 +227,36 @@ impl<M> Parser<'_, M> {
         Err(self.unexpected(&format!("{} {ctx}, found {found}", want.describe())))
     }
 
+    /// Counts one `&&`/`||` against [`MAX_OPERATORS`].
+    fn operator(&mut self) -> Result<(), RuleError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(error_at(
+                self.pos(),
+                format!("more than {MAX_OPERATORS} '&&'/'||' operators in one rule"),
+            ));
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// Enters a `(` or `!` level, bounded by [`MAX_NESTING`].
+    fn nest(&mut self) -> Result<(), RuleError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(error_at(
+                self.pos(),
+                format!("rule nested deeper than {MAX_NESTING} levels of '(' and '!'"),
+            ));
+        }
+        self.bump();
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Expr<M>, RuleError> {
         let mut lhs = self.and()?;
         while *self.peek() == Tok::Or {
-            self.bump();
+            self.operator()?;
             lhs = Expr::Or(Box::new(lhs), Box::new(self.and()?));
         }
         Ok(lhs)
@@ -227,7 +265,7 @@ impl<M> Parser<'_, M> {
     fn and(&mut self) -> Result<Expr<M>, RuleError> {
         let mut lhs = self.unary()?;
         while *self.peek() == Tok::And {
-            self.bump();
+            self.operator()?;
             lhs = Expr::And(Box::new(lhs), Box::new(self.unary()?));
         }
         Ok(lhs)
@@ -236,13 +274,16 @@ impl<M> Parser<'_, M> {
     fn unary(&mut self) -> Result<Expr<M>, RuleError> {
         match self.peek().clone() {
             Tok::Not => {
-                self.bump();
-                Ok(Expr::Not(Box::new(self.unary()?)))
+                self.nest()?;
+                let e = Expr::Not(Box::new(self.unary()?));
+                self.depth -= 1;
+                Ok(e)
             }
             Tok::LParen => {
-                self.bump();
+                self.nest()?;
                 let e = self.or()?;
                 self.expect(Tok::RParen, "to close '('")?;
+                self.depth -= 1;
                 Ok(e)
             }
             Tok::Ident(name) => self.matcher(name),

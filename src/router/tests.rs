@@ -273,3 +273,39 @@ fn rule_is_send_sync_clone() {
     assert_bounds::<Rule>();
     assert_bounds::<std::sync::Arc<super::RouterTable>>();
 }
+
+/// Guards the parser's bounds: a rule nested a thousand deep (or a chain of
+/// thousands of operators) once overflowed the stack of the thread that parsed
+/// it, so one bad rule in a reload could take the process down. Now it is a
+/// config error, and the largest allowed rule parses, evaluates and drops on a
+/// default 2 MiB thread stack in a debug build.
+#[test]
+fn deep_or_long_rules_are_refused_not_a_stack_overflow() {
+    use super::parse::{MAX_NESTING, MAX_OPERATORS};
+    let deep = format!("{}Path(`/`){}", "(".repeat(1000), ")".repeat(1000));
+    assert!(
+        parse_err(&deep).contains("nested deeper than"),
+        "{}",
+        parse_err(&deep)
+    );
+    let nots = format!("{}Path(`/`)", "!".repeat(1000));
+    assert!(parse_err(&nots).contains("nested deeper than"));
+    let long = vec!["Path(`/x`)"; MAX_OPERATORS + 2].join(" || ");
+    assert!(parse_err(&long).contains("operators in one rule"));
+    let limit = format!(
+        "{}{}{}",
+        "(".repeat(MAX_NESTING - 1),
+        vec!["Path(`/x`)"; MAX_OPERATORS].join(" && ") + " || Path(`/`)",
+        ")".repeat(MAX_NESTING - 1)
+    );
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let r = rule(&limit);
+            assert!(m(&limit, &req("h", "/")));
+            drop(r);
+        })
+        .unwrap()
+        .join()
+        .expect("the largest rule allowed fits a 2 MiB stack");
+}

@@ -59,6 +59,8 @@ struct State {
     open: AtomicUsize,
     /// Connections the proxy closed (we saw EOF or a reset from it).
     closed_by_peer: AtomicUsize,
+    /// Requests whose script ran to its end.
+    finished: AtomicUsize,
     seen: Mutex<Vec<Seen>>,
 }
 
@@ -144,6 +146,20 @@ impl Scripted {
         .is_some()
     }
 
+    /// Requests whose script ran to its end so far.
+    pub fn finished(&self) -> usize {
+        self.state.finished.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the scripts of at least `n` requests ran to their end (every
+    /// byte, late ones included, was sent).
+    pub fn wait_finished(&self, n: usize, limit: Duration) -> bool {
+        poll_until(limit, Duration::from_millis(5), || {
+            (self.state.finished.load(Ordering::SeqCst) >= n).then_some(())
+        })
+        .is_some()
+    }
+
     /// Waits until at most `n` connections are still open.
     pub fn wait_open_at_most(&self, n: usize, limit: Duration) -> bool {
         poll_until(limit, Duration::from_millis(5), || {
@@ -214,6 +230,7 @@ fn serve(
                 }
             }
         }
+        st.finished.fetch_add(1, Ordering::SeqCst);
     }
 }
 

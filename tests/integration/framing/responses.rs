@@ -185,6 +185,7 @@ pub fn run(table: &'static [Resp]) {
 fn run_one(p: &Proxy, origin: &Scripted, case: &Resp) -> Result<(), String> {
     let id = case.name;
     let before = origin.requests().len();
+    let finished = origin.finished();
     let raw = super::with_id(case.request, id);
     let method = if raw.starts_with(b"HEAD ") {
         "HEAD"
@@ -195,6 +196,13 @@ fn run_one(p: &Proxy, origin: &Scripted, case: &Resp) -> Result<(), String> {
     let _ = c.try_send(&raw);
     c.deadline(CASE_TIMEOUT);
     check_answer(&mut c, method, case)?;
+    if case.late && !origin.wait_finished(finished + 1, CASE_TIMEOUT) {
+        return Err("the origin never sent its late bytes".into());
+    }
+    // The late bytes are now on the (idle, pooled) upstream connection: the
+    // next requests must not get them. (Bytes that arrive after the proxy has
+    // already sent the next request are indistinguishable from its answer, for
+    // any proxy that reuses connections.)
     if case.closes {
         c.closed_within(CASE_TIMEOUT)
             .map_err(|e| format!("client connection not closed: {e}"))?;
