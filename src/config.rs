@@ -32,6 +32,8 @@ mod types;
 mod upstream_url;
 
 #[cfg(test)]
+mod tests_auth;
+#[cfg(test)]
 mod tests_dynamic;
 #[cfg(test)]
 mod tests_dynamic_errors;
@@ -118,6 +120,7 @@ pub fn load_snapshot(static_cfg: &StaticConfig, generation: u64) -> Result<Snaps
 pub fn read_dynamic(static_cfg: &StaticConfig) -> ProviderFiles {
     let mut files = provider::read(static_cfg.provider.as_ref());
     tls::read_referenced(&mut files);
+    middlewares::read_users_files(&mut files);
     files
 }
 
