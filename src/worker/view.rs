@@ -1,8 +1,8 @@
 //! A worker's local view of the published snapshot: the snapshot plus the mutable
-//! per-service state (load-balancer cursors, prebuilt responses) and per-middleware
-//! state (verified credentials). Rebuilt only when
-//! the generation changes, carrying over the state of every service whose
-//! definition did not change.
+//! per-service state (load-balancer cursors, prebuilt responses) and
+//! per-middleware state (verified credentials). Rebuilt only when the generation
+//! changes, carrying over the state of every service whose definition did not
+//! change (middleware state starts afresh).
 
 use std::cell::RefCell;
 use std::collections::HashMap;

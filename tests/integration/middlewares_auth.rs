@@ -56,7 +56,7 @@ fn assert_refused(r: &client::Response, realm: &str) {
         r.headers_named("WWW-Authenticate"),
         [format!("Basic realm=\"{realm}\"")]
     );
-    assert_eq!(r.header("Content-Type"), Some("text/plain"));
+    assert_eq!(r.headers_named("Content-Type"), ["text/plain"]);
 }
 
 #[test]
