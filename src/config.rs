@@ -34,6 +34,8 @@ mod upstream_url;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
+mod tests_auth;
+#[cfg(test)]
 mod tests_dynamic;
 #[cfg(test)]
 mod tests_dynamic_errors;
@@ -120,6 +122,7 @@ pub fn load_snapshot(static_cfg: &StaticConfig, generation: u64) -> Result<Snaps
 pub fn read_dynamic(static_cfg: &StaticConfig) -> ProviderFiles {
     let mut files = provider::read(static_cfg.provider.as_ref());
     tls::read_referenced(&mut files);
+    middlewares::read_users_files(&mut files);
     files
 }
 

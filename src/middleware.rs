@@ -21,11 +21,19 @@ use std::sync::Arc;
 
 pub use crate::router::RequestInfo;
 
+mod basic_auth;
+mod credential_cache;
 mod edits;
+mod htpasswd;
 mod path;
+mod state;
 
+pub use basic_auth::BasicAuth;
+pub use credential_cache::CredentialCache;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops};
+pub use htpasswd::Secret;
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
+pub use state::State;
 
 /// One compiled middleware definition, as the snapshot holds it.
 #[derive(Debug)]
@@ -51,6 +59,7 @@ pub enum Middleware {
     StripPrefixRegex(StripPrefixRegex),
     ReplacePath(ReplacePath),
     ReplacePathRegex(ReplacePathRegex),
+    BasicAuth(BasicAuth),
 }
 
 impl Middleware {
@@ -67,6 +76,7 @@ impl Middleware {
             Middleware::StripPrefixRegex(_) => "stripPrefixRegex",
             Middleware::ReplacePath(_) => "replacePath",
             Middleware::ReplacePathRegex(_) => "replacePathRegex",
+            Middleware::BasicAuth(_) => "basicAuth",
         }
     }
 }
@@ -85,9 +95,11 @@ pub enum Flow {
 }
 
 /// Runs the request phase of `chain` over `req`, recording edits. Stops at the
-/// first middleware that answers.
+/// first middleware that answers. `states` is the worker's runtime state, same
+/// indices as `defs`.
 pub fn on_request(
     defs: &[Arc<MiddlewareDef>],
+    states: &[State],
     chain: &[u32],
     req: &RequestInfo<'_>,
     edits: &mut Edits,
@@ -99,6 +111,7 @@ pub fn on_request(
             Middleware::StripPrefixRegex(m) => m.apply(req, edits),
             Middleware::ReplacePath(m) => m.apply(req, edits),
             Middleware::ReplacePathRegex(m) => m.apply(req, edits),
+            Middleware::BasicAuth(m) => m.apply(req, edits, states[id as usize].credentials()),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

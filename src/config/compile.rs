@@ -68,7 +68,12 @@ pub fn compile(
     generation: u64,
 ) -> Result<Snapshot, ConfigErrors> {
     let mut errors = std::mem::take(&mut files.errors);
-    let resolved = resolve(st, std::mem::take(&mut files.files), &mut errors);
+    let resolved = resolve(
+        st,
+        std::mem::take(&mut files.files),
+        &files.extra,
+        &mut errors,
+    );
     // The one place rules meet the router module.
     let mut rules = parse_rules(&resolved, &mut errors);
     let mut resolved = resolved;
@@ -95,11 +100,12 @@ pub fn compile(
 pub fn resolve(
     st: &StaticConfig,
     files: Vec<SourceFile>,
+    extra: &[(std::path::PathBuf, Result<Vec<u8>, String>)],
     errors: &mut Vec<ConfigError>,
 ) -> Resolved {
     let defs = merge(files, errors);
     let mut index = services::compile_all(&defs, errors);
-    let mws = super::middlewares::compile_all(&defs, errors);
+    let mws = super::middlewares::compile_all(&defs, extra, errors);
     let entry_chains = entry_chains(st, &defs, &mws, errors);
     let (mut routers, mut router_files): (Vec<_>, Vec<_>) = defs
         .routers

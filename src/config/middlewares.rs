@@ -5,6 +5,10 @@
 
 use std::sync::Arc;
 
+mod auth;
+
+use auth::Extra;
+pub use auth::read_users_files;
 use regex::bytes::Regex;
 use rustc_hash::FxHashMap;
 
@@ -35,10 +39,10 @@ enum Entry {
 type Unresolved = Option<String>;
 
 /// Compiles every middleware definition, then checks every chain.
-pub fn compile_all(defs: &Defs, errors: &mut Vec<ConfigError>) -> MiddlewareIndex {
+pub fn compile_all(defs: &Defs, extra: &Extra, errors: &mut Vec<ConfigError>) -> MiddlewareIndex {
     let mut index = MiddlewareIndex::default();
     for (name, def) in &defs.middlewares {
-        let entry = match one(name, def, errors) {
+        let entry = match one(name, def, extra, errors) {
             Some(Kind::Chain(members)) => Entry::Chain(members),
             Some(Kind::One(kind)) => {
                 index.defs.push(Arc::new(MiddlewareDef {
@@ -150,7 +154,12 @@ enum Kind {
 }
 
 /// Compiles one definition; it must name exactly one middleware type.
-fn one(name: &str, def: &Def<RawMiddleware>, errors: &mut Vec<ConfigError>) -> Option<Kind> {
+fn one(
+    name: &str,
+    def: &Def<RawMiddleware>,
+    extra: &Extra,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Kind> {
     let raw = &def.raw;
     let key = |rest: &str| format!("http.middlewares.{name}{rest}");
     let present: Vec<&str> = [
@@ -160,6 +169,7 @@ fn one(name: &str, def: &Def<RawMiddleware>, errors: &mut Vec<ConfigError>) -> O
         ("replacePath", raw.replace_path.is_some()),
         ("replacePathRegex", raw.replace_path_regex.is_some()),
         ("chain", raw.chain.is_some()),
+        ("basicAuth", raw.basic_auth.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -227,6 +237,11 @@ fn one(name: &str, def: &Def<RawMiddleware>, errors: &mut Vec<ConfigError>) -> O
         };
         let replacement = m.replacement.clone().unwrap_or_default();
         Middleware::ReplacePathRegex(mw::ReplacePathRegex { regex, replacement })
+    } else if let Some(m) = &raw.basic_auth {
+        match auth::basic(&def.file, m, extra) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".basicAuth.{k}")), reason),
+        }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));

@@ -14,6 +14,7 @@ pub struct RawMiddleware {
     pub replace_path: Option<RawReplacePath>,
     pub replace_path_regex: Option<RawReplacePathRegex>,
     pub chain: Option<RawChain>,
+    pub basic_auth: Option<RawBasicAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,4 +55,17 @@ pub struct RawReplacePathRegex {
 pub struct RawChain {
     #[serde(default)]
     pub middlewares: Vec<String>,
+}
+
+/// `basicAuth` (`digestAuth` has the same keys).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawBasicAuth {
+    #[serde(default)]
+    pub users: Vec<String>,
+    pub users_file: Option<String>,
+    pub realm: Option<String>,
+    pub header_field: Option<String>,
+    #[serde(default)]
+    pub remove_header: bool,
 }

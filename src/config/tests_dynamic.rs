@@ -74,7 +74,7 @@ pub(super) fn setup(files: &[(&str, &str)]) -> Setup {
 pub(super) fn resolved(st: &StaticConfig) -> (Resolved, Vec<ConfigError>) {
     let files = provider::read(st.provider.as_ref());
     let mut errors = files.errors;
-    let r = resolve(st, files.files, &mut errors);
+    let r = resolve(st, files.files, &files.extra, &mut errors);
     (r, errors)
 }
 

@@ -1,7 +1,8 @@
 //! A worker's local view of the published snapshot: the snapshot plus the mutable
-//! per-service state (load-balancer cursors, prebuilt responses). Rebuilt only when
-//! the generation changes, carrying over the state of every service whose
-//! definition did not change.
+//! per-service state (load-balancer cursors, prebuilt responses) and
+//! per-middleware state (verified credentials). Rebuilt only when the generation
+//! changes, carrying over the state of every service whose definition did not
+//! change (middleware state starts afresh).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,6 +19,9 @@ pub struct View {
     pub services: Vec<Rc<ServiceState>>,
     /// Same indices as `snapshot.tcp.services` (cursors restart on a reload).
     pub tcp: Vec<crate::tcp::proxy::Balancer>,
+    /// Same indices as `snapshot.middlewares`; rebuilt per generation, so a
+    /// reload forgets what auth middlewares had verified.
+    pub middlewares: Vec<crate::middleware::State>,
 }
 
 pub struct ServiceState {
@@ -59,10 +63,16 @@ impl View {
             .iter()
             .map(|s| crate::tcp::proxy::Balancer::new(s))
             .collect();
+        let middlewares = snapshot
+            .middlewares
+            .iter()
+            .map(|m| crate::middleware::State::new(&m.kind))
+            .collect();
         View {
             snapshot,
             services,
             tcp,
+            middlewares,
         }
     }
 }

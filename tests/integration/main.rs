@@ -14,6 +14,7 @@ mod harness;
 mod lifecycle;
 mod limits;
 mod middlewares;
+mod middlewares_auth;
 mod observe;
 mod parking;
 mod pool;

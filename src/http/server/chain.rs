@@ -32,10 +32,13 @@ impl<S: ClientIo> Conn<S> {
             headers: &lookup,
             tls: self.tls,
         };
-        let defs = &view.snapshot.middlewares;
-        match middleware::on_request(defs, entry, &info, &mut self.edits) {
+        let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
+        match middleware::on_request(defs, states, entry, &info, &mut self.edits) {
             Flow::Answer => Flow::Answer,
-            Flow::Next => middleware::on_request(defs, &router.middlewares, &info, &mut self.edits),
+            Flow::Next => {
+                let chain = &router.middlewares;
+                middleware::on_request(defs, states, chain, &info, &mut self.edits)
+            }
         }
     }
 
