@@ -22,10 +22,18 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod edits;
+mod go_url;
+mod ip_allow;
+pub mod ip_strategy;
 mod path;
+mod redirect;
+mod status_text;
 
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops};
+pub use ip_allow::IpAllowList;
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
+pub use redirect::{RedirectRegex, RedirectScheme};
+pub use status_text::status_text;
 
 /// One compiled middleware definition, as the snapshot holds it.
 #[derive(Debug)]
@@ -51,6 +59,11 @@ pub enum Middleware {
     StripPrefixRegex(StripPrefixRegex),
     ReplacePath(ReplacePath),
     ReplacePathRegex(ReplacePathRegex),
+    RedirectScheme(RedirectScheme),
+    RedirectRegex(RedirectRegex),
+    IpAllowList(IpAllowList),
+    /// Traefik's deprecated name for ipAllowList (always 403).
+    IpWhiteList(IpAllowList),
 }
 
 impl Middleware {
@@ -67,6 +80,10 @@ impl Middleware {
             Middleware::StripPrefixRegex(_) => "stripPrefixRegex",
             Middleware::ReplacePath(_) => "replacePath",
             Middleware::ReplacePathRegex(_) => "replacePathRegex",
+            Middleware::RedirectScheme(_) => "redirectScheme",
+            Middleware::RedirectRegex(_) => "redirectRegex",
+            Middleware::IpAllowList(_) => "ipAllowList",
+            Middleware::IpWhiteList(_) => "ipWhiteList",
         }
     }
 }
@@ -99,6 +116,9 @@ pub fn on_request(
             Middleware::StripPrefixRegex(m) => m.apply(req, edits),
             Middleware::ReplacePath(m) => m.apply(req, edits),
             Middleware::ReplacePathRegex(m) => m.apply(req, edits),
+            Middleware::RedirectScheme(m) => m.apply(req, edits),
+            Middleware::RedirectRegex(m) => m.apply(req, edits),
+            Middleware::IpAllowList(m) | Middleware::IpWhiteList(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;
