@@ -52,6 +52,7 @@ fn req<'a>(host: &'a [u8], path: &'a [u8]) -> RequestInfo<'a> {
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         headers: &NoHeaders,
         tls: false,
+        forwarded_trusted: false,
     }
 }
 

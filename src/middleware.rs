@@ -24,16 +24,24 @@ pub use crate::router::RequestInfo;
 mod basic_auth;
 mod credential_cache;
 mod edits;
+mod go_url;
 mod htpasswd;
+mod ip_allow;
+pub mod ip_strategy;
 mod path;
+mod redirect;
 mod state;
+mod status_text;
 
 pub use basic_auth::BasicAuth;
 pub use credential_cache::CredentialCache;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops};
 pub use htpasswd::Secret;
+pub use ip_allow::IpAllowList;
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
+pub use redirect::{RedirectRegex, RedirectScheme};
 pub use state::State;
+pub use status_text::status_text;
 
 /// One compiled middleware definition, as the snapshot holds it.
 #[derive(Debug)]
@@ -60,6 +68,11 @@ pub enum Middleware {
     ReplacePath(ReplacePath),
     ReplacePathRegex(ReplacePathRegex),
     BasicAuth(BasicAuth),
+    RedirectScheme(RedirectScheme),
+    RedirectRegex(RedirectRegex),
+    IpAllowList(IpAllowList),
+    /// Traefik's deprecated name for ipAllowList (always 403).
+    IpWhiteList(IpAllowList),
 }
 
 impl Middleware {
@@ -77,6 +90,10 @@ impl Middleware {
             Middleware::ReplacePath(_) => "replacePath",
             Middleware::ReplacePathRegex(_) => "replacePathRegex",
             Middleware::BasicAuth(_) => "basicAuth",
+            Middleware::RedirectScheme(_) => "redirectScheme",
+            Middleware::RedirectRegex(_) => "redirectRegex",
+            Middleware::IpAllowList(_) => "ipAllowList",
+            Middleware::IpWhiteList(_) => "ipWhiteList",
         }
     }
 }
@@ -112,6 +129,9 @@ pub fn on_request(
             Middleware::ReplacePath(m) => m.apply(req, edits),
             Middleware::ReplacePathRegex(m) => m.apply(req, edits),
             Middleware::BasicAuth(m) => m.apply(req, edits, states[id as usize].credentials()),
+            Middleware::RedirectScheme(m) => m.apply(req, edits),
+            Middleware::RedirectRegex(m) => m.apply(req, edits),
+            Middleware::IpAllowList(m) | Middleware::IpWhiteList(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

@@ -55,6 +55,10 @@ pub struct RequestInfo<'a> {
     /// The request came over TLS (scheme `https`); middlewares that build URLs
     /// or send HSTS need it.
     pub tls: bool,
+    /// The peer may set its own `X-Forwarded-*` (`forwardedHeaders.trustedIPs`
+    /// or `insecure`). When false, Traefik has dropped them before middlewares
+    /// run, so a middleware reading one must act as if it were absent.
+    pub forwarded_trusted: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,12 @@ use super::error::ConfigError;
 use super::raw_middleware::*;
 use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
 
+mod ip_allow;
+mod redirect;
+
+/// A type's refused key (relative to `http.middlewares.<name>.<type>`) and why.
+type Refusal = (String, String);
+
 /// Compiled middlewares and how to find them by name.
 #[derive(Default)]
 pub struct MiddlewareIndex {
@@ -170,6 +176,10 @@ fn one(
         ("replacePathRegex", raw.replace_path_regex.is_some()),
         ("chain", raw.chain.is_some()),
         ("basicAuth", raw.basic_auth.is_some()),
+        ("redirectScheme", raw.redirect_scheme.is_some()),
+        ("redirectRegex", raw.redirect_regex.is_some()),
+        ("ipAllowList", raw.ip_allow_list.is_some()),
+        ("ipWhiteList", raw.ip_white_list.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -242,6 +252,11 @@ fn one(
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".basicAuth.{k}")), reason),
         }
+    } else if let Some(compiled) = redirect_or_ip(raw) {
+        match compiled {
+            Ok(kind) => kind,
+            Err((ty, (k, reason))) => return fail(key(&format!(".{ty}.{k}")), reason),
+        }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));
@@ -272,4 +287,21 @@ fn check_path(path: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// redirectScheme, redirectRegex, ipAllowList and ipWhiteList, if the
+/// definition is one of them; a refusal names the type.
+fn redirect_or_ip(raw: &RawMiddleware) -> Option<Result<Middleware, (&'static str, Refusal)>> {
+    let tag = |ty: &'static str| move |r: Refusal| (ty, r);
+    Some(if let Some(m) = &raw.redirect_scheme {
+        redirect::redirect_scheme(m).map_err(tag("redirectScheme"))
+    } else if let Some(m) = &raw.redirect_regex {
+        redirect::redirect_regex(m).map_err(tag("redirectRegex"))
+    } else if let Some(m) = &raw.ip_allow_list {
+        ip_allow::ip_allow_list(m, false).map_err(tag("ipAllowList"))
+    } else if let Some(m) = &raw.ip_white_list {
+        ip_allow::ip_allow_list(m, true).map_err(tag("ipWhiteList"))
+    } else {
+        return None;
+    })
 }

@@ -15,6 +15,10 @@ pub struct RawMiddleware {
     pub replace_path_regex: Option<RawReplacePathRegex>,
     pub chain: Option<RawChain>,
     pub basic_auth: Option<RawBasicAuth>,
+    pub redirect_scheme: Option<RawRedirectScheme>,
+    pub redirect_regex: Option<RawRedirectRegex>,
+    pub ip_allow_list: Option<RawIpAllowList>,
+    pub ip_white_list: Option<RawIpAllowList>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,4 +72,50 @@ pub struct RawBasicAuth {
     pub header_field: Option<String>,
     #[serde(default)]
     pub remove_header: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRedirectScheme {
+    pub scheme: Option<String>,
+    pub port: Option<RawPort>,
+    #[serde(default)]
+    pub permanent: bool,
+}
+
+/// Traefik's port is a string; a bare number is taken too.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPort {
+    Text(String),
+    Number(i64),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRedirectRegex {
+    pub regex: Option<String>,
+    pub replacement: Option<String>,
+    #[serde(default)]
+    pub permanent: bool,
+}
+
+/// `ipAllowList`, and `ipWhiteList` (which has no `rejectStatusCode`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawIpAllowList {
+    #[serde(default)]
+    pub source_range: Vec<String>,
+    pub ip_strategy: Option<RawIpStrategy>,
+    pub reject_status_code: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawIpStrategy {
+    #[serde(default)]
+    pub depth: i64,
+    #[serde(default, rename = "excludedIPs")]
+    pub excluded_ips: Vec<String>,
+    pub ipv6_subnet: Option<i64>,
 }

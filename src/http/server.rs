@@ -371,6 +371,7 @@ impl<S: ClientIo> Conn<S> {
                 client_ip: self.peer.ip().to_canonical(),
                 headers: &lookup,
                 tls: self.tls,
+                forwarded_trusted: self.trusted,
             };
             // Routers with `tls` serve TLS connections only, the others plaintext only.
             let tables = match self.tls {

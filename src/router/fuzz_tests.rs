@@ -161,6 +161,7 @@ fn request() -> RequestInfo<'static> {
         client_ip: IpAddr::from([10, 1, 2, 3]),
         headers: &Headers,
         tls: false,
+        forwarded_trusted: false,
     }
 }
 

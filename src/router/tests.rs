@@ -30,6 +30,7 @@ pub(super) fn req<'a>(host: &'a str, target: &'a str) -> RequestInfo<'a> {
         client_ip: "192.0.2.1".parse().unwrap(),
         headers: &NO_HEADERS,
         tls: false,
+        forwarded_trusted: false,
     }
 }
 

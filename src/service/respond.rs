@@ -75,7 +75,8 @@ pub fn reason(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
-        _ => "",
+        // Any other code a middleware may answer with (ipAllowList's rejectStatusCode).
+        _ => crate::middleware::status_text(status).unwrap_or(""),
     }
 }
 

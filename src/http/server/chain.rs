@@ -31,6 +31,7 @@ impl<S: ClientIo> Conn<S> {
             client_ip: self.peer.ip().to_canonical(),
             headers: &lookup,
             tls: self.tls,
+            forwarded_trusted: self.trusted,
         };
         let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
         match middleware::on_request(defs, states, entry, &info, &mut self.edits) {

@@ -38,6 +38,7 @@ fn run(
         client_ip: "127.0.0.1".parse().unwrap(),
         headers: &headers,
         tls: false,
+        forwarded_trusted: false,
     };
     let mut e = Edits::default();
     let flow = m.apply(&req, &mut e, cache);

@@ -19,6 +19,7 @@ fn req(path: &str) -> RequestInfo<'_> {
         client_ip: "127.0.0.1".parse().unwrap(),
         headers: &NoHeaders,
         tls: false,
+        forwarded_trusted: false,
     }
 }
 
