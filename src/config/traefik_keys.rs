@@ -202,7 +202,7 @@ mod tests {
             "http.services.s.highestRandomWeight",
             "http.serversTransports.t.rootCAs",
             "http.serversTransports.t.forwardingTimeouts.pingTimeout",
-            "http.middlewares.m.basicAuth",
+            "http.middlewares.m.digestAuth",
             "http.middlewares.m.stripPrefix.forceSlash",
             "http.middlewares.m.headers.customRequestHeaders",
             "http.middlewares.m.rateLimit.sourceCriterion.ipStrategy.depth",
