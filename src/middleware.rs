@@ -22,9 +22,11 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod edits;
+mod headers;
 mod path;
 
-pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops};
+pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
+pub use headers::{Cors, Custom, Headers, Secure};
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
 
 /// One compiled middleware definition, as the snapshot holds it.
@@ -51,6 +53,7 @@ pub enum Middleware {
     StripPrefixRegex(StripPrefixRegex),
     ReplacePath(ReplacePath),
     ReplacePathRegex(ReplacePathRegex),
+    Headers(Box<Headers>),
 }
 
 impl Middleware {
@@ -67,6 +70,7 @@ impl Middleware {
             Middleware::StripPrefixRegex(_) => "stripPrefixRegex",
             Middleware::ReplacePath(_) => "replacePath",
             Middleware::ReplacePathRegex(_) => "replacePathRegex",
+            Middleware::Headers(_) => "headers",
         }
     }
 }
@@ -99,6 +103,7 @@ pub fn on_request(
             Middleware::StripPrefixRegex(m) => m.apply(req, edits),
             Middleware::ReplacePath(m) => m.apply(req, edits),
             Middleware::ReplacePathRegex(m) => m.apply(req, edits),
+            Middleware::Headers(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

@@ -13,6 +13,8 @@ use super::error::ConfigError;
 use super::raw_middleware::*;
 use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
 
+mod headers;
+
 /// Compiled middlewares and how to find them by name.
 #[derive(Default)]
 pub struct MiddlewareIndex {
@@ -160,6 +162,7 @@ fn one(name: &str, def: &Def<RawMiddleware>, errors: &mut Vec<ConfigError>) -> O
         ("replacePath", raw.replace_path.is_some()),
         ("replacePathRegex", raw.replace_path_regex.is_some()),
         ("chain", raw.chain.is_some()),
+        ("headers", raw.headers.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -227,6 +230,11 @@ fn one(name: &str, def: &Def<RawMiddleware>, errors: &mut Vec<ConfigError>) -> O
         };
         let replacement = m.replacement.clone().unwrap_or_default();
         Middleware::ReplacePathRegex(mw::ReplacePathRegex { regex, replacement })
+    } else if let Some(m) = &raw.headers {
+        match headers::compile(m) {
+            Ok(h) => Middleware::Headers(Box::new(h)),
+            Err((k, reason)) => return fail(key(&format!(".headers{k}")), reason),
+        }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));
