@@ -13,6 +13,7 @@ mod harness;
 mod lifecycle;
 mod limits;
 mod middlewares;
+mod middlewares_headers;
 mod observe;
 mod parking;
 mod pool;
