@@ -30,7 +30,7 @@ fn custom_request_headers_set_replace_and_remove_what_the_upstream_sees() {
     let up = Upstream::echo("up");
     let defs = "[http.middlewares.h.headers.customRequestHeaders]\n\
                 X-Script-Name = \"test\"\nX-Replace = \"new\"\nX-Gone = \"\"\n\
-                Host = \"backend.test\"\nX-Forwarded-Host = \"\"\n";
+                Host = \"backend.test\"\nX-Forwarded-Host = \"\"\nX-Forwarded-For = \"\"\n";
     let p = Proxy::start(&ProxyConfig::new(&routed(&up, defs)));
     let r = send(
         &p,
@@ -42,7 +42,11 @@ fn custom_request_headers_set_replace_and_remove_what_the_upstream_sees() {
     assert_eq!(s.headers_named("X-Replace"), ["new"]);
     assert!(!s.has_header("X-Gone"), "{:?}", s.headers);
     assert_eq!(s.headers_named("Host"), ["backend.test"]);
+    // Removed forwarding headers are not regenerated (for X-Forwarded-For,
+    // Go's "nil means do not populate").
     assert!(!s.has_header("X-Forwarded-Host"), "{:?}", s.headers);
+    assert!(!s.has_header("X-Forwarded-For"), "{:?}", s.headers);
+    assert!(s.has_header("X-Forwarded-Proto"), "{:?}", s.headers);
     assert_eq!(s.headers_named("X-Kept"), ["k"]);
 }
 
