@@ -25,6 +25,7 @@ mod basic_auth;
 mod credential_cache;
 mod edits;
 mod go_url;
+mod headers;
 mod htpasswd;
 mod ip_allow;
 pub mod ip_strategy;
@@ -35,7 +36,8 @@ mod status_text;
 
 pub use basic_auth::BasicAuth;
 pub use credential_cache::CredentialCache;
-pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops};
+pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
+pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
 pub use ip_allow::IpAllowList;
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
@@ -73,6 +75,7 @@ pub enum Middleware {
     IpAllowList(IpAllowList),
     /// Traefik's deprecated name for ipAllowList (always 403).
     IpWhiteList(IpAllowList),
+    Headers(Box<Headers>),
 }
 
 impl Middleware {
@@ -94,6 +97,7 @@ impl Middleware {
             Middleware::RedirectRegex(_) => "redirectRegex",
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::IpWhiteList(_) => "ipWhiteList",
+            Middleware::Headers(_) => "headers",
         }
     }
 }
@@ -132,6 +136,7 @@ pub fn on_request(
             Middleware::RedirectScheme(m) => m.apply(req, edits),
             Middleware::RedirectRegex(m) => m.apply(req, edits),
             Middleware::IpAllowList(m) | Middleware::IpWhiteList(m) => m.apply(req, edits),
+            Middleware::Headers(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

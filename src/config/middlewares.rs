@@ -22,6 +22,7 @@ mod redirect;
 
 /// A type's refused key (relative to `http.middlewares.<name>.<type>`) and why.
 type Refusal = (String, String);
+mod headers;
 
 /// Compiled middlewares and how to find them by name.
 #[derive(Default)]
@@ -180,6 +181,7 @@ fn one(
         ("redirectRegex", raw.redirect_regex.is_some()),
         ("ipAllowList", raw.ip_allow_list.is_some()),
         ("ipWhiteList", raw.ip_white_list.is_some()),
+        ("headers", raw.headers.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -256,6 +258,11 @@ fn one(
         match compiled {
             Ok(kind) => kind,
             Err((ty, (k, reason))) => return fail(key(&format!(".{ty}.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.headers {
+        match headers::compile(m) {
+            Ok(h) => Middleware::Headers(Box::new(h)),
+            Err((k, reason)) => return fail(key(&format!(".headers{k}")), reason),
         }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");

@@ -19,6 +19,7 @@ pub struct RawMiddleware {
     pub redirect_regex: Option<RawRedirectRegex>,
     pub ip_allow_list: Option<RawIpAllowList>,
     pub ip_white_list: Option<RawIpAllowList>,
+    pub headers: Option<RawHeaders>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,4 +119,70 @@ pub struct RawIpStrategy {
     #[serde(default, rename = "excludedIPs")]
     pub excluded_ips: Vec<String>,
     pub ipv6_subnet: Option<i64>,
+}
+
+/// `headers`: Traefik's `dynamic.Headers`, key for key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHeaders {
+    #[serde(default)]
+    pub custom_request_headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub custom_response_headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub access_control_allow_credentials: bool,
+    #[serde(default)]
+    pub access_control_allow_headers: Vec<String>,
+    #[serde(default)]
+    pub access_control_allow_methods: Vec<String>,
+    #[serde(default)]
+    pub access_control_allow_origin_list: Vec<String>,
+    #[serde(default)]
+    pub access_control_allow_origin_list_regex: Vec<String>,
+    #[serde(default)]
+    pub access_control_expose_headers: Vec<String>,
+    pub access_control_max_age: Option<i64>,
+    #[serde(default)]
+    pub add_vary_header: bool,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub hosts_proxy_headers: Vec<String>,
+    #[serde(default)]
+    pub ssl_proxy_headers: std::collections::BTreeMap<String, String>,
+    pub sts_seconds: Option<i64>,
+    #[serde(default)]
+    pub sts_include_subdomains: bool,
+    #[serde(default)]
+    pub sts_preload: bool,
+    #[serde(default, rename = "forceSTSHeader")]
+    pub force_sts_header: bool,
+    #[serde(default)]
+    pub frame_deny: bool,
+    #[serde(default)]
+    pub custom_frame_options_value: String,
+    #[serde(default)]
+    pub content_type_nosniff: bool,
+    #[serde(default)]
+    pub browser_xss_filter: bool,
+    #[serde(default, rename = "customBrowserXSSValue")]
+    pub custom_browser_xss_value: String,
+    #[serde(default)]
+    pub content_security_policy: String,
+    #[serde(default)]
+    pub content_security_policy_report_only: String,
+    #[serde(default)]
+    pub public_key: String,
+    #[serde(default)]
+    pub referrer_policy: String,
+    #[serde(default)]
+    pub permissions_policy: String,
+    #[serde(default)]
+    pub is_development: bool,
+    /// Removed in Traefik v3 (accepted there and ignored): refused with a pointer.
+    pub feature_policy: Option<serde::de::IgnoredAny>,
+    pub ssl_redirect: Option<serde::de::IgnoredAny>,
+    pub ssl_temporary_redirect: Option<serde::de::IgnoredAny>,
+    pub ssl_host: Option<serde::de::IgnoredAny>,
+    pub ssl_force_host: Option<serde::de::IgnoredAny>,
 }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use crate::http::codec::{
     BodyKind, HeaderKind, HeaderSpan, RequestHead, ResponseHead, Span, classify,
 };
-use crate::middleware::{Edits, HeaderOp, drops};
+use crate::middleware::{Edits, HeaderOp, drops, write_appended};
 
 /// Most `Connection` tokens naming extra hop-by-hop headers we honour per message.
 const MAX_CONNECTION_TOKENS: usize = 16;
@@ -166,8 +166,38 @@ fn write_forwarded(
     fw: &Forwarding<'_>,
     present: &Present,
 ) -> std::io::Result<()> {
-    // A trusted client's chain is kept (all its XFF headers, in order) and extended
-    // with the address we saw; an untrusted one's is replaced by that address.
+    // A middleware that removes one of these (the headers middleware with an
+    // empty value) keeps the proxy from generating it, as in Traefik.
+    let removed = |name: &[u8]| {
+        fw.edits
+            .request_edits()
+            .any(|(op, n, _)| op == HeaderOp::Remove && n.eq_ignore_ascii_case(name))
+    };
+    if !removed(b"x-forwarded-for") {
+        write_xff(out, buf, headers, fw);
+    }
+    if !present.proto && !removed(b"x-forwarded-proto") {
+        write!(out, "X-Forwarded-Proto: {}\r\n", fw.proto)?;
+    }
+    if !present.host && !head.host.is_empty() && !removed(b"x-forwarded-host") {
+        put(out, b"X-Forwarded-Host", head.host.get(buf));
+    }
+    if !present.port && !removed(b"x-forwarded-port") {
+        put(out, b"X-Forwarded-Port", fw.port.as_bytes());
+    }
+    if !removed(b"x-forwarded-server") {
+        put(out, b"X-Forwarded-Server", fw.hostname.as_bytes());
+    }
+    if !present.real_ip && !removed(b"x-real-ip") {
+        put(out, b"X-Real-Ip", fw.client_ip.as_bytes());
+    }
+    Ok(())
+}
+
+/// `X-Forwarded-For`: a trusted client's chain is kept (all its XFF headers, in
+/// order) and extended with the address we saw; an untrusted one's is replaced
+/// by that address. A value a middleware set comes first.
+fn write_xff(out: &mut Vec<u8>, buf: &[u8], headers: &[HeaderSpan], fw: &Forwarding<'_>) {
     out.extend_from_slice(b"X-Forwarded-For: ");
     let set_xff = fw
         .edits
@@ -189,20 +219,6 @@ fn write_forwarded(
     }
     out.extend_from_slice(fw.client_ip.as_bytes());
     out.extend_from_slice(b"\r\n");
-    if !present.proto {
-        write!(out, "X-Forwarded-Proto: {}\r\n", fw.proto)?;
-    }
-    if !present.host && !head.host.is_empty() {
-        put(out, b"X-Forwarded-Host", head.host.get(buf));
-    }
-    if !present.port {
-        put(out, b"X-Forwarded-Port", fw.port.as_bytes());
-    }
-    put(out, b"X-Forwarded-Server", fw.hostname.as_bytes());
-    if !present.real_ip {
-        put(out, b"X-Real-Ip", fw.client_ip.as_bytes());
-    }
-    Ok(())
 }
 
 #[derive(Default)]
@@ -307,8 +323,15 @@ pub fn write_response_head(
         }
     }
     for (op, name, value) in edits.iter().flat_map(|e| e.response_edits()) {
-        if op != HeaderOp::Remove {
-            put(out, name, value);
+        match op {
+            HeaderOp::Remove => {}
+            HeaderOp::Append => {
+                let first = headers
+                    .iter()
+                    .find(|h| h.name.get(buf).eq_ignore_ascii_case(name));
+                write_appended(out, name, first.map(|h| h.value.get(buf)), value);
+            }
+            _ => put(out, name, value),
         }
     }
     if switching {

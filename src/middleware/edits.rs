@@ -14,6 +14,10 @@ pub enum HeaderOp {
     Add,
     /// Remove every field of this name (`Header.Del`).
     Remove,
+    /// One field: the first original value, `,` and this value, or just this
+    /// value when there was none; the original as is when it already equals
+    /// this value (how Traefik adds `Origin` to `Vary`).
+    Append,
 }
 
 /// One header edit; name and value live in the edits' scratch buffer.
@@ -136,11 +140,18 @@ impl Edits {
             }
         }
         for (op, name, value) in self.response_edits() {
-            if op != HeaderOp::Remove {
-                rebuilt.extend_from_slice(name);
-                rebuilt.extend_from_slice(b": ");
-                rebuilt.extend_from_slice(value);
-                rebuilt.extend_from_slice(b"\r\n");
+            let first = || {
+                out[..end + 2]
+                    .split(|&b| b == b'\n')
+                    .skip(1)
+                    .filter_map(|l| l.split_once_colon())
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim_ascii())
+            };
+            match op {
+                HeaderOp::Remove => {}
+                HeaderOp::Append => write_appended(&mut rebuilt, name, first(), value),
+                _ => write_field(&mut rebuilt, name, value),
             }
         }
         rebuilt.extend_from_slice(&out[end + 2..]);
@@ -180,6 +191,43 @@ fn push_edit(list: &mut Vec<HeaderEdit>, scratch: &[u8], edit: HeaderEdit) {
         });
     }
     list.push(edit);
+}
+
+/// Writes one `name: value` line.
+pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes the line a [`HeaderOp::Append`] edit makes, given the first original
+/// value of its name.
+pub fn write_appended(out: &mut Vec<u8>, name: &[u8], first: Option<&[u8]>, value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    match first {
+        Some(f) if f == value => {}
+        Some(f) if !f.is_empty() => {
+            out.extend_from_slice(f);
+            out.push(b',');
+        }
+        _ => {}
+    }
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A header line split at its first colon.
+trait SplitColon {
+    fn split_once_colon(&self) -> Option<(&[u8], &[u8])>;
+}
+
+impl SplitColon for [u8] {
+    fn split_once_colon(&self) -> Option<(&[u8], &[u8])> {
+        let at = self.iter().position(|&b| b == b':')?;
+        Some((&self[..at], &self[at + 1..]))
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
