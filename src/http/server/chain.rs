@@ -56,16 +56,22 @@ impl<S: ClientIo> Conn<S> {
         self.out.push(b' ');
         self.out
             .extend_from_slice(crate::service::respond::reason(status).as_bytes());
-        self.out
-            .extend_from_slice(b"\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ");
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
         self.out.extend_from_slice(b"\r\n");
+        // 1xx, 204 and 304 carry no body and no length (RFC 9110 §8.6): a
+        // middleware answering one must not frame the connection wrongly.
+        let bodiless = status < 200 || status == 204 || status == 304;
+        if !bodiless {
+            self.out
+                .extend_from_slice(b"content-type: text/plain; charset=utf-8\r\ncontent-length: ");
+            self.out
+                .extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+            self.out.extend_from_slice(b"\r\n");
+        }
         if close {
             self.out.extend_from_slice(b"connection: close\r\n");
         }
         self.out.extend_from_slice(b"\r\n");
-        if !head.is_head {
+        if !head.is_head && !bodiless {
             self.out.extend_from_slice(body);
         }
         self.send_local(head, close).await
