@@ -43,14 +43,19 @@ fn poisoning(first: &'static [u8], delay: Option<Duration>) -> Scripted {
 /// Runs the poisoned exchange, lets the stray bytes arrive, then checks that
 /// clients on other connections each get their own answer.
 fn check_no_cross_talk(up: &Scripted, p: &Proxy, method: &str, first_status: u16, delay: bool) {
+    let finished = up.finished();
     let mut a = Client::connect(p.addr());
     let r = a.request(&format!(
         "{method} /poison HTTP/1.1\r\nHost: app.test\r\n\r\n"
     ));
     assert_eq!(r.status, first_status);
     if delay {
-        // Let the delayed bytes reach the idle pooled connection.
-        std::thread::sleep(Duration::from_millis(300));
+        // The stray bytes are written once the origin's script ran to its end;
+        // loopback hands them to proxyd's socket right away.
+        assert!(
+            up.wait_finished(finished + 1, Duration::from_secs(5)),
+            "origin never sent them"
+        );
     }
     for i in 0..3 {
         let r = get(p.addr(), "app.test", &format!("/other{i}"));
