@@ -363,16 +363,7 @@ impl<S: ClientIo> Conn<S> {
                 buf: &self.buf,
                 headers: &self.headers,
             };
-            let info = RequestInfo {
-                method: head.method.get(&self.buf),
-                host: head.host.get(&self.buf),
-                path: head.path.get(&self.buf),
-                query: head.query.get(&self.buf),
-                client_ip: self.peer.ip().to_canonical(),
-                headers: &lookup,
-                tls: self.tls,
-                forwarded_trusted: self.trusted,
-            };
+            let info = request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
             // Routers with `tls` serve TLS connections only, the others plaintext only.
             let tables = match self.tls {
                 true => &view.snapshot.tls_tables,
@@ -432,6 +423,28 @@ impl<S: ClientIo> Conn<S> {
                 self.fail(Some(head), err).await
             }
         }
+    }
+}
+
+/// The protocol-neutral view of the request whose head is in `buf`: what routers
+/// match on and middlewares read.
+fn request_info<'a>(
+    head: &RequestHead,
+    buf: &'a [u8],
+    headers: &'a HeaderView<'a>,
+    peer: SocketAddr,
+    tls: bool,
+    forwarded_trusted: bool,
+) -> RequestInfo<'a> {
+    RequestInfo {
+        method: head.method.get(buf),
+        host: head.host.get(buf),
+        path: head.path.get(buf),
+        query: head.query.get(buf),
+        client_ip: peer.ip().to_canonical(),
+        headers,
+        tls,
+        forwarded_trusted,
     }
 }
 

@@ -4,11 +4,10 @@
 //! protocol-neutral `RequestInfo`; the edits they leave are applied where the
 //! upstream and response heads are written.
 
-use super::{ClientIo, Conn, HeaderView, Outcome};
+use super::{ClientIo, Conn, HeaderView, Outcome, request_info};
 use crate::config::Router;
 use crate::http::codec::RequestHead;
 use crate::middleware::{self, Flow};
-use crate::router::RequestInfo;
 use crate::worker::view::View;
 
 impl<S: ClientIo> Conn<S> {
@@ -23,16 +22,7 @@ impl<S: ClientIo> Conn<S> {
             buf: &self.buf,
             headers: &self.headers,
         };
-        let info = RequestInfo {
-            method: head.method.get(&self.buf),
-            host: head.host.get(&self.buf),
-            path: head.path.get(&self.buf),
-            query: head.query.get(&self.buf),
-            client_ip: self.peer.ip().to_canonical(),
-            headers: &lookup,
-            tls: self.tls,
-            forwarded_trusted: self.trusted,
-        };
+        let info = request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
         let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
         match middleware::on_request(defs, states, entry, &info, &mut self.edits) {
             Flow::Answer => Flow::Answer,
