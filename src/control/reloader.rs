@@ -88,8 +88,10 @@ pub fn start(
     let watcher = reloader.watch(watch_tx);
     if watcher.is_some() {
         // Files changed between the first load and the watch raised no event; one
-        // look closes that gap. Done before returning, not racing later edits.
-        reloader.reload(false);
+        // look closes that gap. It goes through the throttle like any event: a
+        // file caught mid-write (truncated, not yet rewritten) would otherwise be
+        // published as it stood for a moment, e.g. as an empty configuration.
+        let _ = tx.send(Command::Changed);
     }
     let thread = std::thread::Builder::new()
         .name("proxyd-control".into())

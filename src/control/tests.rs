@@ -132,3 +132,30 @@ fn a_burst_of_writes_is_one_reload() {
     assert_eq!(r.body, b"v5", "the reload saw the last write");
     control.stop();
 }
+
+/// Guards the start-up catch-up look going through the throttle: a file caught
+/// mid-write when the watcher starts (truncated, its bytes not yet rewritten)
+/// was published at once as an empty configuration, every route gone until the
+/// next reload. Now the look waits a throttle window like any event and sees
+/// the file whole: the same bytes, so nothing is published.
+#[test]
+fn a_file_caught_mid_write_at_start_is_not_published() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = static_cfg(tmp.path(), "300ms");
+    let file = tmp.path().join("dynamic/a.toml");
+    std::fs::write(&file, respond("v0")).unwrap();
+    let (snapshot, fingerprint) = load_first(&cfg).unwrap();
+    let published = Published::new(snapshot);
+    // The writer has truncated the file and not written it yet.
+    std::fs::write(&file, "").unwrap();
+    let control = start(cfg, published.clone(), fingerprint).unwrap();
+    std::fs::write(&file, respond("v0")).unwrap();
+    // Several throttle windows: time for any (wrong) reload to happen.
+    std::thread::sleep(Duration::from_millis(900));
+    assert_eq!(
+        published.generation(),
+        1,
+        "a half-written file was published"
+    );
+    control.stop();
+}
