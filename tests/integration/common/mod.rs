@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod acceptor;
 pub mod behavior;
 pub mod client;
 pub mod config;

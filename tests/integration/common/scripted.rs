@@ -9,12 +9,12 @@
 //! [`Upstream`]: super::upstream::Upstream
 
 use std::io::{self, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::acceptor::Acceptor;
 use super::io::{BufStream, Head};
 use super::poll_until;
 use super::upstream::{Seen, read_body, seen_head};
@@ -55,7 +55,6 @@ type Script = dyn Fn(&Seen, usize) -> Vec<Step> + Send + Sync;
 
 #[derive(Default)]
 struct State {
-    conns: AtomicUsize,
     open: AtomicUsize,
     /// Connections the proxy closed (we saw EOF or a reset from it).
     closed_by_peer: AtomicUsize,
@@ -65,10 +64,8 @@ struct State {
 }
 
 pub struct Scripted {
-    addr: SocketAddr,
+    acceptor: Acceptor,
     state: Arc<State>,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
 }
 
 impl Scripted {
@@ -78,49 +75,30 @@ impl Scripted {
     where
         F: Fn(&Seen, usize) -> Vec<Step> + Send + Sync + 'static,
     {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind scripted upstream");
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let script: Arc<Script> = Arc::new(script);
-        let (st, sp) = (Arc::clone(&state), Arc::clone(&stop));
-        let accept = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if sp.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let id = st.conns.fetch_add(1, Ordering::SeqCst) + 1;
-                st.open.fetch_add(1, Ordering::SeqCst);
-                let (st, sc, sp) = (Arc::clone(&st), Arc::clone(&script), Arc::clone(&sp));
-                std::thread::spawn(move || {
-                    let by_peer = serve(conn, id, &*sc, &st, &sp).unwrap_or(true);
-                    if by_peer {
-                        st.closed_by_peer.fetch_add(1, Ordering::SeqCst);
-                    }
-                    st.open.fetch_sub(1, Ordering::SeqCst);
-                });
+        let st = Arc::clone(&state);
+        let acceptor = Acceptor::start(move |conn, id, stop| {
+            st.open.fetch_add(1, Ordering::SeqCst);
+            let by_peer = serve(conn, id, &script, &st, stop).unwrap_or(true);
+            if by_peer {
+                st.closed_by_peer.fetch_add(1, Ordering::SeqCst);
             }
+            st.open.fetch_sub(1, Ordering::SeqCst);
         });
-        Scripted {
-            addr,
-            state,
-            stop,
-            accept: Some(accept),
-        }
+        Scripted { acceptor, state }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
-        self.state.conns.load(Ordering::SeqCst)
+        self.acceptor.connections()
     }
 
     /// Connections still open on our side.
@@ -166,16 +144,6 @@ impl Scripted {
             (self.open() <= n).then_some(())
         })
         .is_some()
-    }
-}
-
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
-        }
     }
 }
 

@@ -5,12 +5,12 @@
 
 use std::fmt::Write as _;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::acceptor::Acceptor;
 pub use super::behavior::{Behavior, Body, Framing};
 use super::io::{BufStream, Head, header, headers_named};
 use super::{Fnv, Pattern, poll_until};
@@ -56,7 +56,6 @@ impl Seen {
 
 #[derive(Default)]
 struct State {
-    conns: AtomicUsize,
     heads: AtomicUsize,
     seen: Mutex<Vec<Seen>>,
     errors: Mutex<Vec<String>>,
@@ -64,10 +63,8 @@ struct State {
 
 pub struct Upstream {
     pub name: String,
-    addr: SocketAddr,
+    acceptor: Acceptor,
     state: Arc<State>,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
 }
 
 impl Upstream {
@@ -76,47 +73,31 @@ impl Upstream {
     }
 
     pub fn start(name: &str, behavior: Behavior) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let behavior = Arc::new(behavior);
-        let (st, sp, nm) = (Arc::clone(&state), Arc::clone(&stop), name.to_string());
-        let accept = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if sp.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let id = st.conns.fetch_add(1, Ordering::SeqCst) + 1;
-                let (st, b, nm) = (Arc::clone(&st), Arc::clone(&behavior), nm.clone());
-                std::thread::spawn(move || {
-                    if let Err(e) = serve(conn, id, &nm, &b, &st) {
-                        st.errors.lock().unwrap().push(format!("conn {id}: {e}"));
-                    }
-                });
+        let (st, nm) = (Arc::clone(&state), name.to_string());
+        let acceptor = Acceptor::start(move |conn, id, _| {
+            if let Err(e) = serve(conn, id, &nm, &behavior, &st) {
+                st.errors.lock().unwrap().push(format!("conn {id}: {e}"));
             }
         });
         Upstream {
             name: name.to_string(),
-            addr,
+            acceptor,
             state,
-            stop,
-            accept: Some(accept),
         }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
-        self.state.conns.load(Ordering::SeqCst)
+        self.acceptor.connections()
     }
 
     /// Request heads received so far (complete or not).
@@ -161,17 +142,6 @@ impl Upstream {
     /// Protocol errors the upstream noticed (e.g. a malformed forwarded body).
     pub fn errors(&self) -> Vec<String> {
         self.state.errors.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
-        }
     }
 }
 
