@@ -53,13 +53,6 @@ pub struct MiddlewareDef {
     pub kind: Middleware,
 }
 
-/// Equality by definition, so a reload that keeps a middleware keeps its state.
-impl PartialEq for MiddlewareDef {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.kind.source() == other.kind.source()
-    }
-}
-
 /// The middlewares proxyd runs. Each variant holds its configuration compiled
 /// for the request path.
 #[derive(Debug)]
@@ -79,11 +72,6 @@ pub enum Middleware {
 }
 
 impl Middleware {
-    /// The definition as configured, for change detection across reloads.
-    pub fn source(&self) -> String {
-        format!("{self:?}")
-    }
-
     /// Traefik's type name, for logs and the API.
     pub fn type_name(&self) -> &'static str {
         match self {

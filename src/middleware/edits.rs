@@ -93,6 +93,25 @@ impl Edits {
         push_edit(&mut self.request, &self.scratch, edit);
     }
 
+    /// Records an upstream request header whose value is the path as the chain
+    /// has it so far (`X-Replaced-Path`), copied in place: no allocation.
+    pub fn request_header_with_path(&mut self, op: HeaderOp, name: &[u8], original: &[u8]) {
+        let name = self.store(name);
+        let start = self.scratch.len() as u32;
+        let path = if self.path_set {
+            &self.path[..]
+        } else {
+            original
+        };
+        self.scratch.extend_from_slice(path);
+        let value = start..self.scratch.len() as u32;
+        push_edit(
+            &mut self.request,
+            &self.scratch,
+            HeaderEdit { op, name, value },
+        );
+    }
+
     /// Records an edit of the response's headers (proxied or answered here).
     pub fn response_header(&mut self, op: HeaderOp, name: &[u8], value: &[u8]) {
         let edit = self.edit(op, name, value);

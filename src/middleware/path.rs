@@ -92,8 +92,7 @@ pub struct ReplacePath {
 
 impl ReplacePath {
     pub fn apply(&self, req: &RequestInfo<'_>, edits: &mut Edits) -> Flow {
-        let old = edits.path(req.path).to_vec();
-        edits.request_header(HeaderOp::Add, REPLACED_PATH, &old);
+        edits.request_header_with_path(HeaderOp::Add, REPLACED_PATH, req.path);
         let new = self.path.as_bytes();
         edits.rewrite_path(req.path, |_, out| out.extend_from_slice(new));
         Flow::Next
@@ -118,8 +117,7 @@ impl ReplacePathRegex {
             .regex
             .replace_all(current, self.replacement.as_bytes())
             .into_owned();
-        let old = current.to_vec();
-        edits.request_header(HeaderOp::Add, REPLACED_PATH, &old);
+        edits.request_header_with_path(HeaderOp::Add, REPLACED_PATH, req.path);
         if percent_invalid(&replaced) {
             edits.answer(500, b"Internal Server Error\n");
             return Flow::Answer;
