@@ -200,38 +200,27 @@ fn early_413_during_a_large_upload_is_relayed_then_closed() {
     // The upstream refuses at once and closes without reading the body (the
     // unread bytes turn its close into a reset). `ReadBody` is never reached; it
     // only makes the answer come before the body is read.
-    let up = Scripted::start(|_, _| {
-        vec![
-            early("413 Payload Too Large", "too large"),
-            Step::Close,
-            Step::ReadBody,
-        ]
-    });
-    let p = Proxy::start(&ProxyConfig::new(&app_with_timeouts(&up.url(), "")));
-    let base = p.open_fds();
-    let mut c = Client::connect(p.addr());
-    let len = 64 << 20;
-    let writer = post_streaming(&mut c, len);
-    assert_early_answer(&mut c, writer, 413, "too large", len);
-    drop(c);
-    assert_released(&p, &up, base, false);
+    upload_meets_early_answer("413 Payload Too Large", "too large", Step::Close);
 }
 
 #[test]
 fn early_401_then_reset_during_upload_is_relayed_not_502() {
-    let up = Scripted::start(|_, _| {
-        vec![
-            early("401 Unauthorized", "who are you"),
-            Step::Reset,
-            Step::ReadBody,
-        ]
-    });
+    upload_meets_early_answer("401 Unauthorized", "who are you", Step::Reset);
+}
+
+/// A 64 MiB upload to an upstream that answers `status` at once, then ends the
+/// connection with `end` without reading the body: the client gets the answer,
+/// then a close, and every descriptor is released.
+fn upload_meets_early_answer(status: &'static str, body: &'static str, end: Step) {
+    // `ReadBody` is never reached; it only makes the answer come before the body.
+    let up = Scripted::start(move |_, _| vec![early(status, body), end.clone(), Step::ReadBody]);
     let p = Proxy::start(&ProxyConfig::new(&app_with_timeouts(&up.url(), "")));
     let base = p.open_fds();
     let mut c = Client::connect(p.addr());
     let len = 64 << 20;
     let writer = post_streaming(&mut c, len);
-    assert_early_answer(&mut c, writer, 401, "who are you", len);
+    let code = status[..3].parse().unwrap();
+    assert_early_answer(&mut c, writer, code, body, len);
     drop(c);
     assert_released(&p, &up, base, false);
 }
