@@ -58,7 +58,7 @@ struct State {
     open: AtomicUsize,
     /// Connections the proxy closed (we saw EOF or a reset from it).
     closed_by_peer: AtomicUsize,
-    /// Requests whose script ran to its end.
+    /// Requests whose script has ended, however it ended.
     finished: AtomicUsize,
     seen: Mutex<Vec<Seen>>,
 }
@@ -124,13 +124,13 @@ impl Scripted {
         .is_some()
     }
 
-    /// Requests whose script ran to its end so far.
+    /// Requests whose script has ended so far.
     pub fn finished(&self) -> usize {
         self.state.finished.load(Ordering::SeqCst)
     }
 
-    /// Waits until the scripts of at least `n` requests ran to their end (every
-    /// byte, late ones included, was sent).
+    /// Waits until the scripts of at least `n` requests ended (every byte,
+    /// late ones included, was sent, or the connection ended first).
     pub fn wait_finished(&self, n: usize, limit: Duration) -> bool {
         poll_until(limit, Duration::from_millis(5), || {
             (self.state.finished.load(Ordering::SeqCst) >= n).then_some(())
@@ -175,31 +175,50 @@ fn serve(
             all.push(seen.clone());
             all.len() - 1
         };
-        for step in steps {
-            match step {
-                Step::Send(b) => io.write_all(&b)?,
-                Step::Pause(d) => std::thread::sleep(d),
-                Step::ReadBody => {
-                    read_body(&mut io, &head, &mut seen)?;
-                    st.seen.lock().unwrap()[slot] = seen.clone();
-                }
-                Step::Close => {
-                    let _ = io.stream.shutdown(std::net::Shutdown::Write);
-                    return Ok(false);
-                }
-                Step::Reset => {
-                    let _ = socket2::SockRef::from(&io.stream).set_linger(Some(Duration::ZERO));
-                    return Ok(false);
-                }
-                Step::Hold(d) => {
-                    if hold(&mut io.stream, d, stop)? {
-                        return Ok(true);
-                    }
+        let ended = run_steps(&mut io, steps, &head, &mut seen, slot, st, stop);
+        // Counted however the script ended (done, closed, reset, write failed):
+        // a test waiting for it must never wait for nothing.
+        st.finished.fetch_add(1, Ordering::SeqCst);
+        if let Some(by_peer) = ended? {
+            return Ok(by_peer);
+        }
+    }
+}
+
+/// Runs one request's steps; `Some(by_peer)` when the connection ended.
+fn run_steps(
+    io: &mut BufStream,
+    steps: Vec<Step>,
+    head: &Head,
+    seen: &mut Seen,
+    slot: usize,
+    st: &State,
+    stop: &AtomicBool,
+) -> io::Result<Option<bool>> {
+    for step in steps {
+        match step {
+            Step::Send(b) => io.write_all(&b)?,
+            Step::Pause(d) => std::thread::sleep(d),
+            Step::ReadBody => {
+                read_body(io, head, seen)?;
+                st.seen.lock().unwrap()[slot] = seen.clone();
+            }
+            Step::Close => {
+                let _ = io.stream.shutdown(std::net::Shutdown::Write);
+                return Ok(Some(false));
+            }
+            Step::Reset => {
+                let _ = socket2::SockRef::from(&io.stream).set_linger(Some(Duration::ZERO));
+                return Ok(Some(false));
+            }
+            Step::Hold(d) => {
+                if hold(&mut io.stream, d, stop)? {
+                    return Ok(Some(true));
                 }
             }
         }
-        st.finished.fetch_add(1, Ordering::SeqCst);
     }
+    Ok(None)
 }
 
 /// Reads (and drops) whatever comes for `d`; true if the peer closed meanwhile.
