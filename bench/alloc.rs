@@ -1,6 +1,6 @@
 //! Heap allocations per request in steady state, counted by a `#[global_allocator]`
 //! wrapper around the system allocator. Runs the real worker in-process
-//! (`worker::spawn` with its monoio runtime, listener, router, pool and codec, as
+//! (`edge::spawn` with its monoio runtime, listener, router, pool and codec, as
 //! `app::run` starts it) on 127.0.0.1, plus an allocation-free origin and client on
 //! plain std threads, then counts allocations over many requests after a warm-up.
 //! A baseline row (the same client straight to the origin) shows the harness itself
@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use proxyd::config::{self, IoDriver};
 use proxyd::control::Published;
-use proxyd::worker::{self, Event, Spec, listener, runtime, shutdown::phase};
+use proxyd::edge::{self, Event, Spec, driver, listener};
+use proxyd::runtime::shutdown::phase;
 
 struct Counting;
 
@@ -172,11 +173,11 @@ fn start_proxy(origin: SocketAddr) -> (SocketAddr, Arc<AtomicU8>, tempfile::Temp
     let mut group = listener::bind_group(&ep.name, ep.address, 1).unwrap();
     let l = group.remove(0);
     let addr = l.local_addr().unwrap();
-    let driver = runtime::resolve(IoDriver::Auto).unwrap();
+    let driver = driver::resolve(IoDriver::Auto).unwrap();
     let phase_flag = Arc::new(AtomicU8::new(phase::RUNNING));
     let hub = proxyd::observe::Hub::new(&cfg, 1, phase_flag.clone()).unwrap();
     let (tx, rx) = mpsc::channel();
-    worker::spawn(Spec {
+    edge::spawn(Spec {
         index: 0,
         core: None,
         driver,

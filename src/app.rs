@@ -13,10 +13,10 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
 use crate::config::{self, ConfigErrors, IoDriver, StaticConfig};
 use crate::control::{self, Control, Published};
-use crate::worker::listener::{self, ListenError};
-use crate::worker::runtime::{self, Driver, UringUnavailable};
-use crate::worker::shutdown::phase;
-use crate::worker::{self, Event, Spec};
+use crate::edge::driver::{self, Driver, UringUnavailable};
+use crate::edge::listener::{self, ListenError};
+use crate::edge::{self, Event, Spec};
+use crate::runtime::shutdown::phase;
 
 /// How long workers get to report that they serve before start-up is declared failed.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,7 +69,7 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])?;
     let cores = resolve_cores(opts.cores.or(cfg.workers.cores))?;
     let requested = opts.io_driver.unwrap_or(cfg.workers.io_driver);
-    let driver = runtime::resolve(requested)?;
+    let driver = driver::resolve(requested)?;
     let (first, fingerprint) = control::load_first(&cfg)?;
     let published = Published::new(first);
     let mut groups = Vec::new();
@@ -115,7 +115,7 @@ fn start_workers(
             .map(|(ep, cfg_ep)| (ep, cfg_ep.clone(), groups[ep].remove(0)))
             .collect();
         let tx = tx.clone();
-        worker::spawn(Spec {
+        edge::spawn(Spec {
             index,
             core: *core,
             driver,

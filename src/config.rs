@@ -14,7 +14,9 @@ use std::time::Duration;
 mod compile;
 mod duration;
 mod error;
+pub mod internal;
 mod middlewares;
+pub mod observe;
 mod provider;
 mod raw_dynamic;
 mod raw_middleware;
@@ -25,6 +27,7 @@ mod services;
 mod static_cfg;
 mod static_tls;
 mod tcp;
+mod tcp_types;
 mod tls;
 mod tls_types;
 mod traefik_keys;
@@ -54,6 +57,7 @@ pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use provider::ProviderFiles;
 pub use refused_keys::parse_section;
+pub use tcp_types::*;
 pub use types::*;
 
 /// Traefik's `respondingTimeouts.readTimeout` default.

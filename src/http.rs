@@ -2,14 +2,10 @@
 //! and the upstream client with its per-worker pool.
 
 pub mod body;
-pub mod client_io;
 pub mod codec;
 pub mod error;
 pub mod forward;
-pub mod io;
-pub mod panic;
-pub mod peer;
 pub mod proxy;
+pub mod redirect;
 pub mod server;
-pub mod tunnel;
-pub mod upstream;
+pub mod whoami;

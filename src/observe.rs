@@ -3,7 +3,7 @@
 //! JSON API, `/ping` and the dashboard.
 //!
 //! Data path: a [`Record`] on each connection collects what the request did (router,
-//! service, status, bytes, retries), `Conn` fills it at the few places where the
+//! service, status, bytes, retries), the protocol fills it at the few places where the
 //! outcome is decided, and [`finish`] turns it into counters and maybe a log line on
 //! the same worker — no lock, no cross-thread traffic, no allocation once warm.
 //! Shared state is the [`Hub`]: one published metrics slot per worker (refreshed by
@@ -14,25 +14,21 @@ pub mod access_format;
 pub mod access_log;
 pub mod api;
 pub mod api_docs;
-pub mod config;
 pub mod dashboard;
-pub mod internal;
 pub mod metrics;
 pub mod prometheus;
 pub mod record;
 pub mod serve;
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::StaticConfig;
 use crate::control::ControlState;
-use crate::worker::WorkerCtx;
 
-pub use record::{Record, finish};
+pub use record::{Record, Served, finish};
 
 /// How often a worker publishes its counters for scrapes.
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
@@ -51,7 +47,7 @@ pub struct Hub {
     bound: Mutex<Vec<Option<std::net::SocketAddr>>>,
     /// Per entry point, its `maxConnections` count, shared by every worker
     /// (`None`: unlimited).
-    pub limits: Vec<Option<Arc<crate::worker::admission::Limit>>>,
+    pub limits: Vec<Option<Arc<crate::runtime::limit::Limit>>>,
 }
 
 impl Hub {
@@ -76,7 +72,7 @@ impl Hub {
             limits: cfg
                 .entry_points
                 .iter()
-                .map(|e| crate::worker::admission::Limit::new(e.max_connections).map(Arc::new))
+                .map(|e| crate::runtime::limit::Limit::new(e.max_connections).map(Arc::new))
                 .collect(),
         }))
     }
@@ -194,28 +190,5 @@ impl WorkerObs {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         m.publish(&mut slot);
-    }
-}
-
-/// Counts a client connection as open on its entry point for as long as it lives.
-pub struct ConnGuard {
-    w: Rc<WorkerCtx>,
-    ep: usize,
-}
-
-impl ConnGuard {
-    pub fn new(w: &Rc<WorkerCtx>, ep: usize) -> ConnGuard {
-        if let Some(n) = w.obs.metrics.borrow_mut().open.get_mut(ep) {
-            *n += 1;
-        }
-        ConnGuard { w: w.clone(), ep }
-    }
-}
-
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        if let Some(n) = self.w.obs.metrics.borrow_mut().open.get_mut(self.ep) {
-            *n = n.saturating_sub(1);
-        }
     }
 }

@@ -21,6 +21,9 @@ mod parse;
 mod query;
 mod rule;
 mod table;
+pub mod tcp;
+#[cfg(test)]
+mod tcp_fuzz_tests;
 
 #[cfg(test)]
 pub(crate) mod fuzz_tests;

@@ -2,5 +2,4 @@
 //! cursor), the smooth weighted round robin, and the built-in responders.
 
 pub mod respond;
-pub mod whoami;
 pub mod wrr;

@@ -11,9 +11,7 @@ pub mod acceptor;
 pub mod client_hello;
 #[cfg(test)]
 mod fuzz_tests;
-pub mod redirect;
 pub mod store;
-pub mod stream;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,44 +1,25 @@
-//! A worker: one thread pinned to one core with its own monoio runtime, its own
-//! SO_REUSEPORT listeners, connections, upstream pool and view of the config.
-//! Nothing a worker serves crosses to another thread.
+//! What a worker's connections share, on the worker thread only: the entry points
+//! as this worker serves them (`EntryCtx`), the worker context (`WorkerCtx`: its
+//! view of the published config, upstream pool, shutdown signal, parking lot,
+//! observability), admission of new connections (`admission`) and the view of
+//! a snapshot with its per-worker state (`view`). The thread itself, its
+//! listeners and accept loops are `edge`. Nothing a worker serves crosses to
+//! another thread.
 
-pub mod accept;
 pub mod admission;
-pub mod clock;
-pub mod dispatch;
-pub mod listener;
-pub mod memory;
-pub mod parking;
-pub mod runtime;
-pub mod shutdown;
 pub mod view;
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant};
-
-use monoio::io::Canceller;
-use monoio::net::TcpListener;
+use std::time::Instant;
 
 use crate::config::EntryPoint;
 use crate::control::Published;
-use crate::http::upstream::Pool;
-use runtime::Driver;
-use shutdown::{Shutdown, phase};
+use crate::net::upstream::Pool;
+use crate::runtime::{memory, parking, shutdown::Shutdown};
 use view::View;
-
-/// How often a worker looks at the process-wide shutdown phase.
-const TICK: Duration = Duration::from_millis(50);
-/// Accepts kept outstanding per listener. With one, a burst of new connections
-/// waits a ring round trip per connection between accepts; with a few, the ring
-/// hands them out back to back (measured: connection-per-request load was
-/// accept-bound at one).
-const ACCEPTS_IN_FLIGHT: usize = 4;
-/// How often idle upstream connections past their timeout are closed.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// An entry point as one worker serves it.
 pub struct EntryCtx {
@@ -50,10 +31,10 @@ pub struct EntryCtx {
     /// `local`'s port as text, for `X-Forwarded-Port`.
     pub port_text: String,
     /// `maxConnections`, shared with the other workers; `None`: unlimited.
-    pub limit: Option<Arc<admission::Limit>>,
+    pub limit: Option<Arc<crate::runtime::limit::Limit>>,
     /// This worker's rate limits for accept-failure and refusal log lines.
-    pub accept_log: accept::RateLog,
-    pub refuse_log: accept::RateLog,
+    pub accept_log: crate::runtime::limit::RateLog,
+    pub refuse_log: crate::runtime::limit::RateLog,
 }
 
 /// Everything a worker's connections share. Lives on the worker thread only.
@@ -69,7 +50,7 @@ pub struct WorkerCtx {
     /// Metrics, access log and the admin services' shared state.
     pub obs: crate::observe::WorkerObs,
     /// Quiet plaintext keep-alive connections, waiting without a task.
-    pub parking: parking::ParkingLot,
+    pub parking: parking::ParkingLot<Spot>,
     /// Returns freed heap to the OS after waves of connections went quiet.
     pub trimmer: memory::Trimmer,
     /// Wakes accept loops backing off for lack of descriptors when one closes.
@@ -77,7 +58,7 @@ pub struct WorkerCtx {
 }
 
 impl WorkerCtx {
-    fn new(
+    pub fn new(
         index: usize,
         published: Arc<Published>,
         hostname: &str,
@@ -115,141 +96,26 @@ impl WorkerCtx {
     }
 }
 
-/// What a worker tells the main thread.
-#[derive(Debug)]
-pub enum Event {
-    Ready { index: usize, driver: Driver },
-    Failed { index: usize, error: String },
-    Exited { index: usize },
+/// What a client connection holds for its whole life, parked or not: its place in
+/// the worker's open-connection count (a graceful stop waits for 0) and in the entry
+/// point's open-connections gauge.
+pub struct Held {
+    pub open: admission::OpenGuard,
+    pub observed: crate::worker::admission::ConnGuard,
 }
 
-/// Everything a worker thread is started with.
-pub struct Spec {
-    pub index: usize,
-    pub core: Option<core_affinity::CoreId>,
-    pub driver: Driver,
-    pub ring_entries: u32,
-    /// Fall back to epoll if the ring cannot be set up (ioDriver = auto).
-    pub fallback: bool,
-    pub listeners: Vec<(usize, EntryPoint, std::net::TcpListener)>,
-    pub published: Arc<Published>,
-    pub phase: Arc<AtomicU8>,
-    pub hostname: Arc<str>,
-    pub hub: Arc<crate::observe::Hub>,
-    /// Tells the main thread about this worker's life.
-    pub notify: Box<dyn Fn(Event) + Send>,
+/// A parked connection: its socket is in the lot, and this is what its next
+/// task needs.
+pub struct Spot {
+    pub peer: SocketAddr,
+    pub ep: Rc<EntryCtx>,
+    /// When the idle timeout closes it.
+    pub deadline: Option<Instant>,
+    pub held: Held,
 }
 
-pub fn spawn(spec: Spec) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(format!("proxyd-w{}", spec.index))
-        .spawn(move || run(spec))
-}
-
-fn run(mut spec: Spec) {
-    if let Some(core) = spec.core
-        && !core_affinity::set_for_current(core)
-    {
-        log::warn!("worker {}: could not pin to core {}", spec.index, core.id);
-    }
-    let index = spec.index;
-    let boxed = std::mem::replace(&mut spec.notify, Box::new(|_| {}));
-    let notify: Rc<dyn Fn(Event)> = Rc::new(boxed);
-    let inner = notify.clone();
-    let result = runtime::block_on(spec.driver, spec.ring_entries, spec.fallback, |d| {
-        serve(spec, inner, d)
-    });
-    let outcome = match result {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) | Err(e) => Err(e),
-    };
-    if let Err(e) = outcome {
-        notify(Event::Failed {
-            index,
-            error: e.to_string(),
-        });
-    }
-    notify(Event::Exited { index });
-}
-
-async fn serve(spec: Spec, notify: Rc<dyn Fn(Event)>, driver: Driver) -> std::io::Result<()> {
-    let w = Rc::new(WorkerCtx::new(
-        spec.index,
-        spec.published,
-        &spec.hostname,
-        spec.hub,
-    ));
-    log::info!(
-        "worker {} started driver={} core={:?}",
-        spec.index,
-        driver.name(),
-        spec.core.map(|c| c.id)
-    );
-    let mut cancellers = Vec::new();
-    for (index, cfg, std_listener) in spec.listeners {
-        let local = std_listener.local_addr()?;
-        let listener = TcpListener::from_std(std_listener)?;
-        log::info!(
-            "listening entrypoint={} addr={local} worker={}",
-            cfg.name,
-            spec.index
-        );
-        w.obs.hub.set_bound(index, local);
-        let ep = Rc::new(EntryCtx {
-            index,
-            cfg,
-            local,
-            port_text: local.port().to_string(),
-            limit: w.obs.hub.limits.get(index).cloned().flatten(),
-            accept_log: accept::RateLog::default(),
-            refuse_log: accept::RateLog::default(),
-        });
-        let canceller = Canceller::new();
-        let listener = Rc::new(listener);
-        for _ in 0..ACCEPTS_IN_FLIGHT {
-            let (l, ep, w) = (listener.clone(), ep.clone(), w.clone());
-            monoio::spawn(accept::accept_loop(l, ep, w, canceller.handle()));
-        }
-        cancellers.push(canceller);
-    }
-    monoio::spawn(parking::run(w.clone()));
-    notify(Event::Ready {
-        index: spec.index,
-        driver,
-    });
-    supervise(&w, &spec.phase, cancellers).await;
-    // Parked connections hold the worker context (their open-connection guards):
-    // close them here, inside the runtime, rather than leave that cycle behind.
-    drop(w.parking.drain());
-    Ok(())
-}
-
-/// Watches the shutdown phase and does the periodic housekeeping. Returns when the
-/// worker should stop: every connection is done after a stop, or the grace time ran out.
-async fn supervise(w: &WorkerCtx, phase: &AtomicU8, mut cancellers: Vec<Canceller>) {
-    let mut last_sweep = Instant::now();
-    loop {
-        monoio::time::sleep(TICK).await;
-        let now = phase.load(Ordering::Acquire);
-        if now >= phase::ABORT {
-            return;
-        }
-        if now >= phase::STOPPING && !w.shutdown.is_fired() {
-            for c in cancellers.drain(..) {
-                c.cancel();
-            }
-            w.shutdown.fire();
-        }
-        if w.shutdown.is_fired() && w.open_connections.get() == 0 {
-            return;
-        }
-        w.obs.metrics.borrow_mut().parked = w.parking.len() as u64;
-        w.obs.tick();
-        w.parking.sweep(Instant::now());
-        w.trimmer.tick(Instant::now());
-        if last_sweep.elapsed() >= SWEEP_EVERY {
-            w.pool.sweep();
-            last_sweep = Instant::now();
-        }
+impl parking::Parked for Spot {
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 }

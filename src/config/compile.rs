@@ -115,7 +115,7 @@ pub fn resolve(
             Some((r, def.file.clone()))
         })
         .unzip();
-    for (kind, rule, priority, ep) in crate::observe::config::implicit_routers(&st.observe) {
+    for (kind, rule, priority, ep) in crate::config::observe::implicit_routers(&st.observe) {
         let service = index.internal(kind.name(), ServiceKind::Observe(kind));
         routers.push(Router {
             name: kind.name().to_string(),
@@ -318,8 +318,8 @@ fn router(
         )),
     };
     if let Some((base, Some("internal"))) = raw.service.as_deref().map(split_provider)
-        && let Some(k) = crate::observe::config::Internal::from_base(base)
-        && let Err(reason) = crate::observe::config::check_reference(&st.observe, k)
+        && let Some(k) = crate::config::observe::Internal::from_base(base)
+        && let Err(reason) = crate::config::observe::check_reference(&st.observe, k)
     {
         errors.push(def.error(key(".service"), reason));
     }

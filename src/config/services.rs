@@ -47,7 +47,7 @@ impl ServiceIndex {
             ("whoami", Some("internal")) => {
                 Ok(self.internal("whoami@internal", ServiceKind::Whoami))
             }
-            (base, Some("internal")) => match crate::observe::config::Internal::from_base(base) {
+            (base, Some("internal")) => match crate::config::observe::Internal::from_base(base) {
                 Some(k) => Ok(self.internal(k.name(), ServiceKind::Observe(k))),
                 None => Err(Some(format!(
                     "unknown internal service `{name}` (proxyd provides whoami, api, dashboard, ping and prometheus @internal)"

@@ -49,14 +49,14 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
     let mut entry_points = entry_points;
     super::static_tls::apply(&raw.entry_points, &mut entry_points, c);
     let base = path.parent().unwrap_or(Path::new("."));
-    let sections = crate::observe::config::RawSections {
+    let sections = crate::config::observe::RawSections {
         access_log: raw.access_log.as_ref(),
         metrics: raw.metrics.as_ref(),
         api: raw.api.as_ref(),
         ping: raw.ping.as_ref(),
     };
     let observe =
-        crate::observe::config::validate(sections, &entry_points, &mut |k, r| c.push(k, r));
+        crate::config::observe::validate(sections, &entry_points, &mut |k, r| c.push(k, r));
     let providers = raw.providers.unwrap_or_default();
     StaticConfig {
         source: path.to_path_buf(),

@@ -11,7 +11,7 @@ use super::compile::{Def, Defs, entry_points_of, insert, split_provider};
 use super::error::ConfigError;
 use super::raw_tls::*;
 use super::types::StaticConfig;
-use crate::tcp::{TcpConfig, TcpRouter, TcpRule, TcpServer, TcpService, TcpTls};
+use crate::config::{TcpConfig, TcpRouter, TcpRule, TcpServer, TcpService, TcpTls};
 
 /// Adds one file's `tcp` definitions to `defs`.
 pub fn add_file(defs: &mut Defs, path: &Path, tcp: RawTcp, errors: &mut Vec<ConfigError>) {

@@ -31,7 +31,7 @@ pub struct StaticConfig {
     pub workers: Workers,
     pub log_level: log::LevelFilter,
     /// `accessLog`, `metrics`, `api`, `ping` (see `observe::config`).
-    pub observe: crate::observe::config::ObserveConfig,
+    pub observe: crate::config::observe::ObserveConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +83,7 @@ pub struct Snapshot {
     /// Same, for TLS connections (routers with `tls`, or on a `http.tls` entry point).
     pub tls_tables: Vec<RouterTable>,
     pub tls: crate::tls::TlsConfig,
-    pub tcp: crate::tcp::TcpConfig,
+    pub tcp: crate::config::TcpConfig,
     /// Indexed by the ids the tables return.
     pub routers: Vec<Router>,
     pub services: Vec<Arc<Service>>,
@@ -123,7 +123,7 @@ pub enum ServiceKind {
     /// proxyd extension `http.services.<n>.respond`: a fixed response.
     Respond(Respond),
     /// `api@internal`, `dashboard@internal`, `ping@internal`, `prometheus@internal`.
-    Observe(crate::observe::config::Internal),
+    Observe(crate::config::observe::Internal),
     /// The router of `entryPoints.<n>.http.redirections.entryPoint`.
     Redirect(Redirect),
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use monoio::io::AsyncReadRent;
 
 use crate::http::codec::{BodyKind, ChunkError, ChunkedDecoder};
-use crate::http::io::{self, IoFail};
+use crate::runtime::io::{self, IoFail};
 
 /// Bodies stream through at most this much buffer per connection.
 pub const BODY_BUF_SIZE: usize = 64 * 1024;

@@ -1,14 +1,19 @@
-//! Errors on the request path: where each comes from, whether a retry is safe, and the
-//! one function that maps an error to the status the client sees (docs/architecture.md §7).
+//! Errors on the request path. Each error is a kind (the variant) with its blame
+//! (client, upstream or internal); the two decisions made from an error are made
+//! here and nowhere else: the status the client sees ([`ProxyError::status`], the
+//! one map; docs/architecture.md §7) and whether a failed upstream attempt may be
+//! sent again ([`retry`], from the error and how far the attempt got, so no call
+//! site has to pick a "retryable" variant).
 
 use std::io;
 use std::net::SocketAddr;
 
 use crate::http::codec::{ChunkError, ParseError};
+use crate::net::upstream::DialError;
 
 /// Who caused a failure: decides the status and whether an upstream is blamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorSource {
+pub enum Blame {
     Client,
     Upstream,
     Internal,
@@ -40,9 +45,6 @@ pub enum ProxyError {
     ConnectTimeout,
     #[error("upstream closed the connection before a response")]
     UpstreamClosed,
-    /// Failed before any response byte: on a pooled connection, likely stale.
-    #[error("upstream reset the connection before a response: {0}")]
-    UpstreamReset(io::Error),
     #[error("upstream i/o: {0}")]
     UpstreamIo(io::Error),
     #[error("invalid upstream response: {0}")]
@@ -60,33 +62,22 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
-    pub fn source(&self) -> ErrorSource {
+    pub fn blame(&self) -> Blame {
         use ProxyError::*;
         match self {
             BadRequest(_) | HeadersTooLarge | RequestTimeout | BadBody(_) | NoRoute
-            | NotImplemented(_) | ClientClosed | ClientIo(_) => ErrorSource::Client,
-            NoServer | Internal(_) => ErrorSource::Internal,
+            | NotImplemented(_) | ClientClosed | ClientIo(_) => Blame::Client,
+            NoServer | Internal(_) => Blame::Internal,
             Connect(_)
             | ConnectTimeout
             | UpstreamClosed
-            | UpstreamReset(_)
             | UpstreamIo(_)
             | UpstreamInvalid(_)
             | UpstreamBadBody(_)
             | UpstreamTimeout
             | UpstreamReadTimeout(_)
-            | UpstreamWriteTimeout(_) => ErrorSource::Upstream,
+            | UpstreamWriteTimeout(_) => Blame::Upstream,
         }
-    }
-
-    /// Whether sending the request again on a fresh connection is safe, given that the
-    /// request itself is idempotent and was not partly consumed. Only failures that
-    /// prove the upstream never saw the request qualify (a stale pooled connection).
-    pub fn retry_safe(&self) -> bool {
-        matches!(
-            self,
-            ProxyError::UpstreamClosed | ProxyError::UpstreamReset(_)
-        )
     }
 
     /// The one map from error to HTTP status.
@@ -100,12 +91,61 @@ impl ProxyError {
             NotImplemented(_) => 501,
             ClientClosed | ClientIo(_) => 499,
             NoServer => 503,
-            Connect(_) | UpstreamClosed | UpstreamReset(_) | UpstreamIo(_) | UpstreamInvalid(_)
+            Connect(_) | UpstreamClosed | UpstreamIo(_) | UpstreamInvalid(_)
             | UpstreamBadBody(_) => 502,
             ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
                 504
             }
             Internal(_) => 500,
+        }
+    }
+}
+
+/// How far one attempt to forward a request got, as the retry decision needs it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attempt {
+    /// The upstream connection came from the pool (it may have died idle).
+    pub reused: bool,
+    /// Any byte came back from the upstream (a partial head, an interim 1xx).
+    pub answered: bool,
+    /// The request is still whole here: its body had not started to flow
+    /// (only the head was written), or it was small enough to be sent whole
+    /// with the head and is idempotent, so sending it again cannot repeat a
+    /// side effect.
+    pub replayable: bool,
+    /// This attempt was already a retry.
+    pub retried: bool,
+}
+
+/// Whether a failed attempt is sent again (pingora's `RetryType`, reduced to
+/// what proxyd does today).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// On a fresh connection to the same server.
+    FreshConnection,
+    Never,
+}
+
+/// The one retry decision. A pooled connection the upstream closed while it
+/// was idle fails the first write or read with a reset or an end of stream and
+/// no answer: that proves the upstream never processed the request, so it is
+/// sent once more on a fresh connection when it can be replayed. Anything else
+/// — a timeout, an invalid answer, a failure after the upstream said something,
+/// a fresh connection, a second failure — goes to the client as its status.
+pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
+    let unanswered_end = matches!(err, ProxyError::UpstreamClosed | ProxyError::UpstreamIo(_));
+    if unanswered_end && at.reused && !at.answered && at.replayable && !at.retried {
+        Retry::FreshConnection
+    } else {
+        Retry::Never
+    }
+}
+
+impl From<DialError> for ProxyError {
+    fn from(e: DialError) -> Self {
+        match e {
+            DialError::Timeout => ProxyError::ConnectTimeout,
+            DialError::Failed(e) => ProxyError::Connect(e),
         }
     }
 }
@@ -220,12 +260,61 @@ mod tests {
         let up = "127.0.0.1:80".parse().unwrap();
         assert_eq!(ProxyError::UpstreamReadTimeout(up).status(), 504);
         assert_eq!(ProxyError::UpstreamWriteTimeout(up).status(), 504);
-        assert!(!ProxyError::UpstreamReadTimeout(up).retry_safe());
         assert_eq!(ProxyError::ClientClosed.status(), 499);
         assert_eq!(ProxyError::Internal("x").status(), 500);
-        assert!(ProxyError::UpstreamClosed.retry_safe());
-        assert!(ProxyError::UpstreamReset(io()).retry_safe());
-        assert!(!ProxyError::UpstreamIo(io()).retry_safe());
-        assert!(!ProxyError::UpstreamTimeout.retry_safe());
+    }
+
+    #[test]
+    fn retry_only_a_replayable_request_on_a_stale_pooled_connection() {
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let stale = Attempt {
+            reused: true,
+            answered: false,
+            replayable: true,
+            retried: false,
+        };
+        assert_eq!(
+            retry(&ProxyError::UpstreamClosed, &stale),
+            Retry::FreshConnection
+        );
+        assert_eq!(
+            retry(&ProxyError::UpstreamIo(io()), &stale),
+            Retry::FreshConnection
+        );
+        let up = "127.0.0.1:80".parse().unwrap();
+        for err in [
+            ProxyError::UpstreamTimeout,
+            ProxyError::UpstreamReadTimeout(up),
+            ProxyError::UpstreamInvalid(ParseError::Invalid("x")),
+            ProxyError::ClientClosed,
+            ProxyError::ConnectTimeout,
+        ] {
+            assert_eq!(retry(&err, &stale), Retry::Never, "{err}");
+        }
+        let changed = [
+            Attempt {
+                reused: false,
+                ..stale
+            },
+            Attempt {
+                answered: true,
+                ..stale
+            },
+            Attempt {
+                replayable: false,
+                ..stale
+            },
+            Attempt {
+                retried: true,
+                ..stale
+            },
+        ];
+        for at in changed {
+            assert_eq!(
+                retry(&ProxyError::UpstreamClosed, &at),
+                Retry::Never,
+                "{at:?}"
+            );
+        }
     }
 }

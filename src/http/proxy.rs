@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use crate::config::{LoadBalancer, Server, ServersTransport};
 use crate::http::codec::{BodyKind, RequestHead, ResponseHead, Version};
-use crate::http::error::{ErrorSource, ProxyError};
+use crate::http::error::{self, Attempt, Blame, ProxyError, Retry};
 use crate::http::forward::{self, Forwarding, ResponseFraming};
-use crate::http::io::{self, IoFail};
 use crate::http::server::{ClientIo, Conn, INLINE_BODY_MAX, Outcome, ReqState};
-use crate::http::upstream::{self, UpstreamConn};
+use crate::net::upstream::{self, UpstreamConn};
+use crate::runtime::io::{self, IoFail};
 use crate::service::wrr::Wrr;
 
 mod request;
@@ -57,9 +57,8 @@ pub async fn forward<S: ClientIo>(
             // An upstream failure while the client's body was still coming: the
             // error goes out, then a lingering close, so that the unread body
             // does not turn the close into a reset that destroys the response.
-            let linger = c.req == ReqState::Broken
-                && e.source() == ErrorSource::Upstream
-                && !c.response_started;
+            let linger =
+                c.req == ReqState::Broken && e.blame() == Blame::Upstream && !c.response_started;
             let outcome = c.fail(Some(head), e).await;
             if linger {
                 c.linger().await;
@@ -128,25 +127,27 @@ async fn exchange<S: ClientIo>(
             Some(up) => up,
             None => upstream::dial(server.addr, t.dial_timeout).await?,
         };
-        match send_and_wait(c, head, &mut up, inline.is_some(), leg).await {
+        let mut answered = false;
+        let e = match send_and_wait(c, head, &mut up, inline.is_some(), leg, &mut answered).await {
             Ok(resp) => break (up, resp),
-            // Safe to send again: an idempotent request we still hold whole, or any
-            // request whose body has not started to flow (the head write failed).
-            Err(e)
-                if up.reused
-                    && !retried
-                    && e.retry_safe()
-                    && (replayable || c.req == ReqState::Untouched) =>
-            {
-                log::debug!(
-                    "stale pooled connection to {} ({e}): retrying on a fresh one",
-                    server.addr
-                );
-                retried = true;
-                c.rec.retries += 1;
-            }
-            Err(e) => return Err(e),
+            Err(e) => e,
+        };
+        let attempt = Attempt {
+            reused: up.reused,
+            // A partial response head counts as much as an interim one.
+            answered: answered || !up.buf.is_empty(),
+            replayable: replayable || c.req == ReqState::Untouched,
+            retried,
+        };
+        if error::retry(&e, &attempt) == Retry::Never {
+            return Err(e);
         }
+        log::debug!(
+            "stale pooled connection to {} ({e}): retrying on a fresh one",
+            server.addr
+        );
+        retried = true;
+        c.rec.retries += 1;
     };
     if resp.status == 101 {
         return response::switch_protocols(c, head, up, &resp).await;
@@ -171,39 +172,32 @@ async fn exchange<S: ClientIo>(
 }
 
 /// Sends the head (already in `c.out`) and the body, then reads the final response
-/// head, forwarding interim 1xx responses to HTTP/1.1 clients.
+/// head, forwarding interim 1xx responses to HTTP/1.1 clients. `answered` is set
+/// once an interim response came (the retry decision needs it).
 async fn send_and_wait<S: ClientIo>(
     c: &mut Conn<S>,
     head: &RequestHead,
     up: &mut UpstreamConn,
     inline: bool,
     leg: Leg<'_>,
+    answered: &mut bool,
 ) -> Result<ResponseHead, ProxyError> {
     io::write_vec(&mut up.stream, &mut c.out, leg.write_deadline())
         .await
         .map_err(|e| match e {
-            IoFail::Io(e) => ProxyError::UpstreamReset(e),
+            IoFail::Io(e) => ProxyError::UpstreamIo(e),
             IoFail::Timeout => ProxyError::UpstreamWriteTimeout(leg.addr),
         })?;
     if !inline {
         request::stream_body(c, head, up, leg).await?;
     }
     let deadline = leg.t.response_header_timeout.map(|d| Instant::now() + d);
-    let mut interim_sent = false;
     loop {
-        let resp = response::read_head(c, up, head.is_head, leg, deadline)
-            .await
-            .map_err(|e| match e {
-                // The client already saw part of this exchange: never replay it.
-                ProxyError::UpstreamClosed if interim_sent => {
-                    ProxyError::UpstreamIo(std::io::ErrorKind::UnexpectedEof.into())
-                }
-                ProxyError::UpstreamReset(e) if interim_sent => ProxyError::UpstreamIo(e),
-                e => e,
-            })?;
+        let resp = response::read_head(c, up, head.is_head, leg, deadline).await?;
         if resp.status >= 200 || resp.status == 101 {
             return Ok(resp);
         }
+        *answered = true;
         if head.version == Version::Http11 {
             c.out.clear();
             forward::write_response_head(
@@ -218,7 +212,6 @@ async fn send_and_wait<S: ClientIo>(
             io::write_vec(&mut c.io, &mut c.out, deadline)
                 .await
                 .map_err(|_| ProxyError::ClientClosed)?;
-            interim_sent = true;
         }
         io::consume(&mut up.buf, resp.head_len);
     }

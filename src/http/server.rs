@@ -12,17 +12,17 @@ use monoio::net::TcpStream;
 use crate::config::ServiceKind;
 use crate::http::codec::{HeadParser, HeaderSpan, ParseError, RequestHead};
 use crate::http::error::ProxyError;
-use crate::http::forward::IpText;
-use crate::http::io::{self, IoFail};
-use crate::http::panic::CatchUnwind;
-use crate::http::upstream::UpstreamConn;
-use crate::http::{proxy, tunnel};
+use crate::http::proxy;
+use crate::http::whoami::Whoami;
 use crate::middleware::Flow;
+use crate::net::ip_text::IpText;
+use crate::net::tunnel;
+use crate::net::upstream::UpstreamConn;
 use crate::router::{HeaderLookup, RequestInfo};
-use crate::service::whoami::Whoami;
-use crate::worker::parking::Spot;
+use crate::runtime::io::{self, IoFail};
+use crate::runtime::panic::CatchUnwind;
 use crate::worker::view::Runtime;
-use crate::worker::{EntryCtx, WorkerCtx};
+use crate::worker::{EntryCtx, Held, Spot, WorkerCtx};
 
 /// How long a quiet keep-alive connection keeps its read posted (and its request
 /// state allocated) before it parks with only its socket. A busy client's next
@@ -37,7 +37,7 @@ pub const CLIENT_BUF_SIZE: usize = 4 * 1024;
 /// the same write as the head.
 pub const INLINE_BODY_MAX: usize = 16 * 1024;
 
-pub use crate::http::client_io::{ClientIo, IdleRead};
+pub use crate::net::client_io::{ClientIo, IdleRead};
 
 /// What happens to the connection after a request.
 pub enum Outcome {
@@ -76,6 +76,9 @@ pub struct Conn<S> {
     pub response_started: bool,
     /// What this request did, for metrics and the access log.
     pub rec: crate::observe::Record,
+    /// The view the current request was routed with (router and service ids in
+    /// `rec` index its snapshot); dropped when the request ends.
+    pub routed: Option<Rc<crate::worker::view::View>>,
     /// What the router's middlewares changed or answered (cleared per request).
     pub edits: crate::middleware::Edits,
     /// Reused by every quiet-able idle read (see `ClientIo::read_or_quiet`).
@@ -89,14 +92,6 @@ pub struct Conn<S> {
 /// Counts a connection as open for as long as it lives (graceful stop waits for 0)
 /// and holds its place under `maxConnections`; defined where connections are admitted.
 pub use crate::worker::admission::OpenGuard;
-
-/// What a client connection holds for its whole life, parked or not: its place in
-/// the worker's open-connection count (a graceful stop waits for 0) and in the entry
-/// point's open-connections gauge.
-pub struct Held {
-    _open: OpenGuard,
-    _observed: crate::observe::ConnGuard,
-}
 
 /// Serves requests on one client connection until it closes.
 pub async fn serve<S: ClientIo>(
@@ -130,8 +125,8 @@ pub async fn serve_with<S: ClientIo>(
     open: OpenGuard,
 ) {
     let held = Held {
-        _open: open,
-        _observed: crate::observe::ConnGuard::new(&w, ep.index),
+        open,
+        observed: crate::worker::admission::ConnGuard::new(&w, ep.index),
     };
     let spot = Spot {
         peer,
@@ -177,7 +172,7 @@ async fn serve_spot<S: ClientIo>(
         // `clock::until` directly, not the `io::until` wrapper: this state is what
         // every connection parked in its task keeps, so its size matters.
         let woke = monoio::select! {
-            r = crate::worker::clock::until(spot.deadline, io.wait_readable()) => r.is_ok(),
+            r = crate::runtime::clock::until(spot.deadline, io.wait_readable()) => r.is_ok(),
             _ = shutdown.wait() => false,
         };
         if !woke {
@@ -211,6 +206,7 @@ async fn serve_active<S: ClientIo>(
         req: ReqState::Untouched,
         response_started: false,
         rec: Default::default(),
+        routed: None,
         edits: Default::default(),
         canceller: Canceller::new(),
         client_ip: IpText::new(peer.ip().to_canonical()),
@@ -231,10 +227,10 @@ async fn serve_active<S: ClientIo>(
         };
         c.req = ReqState::Untouched;
         c.response_started = false;
-        c.rec.begin(&head, &c.buf, &c.headers, &c.w.obs);
+        c.begin_record(&head);
         let outcome = CatchUnwind::new(c.handle(&head)).await;
         if outcome.is_ok() {
-            crate::observe::finish(&mut c, &head);
+            c.finish_record();
         }
         match outcome {
             Ok(Outcome::KeepAlive) if !c.w.shutdown.is_fired() => {
@@ -254,7 +250,7 @@ async fn serve_active<S: ClientIo>(
                 );
                 c.req = ReqState::Broken;
                 c.fail(None, ProxyError::Internal("panic")).await;
-                crate::observe::finish(&mut c, &head);
+                c.finish_record();
                 return None;
             }
         }
@@ -279,6 +275,7 @@ enum NoHead {
 
 mod chain;
 mod local;
+mod observed;
 
 impl<S: ClientIo> Conn<S> {
     /// Reads until a complete request head is buffered. `Err(None)`: the connection
@@ -374,7 +371,8 @@ impl<S: ClientIo> Conn<S> {
         let Some(id) = found else {
             return self.fail(Some(head), ProxyError::NoRoute).await;
         };
-        self.rec.route(&view, id);
+        self.rec.route(id);
+        self.routed = Some(view.clone());
         let router = &view.snapshot.routers[id as usize];
         self.edits.clear();
         if self.run_chain(head, &view, router) == Flow::Answer {
@@ -388,14 +386,19 @@ impl<S: ClientIo> Conn<S> {
             }
             (Runtime::Observe(kind), _) => {
                 let close = self.local_must_close(head);
+                let req = crate::observe::serve::Request {
+                    path: std::str::from_utf8(head.path.get(&self.buf)).unwrap_or(""),
+                    query: std::str::from_utf8(head.query.get(&self.buf)).unwrap_or(""),
+                };
+                let reply =
+                    crate::observe::serve::respond(*kind, &self.w.obs.hub, &view.snapshot, &req);
                 self.out.clear();
-                let req = crate::observe::serve::Request::new(&self.buf, head);
-                crate::observe::serve::respond(*kind, &self.w, &view, &req, close, &mut self.out);
+                local::frame_reply(&mut self.out, &reply, close, head.is_head);
                 self.send_local(head, close).await
             }
             (Runtime::Redirect, ServiceKind::Redirect(r)) => {
                 self.out.clear();
-                crate::tls::redirect::write(&mut self.out, r, head, &self.buf);
+                crate::http::redirect::write(&mut self.out, r, head, &self.buf);
                 self.send_local(head, true).await
             }
             (Runtime::Respond(prebuilt), _) => {

@@ -8,8 +8,8 @@ use std::fmt::Write;
 use crate::config::{ServiceKind, Snapshot};
 
 use super::Hub;
-use super::config::{Internal, PrometheusConfig};
 use super::metrics::Family;
+use crate::config::observe::{Internal, PrometheusConfig};
 
 /// Routers and services of the admin services themselves are left out, as Traefik
 /// does without `addInternals`; their requests still count on the entry point.
@@ -27,7 +27,7 @@ pub fn is_admin(name: &str) -> bool {
 pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
     let default = PrometheusConfig {
         entry_point: String::new(),
-        buckets: super::config::DEFAULT_BUCKETS.to_vec(),
+        buckets: crate::config::observe::DEFAULT_BUCKETS.to_vec(),
         entry_points_labels: true,
         routers_labels: false,
         services_labels: true,

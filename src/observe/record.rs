@@ -8,24 +8,21 @@
 //! the line formatted into the worker's buffer. Nothing allocates once the
 //! connection's buffers and the label series have warmed up.
 
-use std::rc::Rc;
+use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
-use crate::config::ServiceKind;
-use crate::http::codec::{BodyKind, HeaderSpan, RequestHead, Version};
-use crate::http::server::Conn;
-use crate::worker::view::View;
+use crate::config::{ServiceKind, Snapshot};
 
 use super::WorkerObs;
-use super::access_format::{self, Entry};
-use super::config::LogFormat;
+use super::access_format::{self, Entry, HeadCopy};
 use super::metrics::{Method, Proto, Sample};
+use crate::config::observe::LogFormat;
 
 pub struct Record {
     /// When the head was complete.
     pub start: Instant,
-    /// The view the request was routed with (router/service ids are into it).
-    pub view: Option<Rc<View>>,
+    /// The router matched, an index into the snapshot the request was routed
+    /// with (which the connection holds until [`finish`]).
     pub router: Option<u32>,
     /// Index of the load-balanced server picked.
     pub server: Option<usize>,
@@ -38,17 +35,17 @@ pub struct Record {
     pub retries: u8,
     method: Method,
     proto: Proto,
-    /// A copy of the head for the access log (spans in `headers` point into it).
-    head: Vec<u8>,
-    headers: Vec<HeaderSpan>,
+    /// A copy of the head for the access log, filled by the protocol when
+    /// [`WorkerObs::logging`].
+    pub head: HeadCopy,
 }
 
 impl Record {
-    /// The URL of the load-balanced server picked for this request, if one was.
-    pub fn server_url(&self) -> Option<&str> {
-        let view = self.view.as_ref()?;
-        let router = view.snapshot.routers.get(self.router? as usize)?;
-        match &view.snapshot.services.get(router.service)?.kind {
+    /// The URL of the load-balanced server picked for this request, if one was;
+    /// `snapshot` is the one it was routed with.
+    pub fn server_url<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s str> {
+        let router = snapshot.routers.get(self.router? as usize)?;
+        match &snapshot.services.get(router.service)?.kind {
             ServiceKind::LoadBalancer(lb) => lb.servers.get(self.server?).map(|s| s.url.as_str()),
             _ => None,
         }
@@ -59,7 +56,6 @@ impl Default for Record {
     fn default() -> Self {
         Record {
             start: Instant::now(),
-            view: None,
             router: None,
             server: None,
             status: 0,
@@ -69,52 +65,36 @@ impl Default for Record {
             retries: 0,
             method: Method::Get,
             proto: Proto::Http,
-            head: Vec::new(),
-            headers: Vec::new(),
+            head: HeadCopy::default(),
         }
     }
 }
 
 impl Record {
-    /// A new request: its head is complete and still at the start of `buf`.
+    /// A new request whose head is complete: its method, its body's declared
+    /// length (0 when unknown) and whether it asks to switch protocols. The
+    /// protocol fills [`Record::head`] next when the access log wants it.
     #[inline]
-    pub fn begin(
-        &mut self,
-        head: &RequestHead,
-        buf: &[u8],
-        headers: &[HeaderSpan],
-        obs: &WorkerObs,
-    ) {
+    pub fn begin(&mut self, method: &[u8], body_len: u64, upgrade: bool) {
         self.start = Instant::now();
-        self.view = None;
         self.router = None;
         self.server = None;
         self.status = 0;
         self.origin_status = 0;
-        self.req_bytes = match head.body {
-            BodyKind::Length(n) => n,
-            _ => 0,
-        };
+        self.req_bytes = body_len;
         self.resp_bytes = 0;
         self.retries = 0;
-        self.method = Method::classify(head.method.get(buf));
-        self.proto = if head.upgrade {
+        self.method = Method::classify(method);
+        self.proto = if upgrade {
             Proto::Websocket
         } else {
             Proto::Http
         };
-        if obs.logging() {
-            self.head.clear();
-            self.head.extend_from_slice(&buf[..head.head_len]);
-            self.headers.clear();
-            self.headers.extend_from_slice(headers);
-        }
     }
 
-    /// The request matched router `id` of `view`.
+    /// The request matched router `id`.
     #[inline]
-    pub fn route(&mut self, view: &Rc<View>, id: u32) {
-        self.view = Some(view.clone());
+    pub fn route(&mut self, id: u32) {
         self.router = Some(id);
     }
 
@@ -132,25 +112,33 @@ impl Record {
     }
 }
 
-/// Accounts for the request that just ended on `c`: counters, then the log line.
-pub fn finish<S>(c: &mut Conn<S>, head: &RequestHead) {
-    let rec = &mut c.rec;
+/// Where a request was served: what the access log and the metrics say of its
+/// connection, and the snapshot it was routed with (`None`: it matched no router).
+pub struct Served<'a> {
+    pub client: SocketAddr,
+    pub entry_point: usize,
+    pub entry_point_name: &'a str,
+    pub port: u16,
+    pub snapshot: Option<&'a Snapshot>,
+}
+
+/// Accounts for the request that just ended: counters, then the log line.
+pub fn finish(rec: &mut Record, obs: &WorkerObs, at: &Served) {
     if rec.status == 0 {
         return;
     }
     let elapsed = rec.start.elapsed();
-    let obs = &c.w.obs;
-    let view = rec.view.take();
-    let router = rec.router.and_then(|id| Some((id, view.as_ref()?)));
-    let service = router.map(|(id, v)| v.snapshot.routers[id as usize].service);
+    let snap = at.snapshot;
+    let router = rec.router.and_then(|id| Some((id, snap?)));
+    let service = router.map(|(id, s)| s.routers[id as usize].service);
     if obs.counting() {
         let mut m = obs.metrics.borrow_mut();
-        if let Some(v) = &view {
-            m.map(&v.snapshot);
+        if let Some(s) = snap {
+            m.map(s);
         }
         m.record(&Sample {
-            entry_point: c.ep.index,
-            router: rec.router.map(|r| r as usize).filter(|_| view.is_some()),
+            entry_point: at.entry_point,
+            router: rec.router.map(|r| r as usize).filter(|_| snap.is_some()),
             service,
             code: rec.status,
             method: rec.method,
@@ -170,25 +158,21 @@ pub fn finish<S>(c: &mut Conn<S>, head: &RequestHead) {
     }
     let mut log = obs.log.borrow_mut();
     let Some(log) = log.as_mut() else { return };
-    let snap = view.as_ref().map(|v| &v.snapshot);
-    let router_name = router.map_or("", |(id, v)| v.snapshot.routers[id as usize].name.as_str());
-    let svc = service.and_then(|s| snap.map(|sn| &sn.services[s]));
+    let router_name = router.map_or("", |(id, s)| s.routers[id as usize].name.as_str());
+    let svc = service.and_then(|i| snap.map(|s| &s.services[i]));
     let server = match (svc.map(|s| &s.kind), rec.server) {
         (Some(ServiceKind::LoadBalancer(lb)), Some(i)) => lb.servers.get(i),
         _ => None,
     };
     let h = &rec.head;
     let entry = Entry {
-        client: c.peer,
-        method: head.method.get(h),
-        target: head.target.get(h),
-        protocol: match head.version {
-            Version::Http10 => "HTTP/1.0",
-            _ => "HTTP/1.1",
-        },
-        host: head.host.get(h),
-        port: c.ep.local.port(),
-        entry_point: &c.ep.cfg.name,
+        client: at.client,
+        method: h.method(),
+        target: h.target(),
+        protocol: h.protocol(),
+        host: h.host(),
+        port: at.port,
+        entry_point: at.entry_point_name,
         router: router_name,
         service: svc.map_or("", |s| s.name.as_str()),
         service_url: server.map_or("", |s| s.url.as_str()),
@@ -202,7 +186,6 @@ pub fn finish<S>(c: &mut Conn<S>, head: &RequestHead) {
         start: SystemTime::now() - elapsed,
         count,
         head: h,
-        headers: &rec.headers,
     };
     match cfg.format {
         LogFormat::Common => access_format::common(&mut log.buf, &entry),

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, Splitable};
 
 use crate::config::DEFAULT_DIAL_TIMEOUT;
-use crate::http::tunnel::copy;
-use crate::http::upstream::dial;
+use crate::config::TcpService;
+use crate::net::tunnel::copy;
+use crate::net::upstream::dial;
 use crate::service::wrr::Wrr;
-use crate::tcp::TcpService;
 
 /// How often the idle watchdog looks at the last activity.
 const IDLE_TICK: Duration = Duration::from_millis(250);

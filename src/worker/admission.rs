@@ -13,7 +13,6 @@ use std::future::Future;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use monoio::net::TcpStream;
@@ -27,41 +26,6 @@ content-length: 31\r\n\
 connection: close\r\n\
 \r\n\
 too many connections, try again";
-
-/// One entry point's `maxConnections`, shared by every worker: one atomic add when
-/// a connection is admitted and one subtract when it closes, never per request.
-#[derive(Debug)]
-pub struct Limit {
-    max: usize,
-    open: AtomicUsize,
-}
-
-impl Limit {
-    /// `None` for 0 (unlimited): such entry points pay no atomic at all.
-    pub fn new(max: usize) -> Option<Limit> {
-        (max > 0).then(|| Limit {
-            max,
-            open: AtomicUsize::new(0),
-        })
-    }
-
-    pub fn max(&self) -> usize {
-        self.max
-    }
-
-    fn acquire(&self) -> bool {
-        // Relaxed: the count guards no other memory, only itself.
-        if self.open.fetch_add(1, Ordering::Relaxed) < self.max {
-            return true;
-        }
-        self.release();
-        false
-    }
-
-    fn release(&self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// A connection's admission: counted in the worker's `open_connections` (a graceful
 /// stop waits for 0) and, with a limit, in its entry point's count, until dropped.
@@ -163,6 +127,29 @@ impl Future for NextClose<'_> {
     }
 }
 
+/// Counts a client connection as open on its entry point for as long as it lives.
+pub struct ConnGuard {
+    w: Rc<WorkerCtx>,
+    ep: usize,
+}
+
+impl ConnGuard {
+    pub fn new(w: &Rc<WorkerCtx>, ep: usize) -> ConnGuard {
+        if let Some(n) = w.obs.metrics.borrow_mut().open.get_mut(ep) {
+            *n += 1;
+        }
+        ConnGuard { w: w.clone(), ep }
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        if let Some(n) = self.w.obs.metrics.borrow_mut().open.get_mut(self.ep) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,20 +161,5 @@ mod tests {
         let len = format!("content-length: {}\r\n", body.len());
         assert!(head.contains(len.trim_end()), "{head}");
         assert!(head.starts_with("HTTP/1.1 503 ") && head.contains("connection: close"));
-    }
-
-    #[test]
-    fn limit_admits_up_to_max_and_frees_on_release() {
-        assert!(Limit::new(0).is_none(), "0 is unlimited");
-        let l = Limit::new(2).unwrap();
-        assert!(l.acquire() && l.acquire());
-        assert!(!l.acquire(), "third over the limit");
-        assert_eq!(
-            l.open.load(Ordering::Relaxed),
-            2,
-            "a refusal leaves no trace"
-        );
-        l.release();
-        assert!(l.acquire());
     }
 }

@@ -34,7 +34,7 @@ pub enum Runtime {
     Whoami,
     Respond(Prebuilt),
     /// api, dashboard, ping, prometheus `@internal` (see `observe::serve`).
-    Observe(crate::observe::config::Internal),
+    Observe(crate::config::observe::Internal),
     /// Answered by `tls::redirect` from the definition alone.
     Redirect,
 }

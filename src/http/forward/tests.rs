@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::http::codec::HeadParser;
+use crate::net::ip_text::IpText;
+use std::net::IpAddr;
 
 fn rewrite(req: &str, fw: &Forwarding<'_>) -> String {
     let mut headers = Vec::new();

@@ -19,10 +19,10 @@ use super::Leg;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, RequestHead};
 use crate::http::error::ProxyError;
-use crate::http::io::{self, IoFail};
-use crate::http::peer::{self, Peek};
 use crate::http::server::{ClientIo, Conn, ReqState};
-use crate::http::upstream::UpstreamConn;
+use crate::net::peer::{self, Peek};
+use crate::net::upstream::UpstreamConn;
+use crate::runtime::io::{self, IoFail};
 
 const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -111,7 +111,7 @@ impl Sink for UpstreamSink<'_> {
 /// wait cannot borrow the stream, but a peek at the descriptor can look.
 async fn answered(fd: RawFd) {
     loop {
-        crate::worker::clock::deadline(Instant::now() + PEEK_EVERY).await;
+        crate::runtime::clock::deadline(Instant::now() + PEEK_EVERY).await;
         if peer::peek(fd) != Peek::Quiet {
             return;
         }

@@ -10,9 +10,9 @@ use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, ParseError, RequestHead, ResponseHead, Version};
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, ResponseFraming};
-use crate::http::io::{self, IoFail};
 use crate::http::server::{ClientIo, Conn, INLINE_BODY_MAX, Outcome, ReqState};
-use crate::http::upstream::{MAX_RESPONSE_HEAD, UpstreamConn};
+use crate::net::upstream::{MAX_RESPONSE_HEAD, UpstreamConn};
+use crate::runtime::io::{self, IoFail};
 
 /// Reads one response head. `whole` is the `responseHeaderTimeout` deadline; when
 /// there is none, each read has `readTimeout`.
@@ -40,11 +40,9 @@ pub(super) async fn read_head<S: ClientIo>(
         if !io::reserve_up_to(&mut up.buf, 4096, MAX_RESPONSE_HEAD) {
             return Err(ProxyError::UpstreamInvalid(ParseError::TooLarge));
         }
-        let first_bytes = up.buf.is_empty();
         let n = read_watching_client(&c.io, up, leg.read_deadline(whole))
             .await
             .map_err(|e| match e {
-                IoFail::Io(e) if first_bytes => ProxyError::UpstreamReset(e),
                 IoFail::Io(e) => ProxyError::UpstreamIo(e),
                 IoFail::Timeout if whole.is_some() => ProxyError::UpstreamTimeout,
                 IoFail::Timeout => ProxyError::UpstreamReadTimeout(leg.addr),

@@ -2,12 +2,14 @@
 //! services, errors through the one status map, and the lingering close after a
 //! refused request — and the bookkeeping of how much of the request was consumed.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::{CLIENT_BUF_SIZE, ClientIo, Conn, Outcome, ReqState};
 use crate::http::codec::{BodyKind, RequestHead};
 use crate::http::error::{ProxyError, error_response};
-use crate::http::io;
+use crate::observe::serve::Reply;
+use crate::runtime::io;
 
 /// How long, and how much, a refused request is drained before closing.
 const LINGER_TIME: Duration = Duration::from_secs(1);
@@ -81,7 +83,10 @@ impl<S: ClientIo> Conn<S> {
                 "request status={status} client={} entrypoint={} upstream={}: {err}",
                 self.peer,
                 self.ep.cfg.name,
-                self.rec.server_url().unwrap_or("-")
+                self.routed
+                    .as_ref()
+                    .and_then(|v| self.rec.server_url(&v.snapshot))
+                    .unwrap_or("-")
             );
         } else {
             log::debug!("request status={status} client={}: {err}", self.peer);
@@ -130,5 +135,27 @@ impl<S: ClientIo> Conn<S> {
                 _ => return,
             }
         }
+    }
+}
+
+/// Frames an `@internal` service's reply as an HTTP/1.1 response.
+pub(super) fn frame_reply(out: &mut Vec<u8>, r: &Reply, close: bool, is_head: bool) {
+    let _ = write!(
+        out,
+        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\ncache-control: no-store\r\n",
+        r.status,
+        crate::service::respond::reason(r.status),
+        r.content_type,
+        r.body.len()
+    );
+    for (k, v) in &r.headers {
+        let _ = write!(out, "{k}: {v}\r\n");
+    }
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !is_head {
+        out.extend_from_slice(&r.body);
     }
 }

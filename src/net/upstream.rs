@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use monoio::net::TcpStream;
 use rustc_hash::FxHashMap;
 
-use crate::http::error::ProxyError;
-use crate::http::peer::{self, Peek};
+use crate::net::peer::{self, Peek};
 
 /// Read buffer of an upstream connection; response heads must fit in it (grown on
 /// demand up to the response head limit) and bodies stream through it.
@@ -35,17 +34,26 @@ pub struct UpstreamConn {
     idle_deadline: Instant,
 }
 
+/// Why no connection to an upstream was made.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    #[error("connect timed out")]
+    Timeout,
+    #[error("connect failed: {0}")]
+    Failed(std::io::Error),
+}
+
 /// Connects to `addr` within `timeout`. The connect runs in its own task and is never
 /// dropped mid-flight (monoio 0.2.4 can leak the fd); on timeout that task finishes on
 /// its own and closes whatever it got.
-pub async fn dial(addr: SocketAddr, timeout: Duration) -> Result<UpstreamConn, ProxyError> {
+pub async fn dial(addr: SocketAddr, timeout: Duration) -> Result<UpstreamConn, DialError> {
     let connect = monoio::spawn(async move { TcpStream::connect_addr(addr).await });
     let stream = match monoio::time::timeout(timeout, connect).await {
-        Err(_) => return Err(ProxyError::ConnectTimeout),
-        Ok(Err(e)) => return Err(ProxyError::Connect(e)),
+        Err(_) => return Err(DialError::Timeout),
+        Ok(Err(e)) => return Err(DialError::Failed(e)),
         Ok(Ok(s)) => s,
     };
-    stream.set_nodelay(true).map_err(ProxyError::Connect)?;
+    stream.set_nodelay(true).map_err(DialError::Failed)?;
     let now = Instant::now();
     Ok(UpstreamConn {
         stream,

@@ -15,9 +15,9 @@ use monoio::io::{
 };
 use monoio::net::TcpStream;
 
-use crate::http::io;
-use crate::http::peer::{self, Peek};
-use crate::worker::parking::{ParkingLot, Spot};
+use crate::net::peer::{self, Peek};
+use crate::runtime::io;
+use crate::runtime::parking::{Parked, ParkingLot};
 
 /// A client transport: plain TCP or TLS (`tls::stream::TlsStream`).
 pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
@@ -56,7 +56,7 @@ pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
 
     /// Hands a quiet connection to the worker's parking lot, or gives it back
     /// (`Some`) when this transport cannot wait there; then it waits in its task.
-    fn park(self, lot: &ParkingLot, spot: Spot) -> Option<(Self, Spot)> {
+    fn park<T: Parked>(self, lot: &ParkingLot<T>, spot: T) -> Option<(Self, T)> {
         let _ = lot;
         Some((self, spot))
     }
@@ -100,7 +100,7 @@ impl ClientIo for TcpStream {
         let early = monoio::select! {
             biased;
             r = &mut read => Some(r),
-            _ = crate::worker::clock::deadline(until) => None,
+            _ = crate::runtime::clock::deadline(until) => None,
         };
         let (res, slice) = match early {
             Some(r) => r,
@@ -116,7 +116,7 @@ impl ClientIo for TcpStream {
         }
     }
 
-    fn park(self, lot: &ParkingLot, spot: Spot) -> Option<(Self, Spot)> {
+    fn park<T: Parked>(self, lot: &ParkingLot<T>, spot: T) -> Option<(Self, T)> {
         lot.park(self, spot)
     }
 

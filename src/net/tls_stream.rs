@@ -26,8 +26,8 @@ use monoio::io::{AsyncReadRent, AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, S
 use monoio::net::TcpStream;
 use rustls::{ServerConfig, ServerConnection};
 
-use crate::http::io::{IoFail, read_some, reserve_up_to, until, write_vec};
-use crate::http::server::ClientIo;
+use crate::net::client_io::ClientIo;
+use crate::runtime::io::{IoFail, read_some, reserve_up_to, until, write_vec};
 
 /// Socket reads for TLS records: one full record plus its header.
 const RECORD_BUF: usize = 16 * 1024 + 256;

@@ -15,54 +15,48 @@
 //! the connection waits in its own task instead, as every other transport does.
 
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Instant;
 
 use monoio::net::TcpStream;
 
-use crate::http::server::Held;
-use crate::worker::{EntryCtx, WorkerCtx};
+use crate::runtime::shutdown::Shutdown;
 
 /// Events taken from the epoll fd per `epoll_wait` call.
 const BATCH: usize = 64;
 
-/// A parked connection: its socket and what its next task needs.
-pub struct Spot {
-    pub peer: SocketAddr,
-    pub ep: Rc<EntryCtx>,
-    /// When the idle timeout closes it.
-    pub deadline: Option<Instant>,
-    pub held: Held,
+/// What the lot keeps beside a parked socket: what its next task needs (the
+/// worker's `Spot`), and when its idle timeout closes it.
+pub trait Parked {
+    fn deadline(&self) -> Option<Instant>;
 }
 
 /// The socket is kept as a bare descriptor, not a `TcpStream`: monoio's stream is
 /// 70 bytes plus a small heap allocation made at accept time, and those small
 /// long-lived allocations, sprinkled between the freed request state of busier
 /// times, are what keeps that freed memory resident.
-pub(crate) struct Slot {
+pub struct Slot<T> {
     fd: OwnedFd,
-    spot: Spot,
+    spot: T,
 }
 
-#[derive(Default)]
-struct Slab {
-    slots: Vec<Option<Slot>>,
+struct Slab<T> {
+    slots: Vec<Option<Slot<T>>>,
     free: Vec<usize>,
 }
 
-pub struct ParkingLot {
+pub struct ParkingLot<T> {
     /// `None`: epoll could not be set up; connections wait in their own tasks.
     epfd: Option<OwnedFd>,
-    slab: RefCell<Slab>,
+    slab: RefCell<Slab<T>>,
     /// The earliest deadline among parked connections (a sweep before it finds nothing).
     earliest: Cell<Option<Instant>>,
     /// Set when the readiness wait failed or the worker stops: no more parking.
     closed: Cell<bool>,
 }
 
-impl ParkingLot {
+impl<T: Parked> ParkingLot<T> {
     pub fn new() -> Self {
         // SAFETY: plain syscall; the result is checked before it is wrapped.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -78,7 +72,10 @@ impl ParkingLot {
         };
         Self {
             epfd,
-            slab: RefCell::default(),
+            slab: RefCell::new(Slab {
+                slots: Vec::new(),
+                free: Vec::new(),
+            }),
             earliest: Cell::new(None),
             closed: Cell::new(false),
         }
@@ -95,7 +92,7 @@ impl ParkingLot {
     }
 
     /// Takes a quiet connection; gives it back (`Some`) if it cannot be parked.
-    pub fn park(&self, io: TcpStream, spot: Spot) -> Option<(TcpStream, Spot)> {
+    pub fn park(&self, io: TcpStream, spot: T) -> Option<(TcpStream, T)> {
         let Some(epfd) = self.epfd.as_ref().filter(|_| !self.closed.get()) else {
             return Some((io, spot));
         };
@@ -124,7 +121,7 @@ impl ParkingLot {
             );
             return Some((io, spot));
         }
-        if let Some(d) = spot.deadline
+        if let Some(d) = spot.deadline()
             && self.earliest.get().is_none_or(|e| d < e)
         {
             self.earliest.set(Some(d));
@@ -142,7 +139,7 @@ impl ParkingLot {
     }
 
     /// Removes a slot's connection from the lot (and from the epoll set).
-    fn take(&self, slab: &mut Slab, index: usize) -> Option<Slot> {
+    fn take(&self, slab: &mut Slab<T>, index: usize) -> Option<Slot<T>> {
         let slot = slab.slots.get_mut(index)?.take()?;
         slab.free.push(index);
         if let Some(epfd) = &self.epfd {
@@ -167,7 +164,7 @@ impl ParkingLot {
         let mut earliest = None::<Instant>;
         let mut slab = self.slab.borrow_mut();
         for index in 0..slab.slots.len() {
-            let Some(deadline) = slab.slots[index].as_ref().and_then(|s| s.spot.deadline) else {
+            let Some(deadline) = slab.slots[index].as_ref().and_then(|s| s.spot.deadline()) else {
                 continue;
             };
             if deadline <= now {
@@ -180,7 +177,7 @@ impl ParkingLot {
     }
 
     /// Takes every parked connection out (stop, or the lot failed).
-    pub(crate) fn drain(&self) -> Vec<Slot> {
+    pub fn drain(&self) -> Vec<Slot<T>> {
         self.closed.set(true);
         let mut slab = self.slab.borrow_mut();
         (0..slab.slots.len())
@@ -192,7 +189,7 @@ impl ParkingLot {
     /// close or error). Each batch is taken out of the epoll set before the next
     /// `epoll_wait`: the set is level-triggered, so a ready socket left in it would
     /// be reported again.
-    fn wake_ready(&self, epfd: RawFd, w: &Rc<WorkerCtx>) {
+    fn wake_ready<C>(&self, epfd: RawFd, ctx: &Rc<C>, resume: &impl Fn(&Rc<C>, TcpStream, T)) {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
         loop {
             // SAFETY: `events` has room for BATCH entries; a zero timeout never blocks.
@@ -202,7 +199,7 @@ impl ParkingLot {
                 let index = event.u64 as usize;
                 let slot = self.take(&mut self.slab.borrow_mut(), index);
                 if let Some(slot) = slot {
-                    resume(slot, w);
+                    give_back(slot, ctx, resume);
                 }
             }
             if n < BATCH {
@@ -212,45 +209,48 @@ impl ParkingLot {
     }
 }
 
-impl Default for ParkingLot {
+impl<T: Parked> Default for ParkingLot<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
 /// The worker's lot task: waits for parked connections to turn readable and gives
-/// each a task again. Ends at a graceful stop, closing what is still parked.
-pub async fn run(w: Rc<WorkerCtx>) {
-    let Some(ready) = readiness(&w.parking) else {
+/// each a task again (`resume`, with the lot's owner `ctx`). Ends at a graceful
+/// stop, closing what is still parked.
+pub async fn run<C, T: Parked>(
+    ctx: Rc<C>,
+    shutdown: Rc<Shutdown>,
+    lot: fn(&C) -> &ParkingLot<T>,
+    resume: impl Fn(&Rc<C>, TcpStream, T),
+) {
+    let Some(ready) = readiness(lot(&ctx)) else {
         return;
     };
     loop {
-        let shutdown = w.shutdown.clone();
         let ok = monoio::select! {
             r = ready.readable(false) => r.map_err(|e| log::warn!("parking lot stopped: {e}")).is_ok(),
             _ = shutdown.wait() => {
-                drop(w.parking.drain());
+                drop(lot(&ctx).drain());
                 return;
             }
         };
         if !ok {
             // Nothing is lost: every parked connection goes back to a task of its own.
-            for slot in w.parking.drain() {
-                resume(slot, &w);
+            for slot in lot(&ctx).drain() {
+                give_back(slot, &ctx, &resume);
             }
             return;
         }
-        w.parking.wake_ready(ready.as_raw_fd(), &w);
+        lot(&ctx).wake_ready(ready.as_raw_fd(), &ctx, &resume);
     }
 }
 
-fn resume(slot: Slot, w: &Rc<WorkerCtx>) {
+fn give_back<C, T>(slot: Slot<T>, ctx: &Rc<C>, resume: &impl Fn(&Rc<C>, TcpStream, T)) {
     match TcpStream::from_std(std::net::TcpStream::from(slot.fd)) {
-        Ok(io) => {
-            monoio::spawn(crate::http::server::resume(io, slot.spot, w.clone()));
-        }
+        Ok(io) => resume(ctx, io, slot.spot),
         // Only the legacy driver can fail here (registering with its epoll).
-        Err(e) => log::warn!("closing a parked connection from {}: {e}", slot.spot.peer),
+        Err(e) => log::warn!("closing a parked connection: {e}"),
     }
 }
 
@@ -258,7 +258,7 @@ fn resume(slot: Slot, w: &Rc<WorkerCtx>) {
 /// "any fd" readiness type, and a `UnixStream` is one that only ever gets
 /// `readable()` here (a poll on the fd), which is valid for an epoll fd. It gets a
 /// `dup` of the fd, so the lot's own descriptor stays valid after the task ends.
-fn readiness(lot: &ParkingLot) -> Option<monoio::net::UnixStream> {
+fn readiness<T: Parked>(lot: &ParkingLot<T>) -> Option<monoio::net::UnixStream> {
     let epfd = lot.epfd.as_ref()?;
     let dup = match epfd.try_clone() {
         Ok(fd) => fd,

@@ -15,11 +15,12 @@ use std::time::Instant;
 use monoio::io::Splitable;
 use monoio::net::TcpStream;
 
-use crate::http::io::{read_some, reserve_up_to};
+use crate::config::{ConnInfo, TcpTls};
 use crate::http::server::{CLIENT_BUF_SIZE, serve, serve_with};
-use crate::tcp::{ConnInfo, TcpTls, proxy};
+use crate::net::tls_stream;
+use crate::runtime::io::{read_some, reserve_up_to};
+use crate::tcp::proxy;
 use crate::tls::client_hello::{self, ClientHello, MAX_PEEK_LEN, Peek};
-use crate::tls::stream;
 use crate::worker::admission::OpenGuard;
 use crate::worker::view::View;
 use crate::worker::{EntryCtx, WorkerCtx};
@@ -164,8 +165,8 @@ async fn handshake(
     deadline: Option<Instant>,
     hello: &ClientHello,
     peer: SocketAddr,
-) -> Option<stream::TlsStream> {
-    match stream::accept(io, peeked, config, deadline).await {
+) -> Option<tls_stream::TlsStream> {
+    match tls_stream::accept(io, peeked, config, deadline).await {
         Ok(s) => Some(s),
         Err(e) => {
             log::debug!(

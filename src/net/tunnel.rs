@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
 
-use crate::http::io::{read_some, reserve_up_to};
-use crate::http::server::ClientIo;
-use crate::http::upstream::UpstreamConn;
+use crate::net::client_io::ClientIo;
+use crate::net::upstream::UpstreamConn;
+use crate::runtime::io::{read_some, reserve_up_to};
 
 const TUNNEL_BUF_SIZE: usize = 16 * 1024;
 

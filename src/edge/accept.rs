@@ -8,7 +8,6 @@
 //! closes (which frees a descriptor), whichever comes first. Other failures
 //! (usually one client that left before it was accepted) wait `OTHER_BACKOFF`.
 
-use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -16,35 +15,14 @@ use std::time::{Duration, Instant};
 use monoio::io::CancelHandle;
 use monoio::net::{TcpListener, TcpStream};
 
-use super::admission::{OpenGuard, refuse};
-use super::{EntryCtx, WorkerCtx, dispatch};
+use super::dispatch;
+use crate::worker::admission::{OpenGuard, refuse};
+use crate::worker::{EntryCtx, WorkerCtx};
 
 /// Longest wait after running out of descriptors or memory.
 const RESOURCE_BACKOFF: Duration = Duration::from_millis(100);
 /// Wait after any other accept failure.
 const OTHER_BACKOFF: Duration = Duration::from_millis(10);
-/// At most one log line per this interval for each kind of event.
-const LOG_EVERY: Duration = Duration::from_secs(1);
-
-/// One log line per `LOG_EVERY`; the lines in between are counted, and the next
-/// line says how many were left out.
-#[derive(Default)]
-pub struct RateLog {
-    last: Cell<Option<Instant>>,
-    suppressed: Cell<u64>,
-}
-
-impl RateLog {
-    /// `Some(left out since the last line)` when a line may be written now.
-    pub fn allow(&self, now: Instant) -> Option<u64> {
-        if self.last.get().is_some_and(|t| now < t + LOG_EVERY) {
-            self.suppressed.set(self.suppressed.get() + 1);
-            return None;
-        }
-        self.last.set(Some(now));
-        Some(self.suppressed.replace(0))
-    }
-}
 
 pub async fn accept_loop(
     listener: Rc<TcpListener>,
@@ -137,18 +115,6 @@ fn out_of_resources(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rate_log_allows_one_line_a_second_and_counts_the_rest() {
-        let log = RateLog::default();
-        let t0 = Instant::now();
-        assert_eq!(log.allow(t0), Some(0));
-        for i in 1..=100 {
-            assert_eq!(log.allow(t0 + Duration::from_millis(i * 9)), None);
-        }
-        assert_eq!(log.allow(t0 + LOG_EVERY), Some(100));
-        assert_eq!(log.allow(t0 + LOG_EVERY), None);
-    }
 
     #[test]
     fn resource_errors_are_told_apart() {

@@ -2,7 +2,7 @@
 //! `prometheus`), the routers Traefik creates for them, and whether a file router
 //! may reference one.
 
-use super::config::{DEFAULT_ENTRY_POINT, ObserveConfig};
+use super::observe::{DEFAULT_ENTRY_POINT, ObserveConfig};
 
 /// An `@internal` service of observability, dispatched on the worker like whoami.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

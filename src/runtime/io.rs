@@ -26,7 +26,7 @@ pub async fn until<F: std::future::Future>(
     deadline: Option<Instant>,
     fut: F,
 ) -> Result<F::Output, IoFail> {
-    crate::worker::clock::until(deadline, fut)
+    crate::runtime::clock::until(deadline, fut)
         .await
         .map_err(|_| IoFail::Timeout)
 }
@@ -44,7 +44,7 @@ pub async fn watched<F: Future, W: Future>(op: F, watch: impl FnOnce() -> W) -> 
     let early = monoio::select! {
         biased;
         r = &mut op => Some(r),
-        _ = crate::worker::clock::deadline(Instant::now() + WATCH_AFTER) => None,
+        _ = crate::runtime::clock::deadline(Instant::now() + WATCH_AFTER) => None,
     };
     if early.is_some() {
         return early;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use proptest::prelude::*;
 
-use super::{ConnInfo, TcpRule};
+use super::tcp::{ConnInfo, TcpRule};
 use crate::fuzz_tests::{config, mutated};
 use crate::router::fuzz_tests::{Style, render, trees};
 
