@@ -1,6 +1,7 @@
 //! HTTP/1.1: the codec, the server connection loop, header rewriting, body relay,
 //! and the upstream client with its per-worker pool.
 
+pub mod answer;
 pub mod body;
 pub mod codec;
 pub mod error;

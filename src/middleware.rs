@@ -36,6 +36,8 @@ mod status_text;
 
 pub use basic_auth::BasicAuth;
 pub use credential_cache::CredentialCache;
+#[cfg(test)]
+pub use edits::test_head::apply_to_head;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;

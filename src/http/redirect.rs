@@ -5,31 +5,36 @@
 use std::io::Write;
 
 use crate::config::Redirect;
-use crate::http::codec::RequestHead;
 
-/// Writes the redirect response for `head` into `out`.
-pub fn write(out: &mut Vec<u8>, r: &Redirect, head: &RequestHead, buf: &[u8]) {
-    let method = head.method.get(buf);
+/// The redirect's status for a request with `method`, and its `Location`
+/// written into `location` (cleared first).
+pub fn location(
+    r: &Redirect,
+    method: &[u8],
+    host: &[u8],
+    path: &[u8],
+    query: &[u8],
+    location: &mut Vec<u8>,
+) -> u16 {
     let safe = method == b"GET" || method == b"HEAD";
     let status = match (r.permanent, safe) {
-        (true, true) => "301 Moved Permanently",
-        (true, false) => "308 Permanent Redirect",
-        (false, true) => "302 Found",
-        (false, false) => "307 Temporary Redirect",
+        (true, true) => 301,
+        (true, false) => 308,
+        (false, true) => 302,
+        (false, false) => 307,
     };
-    let host = strip_port(head.host.get(buf));
-    let _ = write!(out, "HTTP/1.1 {status}\r\nLocation: {}://", r.scheme);
-    out.extend_from_slice(host);
+    location.clear();
+    let _ = write!(location, "{}://", r.scheme);
+    location.extend_from_slice(strip_port(host));
     if let Some(port) = r.port {
-        let _ = write!(out, ":{port}");
+        let _ = write!(location, ":{port}");
     }
-    out.extend_from_slice(head.path.get(buf));
-    let query = head.query.get(buf);
+    location.extend_from_slice(path);
     if !query.is_empty() {
-        out.push(b'?');
-        out.extend_from_slice(query);
+        location.push(b'?');
+        location.extend_from_slice(query);
     }
-    out.extend_from_slice(b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    status
 }
 
 /// `example.com:80` → `example.com`; `[::1]:80` → `[::1]`.

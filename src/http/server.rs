@@ -13,7 +13,6 @@ use crate::config::ServiceKind;
 use crate::http::codec::{HeadParser, HeaderSpan, ParseError, RequestHead};
 use crate::http::error::ProxyError;
 use crate::http::proxy;
-use crate::http::whoami::Whoami;
 use crate::middleware::Flow;
 use crate::net::ip_text::IpText;
 use crate::net::tunnel;
@@ -81,6 +80,9 @@ pub struct Conn<S> {
     pub routed: Option<Rc<crate::worker::view::View>>,
     /// What the router's middlewares changed or answered (cleared per request).
     pub edits: crate::middleware::Edits,
+    /// Reused by local answers whose body or headers are built per request
+    /// (whoami's page, a redirect's Location).
+    scratch: Vec<u8>,
     /// Reused by every quiet-able idle read (see `ClientIo::read_or_quiet`).
     canceller: Canceller,
     /// The peer's address as text (`X-Forwarded-For`, `X-Real-Ip`).
@@ -208,6 +210,7 @@ async fn serve_active<S: ClientIo>(
         rec: Default::default(),
         routed: None,
         edits: Default::default(),
+        scratch: Vec::new(),
         canceller: Canceller::new(),
         client_ip: IpText::new(peer.ip().to_canonical()),
         trusted,
@@ -273,6 +276,7 @@ enum NoHead {
     Fail(ProxyError),
 }
 
+mod answers;
 mod chain;
 mod local;
 mod observed;
@@ -379,52 +383,11 @@ impl<S: ClientIo> Conn<S> {
             return self.answer_from_chain(head).await;
         }
         let service = view.services[router.service].clone();
-        // Every runtime is named: a new service kind must say how it is served.
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(wrr), ServiceKind::LoadBalancer(lb)) => {
                 proxy::forward(self, head, lb, wrr).await
             }
-            (Runtime::Observe(kind), _) => {
-                let close = self.local_must_close(head);
-                let req = crate::observe::serve::Request {
-                    path: std::str::from_utf8(head.path.get(&self.buf)).unwrap_or(""),
-                    query: std::str::from_utf8(head.query.get(&self.buf)).unwrap_or(""),
-                };
-                let reply =
-                    crate::observe::serve::respond(*kind, &self.w.obs.hub, &view.snapshot, &req);
-                self.out.clear();
-                local::frame_reply(&mut self.out, &reply, close, head.is_head);
-                self.send_local(head, close).await
-            }
-            (Runtime::Redirect, ServiceKind::Redirect(r)) => {
-                self.out.clear();
-                crate::http::redirect::write(&mut self.out, r, head, &self.buf);
-                self.send_local(head, true).await
-            }
-            (Runtime::Respond(prebuilt), _) => {
-                let close = self.local_must_close(head);
-                self.out.clear();
-                self.out
-                    .extend_from_slice(prebuilt.bytes(close, head.is_head));
-                self.send_local(head, close).await
-            }
-            (Runtime::Whoami, _) => {
-                let close = self.local_must_close(head);
-                let whoami = Whoami {
-                    hostname: &self.w.hostname,
-                    local: self.ep.local,
-                    peer: self.peer,
-                    close,
-                    edits: &self.edits,
-                };
-                self.out.clear();
-                whoami.write(&mut self.out, &self.buf, head, &self.headers);
-                self.send_local(head, close).await
-            }
-            (Runtime::LoadBalancer(_), _) | (Runtime::Redirect, _) => {
-                let err = ProxyError::Internal("service runtime does not match its definition");
-                self.fail(Some(head), err).await
-            }
+            _ => self.answer_locally(head, &view, &service).await,
         }
     }
 }

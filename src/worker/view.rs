@@ -10,7 +10,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::config::{Service, ServiceKind, Snapshot};
-use crate::service::respond::Prebuilt;
 use crate::service::wrr::Wrr;
 
 pub struct View {
@@ -32,7 +31,8 @@ pub struct ServiceState {
 pub enum Runtime {
     LoadBalancer(RefCell<Wrr>),
     Whoami,
-    Respond(Prebuilt),
+    /// Answered from the definition alone (`http/server/answers.rs`).
+    Respond,
     /// api, dashboard, ping, prometheus `@internal` (see `observe::serve`).
     Observe(crate::config::observe::Internal),
     /// Answered by `tls::redirect` from the definition alone.
@@ -84,7 +84,7 @@ impl ServiceState {
                 Runtime::LoadBalancer(RefCell::new(Wrr::new(lb.servers.iter().map(|s| s.weight))))
             }
             ServiceKind::Whoami => Runtime::Whoami,
-            ServiceKind::Respond(r) => Runtime::Respond(Prebuilt::new(r)),
+            ServiceKind::Respond(_) => Runtime::Respond,
             ServiceKind::Observe(k) => Runtime::Observe(*k),
             ServiceKind::Redirect(_) => Runtime::Redirect,
         };

@@ -2,13 +2,11 @@
 //! services, errors through the one status map, and the lingering close after a
 //! refused request — and the bookkeeping of how much of the request was consumed.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::{CLIENT_BUF_SIZE, ClientIo, Conn, Outcome, ReqState};
 use crate::http::codec::{BodyKind, RequestHead};
 use crate::http::error::{ProxyError, error_response};
-use crate::observe::serve::Reply;
 use crate::runtime::io;
 
 /// How long, and how much, a refused request is drained before closing.
@@ -47,8 +45,6 @@ impl<S: ClientIo> Conn<S> {
 
     pub(super) async fn send_local(&mut self, head: &RequestHead, close: bool) -> Outcome {
         self.consume_local(head);
-        // The router's middlewares edit local responses as they edit proxied ones.
-        self.edits.apply_to_head(&mut self.out);
         self.rec.local_response(&self.out);
         self.response_started = true;
         let deadline = self.write_deadline();
@@ -135,27 +131,5 @@ impl<S: ClientIo> Conn<S> {
                 _ => return,
             }
         }
-    }
-}
-
-/// Frames an `@internal` service's reply as an HTTP/1.1 response.
-pub(super) fn frame_reply(out: &mut Vec<u8>, r: &Reply, close: bool, is_head: bool) {
-    let _ = write!(
-        out,
-        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\ncache-control: no-store\r\n",
-        r.status,
-        crate::service::respond::reason(r.status),
-        r.content_type,
-        r.body.len()
-    );
-    for (k, v) in &r.headers {
-        let _ = write!(out, "{k}: {v}\r\n");
-    }
-    if close {
-        out.extend_from_slice(b"connection: close\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    if !is_head {
-        out.extend_from_slice(&r.body);
     }
 }

@@ -62,7 +62,7 @@ fn run_host(h: &mw::Headers, method: &str, tls: bool, hs: Hs, up: &[&str], host:
         head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
-    e.apply_to_head(&mut head);
+    crate::middleware::apply_to_head(&e, &mut head);
     let text = String::from_utf8(head).unwrap();
     let mut response: Vec<String> = text
         .lines()
