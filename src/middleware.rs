@@ -53,6 +53,10 @@ pub struct MiddlewareDef {
     /// Qualified name, e.g. `strip-api@file`.
     pub name: String,
     pub kind: Middleware,
+    /// A hash of everything the definition was compiled from (its raw
+    /// configuration and the content of the files it reads): a worker keeps a
+    /// middleware's state over a reload when name and fingerprint are the same.
+    pub fingerprint: u64,
 }
 
 /// The middlewares proxyd runs. Each variant holds its configuration compiled
@@ -110,7 +114,7 @@ pub enum Flow {
 /// indices as `defs`.
 pub fn on_request(
     defs: &[Arc<MiddlewareDef>],
-    states: &[State],
+    states: &[std::rc::Rc<State>],
     chain: &[u32],
     req: &RequestInfo<'_>,
     edits: &mut Edits,

@@ -45,6 +45,22 @@ enum Entry {
 /// exists but is itself invalid (reported where it is defined).
 type Unresolved = Option<String>;
 
+/// What a definition was compiled from, hashed: its raw configuration (its
+/// `Debug` form, which shows every key and value; maps in it are ordered) and
+/// the content of every file it reads, so a changed users file is a changed
+/// definition. `DefaultHasher::new()` has fixed keys: equal inputs hash equal
+/// from one reload to the next.
+fn fingerprint(def: &Def<RawMiddleware>, extra: &Extra) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{:?}", def.raw).hash(&mut h);
+    if let Some((path, content)) = auth::file_read(&def.file, &def.raw, extra) {
+        path.hash(&mut h);
+        content.hash(&mut h);
+    }
+    h.finish()
+}
+
 /// Compiles every middleware definition, then checks every chain.
 pub fn compile_all(defs: &Defs, extra: &Extra, errors: &mut Vec<ConfigError>) -> MiddlewareIndex {
     let mut index = MiddlewareIndex::default();
@@ -55,6 +71,7 @@ pub fn compile_all(defs: &Defs, extra: &Extra, errors: &mut Vec<ConfigError>) ->
                 index.defs.push(Arc::new(MiddlewareDef {
                     name: format!("{name}@file"),
                     kind,
+                    fingerprint: fingerprint(def, extra),
                 }));
                 Entry::One(index.defs.len() as u32 - 1)
             }

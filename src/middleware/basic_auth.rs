@@ -123,6 +123,11 @@ impl BasicAuth {
         }
         // Not borrowed across the (slow) verification.
         let ok = secret.verify(password);
+        log::debug!(
+            "basicAuth: checked the password of user {} (not in this worker's cache): {}",
+            String::from_utf8_lossy(user),
+            if ok { "valid" } else { "wrong" }
+        );
         if ok {
             cache.borrow_mut().insert(key);
         }

@@ -1,6 +1,7 @@
 //! What a middleware keeps on a worker between requests (today: the auth
-//! middlewares' verified credentials). One per snapshot middleware, built with
-//! the worker's view, so a reload starts from nothing.
+//! middlewares' verified credentials). One per snapshot middleware, held by the
+//! worker's view and carried over a reload that leaves the middleware's
+//! definition (and the files it reads) unchanged.
 
 use std::cell::RefCell;
 

@@ -1,8 +1,8 @@
 //! A worker's local view of the published snapshot: the snapshot plus the mutable
 //! per-service state (load-balancer cursors, prebuilt responses) and
 //! per-middleware state (verified credentials). Rebuilt only when the generation
-//! changes, carrying over the state of every service whose definition did not
-//! change (middleware state starts afresh).
+//! changes, carrying over the state of every service and every middleware
+//! whose definition did not change.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::config::{Service, ServiceKind, Snapshot};
+use crate::middleware::State;
 use crate::service::wrr::Wrr;
 
 pub struct View {
@@ -18,9 +19,11 @@ pub struct View {
     pub services: Vec<Rc<ServiceState>>,
     /// Same indices as `snapshot.tcp.services` (cursors restart on a reload).
     pub tcp: Vec<crate::tcp::proxy::Balancer>,
-    /// Same indices as `snapshot.middlewares`; rebuilt per generation, so a
-    /// reload forgets what auth middlewares had verified.
-    pub middlewares: Vec<crate::middleware::State>,
+    /// Same indices as `snapshot.middlewares`. A middleware whose name and
+    /// fingerprint are unchanged keeps its state over a reload (an auth
+    /// middleware's verified credentials); any change to its definition or the
+    /// files it reads starts it afresh.
+    pub middlewares: Vec<Rc<crate::middleware::State>>,
 }
 
 pub struct ServiceState {
@@ -63,11 +66,7 @@ impl View {
             .iter()
             .map(|s| crate::tcp::proxy::Balancer::new(s))
             .collect();
-        let middlewares = snapshot
-            .middlewares
-            .iter()
-            .map(|m| crate::middleware::State::new(&m.kind))
-            .collect();
+        let middlewares = middleware_states(&snapshot, previous);
         View {
             snapshot,
             services,
@@ -75,6 +74,25 @@ impl View {
             middlewares,
         }
     }
+}
+
+fn middleware_states(snapshot: &Snapshot, previous: Option<&View>) -> Vec<Rc<State>> {
+    let old: HashMap<(&str, u64), &Rc<State>> = previous
+        .map(|v| {
+            let defs = v.snapshot.middlewares.iter();
+            defs.map(|d| (d.name.as_str(), d.fingerprint))
+                .zip(&v.middlewares)
+                .collect()
+        })
+        .unwrap_or_default();
+    snapshot
+        .middlewares
+        .iter()
+        .map(|d| match old.get(&(d.name.as_str(), d.fingerprint)) {
+            Some(state) => Rc::clone(state),
+            None => Rc::new(State::new(&d.kind)),
+        })
+        .collect()
 }
 
 impl ServiceState {

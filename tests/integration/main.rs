@@ -17,6 +17,7 @@ mod middlewares;
 mod middlewares_auth;
 mod middlewares_headers;
 mod middlewares_redirect_ip;
+mod middlewares_state;
 mod observe;
 mod parking;
 mod pool;

@@ -28,6 +28,19 @@ fn users_file(m: &RawMiddleware) -> Option<&str> {
     (!file.is_empty()).then_some(file)
 }
 
+/// The `usersFile` a definition in `file` reads, and what reading it gave.
+pub fn file_read<'e>(
+    file: &Path,
+    m: &RawMiddleware,
+    extra: &'e Extra,
+) -> Option<(&'e Path, &'e Result<Vec<u8>, String>)> {
+    let path = resolve(file, users_file(m)?);
+    let i = extra
+        .binary_search_by(|(p, _)| p.as_path().cmp(&path))
+        .ok()?;
+    Some((&extra[i].0, &extra[i].1))
+}
+
 /// Adds every `usersFile` the dynamic files name to `files.extra` (kept
 /// sorted and unique by path), so the reload fingerprint covers them.
 pub fn read_users_files(files: &mut ProviderFiles) {

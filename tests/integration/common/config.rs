@@ -90,6 +90,8 @@ pub struct ProxyConfig {
     pub layout: Option<fn(&Path)>,
     /// Raw TOML appended to the static file (observability sections, extra entry points).
     pub extra_static: String,
+    /// `[log] level` (`INFO` unless a test needs proxyd's debug lines).
+    pub log_level: &'static str,
 }
 
 impl ProxyConfig {
@@ -106,6 +108,7 @@ impl ProxyConfig {
             filename: None,
             layout: None,
             extra_static: String::new(),
+            log_level: "INFO",
         }
     }
 
@@ -147,7 +150,7 @@ impl ProxyConfig {
                 let _ = writeln!(out, "ioDriver = \"{d}\"");
             }
         }
-        let _ = writeln!(out, "[log]\nlevel = \"INFO\"");
+        let _ = writeln!(out, "[log]\nlevel = \"{}\"", self.log_level);
         out.push_str(&self.extra_static);
         out
     }
