@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod basic_auth;
+pub mod content_type;
 mod credential_cache;
 mod edits;
 mod go_url;
@@ -35,6 +36,7 @@ mod state;
 mod status_text;
 
 pub use basic_auth::BasicAuth;
+pub use content_type::ContentType;
 pub use credential_cache::CredentialCache;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
 pub use headers::{Cors, Custom, Headers, Secure};
@@ -69,6 +71,7 @@ pub enum Middleware {
     /// Traefik's deprecated name for ipAllowList (always 403).
     IpWhiteList(IpAllowList),
     Headers(Box<Headers>),
+    ContentType(ContentType),
 }
 
 impl Middleware {
@@ -86,6 +89,7 @@ impl Middleware {
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::IpWhiteList(_) => "ipWhiteList",
             Middleware::Headers(_) => "headers",
+            Middleware::ContentType(_) => "contentType",
         }
     }
 }
@@ -125,6 +129,7 @@ pub fn on_request(
             Middleware::RedirectRegex(m) => m.apply(req, edits),
             Middleware::IpAllowList(m) | Middleware::IpWhiteList(m) => m.apply(req, edits),
             Middleware::Headers(m) => m.apply(req, edits),
+            Middleware::ContentType(m) => m.apply(edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

@@ -22,6 +22,7 @@ mod redirect;
 
 /// A type's refused key (relative to `http.middlewares.<name>.<type>`) and why.
 type Refusal = (String, String);
+mod content_type;
 mod headers;
 
 /// Compiled middlewares and how to find them by name.
@@ -182,6 +183,7 @@ fn one(
         ("ipAllowList", raw.ip_allow_list.is_some()),
         ("ipWhiteList", raw.ip_white_list.is_some()),
         ("headers", raw.headers.is_some()),
+        ("contentType", raw.content_type.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -264,6 +266,8 @@ fn one(
             Ok(h) => Middleware::Headers(Box::new(h)),
             Err((k, reason)) => return fail(key(&format!(".headers{k}")), reason),
         }
+    } else if let Some(m) = &raw.content_type {
+        content_type::compile(m)
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));

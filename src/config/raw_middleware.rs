@@ -20,6 +20,7 @@ pub struct RawMiddleware {
     pub ip_allow_list: Option<RawIpAllowList>,
     pub ip_white_list: Option<RawIpAllowList>,
     pub headers: Option<RawHeaders>,
+    pub content_type: Option<RawContentType>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,4 +186,10 @@ pub struct RawHeaders {
     pub ssl_temporary_redirect: Option<serde::de::IgnoredAny>,
     pub ssl_host: Option<serde::de::IgnoredAny>,
     pub ssl_force_host: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawContentType {
+    pub auto_detect: Option<bool>,
 }

@@ -50,6 +50,8 @@ pub struct Edits {
     request: Vec<HeaderEdit>,
     response: Vec<HeaderEdit>,
     answer: Option<Answer>,
+    /// `contentType`: guess a missing response Content-Type from the body.
+    sniff: bool,
 }
 
 impl Edits {
@@ -61,11 +63,21 @@ impl Edits {
         self.request.clear();
         self.response.clear();
         self.answer = None;
+        self.sniff = false;
     }
 
     /// Nothing to apply: the upstream and response heads go out as without a chain.
     pub fn is_empty(&self) -> bool {
-        !self.path_set && self.request.is_empty() && self.response.is_empty()
+        !self.path_set && self.request.is_empty() && self.response.is_empty() && !self.sniff
+    }
+
+    /// Asks for a missing response Content-Type to be guessed from the body.
+    pub fn detect_content_type(&mut self) {
+        self.sniff = true;
+    }
+
+    pub fn detects_content_type(&self) -> bool {
+        self.sniff
     }
 
     /// The path as the chain has it so far: rewritten, or the request's own.

@@ -15,6 +15,7 @@ mod lifecycle;
 mod limits;
 mod middlewares;
 mod middlewares_auth;
+mod middlewares_content_type;
 mod middlewares_headers;
 mod middlewares_redirect_ip;
 mod observe;
