@@ -24,6 +24,7 @@ pub use crate::router::RequestInfo;
 mod basic_auth;
 pub mod content_type;
 mod credential_cache;
+mod digest_auth;
 mod edits;
 mod go_url;
 mod headers;
@@ -38,6 +39,7 @@ mod status_text;
 pub use basic_auth::BasicAuth;
 pub use content_type::ContentType;
 pub use credential_cache::CredentialCache;
+pub use digest_auth::DigestAuth;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
@@ -72,6 +74,7 @@ pub enum Middleware {
     IpWhiteList(IpAllowList),
     Headers(Box<Headers>),
     ContentType(ContentType),
+    DigestAuth(DigestAuth),
 }
 
 impl Middleware {
@@ -90,6 +93,7 @@ impl Middleware {
             Middleware::IpWhiteList(_) => "ipWhiteList",
             Middleware::Headers(_) => "headers",
             Middleware::ContentType(_) => "contentType",
+            Middleware::DigestAuth(_) => "digestAuth",
         }
     }
 }
@@ -130,6 +134,7 @@ pub fn on_request(
             Middleware::IpAllowList(m) | Middleware::IpWhiteList(m) => m.apply(req, edits),
             Middleware::Headers(m) => m.apply(req, edits),
             Middleware::ContentType(m) => m.apply(edits),
+            Middleware::DigestAuth(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

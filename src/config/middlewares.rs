@@ -23,6 +23,7 @@ mod redirect;
 /// A type's refused key (relative to `http.middlewares.<name>.<type>`) and why.
 type Refusal = (String, String);
 mod content_type;
+mod digest_auth;
 mod headers;
 
 /// Compiled middlewares and how to find them by name.
@@ -184,6 +185,7 @@ fn one(
         ("ipWhiteList", raw.ip_white_list.is_some()),
         ("headers", raw.headers.is_some()),
         ("contentType", raw.content_type.is_some()),
+        ("digestAuth", raw.digest_auth.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -268,6 +270,11 @@ fn one(
         }
     } else if let Some(m) = &raw.content_type {
         content_type::compile(m)
+    } else if let Some(m) = &raw.digest_auth {
+        match digest_auth::compile(&def.file, m, extra) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".digestAuth.{k}")), reason),
+        }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));

@@ -21,6 +21,7 @@ pub struct RawMiddleware {
     pub ip_white_list: Option<RawIpAllowList>,
     pub headers: Option<RawHeaders>,
     pub content_type: Option<RawContentType>,
+    pub digest_auth: Option<RawBasicAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]

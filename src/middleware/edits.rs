@@ -130,6 +130,19 @@ impl Edits {
         push_edit(&mut self.response, &self.scratch, edit);
     }
 
+    /// Records a response header edit whose value is `parts` joined, built in
+    /// place (a challenge with a fresh nonce): no allocation.
+    pub fn response_header_joined(&mut self, op: HeaderOp, name: &[u8], parts: &[&[u8]]) {
+        let name = self.store(name);
+        let start = self.scratch.len() as u32;
+        for part in parts {
+            self.scratch.extend_from_slice(part);
+        }
+        let value = start..self.scratch.len() as u32;
+        let edit = HeaderEdit { op, name, value };
+        push_edit(&mut self.response, &self.scratch, edit);
+    }
+
     /// Records a local answer; its headers are the response edits.
     pub fn answer(&mut self, status: u16, body: &[u8]) {
         let body = self.store(body);

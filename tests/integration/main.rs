@@ -16,6 +16,7 @@ mod limits;
 mod middlewares;
 mod middlewares_auth;
 mod middlewares_content_type;
+mod middlewares_digest_auth;
 mod middlewares_headers;
 mod middlewares_redirect_ip;
 mod observe;
