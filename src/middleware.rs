@@ -31,6 +31,7 @@ mod headers;
 mod htpasswd;
 mod ip_allow;
 pub mod ip_strategy;
+mod pass_tls_client_cert;
 mod path;
 mod redirect;
 mod state;
@@ -44,6 +45,7 @@ pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
 pub use ip_allow::IpAllowList;
+pub use pass_tls_client_cert::{ClientCerts, DnOptions, InfoOptions, PassTlsClientCert};
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
 pub use redirect::{RedirectRegex, RedirectScheme};
 pub use state::State;
@@ -75,6 +77,7 @@ pub enum Middleware {
     Headers(Box<Headers>),
     ContentType(ContentType),
     DigestAuth(DigestAuth),
+    PassTlsClientCert(PassTlsClientCert),
 }
 
 impl Middleware {
@@ -94,6 +97,7 @@ impl Middleware {
             Middleware::Headers(_) => "headers",
             Middleware::ContentType(_) => "contentType",
             Middleware::DigestAuth(_) => "digestAuth",
+            Middleware::PassTlsClientCert(_) => "passTLSClientCert",
         }
     }
 }
@@ -135,6 +139,7 @@ pub fn on_request(
             Middleware::Headers(m) => m.apply(req, edits),
             Middleware::ContentType(m) => m.apply(edits),
             Middleware::DigestAuth(m) => m.apply(req, edits),
+            Middleware::PassTlsClientCert(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

@@ -59,6 +59,8 @@ pub struct RequestInfo<'a> {
     /// or `insecure`). When false, Traefik has dropped them before middlewares
     /// run, so a middleware reading one must act as if it were absent.
     pub forwarded_trusted: bool,
+    /// The client certificate chain of an mTLS connection (`passTLSClientCert`).
+    pub client_certs: Option<&'a crate::middleware::ClientCerts>,
 }
 
 #[derive(Debug, thiserror::Error)]

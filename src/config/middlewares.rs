@@ -25,6 +25,7 @@ type Refusal = (String, String);
 mod content_type;
 mod digest_auth;
 mod headers;
+mod pass_tls_client_cert;
 
 /// Compiled middlewares and how to find them by name.
 #[derive(Default)]
@@ -186,6 +187,7 @@ fn one(
         ("headers", raw.headers.is_some()),
         ("contentType", raw.content_type.is_some()),
         ("digestAuth", raw.digest_auth.is_some()),
+        ("passTLSClientCert", raw.pass_tls_client_cert.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -275,6 +277,8 @@ fn one(
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".digestAuth.{k}")), reason),
         }
+    } else if let Some(m) = &raw.pass_tls_client_cert {
+        pass_tls_client_cert::compile(m)
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));

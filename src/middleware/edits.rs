@@ -130,6 +130,22 @@ impl Edits {
         push_edit(&mut self.response, &self.scratch, edit);
     }
 
+    /// Records an upstream request header edit whose value `build` appends to
+    /// the buffer it is given (built in place: no allocation once warm).
+    pub fn request_header_built(
+        &mut self,
+        op: HeaderOp,
+        name: &[u8],
+        build: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let name = self.store(name);
+        let start = self.scratch.len() as u32;
+        build(&mut self.scratch);
+        let value = start..self.scratch.len() as u32;
+        let edit = HeaderEdit { op, name, value };
+        push_edit(&mut self.request, &self.scratch, edit);
+    }
+
     /// Records a response header edit whose value is `parts` joined, built in
     /// place (a challenge with a fresh nonce): no allocation.
     pub fn response_header_joined(&mut self, op: HeaderOp, name: &[u8], parts: &[&[u8]]) {

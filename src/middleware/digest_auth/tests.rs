@@ -56,6 +56,7 @@ fn run(m: &DigestAuth, path: &str, query: &str, authorization: Option<String>, n
         headers: &headers,
         tls: false,
         forwarded_trusted: false,
+        client_certs: None,
     };
     let mut e = Edits::default();
     let flow = m.apply_at(&req, &mut e, now);
