@@ -211,6 +211,12 @@ mod tests {
             (Schema::Dynamic, "http.middlewares.m.stripPrefix.bogus"),
             // Accepted now: not in the table of keys proxyd refuses.
             (Schema::Dynamic, "http.middlewares.m.redirectScheme"),
+            (Schema::Dynamic, "http.middlewares.m.contentType.autoDetect"),
+            (Schema::Dynamic, "http.middlewares.m.digestAuth.usersFile"),
+            (
+                Schema::Dynamic,
+                "http.middlewares.m.passTLSClientCert.info.issuer.commonName",
+            ),
             (
                 Schema::Dynamic,
                 "http.middlewares.m.ipAllowList.ipStrategy.depth",
