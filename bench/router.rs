@@ -53,6 +53,7 @@ fn req<'a>(host: &'a [u8], path: &'a [u8]) -> RequestInfo<'a> {
         headers: &NoHeaders,
         tls: false,
         forwarded_trusted: false,
+        client_certs: None,
     }
 }
 

@@ -22,26 +22,32 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod basic_auth;
+pub mod content_type;
 mod credential_cache;
+mod digest_auth;
 mod edits;
 mod go_url;
 mod headers;
 mod htpasswd;
 mod ip_allow;
 pub mod ip_strategy;
+mod pass_tls_client_cert;
 mod path;
 mod redirect;
 mod state;
 mod status_text;
 
 pub use basic_auth::BasicAuth;
+pub use content_type::ContentType;
 pub use credential_cache::CredentialCache;
+pub use digest_auth::DigestAuth;
 #[cfg(test)]
 pub use edits::test_head::apply_to_head;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
 pub use ip_allow::IpAllowList;
+pub use pass_tls_client_cert::{ClientCerts, DnOptions, InfoOptions, PassTlsClientCert};
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
 pub use redirect::{RedirectRegex, RedirectScheme};
 pub use state::State;
@@ -75,6 +81,9 @@ pub enum Middleware {
     /// Traefik's deprecated name for ipAllowList (always 403).
     IpWhiteList(IpAllowList),
     Headers(Box<Headers>),
+    ContentType(ContentType),
+    DigestAuth(DigestAuth),
+    PassTlsClientCert(PassTlsClientCert),
 }
 
 impl Middleware {
@@ -92,6 +101,9 @@ impl Middleware {
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::IpWhiteList(_) => "ipWhiteList",
             Middleware::Headers(_) => "headers",
+            Middleware::ContentType(_) => "contentType",
+            Middleware::DigestAuth(_) => "digestAuth",
+            Middleware::PassTlsClientCert(_) => "passTLSClientCert",
         }
     }
 }
@@ -131,6 +143,9 @@ pub fn on_request(
             Middleware::RedirectRegex(m) => m.apply(req, edits),
             Middleware::IpAllowList(m) | Middleware::IpWhiteList(m) => m.apply(req, edits),
             Middleware::Headers(m) => m.apply(req, edits),
+            Middleware::ContentType(m) => m.apply(edits),
+            Middleware::DigestAuth(m) => m.apply(req, edits),
+            Middleware::PassTlsClientCert(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

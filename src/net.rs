@@ -1,8 +1,9 @@
 //! Transports, below any protocol: the client transport seam (`client_io`, plain
-//! TCP, and TLS in `tls_stream`), peeking at a socket (`peer`), dialing and
+//! TCP, and TLS in `tls_stream`, with the client's certificates: `client_certs`), peeking at a socket (`peer`), dialing and
 //! pooling upstream connections (`upstream`), the two-way byte copy of tunnels
 //! and TCP routes (`tunnel`), and addresses as text (`ip_text`).
 
+pub mod client_certs;
 pub mod client_io;
 pub mod ip_text;
 pub mod peer;

@@ -62,6 +62,8 @@ pub struct RequestInfo<'a> {
     /// or `insecure`). When false, Traefik has dropped them before middlewares
     /// run, so a middleware reading one must act as if it were absent.
     pub forwarded_trusted: bool,
+    /// The client certificate chain of an mTLS connection (`passTLSClientCert`).
+    pub client_certs: Option<&'a crate::net::client_certs::ClientCerts>,
 }
 
 #[derive(Debug, thiserror::Error)]

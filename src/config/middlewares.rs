@@ -22,7 +22,10 @@ mod redirect;
 
 /// A type's refused key (relative to `http.middlewares.<name>.<type>`) and why.
 type Refusal = (String, String);
+mod content_type;
+mod digest_auth;
 mod headers;
+mod pass_tls_client_cert;
 
 /// Compiled middlewares and how to find them by name.
 #[derive(Default)]
@@ -199,6 +202,9 @@ fn one(
         ("ipAllowList", raw.ip_allow_list.is_some()),
         ("ipWhiteList", raw.ip_white_list.is_some()),
         ("headers", raw.headers.is_some()),
+        ("contentType", raw.content_type.is_some()),
+        ("digestAuth", raw.digest_auth.is_some()),
+        ("passTLSClientCert", raw.pass_tls_client_cert.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -281,6 +287,15 @@ fn one(
             Ok(h) => Middleware::Headers(Box::new(h)),
             Err((k, reason)) => return fail(key(&format!(".headers{k}")), reason),
         }
+    } else if let Some(m) = &raw.content_type {
+        content_type::compile(m)
+    } else if let Some(m) = &raw.digest_auth {
+        match digest_auth::compile(&def.file, m, extra) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".digestAuth.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.pass_tls_client_cert {
+        pass_tls_client_cert::compile(m)
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));

@@ -20,6 +20,10 @@ pub struct RawMiddleware {
     pub ip_allow_list: Option<RawIpAllowList>,
     pub ip_white_list: Option<RawIpAllowList>,
     pub headers: Option<RawHeaders>,
+    pub content_type: Option<RawContentType>,
+    pub digest_auth: Option<RawBasicAuth>,
+    #[serde(rename = "passTLSClientCert")]
+    pub pass_tls_client_cert: Option<RawPassTlsClientCert>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,4 +189,75 @@ pub struct RawHeaders {
     pub ssl_temporary_redirect: Option<serde::de::IgnoredAny>,
     pub ssl_host: Option<serde::de::IgnoredAny>,
     pub ssl_force_host: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawContentType {
+    pub auto_detect: Option<bool>,
+}
+
+/// `passTLSClientCert`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPassTlsClientCert {
+    #[serde(default)]
+    pub pem: bool,
+    pub info: Option<RawTlsCertInfo>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTlsCertInfo {
+    #[serde(default)]
+    pub not_after: bool,
+    #[serde(default)]
+    pub not_before: bool,
+    #[serde(default)]
+    pub sans: bool,
+    #[serde(default)]
+    pub serial_number: bool,
+    pub subject: Option<RawSubjectDn>,
+    pub issuer: Option<RawIssuerDn>,
+}
+
+/// The subject's name parts (the issuer's lack `organizationalUnit`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSubjectDn {
+    #[serde(default)]
+    pub country: bool,
+    #[serde(default)]
+    pub province: bool,
+    #[serde(default)]
+    pub locality: bool,
+    #[serde(default)]
+    pub organization: bool,
+    #[serde(default)]
+    pub organizational_unit: bool,
+    #[serde(default)]
+    pub common_name: bool,
+    #[serde(default)]
+    pub serial_number: bool,
+    #[serde(default)]
+    pub domain_component: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawIssuerDn {
+    #[serde(default)]
+    pub country: bool,
+    #[serde(default)]
+    pub province: bool,
+    #[serde(default)]
+    pub locality: bool,
+    #[serde(default)]
+    pub organization: bool,
+    #[serde(default)]
+    pub common_name: bool,
+    #[serde(default)]
+    pub serial_number: bool,
+    #[serde(default)]
+    pub domain_component: bool,
 }

@@ -333,6 +333,9 @@ pub fn write_response_head(
             _ => put(out, name, value),
         }
     }
+    if let Some(guess) = edits.and_then(|e| sniff::guessed(buf, resp, headers, e)) {
+        put(out, b"Content-Type", guess.as_bytes());
+    }
     if switching {
         out.extend_from_slice(b"Connection: Upgrade\r\n");
     } else if framing.close {
@@ -408,6 +411,8 @@ fn tokens(value: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
         (!trimmed.is_empty()).then_some((start + lead, trimmed))
     })
 }
+
+mod sniff;
 
 #[cfg(test)]
 mod tests;

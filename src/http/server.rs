@@ -89,6 +89,8 @@ pub struct Conn<S> {
     pub client_ip: IpText,
     /// The peer may set its own `X-Forwarded-*` headers (`forwardedHeaders`).
     pub trusted: bool,
+    /// The mTLS client certificate chain, taken once from the TLS stream.
+    pub client_certs: Option<std::rc::Rc<crate::net::client_certs::ClientCerts>>,
 }
 
 /// Counts a connection as open for as long as it lives (graceful stop waits for 0)
@@ -194,6 +196,7 @@ async fn serve_active<S: ClientIo>(
     tls: bool,
 ) -> Option<Parked<S>> {
     let trusted = trusted(&ep.cfg, peer);
+    let client_certs = io.client_certs();
     let mut c = Conn {
         io,
         buf: initial,
@@ -214,6 +217,7 @@ async fn serve_active<S: ClientIo>(
         canceller: Canceller::new(),
         client_ip: IpText::new(peer.ip().to_canonical()),
         trusted,
+        client_certs,
     };
     loop {
         let head = match c.read_head().await {
@@ -411,6 +415,7 @@ fn request_info<'a>(
         headers,
         tls,
         forwarded_trusted,
+        client_certs: None,
     }
 }
 

@@ -18,7 +18,7 @@ use super::htpasswd::Secret;
 use super::{Edits, Flow, HeaderOp, RequestInfo};
 
 pub const AUTHORIZATION: &str = "Authorization";
-const UNAUTHORIZED: &[u8] = b"401 Unauthorized\n";
+pub(super) const UNAUTHORIZED: &[u8] = b"401 Unauthorized\n";
 
 /// Go's `base64.StdEncoding`: padded, and lenient about trailing bits.
 const STD: GeneralPurpose = GeneralPurpose::new(

@@ -48,6 +48,8 @@ pub struct Edits {
     request: Vec<HeaderEdit>,
     response: Vec<HeaderEdit>,
     answer: Option<Answer>,
+    /// `contentType`: guess a missing response Content-Type from the body.
+    sniff: bool,
 }
 
 impl Edits {
@@ -59,11 +61,21 @@ impl Edits {
         self.request.clear();
         self.response.clear();
         self.answer = None;
+        self.sniff = false;
     }
 
     /// Nothing to apply: the upstream and response heads go out as without a chain.
     pub fn is_empty(&self) -> bool {
-        !self.path_set && self.request.is_empty() && self.response.is_empty()
+        !self.path_set && self.request.is_empty() && self.response.is_empty() && !self.sniff
+    }
+
+    /// Asks for a missing response Content-Type to be guessed from the body.
+    pub fn detect_content_type(&mut self) {
+        self.sniff = true;
+    }
+
+    pub fn detects_content_type(&self) -> bool {
+        self.sniff
     }
 
     /// The path as the chain has it so far: rewritten, or the request's own.
@@ -113,6 +125,35 @@ impl Edits {
     /// Records an edit of the response's headers (proxied or answered here).
     pub fn response_header(&mut self, op: HeaderOp, name: &[u8], value: &[u8]) {
         let edit = self.edit(op, name, value);
+        push_edit(&mut self.response, &self.scratch, edit);
+    }
+
+    /// Records an upstream request header edit whose value `build` appends to
+    /// the buffer it is given (built in place: no allocation once warm).
+    pub fn request_header_built(
+        &mut self,
+        op: HeaderOp,
+        name: &[u8],
+        build: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let name = self.store(name);
+        let start = self.scratch.len() as u32;
+        build(&mut self.scratch);
+        let value = start..self.scratch.len() as u32;
+        let edit = HeaderEdit { op, name, value };
+        push_edit(&mut self.request, &self.scratch, edit);
+    }
+
+    /// Records a response header edit whose value is `parts` joined, built in
+    /// place (a challenge with a fresh nonce): no allocation.
+    pub fn response_header_joined(&mut self, op: HeaderOp, name: &[u8], parts: &[&[u8]]) {
+        let name = self.store(name);
+        let start = self.scratch.len() as u32;
+        for part in parts {
+            self.scratch.extend_from_slice(part);
+        }
+        let value = start..self.scratch.len() as u32;
+        let edit = HeaderEdit { op, name, value };
         push_edit(&mut self.response, &self.scratch, edit);
     }
 

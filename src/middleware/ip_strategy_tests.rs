@@ -21,6 +21,7 @@ fn pick(s: &IpStrategy, peer: &str, xff: &[&'static str], trusted: bool) -> Opti
         headers: &headers,
         tls: false,
         forwarded_trusted: trusted,
+        client_certs: None,
     };
     s.client_ip(&req).map(|ip| ip.to_string())
 }

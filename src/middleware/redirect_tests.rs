@@ -56,6 +56,7 @@ fn run(
         headers: &headers,
         tls: scheme == "https",
         forwarded_trusted: true,
+        client_certs: None,
     };
     let mut e = Edits::default();
     if apply(&req, &mut e) == Flow::Next {
@@ -204,6 +205,7 @@ fn untrusted_peer_x_forwarded_proto_is_ignored() {
         headers: &headers,
         tls: false,
         forwarded_trusted: false,
+        client_certs: None,
     };
     let mut e = Edits::default();
     assert_eq!(m.apply(&req, &mut e), Flow::Answer);

@@ -33,6 +33,11 @@ pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
 
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
 
+    /// The client certificate chain of an mTLS connection (none for plaintext).
+    fn client_certs(&self) -> Option<std::rc::Rc<crate::net::client_certs::ClientCerts>> {
+        None
+    }
+
     /// The first part of waiting for the next request: a read into `buf`'s spare
     /// capacity that gives up at `until` without losing a byte (`Quiet`). A
     /// transport that cannot cancel a read safely just reads, until the idle

@@ -335,4 +335,11 @@ impl ClientIo for TlsStream {
     fn into_halves(self) -> (TlsReadHalf, TlsWriteHalf) {
         TlsStream::into_halves(self)
     }
+
+    fn client_certs(&self) -> Option<Rc<crate::net::client_certs::ClientCerts>> {
+        let conn = self.conn.borrow();
+        let chain = conn.peer_certificates().filter(|c| !c.is_empty())?;
+        let chain = chain.iter().map(|c| c.clone().into_owned()).collect();
+        Some(Rc::new(crate::net::client_certs::ClientCerts::new(chain)))
+    }
 }

@@ -162,6 +162,7 @@ fn request() -> RequestInfo<'static> {
         headers: &Headers,
         tls: false,
         forwarded_trusted: false,
+        client_certs: None,
     }
 }
 

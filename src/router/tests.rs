@@ -31,6 +31,7 @@ pub(super) fn req<'a>(host: &'a str, target: &'a str) -> RequestInfo<'a> {
         headers: &NO_HEADERS,
         tls: false,
         forwarded_trusted: false,
+        client_certs: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `basicAuth` definitions → [`BasicAuth`]: users from `usersFile` (read with
+//! `basicAuth` definitions → [`BasicAuth`] (and the parts `digestAuth` shares:
+//! users, realm, headerField): users from `usersFile` (read with
 //! the dynamic files, so editing it reloads) then `users`, each `name:secret`
 //! parsed once; the realm (default `traefik`) and the challenge prepared.
 
@@ -24,7 +25,8 @@ fn resolve(file: &Path, p: &str) -> PathBuf {
 }
 
 fn users_file(m: &RawMiddleware) -> Option<&str> {
-    let file = m.basic_auth.as_ref()?.users_file.as_deref()?;
+    let raw = m.basic_auth.as_ref().or(m.digest_auth.as_ref())?;
+    let file = raw.users_file.as_deref()?;
     (!file.is_empty()).then_some(file)
 }
 
@@ -68,6 +70,36 @@ pub fn basic(
     raw: &RawBasicAuth,
     extra: &Extra,
 ) -> Result<Middleware, (String, String)> {
+    let (lines, from_file) = lines(file, raw, extra)?;
+    let mut users = BTreeMap::new();
+    let mut first = None;
+    for (i, line) in lines.iter().enumerate() {
+        // Traefik splits on every `:`: exactly one is allowed.
+        let Some((name, secret)) = line.split_once(':').filter(|(_, s)| !s.contains(':')) else {
+            let reason = "expected `name:hashed-password` (one `:`)";
+            return Err((line_key(i, from_file), reason.into()));
+        };
+        let secret = Secret::parse(secret);
+        first.get_or_insert_with(|| secret.clone());
+        users.insert(name.as_bytes().into(), secret);
+    }
+    let decoy = first.expect("lines() refuses an empty list");
+    Ok(Middleware::BasicAuth(BasicAuth {
+        users,
+        decoy,
+        challenge: format!("Basic realm=\"{}\"", realm(raw)?),
+        header_field: header_field(raw)?,
+        remove_header: raw.remove_header,
+    }))
+}
+
+/// The user lines, `usersFile`'s first, and how many came from the file;
+/// refused when there are none.
+pub(super) fn lines(
+    file: &Path,
+    raw: &RawBasicAuth,
+    extra: &Extra,
+) -> Result<(Vec<String>, usize), (String, String)> {
     let mut lines: Vec<String> = Vec::new();
     let named_file = raw.users_file.as_deref().filter(|f| !f.is_empty());
     if let Some(f) = named_file {
@@ -76,28 +108,26 @@ pub fn basic(
     }
     let from_file = lines.len();
     lines.extend(raw.users.iter().cloned());
-    let mut users = BTreeMap::new();
-    let mut first = None;
-    for (i, line) in lines.iter().enumerate() {
-        let key = match i.checked_sub(from_file) {
-            Some(j) => format!("users[{j}]"),
-            None => "usersFile".to_string(),
-        };
-        // Traefik splits on every `:`: exactly one is allowed.
-        let Some((name, secret)) = line.split_once(':').filter(|(_, s)| !s.contains(':')) else {
-            return Err((key, "expected `name:hashed-password` (one `:`)".into()));
-        };
-        let secret = Secret::parse(secret);
-        first.get_or_insert_with(|| secret.clone());
-        users.insert(name.as_bytes().into(), secret);
-    }
-    let Some(decoy) = first else {
+    if lines.is_empty() {
         let reason = match named_file {
             Some(f) => format!("no users found in {f}"),
             None => "no users: set `users` or `usersFile`".into(),
         };
         return Err(("users".into(), reason));
-    };
+    }
+    Ok((lines, from_file))
+}
+
+/// The key a bad line is reported under: `users[j]` or `usersFile`.
+pub(super) fn line_key(i: usize, from_file: usize) -> String {
+    match i.checked_sub(from_file) {
+        Some(j) => format!("users[{j}]"),
+        None => "usersFile".to_string(),
+    }
+}
+
+/// `realm`, default `traefik`, fit for a quoted challenge parameter.
+pub(super) fn realm(raw: &RawBasicAuth) -> Result<&str, (String, String)> {
     let realm = raw
         .realm
         .as_deref()
@@ -109,19 +139,18 @@ pub fn basic(
             "control characters and `\"` cannot appear in a realm".into(),
         ));
     }
+    Ok(realm)
+}
+
+/// `headerField`, when set, checked to be a header name.
+pub(super) fn header_field(raw: &RawBasicAuth) -> Result<Option<String>, (String, String)> {
     let header_field = raw.header_field.clone().filter(|h| !h.is_empty());
     if let Some(h) = &header_field
         && !h.bytes().all(is_token)
     {
         return Err(("headerField".into(), format!("{h:?} is not a header name")));
     }
-    Ok(Middleware::BasicAuth(BasicAuth {
-        users,
-        decoy,
-        challenge: format!("Basic realm=\"{realm}\""),
-        header_field,
-        remove_header: raw.remove_header,
-    }))
+    Ok(header_field)
 }
 
 fn read(extra: &Extra, path: &Path) -> Result<String, String> {

@@ -22,7 +22,8 @@ impl<S: ClientIo> Conn<S> {
             buf: &self.buf,
             headers: &self.headers,
         };
-        let info = request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
+        let mut info = request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
+        info.client_certs = self.client_certs.as_deref();
         let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
         match middleware::on_request(defs, states, entry, &info, &mut self.edits) {
             Flow::Answer => Flow::Answer,

@@ -39,6 +39,7 @@ fn run(
         headers: &headers,
         tls: false,
         forwarded_trusted: false,
+        client_certs: None,
     };
     let mut e = Edits::default();
     let flow = m.apply(&req, &mut e, cache);

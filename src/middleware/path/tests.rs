@@ -20,6 +20,7 @@ fn req(path: &str) -> RequestInfo<'_> {
         headers: &NoHeaders,
         tls: false,
         forwarded_trusted: false,
+        client_certs: None,
     }
 }
 

@@ -49,6 +49,7 @@ fn run_host(h: &mw::Headers, method: &str, tls: bool, hs: Hs, up: &[&str], host:
         headers: &hs,
         tls,
         forwarded_trusted: false,
+        client_certs: None,
     };
     let mut e = Edits::default();
     let flow = h.apply(&req, &mut e);
