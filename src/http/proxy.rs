@@ -1,19 +1,21 @@
-//! Forwarding one request to a load-balanced upstream: pick a server, take a pooled
-//! connection or dial one, send the rewritten head and stream the body, wait for the
-//! response head (watching for the client leaving), relay the response, and return
-//! the connection to the pool when the exchange ended cleanly. An upstream that
-//! answers before taking the whole body gets its answer relayed, then the client's
-//! connection closes (`request`).
+//! Forwarding one request to a load-balanced upstream over HTTP/1.1: pick a
+//! server, take a pooled connection or dial one, send the rewritten head and
+//! stream the body, wait for the response head (watching for the client
+//! leaving), pass the response on, and return the connection to the pool when
+//! the exchange ended cleanly. An upstream that answers before taking the whole
+//! body gets its answer passed on, then the client's connection closes
+//! (`request`). The client side is any [`Downstream`]: forwarding never sees
+//! the client's protocol.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::config::{LoadBalancer, Server, ServersTransport};
-use crate::http::codec::{BodyKind, RequestHead, ResponseHead, Version};
+use crate::http::codec::{BodyKind, RequestHead, ResponseHead};
+use crate::http::downstream::{Answered, Downstream, ServerSide, Source};
 use crate::http::error::{self, Attempt, Blame, ProxyError, Retry};
-use crate::http::forward::{self, Forwarding, ResponseFraming};
-use crate::http::server::{ClientIo, Conn, INLINE_BODY_MAX, Outcome, ReqState};
+use crate::http::server::{Outcome, ReqState};
 use crate::net::upstream::{self, UpstreamConn};
 use crate::runtime::io::{self, IoFail};
 use crate::service::wrr::Wrr;
@@ -40,82 +42,47 @@ impl Leg<'_> {
     }
 }
 
-pub async fn forward<S: ClientIo>(
-    c: &mut Conn<S>,
+pub async fn forward<D: Downstream>(
+    d: &mut D,
     head: &RequestHead,
     lb: &LoadBalancer,
     wrr: &RefCell<Wrr>,
 ) -> Outcome {
     let picked = wrr.borrow_mut().pick();
-    c.rec.server = picked;
+    d.record().server = picked;
     let Some(server) = picked.map(|i| &lb.servers[i]) else {
-        return c.fail(Some(head), ProxyError::NoServer).await;
+        return d.fail(head, ProxyError::NoServer).await;
     };
-    match exchange(c, head, lb, server).await {
+    match exchange(d, head, lb, server).await {
         Ok(outcome) => outcome,
         Err(e) => {
             // An upstream failure while the client's body was still coming: the
             // error goes out, then a lingering close, so that the unread body
             // does not turn the close into a reset that destroys the response.
-            let linger =
-                c.req == ReqState::Broken && e.blame() == Blame::Upstream && !c.response_started;
-            let outcome = c.fail(Some(head), e).await;
+            let linger = d.body_state() == ReqState::Broken
+                && e.blame() == Blame::Upstream
+                && !d.response_started();
+            let outcome = d.fail(head, e).await;
             if linger {
-                c.linger().await;
+                d.linger().await;
             }
             outcome
         }
     }
 }
 
-/// The request body travels in the head's write when it is small and already here.
-fn inline_body(head: &RequestHead, buffered: usize) -> Option<usize> {
-    match head.body {
-        BodyKind::None => Some(0),
-        BodyKind::Length(n)
-            if n as usize <= INLINE_BODY_MAX && head.head_len + n as usize <= buffered =>
-        {
-            Some(n as usize)
-        }
-        _ => None,
-    }
-}
-
-fn idempotent(method: &[u8]) -> bool {
-    matches!(
-        method,
-        b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
-    )
-}
-
-async fn exchange<S: ClientIo>(
-    c: &mut Conn<S>,
+async fn exchange<D: Downstream>(
+    d: &mut D,
     head: &RequestHead,
     lb: &LoadBalancer,
     server: &Server,
 ) -> Result<Outcome, ProxyError> {
-    let fw = Forwarding {
+    let side = ServerSide {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
         default_host: &server.authority,
         path_prefix: &server.path_prefix,
-        client_ip: c.client_ip.as_str(),
-        trusted: c.trusted,
-        proto: if c.tls { "https" } else { "http" },
-        port: &c.ep.port_text,
-        hostname: &c.w.hostname,
-        upgrade: head.upgrade,
-        edits: &c.edits,
     };
-    forward::write_request_head(&mut c.out, &c.buf, head, &c.headers, &fw);
-    let inline = inline_body(head, c.buf.len());
-    let replayable = inline.is_some() && idempotent(head.method.get(&c.buf));
-    if let Some(n) = inline {
-        c.out
-            .extend_from_slice(&c.buf[head.head_len..head.head_len + n]);
-        io::consume(&mut c.buf, head.head_len + n);
-        c.req = ReqState::Consumed;
-    }
-    // From here on the head's spans no longer point at its bytes; only its flags are used.
+    let written = d.write_upstream_request(head, &side);
     let t = &lb.transport;
     let leg = Leg {
         addr: server.addr,
@@ -123,12 +90,12 @@ async fn exchange<S: ClientIo>(
     };
     let mut retried = false;
     let (mut up, resp) = loop {
-        let mut up = match c.w.pool.checkout(server.addr) {
+        let mut up = match d.pool().checkout(server.addr) {
             Some(up) => up,
             None => upstream::dial(server.addr, t.dial_timeout).await?,
         };
         let mut answered = false;
-        let e = match send_and_wait(c, head, &mut up, inline.is_some(), leg, &mut answered).await {
+        let e = match send_and_wait(d, head, &mut up, written.inline, leg, &mut answered).await {
             Ok(resp) => break (up, resp),
             Err(e) => e,
         };
@@ -136,7 +103,7 @@ async fn exchange<S: ClientIo>(
             reused: up.reused,
             // A partial response head counts as much as an interim one.
             answered: answered || !up.buf.is_empty(),
-            replayable: replayable || c.req == ReqState::Untouched,
+            replayable: written.replayable || d.body_state() == ReqState::Untouched,
             retried,
         };
         if error::retry(&e, &attempt) == Retry::Never {
@@ -147,21 +114,25 @@ async fn exchange<S: ClientIo>(
             server.addr
         );
         retried = true;
-        c.rec.retries += 1;
+        d.record().retries += 1;
     };
     if resp.status == 101 {
-        return response::switch_protocols(c, head, up, &resp).await;
+        return d.switch_protocols(head, &resp, up).await;
     }
-    let outcome = response::relay(c, head, &mut up, &resp, leg).await?;
-    if c.req != ReqState::Consumed {
+    let from = Source {
+        addr: server.addr,
+        read_timeout: t.read_timeout,
+    };
+    let outcome = d.send_response(head, &resp, &mut up, from).await?;
+    if d.body_state() != ReqState::Consumed {
         // The upstream answered before taking the whole body (`request`): its
         // connection is mid-request, and the client's still has body bytes coming.
         drop(up);
-        c.linger().await;
+        d.linger().await;
         return Ok(outcome);
     }
     if !resp.close && resp.body != BodyKind::UntilClose && up.buf.is_empty() {
-        c.w.pool.checkin(
+        d.pool().checkin(
             server.addr,
             up,
             t.max_idle_conns_per_host,
@@ -171,56 +142,38 @@ async fn exchange<S: ClientIo>(
     Ok(outcome)
 }
 
-/// Sends the head (already in `c.out`) and the body, then reads the final response
-/// head, forwarding interim 1xx responses to HTTP/1.1 clients. `answered` is set
+/// Sends the head (already in the downstream's `out`) and the body, then reads
+/// the final response head, passing interim 1xx responses on. `answered` is set
 /// once an interim response came (the retry decision needs it).
-async fn send_and_wait<S: ClientIo>(
-    c: &mut Conn<S>,
+async fn send_and_wait<D: Downstream>(
+    d: &mut D,
     head: &RequestHead,
     up: &mut UpstreamConn,
     inline: bool,
     leg: Leg<'_>,
     answered: &mut bool,
 ) -> Result<ResponseHead, ProxyError> {
-    io::write_vec(&mut up.stream, &mut c.out, leg.write_deadline())
+    io::write_vec(&mut up.stream, d.out(), leg.write_deadline())
         .await
         .map_err(|e| match e {
             IoFail::Io(e) => ProxyError::UpstreamIo(e),
             IoFail::Timeout => ProxyError::UpstreamWriteTimeout(leg.addr),
         })?;
     if !inline {
-        request::stream_body(c, head, up, leg).await?;
+        request::stream_body(d, head, up, leg).await?;
     }
     let deadline = leg.t.response_header_timeout.map(|d| Instant::now() + d);
     loop {
-        let resp = response::read_head(c, up, head.is_head, leg, deadline).await?;
+        let resp = response::read_head(d, up, head.is_head, leg, deadline).await?;
         if resp.status >= 200 || resp.status == 101 {
             return Ok(resp);
         }
         *answered = true;
-        if head.version == Version::Http11 {
-            c.out.clear();
-            forward::write_response_head(
-                &mut c.out,
-                &up.buf,
-                &resp,
-                &c.resp_headers,
-                &interim(),
-                None,
-            );
-            let deadline = c.write_deadline();
-            io::write_vec(&mut c.io, &mut c.out, deadline)
-                .await
-                .map_err(|_| ProxyError::ClientClosed)?;
-        }
+        let interim = Answered {
+            resp: &resp,
+            buf: &up.buf,
+        };
+        d.send_interim(head, interim).await?;
         io::consume(&mut up.buf, resp.head_len);
-    }
-}
-
-fn interim() -> ResponseFraming {
-    ResponseFraming {
-        dechunk: false,
-        close: false,
-        keep_alive_10: false,
     }
 }

@@ -282,6 +282,7 @@ enum NoHead {
 
 mod answers;
 mod chain;
+mod downstream;
 mod local;
 mod observed;
 

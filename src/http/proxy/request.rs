@@ -16,68 +16,46 @@ use std::time::{Duration, Instant};
 use monoio::net::TcpStream;
 
 use super::Leg;
-use crate::http::body::{Relay, RelayError, Sink};
-use crate::http::codec::{BodyKind, RequestHead};
+use crate::http::body::{RelayError, Sink};
+use crate::http::codec::RequestHead;
+use crate::http::downstream::Downstream;
 use crate::http::error::ProxyError;
-use crate::http::server::{ClientIo, Conn, ReqState};
 use crate::net::peer::{self, Peek};
 use crate::net::upstream::UpstreamConn;
 use crate::runtime::io::{self, IoFail};
 
-const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
 /// How often a blocked body write checks whether the upstream answered.
 const PEEK_EVERY: Duration = Duration::from_millis(100);
 
-/// Streams the body that follows the head in `c.buf`. `Ok` also when the upstream
-/// answered (or closed) before taking all of it: `c.req` then stays `Broken`, and
-/// reading the response comes next. A response that cannot be read is a 502 there.
-pub(super) async fn stream_body<S: ClientIo>(
-    c: &mut Conn<S>,
+/// Streams the request body to the upstream. `Ok` also when the upstream
+/// answered (or closed) before taking all of it: the request's body state then
+/// stays `Broken`, and reading the response comes next. A response that cannot
+/// be read is a 502 there.
+pub(super) async fn stream_body<D: Downstream>(
+    d: &mut D,
     head: &RequestHead,
     up: &mut UpstreamConn,
     leg: Leg<'_>,
 ) -> Result<(), ProxyError> {
-    io::consume(&mut c.buf, head.head_len);
-    c.req = ReqState::Broken;
-    if head.expect_continue {
-        let deadline = c.write_deadline();
-        io::write_static(&mut c.io, CONTINUE_100, deadline)
-            .await
-            .map_err(|_| ProxyError::ClientClosed)?;
-    }
-    let relay = Relay {
-        kind: head.body,
-        dechunk: false,
-        read_timeout: c.ep.cfg.read_timeout,
-        write_timeout: leg.t.write_timeout,
-    };
     let mut sink = UpstreamSink(&mut up.stream);
-    let sent = match relay.run(&mut c.io, &mut c.buf, &mut sink).await {
-        Ok(sent) => sent,
+    match d.send_body(head, &mut sink, leg.t.write_timeout).await {
+        Ok(_) => Ok(()),
         Err(RelayError::Stopped) => {
             log::debug!(
                 "upstream {} answered before the whole request body",
                 leg.addr
             );
-            return Ok(());
+            Ok(())
         }
         Err(RelayError::Write(IoFail::Io(e))) => {
             log::debug!("upstream {} stopped taking the request body: {e}", leg.addr);
-            return Ok(());
+            Ok(())
         }
-        Err(RelayError::Write(IoFail::Timeout)) => {
-            return Err(ProxyError::UpstreamWriteTimeout(leg.addr));
-        }
-        Err(RelayError::Read(IoFail::Timeout)) => return Err(ProxyError::RequestTimeout),
-        Err(RelayError::Read(_) | RelayError::Eof) => return Err(ProxyError::ClientClosed),
-        Err(RelayError::Invalid(e)) => return Err(ProxyError::BadBody(e)),
-    };
-    if head.body == BodyKind::Chunked {
-        c.rec.req_bytes += sent;
+        Err(RelayError::Write(IoFail::Timeout)) => Err(ProxyError::UpstreamWriteTimeout(leg.addr)),
+        Err(RelayError::Read(IoFail::Timeout)) => Err(ProxyError::RequestTimeout),
+        Err(RelayError::Read(_) | RelayError::Eof) => Err(ProxyError::ClientClosed),
+        Err(RelayError::Invalid(e)) => Err(ProxyError::BadBody(e)),
     }
-    c.req = ReqState::Consumed;
-    Ok(())
 }
 
 /// The upstream as the destination of a request body.

@@ -1,0 +1,139 @@
+//! The client side of one proxied request, as forwarding (`http::proxy`, the
+//! HTTP/1.1 upstream client) uses it: the request's field block and what the
+//! router's middlewares changed, a body source, a response sink, the client's
+//! departure, and the per-request record. Whichever protocol the client spoke
+//! implements it — HTTP/1.1's `Conn` today (`http/server/downstream.rs`), an
+//! HTTP/2 stream later — so forwarding, with its pool, retry decision and
+//! check-in, does not change with the client's protocol.
+//!
+//! The request head is a field block: bytes plus the parsed head's spans into
+//! them (`RequestHead`, `HeaderSpan`), which HTTP/1.1 parses from the wire and
+//! an HTTP/2 stream would decode its HPACK block into.
+//!
+//! Async methods run on the worker's single-threaded runtime: nothing here is
+//! ever sent to another thread, so no `Send` bound is wanted on their futures.
+#![allow(async_fn_in_trait)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::http::body::{RelayError, Sink};
+use crate::http::codec::{HeadParser, HeaderSpan, RequestHead, ResponseHead};
+use crate::http::error::ProxyError;
+use crate::http::server::{Outcome, ReqState};
+use crate::net::upstream::{Pool, UpstreamConn};
+use crate::observe::Record;
+
+/// What forwarding knows of the server it sends a request to.
+pub struct ServerSide<'a> {
+    /// `Some(authority)` replaces Host (passHostHeader = false).
+    pub host_override: Option<&'a str>,
+    /// The server's authority, for a request that brought no Host.
+    pub default_host: &'a str,
+    /// The server URL's path, prepended to the request path.
+    pub path_prefix: &'a str,
+}
+
+/// The response head as forwarding read it from the upstream.
+pub struct Answered<'a> {
+    pub resp: &'a ResponseHead,
+    /// The upstream's buffer: the head's bytes first, then any body bytes
+    /// that came with it.
+    pub buf: &'a [u8],
+}
+
+/// What [`Downstream::write_upstream_request`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    /// The whole body went with the head.
+    pub inline: bool,
+    /// The request can be sent again as it is: its method is idempotent and it
+    /// went whole with its head.
+    pub replayable: bool,
+}
+
+/// The upstream a response body streams from: its address (for the log) and
+/// the longest silence allowed between two reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    pub addr: SocketAddr,
+    pub read_timeout: Option<Duration>,
+}
+
+pub trait Downstream {
+    /// This worker's idle upstream connections.
+    fn pool(&self) -> &Pool;
+
+    /// The per-request record (server picked, retries, statuses, bytes).
+    fn record(&mut self) -> &mut Record;
+
+    /// How much of the request body the upstream has been given.
+    fn body_state(&self) -> ReqState;
+
+    /// Whether any response byte went to the client (an error can then no
+    /// longer become a status).
+    fn response_started(&self) -> bool;
+
+    /// Writes the upstream request head (`forward::write_request_head` over
+    /// the request's field block, with the middlewares' edits) into
+    /// [`Downstream::out`], followed by the body when it is small and already
+    /// here, which the request then no longer holds.
+    fn write_upstream_request(&mut self, head: &RequestHead, server: &ServerSide) -> Written;
+
+    /// The buffer the upstream request head was written into; forwarding
+    /// writes it to the upstream (and again on a retry).
+    fn out(&mut self) -> &mut Vec<u8>;
+
+    /// Streams the rest of the request body into `dst` (after any `100
+    /// Continue` the client waits for), bounding each silence of the client.
+    /// Returns the bytes sent.
+    async fn send_body<W: Sink>(
+        &mut self,
+        head: &RequestHead,
+        dst: &mut W,
+        write_timeout: Option<Duration>,
+    ) -> Result<u64, RelayError>;
+
+    /// The parser and field list a response head is read with (reused).
+    fn response_parser(&mut self) -> (&mut HeadParser, &mut Vec<HeaderSpan>);
+
+    /// Resolves when the client has gone (closed or reset its side).
+    fn gone(&self) -> impl Future<Output = ()>;
+
+    /// Passes an interim (1xx) response on, where the client's protocol can
+    /// carry it (an HTTP/1.0 client cannot: it is dropped).
+    async fn send_interim(
+        &mut self,
+        head: &RequestHead,
+        up: Answered<'_>,
+    ) -> Result<(), ProxyError>;
+
+    /// Sends the final response: its head with the middlewares' response
+    /// edits, then its body streamed from `up` (whose buffer starts at the
+    /// head). `read_timeout` bounds each silence of the upstream. Returns
+    /// whether the client's connection stays open.
+    async fn send_response(
+        &mut self,
+        head: &RequestHead,
+        resp: &ResponseHead,
+        up: &mut UpstreamConn,
+        from: Source,
+    ) -> Result<Outcome, ProxyError>;
+
+    /// Passes a `101 Switching Protocols` on and hands both connections to a
+    /// tunnel; a 101 the client did not ask for is a broken upstream.
+    async fn switch_protocols(
+        &mut self,
+        head: &RequestHead,
+        resp: &ResponseHead,
+        up: UpstreamConn,
+    ) -> Result<Outcome, ProxyError>;
+
+    /// Answers `err` with its status if nothing was sent yet, and logs it.
+    async fn fail(&mut self, head: &RequestHead, err: ProxyError) -> Outcome;
+
+    /// Ends the client's connection without destroying a response it has not
+    /// read yet, while it may still be sending a body nobody reads.
+    async fn linger(&mut self);
+}
