@@ -118,15 +118,7 @@ impl<S: ClientIo> Downstream for Conn<S> {
         if head.version != Version::Http11 {
             return Ok(());
         }
-        self.out.clear();
-        forward::write_response_head(
-            &mut self.out,
-            up.buf,
-            up.resp,
-            &self.resp_headers,
-            &passed_on(),
-            None,
-        );
+        self.write_head(up.buf, up.resp, &passed_on(), false);
         let deadline = self.write_deadline();
         io::write_vec(&mut self.io, &mut self.out, deadline)
             .await
@@ -152,15 +144,7 @@ impl<S: ClientIo> Downstream for Conn<S> {
             close,
             keep_alive_10: http10 && !close,
         };
-        self.out.clear();
-        forward::write_response_head(
-            &mut self.out,
-            &up.buf,
-            resp,
-            &self.resp_headers,
-            &framing,
-            Some(&self.edits),
-        );
+        self.write_head(&up.buf, resp, &framing, true);
         io::consume(&mut up.buf, resp.head_len);
         let mut body = resp.body;
         if let BodyKind::Length(n) = body {
@@ -209,15 +193,7 @@ impl<S: ClientIo> Downstream for Conn<S> {
                 "unsolicited 101 response",
             )));
         }
-        self.out.clear();
-        forward::write_response_head(
-            &mut self.out,
-            &up.buf,
-            resp,
-            &self.resp_headers,
-            &passed_on(),
-            None,
-        );
+        self.write_head(&up.buf, resp, &passed_on(), false);
         io::consume(&mut up.buf, resp.head_len);
         self.response_started = true;
         (self.rec.status, self.rec.origin_status) = (101, 101);
@@ -242,6 +218,16 @@ fn idempotent(method: &[u8]) -> bool {
         method,
         b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
     )
+}
+
+impl<S: ClientIo> Conn<S> {
+    /// Writes a response head read from the upstream (`buf` starts with it)
+    /// into `out`, with the middlewares' response edits when `edited`.
+    fn write_head(&mut self, buf: &[u8], resp: &ResponseHead, f: &ResponseFraming, edited: bool) {
+        self.out.clear();
+        let edits = edited.then_some(&self.edits);
+        forward::write_response_head(&mut self.out, buf, resp, &self.resp_headers, f, edits);
+    }
 }
 
 /// The request body travels in the head's write when it is small and already here.
