@@ -220,6 +220,9 @@ async fn serve_active<S: ClientIo>(
         client_certs,
     };
     loop {
+        // Nothing of the next request's answer is out yet: a head that fails
+        // to parse must still get its 400 (or 408, 431).
+        c.response_started = false;
         let head = match c.read_head().await {
             Ok(head) => head,
             Err(NoHead::Fail(e)) => {
@@ -233,7 +236,6 @@ async fn serve_active<S: ClientIo>(
             Err(NoHead::Closed) => return None,
         };
         c.req = ReqState::Untouched;
-        c.response_started = false;
         c.begin_record(&head);
         let outcome = CatchUnwind::new(c.handle(&head)).await;
         if outcome.is_ok() {
@@ -383,7 +385,6 @@ impl<S: ClientIo> Conn<S> {
         self.rec.route(id);
         self.routed = Some(view.clone());
         let router = &view.snapshot.routers[id as usize];
-        self.edits.clear();
         if self.run_chain(head, &view, router) == Flow::Answer {
             return self.answer_from_chain(head).await;
         }

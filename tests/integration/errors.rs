@@ -269,3 +269,19 @@ fn oversized_head_gets_431_and_a_clean_close_not_a_reset() {
     assert!(res.is_ok(), "reset instead of a clean close: {res:?}");
     assert_eq!(up.heads(), 0);
 }
+
+/// A head that fails to parse right after a request answered on the same
+/// keep-alive connection (before it went quiet and parked) is still answered
+/// 400: the previous answer's "response started" must not silence it.
+#[test]
+fn malformed_request_right_after_an_answered_one_still_gets_400() {
+    let up = Upstream::echo("up");
+    let p = Proxy::start(&ProxyConfig::new(&app(&[up.url()])));
+    let mut c = Client::connect(p.addr());
+    for round in 0..3 {
+        let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assert_eq!(r.status, 200, "round {round}");
+    }
+    let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\nno colon here\r\n\r\n");
+    assert_eq!(r.status, 400);
+}
