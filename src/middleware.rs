@@ -121,6 +121,27 @@ pub enum Flow {
     Answer,
 }
 
+/// Runs the request phase of an entry point's chain, then a router's (outer to
+/// inner), and puts the response edits in the order they apply. What every
+/// protocol calls after routing.
+pub fn run(
+    defs: &[Arc<MiddlewareDef>],
+    states: &[std::rc::Rc<State>],
+    chains: [&[u32]; 2],
+    req: &RequestInfo<'_>,
+    edits: &mut Edits,
+) -> Flow {
+    let mut flow = Flow::Next;
+    for chain in chains {
+        flow = on_request(defs, states, chain, req, edits);
+        if flow == Flow::Answer {
+            break;
+        }
+    }
+    edits.finish_chain();
+    flow
+}
+
 /// Runs the request phase of `chain` over `req`, recording edits. Stops at the
 /// first middleware that answers. `states` is the worker's runtime state, same
 /// indices as `defs`.
@@ -132,6 +153,7 @@ pub fn on_request(
     edits: &mut Edits,
 ) -> Flow {
     for &id in chain {
+        edits.begin_middleware();
         let flow = match &defs[id as usize].kind {
             Middleware::AddPrefix(m) => m.apply(req, edits),
             Middleware::StripPrefix(m) => m.apply(req, edits),

@@ -160,6 +160,13 @@ impl From<ParseError> for ProxyError {
     }
 }
 
+/// The body of the error response for `status` (`404 page not found\n` …).
+pub fn error_body(status: u16) -> &'static [u8] {
+    let whole = error_response(status, false);
+    let at = memchr::memmem::find(whole, b"\r\n\r\n").map_or(whole.len(), |i| i + 4);
+    &whole[at..]
+}
+
 /// A complete plain-text error response, prebuilt so error paths allocate nothing.
 /// `close` adds `Connection: close` (the connection ends after it).
 pub fn error_response(status: u16, close: bool) -> &'static [u8] {

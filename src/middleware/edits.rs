@@ -47,6 +47,11 @@ pub struct Edits {
     spare: Vec<u8>,
     request: Vec<HeaderEdit>,
     response: Vec<HeaderEdit>,
+    /// Where each middleware's response edits start in `response`, in chain
+    /// order (see [`Edits::finish_chain`]).
+    groups: Vec<u32>,
+    /// Where `finish_chain` builds the reordered list (swapped with `response`).
+    reordered: Vec<HeaderEdit>,
     answer: Option<Answer>,
     /// `contentType`: guess a missing response Content-Type from the body.
     sniff: bool,
@@ -60,6 +65,7 @@ impl Edits {
         self.path_set = false;
         self.request.clear();
         self.response.clear();
+        self.groups.clear();
         self.answer = None;
         self.sniff = false;
     }
@@ -67,6 +73,11 @@ impl Edits {
     /// Nothing to apply: the upstream and response heads go out as without a chain.
     pub fn is_empty(&self) -> bool {
         !self.path_set && self.request.is_empty() && self.response.is_empty() && !self.sniff
+    }
+
+    /// Whether a response made here needs the response edits applied.
+    pub fn has_response_edits(&self) -> bool {
+        !self.response.is_empty()
     }
 
     /// Asks for a missing response Content-Type to be guessed from the body.
@@ -125,7 +136,46 @@ impl Edits {
     /// Records an edit of the response's headers (proxied or answered here).
     pub fn response_header(&mut self, op: HeaderOp, name: &[u8], value: &[u8]) {
         let edit = self.edit(op, name, value);
-        push_edit(&mut self.response, &self.scratch, edit);
+        let group = self.groups.last().map_or(0, |&g| g as usize);
+        push_edit_from(&mut self.response, group, &self.scratch, edit);
+    }
+
+    /// The next middleware of the chain starts: its response edits form a
+    /// group of their own.
+    #[inline]
+    pub fn begin_middleware(&mut self) {
+        let at = self.response.len() as u32;
+        if self.groups.last() != Some(&at) {
+            self.groups.push(at);
+        }
+    }
+
+    /// The whole chain ran (or one of its middlewares answered): puts the
+    /// response edits in the order they apply. In Traefik each middleware wraps
+    /// the next, so the response passes the innermost (last) middleware first
+    /// and the outermost last: a later middleware's edits apply first, and an
+    /// earlier one's Set of the same name wins. Within one middleware, edits
+    /// keep their order.
+    pub fn finish_chain(&mut self) {
+        let groups = self
+            .groups
+            .iter()
+            .filter(|&&g| (g as usize) < self.response.len());
+        if groups.count() <= 1 {
+            return;
+        }
+        let mut out = std::mem::take(&mut self.reordered);
+        out.clear();
+        let mut end = self.response.len();
+        for &start in self.groups.iter().rev() {
+            let start = start as usize;
+            for e in &self.response[start..end] {
+                push_edit_from(&mut out, 0, &self.scratch, e.clone());
+            }
+            end = start;
+        }
+        self.reordered = std::mem::replace(&mut self.response, out);
+        self.groups.clear();
     }
 
     /// Records an upstream request header edit whose value `build` appends to
@@ -202,11 +252,23 @@ impl Edits {
 /// Remove overrides, so the list reads as the final state: originals of a name
 /// with a Set or Remove are dropped, then every Set and Add is written in order.
 fn push_edit(list: &mut Vec<HeaderEdit>, scratch: &[u8], edit: HeaderEdit) {
+    push_edit_from(list, 0, scratch, edit);
+}
+
+/// [`push_edit`], overriding only edits at `from` and after (the current
+/// middleware's own).
+fn push_edit_from(list: &mut Vec<HeaderEdit>, from: usize, scratch: &[u8], edit: HeaderEdit) {
     if edit.op != HeaderOp::Add {
         let name = &scratch[edit.name.start as usize..edit.name.end as usize];
-        list.retain(|e| {
-            !scratch[e.name.start as usize..e.name.end as usize].eq_ignore_ascii_case(name)
-        });
+        let mut i = from;
+        while i < list.len() {
+            let e = &list[i];
+            if scratch[e.name.start as usize..e.name.end as usize].eq_ignore_ascii_case(name) {
+                list.remove(i);
+            } else {
+                i += 1;
+            }
+        }
     }
     list.push(edit);
 }
@@ -297,5 +359,56 @@ mod tests {
         assert_eq!(e.rewritten_path(), Some(&b"/x/b"[..]));
         e.clear();
         assert_eq!(e.rewritten_path(), None);
+    }
+
+    fn response_list(e: &Edits) -> Vec<(HeaderOp, String, String)> {
+        e.response_edits()
+            .map(|(op, n, v)| {
+                let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                (op, s(n), s(v))
+            })
+            .collect()
+    }
+
+    fn edit(op: HeaderOp, n: &str, v: &str) -> (HeaderOp, String, String) {
+        (op, n.into(), v.into())
+    }
+
+    /// Traefik's wrapping: the response passes the last middleware first, so
+    /// an earlier middleware's Set of a name wins over a later one's.
+    #[test]
+    fn response_edits_of_a_chain_apply_innermost_first() {
+        let mut e = Edits::default();
+        e.begin_middleware();
+        e.response_header(HeaderOp::Set, b"X-Who", b"outer");
+        e.response_header(HeaderOp::Add, b"X-Trace", b"outer");
+        e.begin_middleware();
+        e.begin_middleware();
+        e.response_header(HeaderOp::Set, b"x-who", b"inner");
+        e.response_header(HeaderOp::Set, b"X-Trace", b"inner");
+        e.response_header(HeaderOp::Set, b"X-Inner", b"1");
+        e.finish_chain();
+        assert_eq!(
+            response_list(&e),
+            [
+                edit(HeaderOp::Set, "X-Trace", "inner"),
+                edit(HeaderOp::Set, "X-Inner", "1"),
+                edit(HeaderOp::Set, "X-Who", "outer"),
+                edit(HeaderOp::Add, "X-Trace", "outer"),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_middlewares_response_edits_keep_their_order_and_overrides() {
+        let mut e = Edits::default();
+        e.begin_middleware();
+        e.response_header(HeaderOp::Add, b"X-A", b"1");
+        e.response_header(HeaderOp::Set, b"X-A", b"2");
+        e.begin_middleware();
+        e.finish_chain();
+        assert_eq!(response_list(&e), [edit(HeaderOp::Set, "X-A", "2")]);
+        e.clear();
+        assert!(response_list(&e).is_empty());
     }
 }

@@ -258,3 +258,64 @@ fn unsafe_custom_headers_are_refused_with_their_keys() {
         "{err}"
     );
 }
+
+/// Traefik wraps each middleware around the next, so the response passes the
+/// router's last middleware first and the entry point's first middleware last:
+/// the earliest middleware's response header wins, on proxied and local
+/// answers alike, while request headers go the other way (the last one's wins).
+#[test]
+fn chain_response_headers_apply_innermost_first_as_traefik_wraps_them() {
+    let up = Upstream::echo("up");
+    let mut defs = format!(
+        "{}middlewares = [\"outer\", \"inner\"]\n{}",
+        router("r", "PathPrefix(`/`)", "s"),
+        lb_service("s", &[up.url()]),
+    );
+    defs.push_str(&router("local", "Host(`local.test`)", "local"));
+    defs.push_str(
+        "middlewares = [\"outer\", \"inner\"]\n[http.services.local.respond]\nbody = \"ok\"\n",
+    );
+    for name in ["outer", "inner"] {
+        defs.push_str(&format!(
+            "[http.middlewares.{name}.headers.customResponseHeaders]\nX-Who = \"{name}\"\n\
+             [http.middlewares.{name}.headers.customRequestHeaders]\nX-Who = \"{name}\"\n"
+        ));
+    }
+    let p = Proxy::start(&ProxyConfig::new(&defs));
+    let r = send(&p, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.headers_named("X-Who"), ["outer"], "proxied");
+    assert_eq!(up.only_request().headers_named("X-Who"), ["inner"]);
+    let r = send(&p, "GET / HTTP/1.1\r\nHost: local.test\r\n\r\n");
+    assert_eq!(r.headers_named("X-Who"), ["outer"], "local answer");
+}
+
+/// The proxy's own error answers pass the router's middlewares too (in Traefik
+/// they wrap the error handler's writer); a request routed nowhere afterwards
+/// on the same connection, or refused before routing, gets none of them.
+#[test]
+fn response_edits_reach_the_proxys_502_and_not_the_next_requests_404() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let defs = format!(
+        "{}middlewares = [\"h\"]\n{}[http.middlewares.h.headers.customResponseHeaders]\nX-Edge = \"1\"\n",
+        router("r", "Host(`app.test`)", "s"),
+        lb_service("s", &[url]),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&defs));
+    let mut c = client::Client::connect(p.addr());
+    let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(r.headers_named("X-Edge"), ["1"]);
+    assert_eq!(r.text(), "502 Bad Gateway\n");
+    let r = c.request("GET / HTTP/1.1\r\nHost: other.test\r\n\r\n");
+    assert_eq!(r.status, 404);
+    assert!(r.headers_named("X-Edge").is_empty(), "{:?}", r.headers);
+    let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assert_eq!(r.headers_named("X-Edge"), ["1"]);
+    // A head that does not parse is answered before any routing.
+    let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\nno colon\r\n\r\n");
+    assert_eq!(r.status, 400);
+    assert!(r.headers_named("X-Edge").is_empty(), "{:?}", r.headers);
+}

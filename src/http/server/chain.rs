@@ -25,12 +25,7 @@ impl<S: ClientIo> Conn<S> {
         let mut info = request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
         info.client_certs = self.client_certs.as_deref();
         let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
-        match middleware::on_request(defs, states, entry, &info, &mut self.edits) {
-            Flow::Answer => Flow::Answer,
-            Flow::Next => {
-                let chain = &router.middlewares;
-                middleware::on_request(defs, states, chain, &info, &mut self.edits)
-            }
-        }
+        let chains = [&entry[..], &router.middlewares[..]];
+        middleware::run(defs, states, chains, &info, &mut self.edits)
     }
 }

@@ -5,8 +5,9 @@
 use std::time::{Duration, Instant};
 
 use super::{CLIENT_BUF_SIZE, ClientIo, Conn, Outcome, ReqState};
+use crate::http::answer::{self, Answer};
 use crate::http::codec::{BodyKind, RequestHead};
-use crate::http::error::{ProxyError, error_response};
+use crate::http::error::{ProxyError, error_body, error_response};
 use crate::runtime::io;
 
 /// How long, and how much, a refused request is drained before closing.
@@ -102,9 +103,20 @@ impl<S: ClientIo> Conn<S> {
         };
         self.response_started = true;
         let deadline = self.write_deadline();
-        let response = error_response(status, !reusable);
-        self.rec.local_response(response);
-        let sent = io::write_static(&mut self.io, response, deadline).await;
+        let sent = if self.edits.has_response_edits() {
+            // The router's middlewares edit the proxy's own error answers too,
+            // as in Traefik, where they wrap the error handler's writer.
+            let answer = Answer::text(status, error_body(status));
+            self.out.clear();
+            let is_head = head.is_some_and(|h| h.is_head);
+            answer::write_h1(&mut self.out, &answer, &self.edits, !reusable, is_head);
+            self.rec.local_response(&self.out);
+            io::write_vec(&mut self.io, &mut self.out, deadline).await
+        } else {
+            let response = error_response(status, !reusable);
+            self.rec.local_response(response);
+            io::write_static(&mut self.io, response, deadline).await
+        };
         if sent.is_ok() && reusable {
             return Outcome::KeepAlive;
         }

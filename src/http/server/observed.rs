@@ -15,6 +15,7 @@ impl<S: ClientIo> Conn<S> {
             _ => 0,
         };
         self.routed = None;
+        self.edits.clear();
         self.rec.begin(head.method.get(buf), body_len, head.upgrade);
         if self.w.obs.logging() {
             let protocol = match head.version {
@@ -45,5 +46,8 @@ impl<S: ClientIo> Conn<S> {
             snapshot: routed.as_ref().map(|v| &*v.snapshot),
         };
         crate::observe::finish(&mut self.rec, &self.w.obs, &at);
+        // Nothing this request's middlewares changed may reach the next
+        // request's answers, even an error made before it is routed.
+        self.edits.clear();
     }
 }
