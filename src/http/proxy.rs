@@ -46,7 +46,8 @@ pub async fn forward<S: ClientIo>(
     lb: &LoadBalancer,
     wrr: &RefCell<Wrr>,
 ) -> Outcome {
-    let picked = wrr.borrow_mut().pick();
+    // Servers the prober marked down are skipped; none up is a 503.
+    let picked = wrr.borrow_mut().pick_up(|i| lb.servers[i].health.is_up());
     c.rec.server = picked;
     let Some(server) = picked.map(|i| &lb.servers[i]) else {
         return c.fail(Some(head), ProxyError::NoServer).await;
