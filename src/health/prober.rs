@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,8 +18,7 @@ use super::target::{self, Spec};
 use crate::config::{Health, ServiceKind, Snapshot};
 use crate::control::Published;
 
-/// How often the prober looks for a new snapshot or a stop, and the longest a
-/// sleeping server task goes without looking at its schedule.
+/// How often the prober looks for a new snapshot or a stop.
 const RECHECK: Duration = Duration::from_millis(50);
 
 /// The running prober; stopping it (or dropping it) ends the thread.
@@ -84,6 +84,9 @@ struct Target {
     due: Cell<Instant>,
     /// No longer in the published snapshot: the task ends at its next look.
     removed: Cell<bool>,
+    /// Set by [`Target::nudge`]: the schedule changed while the task slept.
+    nudged: Cell<bool>,
+    waker: Cell<Option<Waker>>,
 }
 
 async fn run(published: Arc<Published>, stop: Arc<AtomicBool>) {
@@ -128,7 +131,10 @@ fn reconcile(targets: &mut HashMap<Key, Rc<Target>>, snap: &Snapshot) {
     }
     targets.retain(|key, t| {
         let keep = live.contains(key);
-        t.removed.set(!keep);
+        if !keep {
+            t.removed.set(true);
+            t.nudge();
+        }
         keep
     });
 }
@@ -143,6 +149,33 @@ impl Target {
             health: RefCell::new(health.clone()),
             due: Cell::new(due),
             removed: Cell::new(false),
+            nudged: Cell::new(false),
+            waker: Cell::new(None),
+        }
+    }
+
+    /// Wakes the task if it sleeps, so that it looks at its schedule again.
+    fn nudge(&self) {
+        self.nudged.set(true);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Sleeps until `at` or a [`Target::nudge`], whichever comes first: a
+    /// server probed every 30 s costs its task no wake-up in between.
+    async fn sleep_until(&self, at: Instant) {
+        self.nudged.set(false);
+        let nudged = std::future::poll_fn(|cx| {
+            if self.nudged.get() {
+                return Poll::Ready(());
+            }
+            self.waker.set(Some(cx.waker().clone()));
+            Poll::Pending
+        });
+        monoio::select! {
+            _ = monoio::time::sleep(at.saturating_duration_since(Instant::now())) => {}
+            _ = nudged => {}
         }
     }
 
@@ -153,6 +186,7 @@ impl Target {
         self.due.set(self.due.get().min(sooner));
         *self.spec.borrow_mut() = spec;
         *self.health.borrow_mut() = health.clone();
+        self.nudge();
     }
 
     /// Publishes a verdict to the workers; logs a change of state.
@@ -187,7 +221,7 @@ async fn watch(t: Rc<Target>) {
             return;
         }
         if t.due.get() > now {
-            monoio::time::sleep((t.due.get() - now).min(RECHECK)).await;
+            t.sleep_until(t.due.get()).await;
             continue;
         }
         let spec = t.spec.borrow().clone();

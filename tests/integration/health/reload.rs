@@ -76,3 +76,28 @@ fn a_bad_health_check_value_is_refused_naming_the_key() {
         "a"
     );
 }
+
+/// The prober follows the published snapshot: a server a reload adds is
+/// probed, one it removes is not any more.
+#[test]
+fn a_reload_adds_and_removes_probes() {
+    let (a, b) = (
+        HealthUpstream::start("a", "/health"),
+        HealthUpstream::start("b", "/health"),
+    );
+    let health = "path = \"/health\"\ninterval = \"100ms\"\n";
+    let cfg = ProxyConfig::new(&checked_app(&[a.url()], health)).watched(Some("50ms"));
+    let p = Proxy::start(&cfg);
+    assert!(a.wait_probes(1));
+    assert_eq!(b.probe_count(), 0);
+
+    write_renamed(
+        &p.dynamic_dir().join("dynamic.toml"),
+        &checked_app(&[b.url()], health),
+    );
+    wait_generation(&p, 2);
+    let removed_at = a.probe_count();
+    assert!(b.wait_probes(3), "the new server is probed");
+    // At most the probe that was already under way when the reload came.
+    assert!(a.probe_count() <= removed_at + 1, "a is still probed");
+}
