@@ -1,7 +1,8 @@
 //! Process orchestration on the main thread: load the static config, decide cores and
-//! the I/O driver, bind listeners, publish the first snapshot, start the workers and
-//! the control thread (which reloads), then wait for signals — SIGHUP is passed to
-//! the control thread, SIGTERM/SIGINT drain gracefully (docs/architecture.md §10).
+//! the I/O driver, bind listeners, publish the first snapshot, start the workers, the
+//! health prober and the control thread (which reloads), then wait for signals —
+//! SIGHUP is passed to the control thread, SIGTERM/SIGINT drain gracefully
+//! (docs/architecture.md §10).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     )?;
     let driver = wait_ready(&rx, spawned)?;
     log::info!("ready workers={spawned} driver={}", driver.name());
+    // One prober for the process, whatever the number of workers.
+    let prober = crate::health::start(published.clone())?;
     let control = control::start(cfg.clone(), published, fingerprint)?;
     hub.set_control(control.state().clone());
     forward_signals(signals, tx, hub.reopen.clone())?;
@@ -91,6 +94,7 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     // No reloads while draining: the config being drained is the one to finish with.
     control.stop();
     drain(&cfg, &phase, &rx, spawned);
+    prober.stop();
     log::info!("stopped");
     Ok(())
 }

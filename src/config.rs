@@ -14,6 +14,8 @@ use std::time::Duration;
 mod compile;
 mod duration;
 mod error;
+mod health;
+mod health_types;
 pub mod internal;
 mod middlewares;
 pub mod observe;
@@ -43,6 +45,8 @@ mod tests_dynamic;
 #[cfg(test)]
 mod tests_dynamic_errors;
 #[cfg(test)]
+mod tests_health;
+#[cfg(test)]
 mod tests_middlewares;
 #[cfg(test)]
 mod tests_snapshot;
@@ -55,6 +59,7 @@ mod tests_unknown_keys;
 
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use health::carry_health;
 pub use provider::ProviderFiles;
 pub use refused_keys::parse_section;
 pub use tcp_types::*;
@@ -107,6 +112,15 @@ pub const DEFAULT_HTTP_PORT: u16 = 80;
 pub const DEFAULT_RESPOND_STATUS: u16 = 200;
 /// `respond.contentType` default (proxyd extension).
 pub const DEFAULT_RESPOND_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+/// Traefik's `healthCheck.interval` default (`unhealthyInterval` defaults to
+/// the interval).
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// Traefik's `healthCheck.timeout` default.
+pub const DEFAULT_HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Traefik's `healthCheck.method` default.
+pub const DEFAULT_HEALTH_CHECK_METHOD: &str = "GET";
+/// Traefik's `healthCheck.followRedirects` default.
+pub const DEFAULT_HEALTH_CHECK_FOLLOW_REDIRECTS: bool = true;
 /// Name of the transport used by load balancers that name none (Traefik's name).
 pub const DEFAULT_SERVERS_TRANSPORT: &str = "default@internal";
 

@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "tcp",
     "worker",
     "http",
+    "health",
     "edge",
     "app",
 ];

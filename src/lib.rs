@@ -3,7 +3,7 @@
 //!
 //! The crate is layered (lowest first: `runtime`, `net`, `router`, `middleware`,
 //! `tls`, `config`, `control`, `observe`, `service`, `tcp`, `worker`, `http`,
-//! `edge`, `app`; `docs/architecture.md`, "Layers", and `layering_tests`).
+//! `health`, `edge`, `app`; `docs/architecture.md`, "Layers", and `layering_tests`).
 //! The life of a request runs top-down through it (see `docs/architecture.md`):
 //! `config` turns files into an immutable [`config::Snapshot`], `control` publishes
 //! snapshots, `edge` runs one thread and runtime per core with its own listeners,
@@ -17,6 +17,7 @@ pub mod control;
 pub mod edge;
 #[cfg(test)]
 mod fuzz_tests;
+pub mod health;
 pub mod http;
 #[cfg(test)]
 mod layering_tests;

@@ -91,6 +91,27 @@ pub struct RawLoadBalancer {
     pub servers: Vec<RawServer>,
     pub pass_host_header: Option<bool>,
     pub servers_transport: Option<String>,
+    pub health_check: Option<RawHealthCheck>,
+}
+
+/// Traefik's `ServerHealthCheck`. Numbers are signed so that a negative one
+/// gets proxyd's own error naming the key, not a serde type error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHealthCheck {
+    pub scheme: Option<String>,
+    pub mode: Option<String>,
+    pub path: Option<String>,
+    pub method: Option<String>,
+    pub status: Option<i64>,
+    pub port: Option<i64>,
+    pub interval: Option<ConfigDuration>,
+    pub unhealthy_interval: Option<ConfigDuration>,
+    pub timeout: Option<ConfigDuration>,
+    pub hostname: Option<String>,
+    pub follow_redirects: Option<bool>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

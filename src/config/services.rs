@@ -3,6 +3,7 @@
 //! index routers use to find a service by (possibly qualified) name.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
@@ -159,14 +160,39 @@ fn load_balancer(
         lookup_transport(raw.servers_transport.as_deref(), transports, defs).map_err(|why| {
             why.map(|r| errors.push(def.error(key(".loadBalancer.serversTransport"), r)))
         });
-    match transport {
-        Ok(transport) if errors.is_empty() => Ok(LoadBalancer {
-            servers,
+    let health_check = raw.health_check.as_ref().map(|h| {
+        super::health::compile(h).map_err(|bad| {
+            for (k, why) in bad {
+                errors.push(def.error(key(&format!(".loadBalancer.healthCheck.{k}")), why));
+            }
+        })
+    });
+    match (transport, health_check.transpose()) {
+        (Ok(transport), Ok(health_check)) if errors.is_empty() => Ok(LoadBalancer {
+            servers: share_health(servers),
             pass_host_header: raw.pass_host_header.unwrap_or(DEFAULT_PASS_HOST_HEADER),
             transport,
+            health_check: health_check.map(Arc::new),
         }),
         _ => Err(errors),
     }
+}
+
+/// The same URL listed twice is one server to probe: both entries share its flag.
+fn share_health(mut servers: Vec<Server>) -> Vec<Server> {
+    if servers.len() < 2 {
+        return servers;
+    }
+    let mut first: FxHashMap<String, Health> = FxHashMap::default();
+    for s in &mut servers {
+        match first.get(&s.url) {
+            Some(h) => s.health = h.clone(),
+            None => {
+                first.insert(s.url.clone(), s.health.clone());
+            }
+        }
+    }
+    servers
 }
 
 fn server(raw: &RawServer) -> Result<Server, String> {
@@ -181,6 +207,7 @@ fn server(raw: &RawServer) -> Result<Server, String> {
         authority: parsed.authority,
         path_prefix: parsed.path_prefix,
         weight: raw.weight.unwrap_or(DEFAULT_SERVER_WEIGHT),
+        health: Health::new(),
     })
 }
 

@@ -185,6 +185,8 @@ fn load_balancer_keys_reach_runtime_type() {
         authority: "127.0.0.1:9000".into(),
         path_prefix: "/base".into(),
         weight: 3,
+        // A flag is equal only to itself (`Health: PartialEq`).
+        health: lb.servers[0].health.clone(),
     };
     assert_eq!(lb.servers[0], first);
     assert_eq!(lb.servers[1].addr, "[::1]:9001".parse().unwrap());

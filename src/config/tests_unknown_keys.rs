@@ -69,9 +69,9 @@ fn traefik_keys_proxyd_lacks_are_not_supported_yet() {
 strategy = \"p2c\"
 [http.services.s.loadBalancer.sticky.cookie]
 name = \"c\"
-[http.services.s.loadBalancer.healthCheck]
-path = \"/health\"
-interval = \"10s\"
+[http.services.s.loadBalancer.passiveHealthCheck]
+failureWindow = \"10s\"
+maxFailedAttempts = 3
 [http.serversTransports.x]
 rootCAs = [\"ca.pem\"]
 ";
@@ -88,8 +88,8 @@ rootCAs = [\"ca.pem\"]
                 unsupported("sticky")
             ),
             (
-                "http.services.s.loadBalancer.healthCheck (line 5 column 31)".into(),
-                unsupported("healthCheck")
+                "http.services.s.loadBalancer.passiveHealthCheck (line 5 column 31)".into(),
+                unsupported("passiveHealthCheck")
             ),
             (
                 "http.serversTransports.x.rootCAs (line 9 column 1)".into(),
@@ -156,7 +156,7 @@ fn inline_tables_dotted_keys_and_type_errors_together() {
 http.routers.r.rule = \"Path(`/`)\"
 http.routers.r.bogus = 1
 [http.services.s]
-loadBalancer = { passHostHeader = \"yes\", healthCheck = { path = \"/\" } }
+loadBalancer = { passHostHeader = \"yes\", passiveHealthCheck = { maxFailedAttempts = 2 } }
 ";
     let got = dynamic(src);
     let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
@@ -165,11 +165,11 @@ loadBalancer = { passHostHeader = \"yes\", healthCheck = { path = \"/\" } }
         [
             "http.routers.r.bogus (line 2 column 16)",
             "http.services.s.loadBalancer.passHostHeader (line 4 column 35)",
-            "http.services.s.loadBalancer.healthCheck (line 4 column 42)",
+            "http.services.s.loadBalancer.passiveHealthCheck (line 4 column 42)",
         ]
     );
     assert!(got[1].1.contains("invalid type"), "{got:?}");
-    assert_eq!(got[2].1, unsupported("healthCheck"));
+    assert_eq!(got[2].1, unsupported("passiveHealthCheck"));
 }
 
 #[test]

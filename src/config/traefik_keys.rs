@@ -49,7 +49,7 @@ const STATIC: &[(&str, &[&str])] = &[
 const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.routers.*", &["parentRefs", "ruleSyntax", "observability"]),
     ("http.services.*", &["middlewares", "highestRandomWeight"]),
-    ("http.services.*.loadBalancer", &["sticky", "strategy", "healthCheck", "passiveHealthCheck",
+    ("http.services.*.loadBalancer", &["sticky", "strategy", "passiveHealthCheck",
         "responseForwarding"]),
     ("http.services.*.loadBalancer.servers", &["preservePath"]),
     ("http.middlewares.*", &["encodedCharacters", "errors", "rateLimit",
@@ -177,7 +177,7 @@ mod tests {
             "http.routers.r.observability",
             "http.services.s.loadBalancer.strategy",
             "http.services.s.loadBalancer.sticky",
-            "http.services.s.loadBalancer.healthCheck",
+            "http.services.s.loadBalancer.passiveHealthCheck",
             "http.services.s.loadBalancer.servers.preservePath",
             "http.services.s.highestRandomWeight",
             "http.serversTransports.t.rootCAs",
@@ -217,6 +217,7 @@ mod tests {
                 Schema::Dynamic,
                 "http.middlewares.m.passTLSClientCert.info.issuer.commonName",
             ),
+            (Schema::Dynamic, "http.services.s.loadBalancer.healthCheck"),
             (
                 Schema::Dynamic,
                 "http.middlewares.m.ipAllowList.ipStrategy.depth",

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::router::RouterTable;
 
+pub use super::health_types::*;
 pub use super::tls_types::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,6 +134,8 @@ pub struct LoadBalancer {
     pub servers: Vec<Server>,
     pub pass_host_header: bool,
     pub transport: ServersTransport,
+    /// `healthCheck`: probed by the `health` prober; `None`: every server is up.
+    pub health_check: Option<Arc<HealthCheck>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +148,8 @@ pub struct Server {
     /// Path of the URL without trailing '/', prepended to the request path ("" if none).
     pub path_prefix: String,
     pub weight: u32,
+    /// Up or down, as the prober last saw it (always up without `healthCheck`).
+    pub health: Health,
 }
 
 #[derive(Debug, Clone, PartialEq)]

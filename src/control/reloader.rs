@@ -186,7 +186,9 @@ impl Reloader {
         let current = self.published.generation();
         let generation = current + 1;
         match config::compile_snapshot(&self.cfg, files, generation) {
-            Ok(snapshot) => {
+            Ok(mut snapshot) => {
+                // Before publishing: no worker may see a kept server as up again.
+                config::carry_health(&mut snapshot, &self.published.load());
                 let (routers, services) = (snapshot.routers.len(), snapshot.services.len());
                 self.published.publish(snapshot);
                 self.state.record_success();

@@ -48,7 +48,8 @@ pub async fn forward<D: Downstream>(
     lb: &LoadBalancer,
     wrr: &RefCell<Wrr>,
 ) -> Outcome {
-    let picked = wrr.borrow_mut().pick();
+    // Servers the prober marked down are skipped; none up is a 503.
+    let picked = wrr.borrow_mut().pick_up(|i| lb.servers[i].health.is_up());
     d.record().server = picked;
     let Some(server) = picked.map(|i| &lb.servers[i]) else {
         return d.fail(head, ProxyError::NoServer).await;

@@ -109,11 +109,17 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                         .iter()
                         .map(|x| json!({"url": x.url, "weight": x.weight}))
                         .collect();
-                    // No health checks yet: every configured server is UP.
-                    let status: BTreeMap<&str, &str> =
-                        lb.servers.iter().map(|x| (x.url.as_str(), "UP")).collect();
+                    // As the prober last saw each server; UP without a health check.
+                    let status: BTreeMap<&str, &str> = lb
+                        .servers
+                        .iter()
+                        .map(|x| (x.url.as_str(), if x.health.is_up() { "UP" } else { "DOWN" }))
+                        .collect();
                     doc["loadBalancer"] =
                         json!({"servers": servers, "passHostHeader": lb.pass_host_header});
+                    if let Some(hc) = &lb.health_check {
+                        doc["loadBalancer"]["healthCheck"] = health_check(hc);
+                    }
                     doc["serverStatus"] = json!(status);
                     doc["type"] = "loadbalancer".into();
                 }
@@ -130,6 +136,36 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
         out.push(json!({"status": "disabled", "error": errs, "name": name, "provider": "file", "usedBy": []}));
     }
     sort(out)
+}
+
+/// The health check as Traefik's API shows it (durations in Go's form).
+fn health_check(hc: &crate::config::HealthCheck) -> Value {
+    let mut doc = json!({
+        "path": hc.path,
+        "method": hc.method,
+        "interval": format!("{:?}", hc.interval),
+        "unhealthyInterval": format!("{:?}", hc.unhealthy_interval),
+        "timeout": format!("{:?}", hc.timeout),
+        "followRedirects": hc.follow_redirects,
+    });
+    if let Some(h) = &hc.hostname {
+        doc["hostname"] = h.as_str().into();
+    }
+    if let Some(p) = hc.port {
+        doc["port"] = p.into();
+    }
+    if let Some(s) = hc.status {
+        doc["status"] = s.into();
+    }
+    if !hc.headers.is_empty() {
+        let headers: BTreeMap<&str, &str> = hc
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        doc["headers"] = json!(headers);
+    }
+    doc
 }
 
 fn sort(mut v: Vec<Value>) -> Vec<Value> {

@@ -126,16 +126,17 @@ pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
             &mut out,
             "service_server_up",
             "gauge",
-            "Server health (1 up, 0 down). No health checks yet: every configured server reports 1.",
+            "Server health (1 up, 0 down), as the last health check saw it; 1 without one.",
         );
         for s in &snap.services {
             if let ServiceKind::LoadBalancer(lb) = &s.kind {
                 for server in &lb.servers {
                     let _ = writeln!(
                         out,
-                        "proxyd_service_server_up{{service=\"{}\",url=\"{}\"}} 1",
+                        "proxyd_service_server_up{{service=\"{}\",url=\"{}\"}} {}",
                         esc(&s.name),
-                        esc(&server.url)
+                        esc(&server.url),
+                        u8::from(server.health.is_up())
                     );
                 }
             }

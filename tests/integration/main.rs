@@ -11,6 +11,7 @@ mod errors;
 mod forwarded;
 mod framing;
 mod harness;
+mod health;
 mod lifecycle;
 mod limits;
 mod middlewares;
