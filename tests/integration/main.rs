@@ -15,6 +15,7 @@ mod health;
 mod lifecycle;
 mod limits;
 mod middlewares;
+mod middlewares_all;
 mod middlewares_auth;
 mod middlewares_content_type;
 mod middlewares_digest_auth;
