@@ -242,6 +242,28 @@ fn default_cert(
     }
 }
 
+/// Application protocols that a terminated connection cannot be offered yet:
+/// proxyd would agree to them in the handshake and then speak HTTP/1.1, which a
+/// client that chose `h2` reads as a broken connection ("Empty reply"), and it
+/// answers no ACME TLS-ALPN challenges.
+const NOT_SERVED_ALPN: &[&str] = &["h2", "acme-tls/1"];
+
+/// `alpnProtocols` less what proxyd does not serve yet (Traefik's own default
+/// list, `h2, http/1.1, acme-tls/1`, is common in configurations), with a
+/// warning naming what was left out.
+fn served_alpn(list: &[String]) -> Vec<Vec<u8>> {
+    let (kept, dropped): (Vec<&String>, Vec<&String>) = list
+        .iter()
+        .partition(|p| !NOT_SERVED_ALPN.contains(&p.as_str()));
+    if !dropped.is_empty() {
+        log::warn!(
+            "tls.options alpnProtocols: {dropped:?} not offered (proxyd does not serve it yet); \
+             clients negotiate among {kept:?}"
+        );
+    }
+    kept.into_iter().map(|p| p.as_bytes().to_vec()).collect()
+}
+
 fn options(files: &ProviderFiles, file: &Path, raw: &RawTlsOptions) -> Result<TlsOptions, String> {
     if raw.curve_preferences.is_some() {
         return Err("curvePreferences is not supported yet by proxyd".into());
@@ -259,7 +281,7 @@ fn options(files: &ProviderFiles, file: &Path, raw: &RawTlsOptions) -> Result<Tl
     }
     o.cipher_suites = raw.cipher_suites.clone();
     if let Some(alpn) = &raw.alpn_protocols {
-        o.alpn = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        o.alpn = served_alpn(alpn);
     }
     o.sni_strict = raw.sni_strict.unwrap_or(false);
     if let Some(auth) = &raw.client_auth {

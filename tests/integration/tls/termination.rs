@@ -283,3 +283,35 @@ fn idle_tls_keep_alive_connection_is_closed_after_idle_timeout() {
         "closed only after {waited:?}"
     );
 }
+
+/// Traefik's usual `alpnProtocols = ["h2", "http/1.1"]`: proxyd does not serve
+/// HTTP/2 yet, so it must never agree to `h2` (a client that gets it speaks
+/// HTTP/2 and reads proxyd's HTTP/1.1 answer as a broken connection), nor the
+/// ACME challenge protocol. A client offering h2 first negotiates http/1.1 and
+/// is served.
+#[test]
+fn h2_is_never_negotiated_until_http2_is_served() {
+    let site = Site::new();
+    let opts = "[tls.options.default]\nalpnProtocols = [\"h2\", \"http/1.1\", \"acme-tls/1\"]\n";
+    let p = start_with(
+        &site,
+        &format!("{}{}{opts}", tls_whoami(""), certs_toml(true)),
+        |c| c,
+    );
+    let cfg = client_config(Opts {
+        alpn: vec!["h2", "http/1.1"],
+        ..Opts::default()
+    });
+    let mut s = connect(p.addr(), "a.test", cfg).unwrap();
+    assert_eq!(s.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(p.wait_log("not offered", std::time::Duration::from_secs(5)));
+}
