@@ -43,6 +43,10 @@ impl<'a> Answer<'a> {
 /// `Content-Length` (unless the status is bodiless), `Connection: close` when
 /// `close`, and the body unless `head_request`.
 pub fn write_h1(out: &mut Vec<u8>, a: &Answer, edits: &Edits, close: bool, head_request: bool) {
+    // One allocation for a fresh connection's empty buffer, not one per
+    // doubling while the head is written field by field.
+    let fields: usize = a.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    out.reserve(160 + fields + a.body.len());
     let mut digits = itoa::Buffer::new();
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(digits.format(a.status).as_bytes());

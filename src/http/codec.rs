@@ -102,6 +102,16 @@ pub enum Version {
     Http11,
 }
 
+impl Version {
+    /// As the request line writes it (`HTTP/1.1`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
 /// How the message body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {

@@ -7,7 +7,7 @@
 use super::{ClientIo, Conn, Outcome};
 use crate::config::ServiceKind;
 use crate::http::answer::{self, Answer};
-use crate::http::codec::{RequestHead, Version};
+use crate::http::codec::RequestHead;
 use crate::http::error::ProxyError;
 use crate::http::whoami::{Seen, Whoami};
 use crate::worker::view::{Runtime, ServiceState, View};
@@ -22,7 +22,7 @@ impl<S: ClientIo> Conn<S> {
         let close = self.local_must_close(head);
         let buf = &self.buf;
         let mut scratch = std::mem::take(&mut self.scratch);
-        let (close, framed) = match (&service.runtime, &service.def.kind) {
+        let answered = match (&service.runtime, &service.def.kind) {
             (Runtime::Whoami, _) => {
                 let whoami = Whoami {
                     hostname: &self.w.hostname,
@@ -34,14 +34,14 @@ impl<S: ClientIo> Conn<S> {
                     method: head.method.get(buf),
                     target: head.target.get(buf),
                     query: head.query.get(buf),
-                    protocol: protocol(head),
+                    protocol: head.version.as_str(),
                 };
                 let headers = self
                     .headers
                     .iter()
                     .map(|h| (h.name.get(buf), h.value.get(buf)));
                 whoami.body(&mut scratch, &seen, headers);
-                (close, self.frame(&Answer::text(200, &scratch), close, head))
+                self.frame(&Answer::text(200, &scratch), close, head)
             }
             (Runtime::Respond, ServiceKind::Respond(r)) => {
                 let a = Answer {
@@ -51,7 +51,7 @@ impl<S: ClientIo> Conn<S> {
                     body: &r.body,
                     no_store: false,
                 };
-                (close, self.frame(&a, close, head))
+                self.frame(&a, close, head)
             }
             (Runtime::Redirect, ServiceKind::Redirect(r)) => {
                 let host = head.host.get(buf);
@@ -72,7 +72,7 @@ impl<S: ClientIo> Conn<S> {
                     no_store: false,
                 };
                 // The client is sent elsewhere: this connection has served its purpose.
-                (true, self.frame(&a, true, head))
+                self.frame(&a, true, head)
             }
             (Runtime::Observe(kind), _) => {
                 let req = crate::observe::serve::Request {
@@ -93,15 +93,15 @@ impl<S: ClientIo> Conn<S> {
                     body: &reply.body,
                     no_store: true,
                 };
-                (close, self.frame(&a, close, head))
+                self.frame(&a, close, head)
             }
-            (Runtime::LoadBalancer(_) | Runtime::Respond | Runtime::Redirect, _) => (close, false),
+            (Runtime::LoadBalancer(_) | Runtime::Respond | Runtime::Redirect, _) => None,
         };
         self.scratch = scratch;
-        if !framed {
+        let Some(close) = answered else {
             let err = ProxyError::Internal("service runtime does not match its definition");
             return self.fail(Some(head), err).await;
-        }
+        };
         self.send_local(head, close).await
     }
 
@@ -122,18 +122,11 @@ impl<S: ClientIo> Conn<S> {
         self.send_local(head, close).await
     }
 
-    /// Frames `a` into the output buffer; always true (the caller's flag that
-    /// an answer is ready).
-    fn frame(&mut self, a: &Answer, close: bool, head: &RequestHead) -> bool {
+    /// Frames `a` into the output buffer; returns `Some(close)`, what the
+    /// connection does after it is sent.
+    fn frame(&mut self, a: &Answer, close: bool, head: &RequestHead) -> Option<bool> {
         self.out.clear();
         answer::write_h1(&mut self.out, a, &self.edits, close, head.is_head);
-        true
-    }
-}
-
-fn protocol(head: &RequestHead) -> &'static str {
-    match head.version {
-        Version::Http10 => "HTTP/1.0",
-        Version::Http11 => "HTTP/1.1",
+        Some(close)
     }
 }

@@ -3,7 +3,7 @@
 //! head copy the access log reads), and handing the record over when it ends.
 
 use super::{ClientIo, Conn};
-use crate::http::codec::{BodyKind, RequestHead, Version};
+use crate::http::codec::{BodyKind, RequestHead};
 use crate::observe::Served;
 
 impl<S: ClientIo> Conn<S> {
@@ -18,10 +18,7 @@ impl<S: ClientIo> Conn<S> {
         self.edits.clear();
         self.rec.begin(head.method.get(buf), body_len, head.upgrade);
         if self.w.obs.logging() {
-            let protocol = match head.version {
-                Version::Http10 => "HTTP/1.0",
-                Version::Http11 => "HTTP/1.1",
-            };
+            let protocol = head.version.as_str();
             let copy = &mut self.rec.head;
             copy.start(
                 head.method.get(buf),
