@@ -119,6 +119,7 @@ pub struct RawHealthCheck {
 pub struct RawServer {
     pub url: Option<String>,
     pub weight: Option<u32>,
+    pub preserve_path: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -201,11 +201,24 @@ fn server(raw: &RawServer) -> Result<Server, String> {
         .as_deref()
         .ok_or("missing: every server needs a url")?;
     let parsed = upstream_url::parse(url)?;
+    // Traefik v3 forwards the request's own path: the URL's path is joined in
+    // front of it only with `preservePath`.
+    let preserve = raw.preserve_path.unwrap_or(false);
+    if !preserve && !parsed.path_prefix.is_empty() {
+        log::warn!(
+            "server {url}: its path {} is not sent upstream without preservePath = true (as in Traefik v3)",
+            parsed.path_prefix
+        );
+    }
     Ok(Server {
         url: url.to_string(),
         addr: upstream_url::resolve(&parsed)?,
         authority: parsed.authority,
-        path_prefix: parsed.path_prefix,
+        path_prefix: if preserve {
+            parsed.path_prefix
+        } else {
+            String::new()
+        },
         weight: raw.weight.unwrap_or(DEFAULT_SERVER_WEIGHT),
         health: Health::new(),
     })

@@ -114,6 +114,7 @@ serversTransport = "fast"
   [[http.services.app.loadBalancer.servers]]
   url = "http://127.0.0.1:9000/base/"
   weight = 3
+  preservePath = true
   [[http.services.app.loadBalancer.servers]]
   url = "http://[::1]:9001"
   weight = 0
@@ -287,4 +288,21 @@ servers = [{ url = "http://127.0.0.1:1", weight = 0 }]
     };
     assert!(lb(0).servers.is_empty());
     assert_eq!(lb(1).servers[0].weight, 0);
+}
+
+/// Traefik v3 sends the request's own path: a server URL's path is joined in
+/// front of it only with `preservePath = true`.
+#[test]
+fn server_url_path_is_used_only_with_preserve_path() {
+    let text = "[http.services.s.loadBalancer]\n\
+         [[http.services.s.loadBalancer.servers]]\nurl = \"http://127.0.0.1:9000/base\"\n\
+         [[http.services.s.loadBalancer.servers]]\nurl = \"http://127.0.0.1:9001/base\"\npreservePath = true\n\
+         [http.routers.r]\nrule = \"PathPrefix(`/`)\"\nservice = \"s\"\n";
+    let s = setup(&[("s.toml", text)]);
+    let r = ok(&s.st);
+    let ServiceKind::LoadBalancer(lb) = &r.services[0].kind else {
+        panic!("not a load balancer");
+    };
+    assert_eq!(lb.servers[0].path_prefix, "");
+    assert_eq!(lb.servers[1].path_prefix, "/base");
 }

@@ -145,7 +145,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// `host[:port]` as written in the URL: the Host header when passHostHeader=false.
     pub authority: String,
-    /// Path of the URL without trailing '/', prepended to the request path ("" if none).
+    /// The URL's path (no trailing `/`), joined in front of the request path
+    /// when the server has `preservePath`; empty otherwise.
     pub path_prefix: String,
     pub weight: u32,
     /// Up or down, as the prober last saw it (always up without `healthCheck`).

@@ -323,3 +323,29 @@ fn response_with_content_length_and_transfer_encoding_drops_content_length() {
         assert_eq!(r.body, body, "{what}");
     }
 }
+
+/// Traefik v3: the request's own path goes upstream; a server URL's path is
+/// joined in front of it only with `preservePath = true`.
+#[test]
+fn server_url_path_is_prepended_only_with_preserve_path() {
+    let up = Upstream::echo("up");
+    let dynamic = format!(
+        "{}[http.services.s.loadBalancer]\n[[http.services.s.loadBalancer.servers]]\nurl = \"{}/base/\"\n\
+         {}[http.services.k.loadBalancer]\n[[http.services.k.loadBalancer.servers]]\nurl = \"{}/base/\"\npreservePath = true\n",
+        config::router("s", "Host(`s.test`)", "s"),
+        up.url(),
+        config::router("k", "Host(`k.test`)", "k"),
+        up.url(),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&dynamic));
+    for host in ["s.test", "k.test"] {
+        let r = request(
+            p.addr(),
+            &format!("GET /x?q=1 HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        );
+        assert_eq!(r.status, 200, "{host}");
+    }
+    let seen: Vec<String> = up.requests().into_iter().map(|s| s.target).collect();
+    assert_eq!(seen, ["/x?q=1", "/base/x?q=1"]);
+    assert!(p.log_contains("is not sent upstream without preservePath"));
+}
