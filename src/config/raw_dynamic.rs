@@ -92,6 +92,22 @@ pub struct RawLoadBalancer {
     pub pass_host_header: Option<bool>,
     pub servers_transport: Option<String>,
     pub health_check: Option<RawHealthCheck>,
+    pub response_forwarding: Option<RawResponseForwarding>,
+}
+
+/// `loadBalancer.responseForwarding`. A duration, or a negative number (or
+/// text such as `"-1"`) for "flush after every write".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawResponseForwarding {
+    pub flush_interval: Option<RawFlushInterval>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawFlushInterval {
+    Number(i64),
+    Text(String),
 }
 
 /// Traefik's `ServerHealthCheck`. Numbers are signed so that a negative one

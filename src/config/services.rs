@@ -160,6 +160,13 @@ fn load_balancer(
         lookup_transport(raw.servers_transport.as_deref(), transports, defs).map_err(|why| {
             why.map(|r| errors.push(def.error(key(".loadBalancer.serversTransport"), r)))
         });
+    let flush = raw
+        .response_forwarding
+        .as_ref()
+        .and_then(|f| f.flush_interval.as_ref());
+    if let Some(Err(why)) = flush.map(flush_interval) {
+        errors.push(def.error(key(".loadBalancer.responseForwarding.flushInterval"), why));
+    }
     let health_check = raw.health_check.as_ref().map(|h| {
         super::health::compile(h).map_err(|bad| {
             for (k, why) in bad {
@@ -176,6 +183,23 @@ fn load_balancer(
         }),
         _ => Err(errors),
     }
+}
+
+/// Checks `responseForwarding.flushInterval`: Traefik's duration (its
+/// default is 100ms), or a negative value for "after every write". proxyd
+/// writes each piece of a response body to the client as soon as it is read
+/// from the upstream, never holding bytes back, which is what the negative
+/// value asks for; every valid value is therefore served that way (no
+/// coalescing of small writes for a positive interval).
+fn flush_interval(v: &RawFlushInterval) -> Result<(), String> {
+    let text = match v {
+        RawFlushInterval::Number(_) => return Ok(()),
+        RawFlushInterval::Text(t) => t.trim(),
+    };
+    let magnitude = text.strip_prefix('-').unwrap_or(text);
+    super::parse_duration(magnitude)
+        .map(|_| ())
+        .map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// The same URL listed twice is one server to probe: both entries share its flag.

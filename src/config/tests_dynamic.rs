@@ -306,3 +306,24 @@ fn server_url_path_is_used_only_with_preserve_path() {
     assert_eq!(lb.servers[0].path_prefix, "");
     assert_eq!(lb.servers[1].path_prefix, "/base");
 }
+
+#[test]
+fn flush_interval_accepts_durations_and_negative_values_and_names_a_bad_one() {
+    for v in ["\"100ms\"", "\"-1\"", "-1", "0", "\"1s\""] {
+        let text = format!(
+            "[http.services.s.loadBalancer]\nresponseForwarding.flushInterval = {v}\n\
+             [[http.services.s.loadBalancer.servers]]\nurl = \"http://127.0.0.1:9000\"\n"
+        );
+        let s = setup(&[("s.toml", &text)]);
+        ok(&s.st);
+    }
+    let (_, errors) = errs(&[(
+        "s.toml",
+        "[http.services.s.loadBalancer]\nresponseForwarding.flushInterval = \"soon\"\n",
+    )]);
+    let text = ConfigErrors(errors).to_string();
+    assert!(
+        text.contains("http.services.s.loadBalancer.responseForwarding.flushInterval"),
+        "{text}"
+    );
+}

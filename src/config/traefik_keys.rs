@@ -49,8 +49,7 @@ const STATIC: &[(&str, &[&str])] = &[
 const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.routers.*", &["parentRefs", "ruleSyntax", "observability"]),
     ("http.services.*", &["middlewares", "highestRandomWeight"]),
-    ("http.services.*.loadBalancer", &["sticky", "strategy", "passiveHealthCheck",
-        "responseForwarding"]),
+    ("http.services.*.loadBalancer", &["sticky", "strategy", "passiveHealthCheck"]),
     ("http.middlewares.*", &["encodedCharacters", "errors", "rateLimit",
         "forwardAuth", "inFlightReq", "buffering", "circuitBreaker", "compress",
         "retry", "grpcWeb", "plugin"]),

@@ -328,3 +328,46 @@ fn large_download_100mb_streamed_with_bounded_memory() {
         "proxyd RSS peaked at {peak} KiB, baseline {base} KiB: the body was buffered"
     );
 }
+
+/// A server-sent event stream with Traefik's `responseForwarding.flushInterval`
+/// (here its default, 100ms): each event reaches the client while the upstream
+/// keeps the response open, since proxyd never holds body bytes back.
+#[test]
+fn event_stream_reaches_the_client_while_the_upstream_keeps_it_open() {
+    use crate::common::scripted::{Scripted, Step, send};
+    use std::io::{Read, Write};
+    let up = Scripted::start(|_, _| {
+        vec![
+            send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            send(b"9\r\ndata: 1\n\n\r\n"),
+            Step::Hold(Duration::from_secs(30)),
+        ]
+    });
+    let dynamic = format!(
+        "{}{}",
+        config::router("app", "Host(`app.test`)", "app"),
+        config::lb_service_with(
+            "app",
+            &[up.url()],
+            "responseForwarding.flushInterval = \"100ms\"\n"
+        ),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&dynamic));
+    let mut s = std::net::TcpStream::connect(p.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: app.test\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(7).any(|w| w == b"data: 1") {
+        let n = s
+            .read(&mut buf)
+            .expect("the event did not arrive within 5 s");
+        assert!(
+            n > 0,
+            "closed before the event: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+}
