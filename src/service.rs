@@ -1,5 +1,6 @@
 //! Services: the per-worker state behind each configured service (load-balancer
 //! cursor), the smooth weighted round robin, and the built-in responders.
 
+pub mod balancer;
 pub mod respond;
 pub mod wrr;

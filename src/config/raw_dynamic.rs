@@ -93,6 +93,7 @@ pub struct RawLoadBalancer {
     pub servers_transport: Option<String>,
     pub health_check: Option<RawHealthCheck>,
     pub response_forwarding: Option<RawResponseForwarding>,
+    pub strategy: Option<String>,
 }
 
 /// `loadBalancer.responseForwarding`. A duration, or a negative number (or

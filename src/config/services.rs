@@ -160,6 +160,14 @@ fn load_balancer(
         lookup_transport(raw.servers_transport.as_deref(), transports, defs).map_err(|why| {
             why.map(|r| errors.push(def.error(key(".loadBalancer.serversTransport"), r)))
         });
+    let strategy = raw
+        .strategy
+        .as_deref()
+        .map_or(Ok(Strategy::Wrr), Strategy::parse);
+    let strategy = strategy.unwrap_or_else(|why| {
+        errors.push(def.error(key(".loadBalancer.strategy"), why));
+        Strategy::Wrr
+    });
     let flush = raw
         .response_forwarding
         .as_ref()
@@ -180,6 +188,7 @@ fn load_balancer(
             pass_host_header: raw.pass_host_header.unwrap_or(DEFAULT_PASS_HOST_HEADER),
             transport,
             health_check: health_check.map(Arc::new),
+            strategy,
         }),
         _ => Err(errors),
     }
@@ -270,6 +279,13 @@ fn lookup_transport(
 }
 
 /// Traefik's defaults, under Traefik's name for them.
+/// `default@internal`, the transport of a load balancer that names none.
+impl Default for ServersTransport {
+    fn default() -> Self {
+        default_transport()
+    }
+}
+
 pub fn default_transport() -> ServersTransport {
     ServersTransport {
         name: DEFAULT_SERVERS_TRANSPORT.to_string(),

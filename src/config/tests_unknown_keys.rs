@@ -66,7 +66,7 @@ wieght = 2
 fn traefik_keys_proxyd_lacks_are_not_supported_yet() {
     let src = "\
 [http.services.s.loadBalancer]
-strategy = \"p2c\"
+passHostHeader = true
 [http.services.s.loadBalancer.sticky.cookie]
 name = \"c\"
 [http.services.s.loadBalancer.passiveHealthCheck]
@@ -79,10 +79,6 @@ rootCAs = [\"ca.pem\"]
     assert_eq!(
         got,
         [
-            (
-                "http.services.s.loadBalancer.strategy (line 2 column 1)".into(),
-                unsupported("strategy")
-            ),
             (
                 "http.services.s.loadBalancer.sticky (line 3 column 31)".into(),
                 unsupported("sticky")

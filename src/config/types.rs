@@ -136,6 +136,42 @@ pub struct LoadBalancer {
     pub transport: ServersTransport,
     /// `healthCheck`: probed by the `health` prober; `None`: every server is up.
     pub health_check: Option<Arc<HealthCheck>>,
+    /// `strategy`: how a worker picks among the servers up.
+    pub strategy: Strategy,
+}
+
+/// A load balancer's `strategy` (Traefik v3's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// `wrr`: smooth weighted round robin (the default).
+    #[default]
+    Wrr,
+    /// `p2c`: power of two choices by requests in flight.
+    P2c,
+    /// `hrw`: highest random weight of the client address.
+    Hrw,
+}
+
+impl Strategy {
+    pub fn parse(s: &str) -> Result<Strategy, String> {
+        match s {
+            "wrr" => Ok(Strategy::Wrr),
+            "p2c" => Ok(Strategy::P2c),
+            "hrw" => Ok(Strategy::Hrw),
+            "leasttime" => Err("leasttime is not supported yet by proxyd".into()),
+            other => Err(format!(
+                "unknown strategy {other:?}: expected wrr, p2c or hrw (leasttime is not supported yet)"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Wrr => "wrr",
+            Strategy::P2c => "p2c",
+            Strategy::Hrw => "hrw",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -15,7 +15,7 @@
 #![allow(async_fn_in_trait)]
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::http::body::{RelayError, Sink};
@@ -64,6 +64,9 @@ pub struct Source {
 pub trait Downstream {
     /// This worker's idle upstream connections.
     fn pool(&self) -> &Pool;
+
+    /// The client's address (what `hrw` hashes).
+    fn client_addr(&self) -> IpAddr;
 
     /// The per-request record (server picked, retries, statuses, bytes).
     fn record(&mut self) -> &mut Record;

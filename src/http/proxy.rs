@@ -7,7 +7,6 @@
 //! (`request`). The client side is any [`Downstream`]: forwarding never sees
 //! the client's protocol.
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -18,7 +17,7 @@ use crate::http::error::{self, Attempt, Blame, ProxyError, Retry};
 use crate::http::server::{Outcome, ReqState};
 use crate::net::upstream::{self, UpstreamConn};
 use crate::runtime::io::{self, IoFail};
-use crate::service::wrr::Wrr;
+use crate::service::balancer::Balancer;
 
 mod request;
 mod response;
@@ -46,12 +45,13 @@ pub async fn forward<D: Downstream>(
     d: &mut D,
     head: &RequestHead,
     lb: &LoadBalancer,
-    wrr: &RefCell<Wrr>,
+    balancer: &Balancer,
 ) -> Outcome {
-    // Servers the prober marked down are skipped; none up is a 503.
-    let picked = wrr.borrow_mut().pick_up(|i| lb.servers[i].health.is_up());
-    d.record().server = picked;
-    let Some(server) = picked.map(|i| &lb.servers[i]) else {
+    // Servers the prober marked down are skipped; none up is a 503. The pick
+    // (p2c's in-flight count) is held until the exchange ends.
+    let picked = balancer.pick(lb, d.client_addr(), |i| lb.servers[i].health.is_up());
+    d.record().server = picked.as_ref().map(|p| p.index);
+    let Some(server) = picked.as_ref().map(|p| &lb.servers[p.index]) else {
         return d.fail(head, ProxyError::NoServer).await;
     };
     match exchange(d, head, lb, server).await {

@@ -390,8 +390,8 @@ impl<S: ClientIo> Conn<S> {
         }
         let service = view.services[router.service].clone();
         match (&service.runtime, &service.def.kind) {
-            (Runtime::LoadBalancer(wrr), ServiceKind::LoadBalancer(lb)) => {
-                proxy::forward(self, head, lb, wrr).await
+            (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
+                proxy::forward(self, head, lb, balancer).await
             }
             _ => self.answer_locally(head, &view, &service).await,
         }

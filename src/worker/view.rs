@@ -4,14 +4,13 @@
 //! changes, carrying over the state of every service and every middleware
 //! whose definition did not change.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::config::{Service, ServiceKind, Snapshot};
 use crate::middleware::State;
-use crate::service::wrr::Wrr;
+use crate::service::balancer::Balancer;
 
 pub struct View {
     pub snapshot: Arc<Snapshot>,
@@ -32,7 +31,7 @@ pub struct ServiceState {
 }
 
 pub enum Runtime {
-    LoadBalancer(RefCell<Wrr>),
+    LoadBalancer(Balancer),
     Whoami,
     /// Answered from the definition alone (`http/server/answers.rs`).
     Respond,
@@ -98,9 +97,7 @@ fn middleware_states(snapshot: &Snapshot, previous: Option<&View>) -> Vec<Rc<Sta
 impl ServiceState {
     fn new(def: Arc<Service>) -> Self {
         let runtime = match &def.kind {
-            ServiceKind::LoadBalancer(lb) => {
-                Runtime::LoadBalancer(RefCell::new(Wrr::new(lb.servers.iter().map(|s| s.weight))))
-            }
+            ServiceKind::LoadBalancer(lb) => Runtime::LoadBalancer(Balancer::new(lb)),
             ServiceKind::Whoami => Runtime::Whoami,
             ServiceKind::Respond(_) => Runtime::Respond,
             ServiceKind::Observe(k) => Runtime::Observe(*k),

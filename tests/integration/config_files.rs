@@ -216,7 +216,7 @@ rule = 'Host(`k.test`)'
 service = \"app\"
 sticky = true
 [http.services.s.loadBalancer]
-strategy = \"p2c\"
+sticky.cookie.name = \"c\"
 [[http.services.s.loadBalancer.servers]]
 url = \"http://127.0.0.1:9\"
 wieght = 2
@@ -236,12 +236,12 @@ rootCAs = [\"ca.pem\"]
             "unknown field `sticky`, expected one of `rule`,",
         ),
         (
-            "http.services.s.loadBalancer.strategy (line 6 column 1)",
-            "`strategy` is not supported yet by proxyd",
+            "http.services.s.loadBalancer.sticky (line 6 column 1)",
+            "`sticky` is not supported yet by proxyd",
         ),
         (
             "http.services.s.loadBalancer.servers[0].wieght (line 9 column 1)",
-            "unknown field `wieght`, expected `url` or `weight`",
+            "unknown field `wieght`, expected one of `url`, `weight`, `preservePath`",
         ),
         (
             "http.serversTransports.t.rootCAs (line 11 column 1)",

@@ -24,6 +24,10 @@ impl<S: ClientIo> Downstream for Conn<S> {
         &self.w.pool
     }
 
+    fn client_addr(&self) -> std::net::IpAddr {
+        self.peer.ip().to_canonical()
+    }
+
     fn record(&mut self) -> &mut Record {
         &mut self.rec
     }
