@@ -28,6 +28,7 @@ mod refused_keys;
 mod services;
 mod static_cfg;
 mod static_tls;
+mod sticky;
 mod tcp;
 mod tcp_types;
 mod tls;

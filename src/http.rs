@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod body;
 pub mod codec;
+pub mod cookie;
 pub mod downstream;
 pub mod error;
 pub mod forward;

@@ -94,6 +94,26 @@ pub struct RawLoadBalancer {
     pub health_check: Option<RawHealthCheck>,
     pub response_forwarding: Option<RawResponseForwarding>,
     pub strategy: Option<String>,
+    pub sticky: Option<RawSticky>,
+}
+
+/// `loadBalancer.sticky`: only cookies, as in Traefik.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSticky {
+    pub cookie: Option<RawCookie>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCookie {
+    pub name: Option<String>,
+    pub secure: Option<bool>,
+    pub http_only: Option<bool>,
+    pub same_site: Option<String>,
+    pub max_age: Option<i64>,
+    pub path: Option<String>,
+    pub domain: Option<String>,
 }
 
 /// `loadBalancer.responseForwarding`. A duration, or a negative number (or

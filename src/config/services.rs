@@ -126,7 +126,7 @@ fn service(
         ]),
         (None, None) => Err(vec![]),
         (Some(lb), None) => {
-            load_balancer(&key, def, lb, transports, defs).map(ServiceKind::LoadBalancer)
+            load_balancer(name, &key, def, lb, transports, defs).map(ServiceKind::LoadBalancer)
         }
         (None, Some(r)) => respond(r)
             .map(ServiceKind::Respond)
@@ -139,6 +139,7 @@ fn service(
 }
 
 fn load_balancer(
+    name: &str,
     key: KeyFn,
     def: &Def<RawService>,
     raw: &RawLoadBalancer,
@@ -168,6 +169,15 @@ fn load_balancer(
         errors.push(def.error(key(".loadBalancer.strategy"), why));
         Strategy::Wrr
     });
+    let cookie = raw.sticky.as_ref().and_then(|s| s.cookie.as_ref());
+    let sticky = cookie.and_then(|c| {
+        let qualified = format!("{name}@file");
+        super::sticky::compile(c, &qualified, &servers)
+            .map_err(|(k, why)| {
+                errors.push(def.error(key(&format!(".loadBalancer.sticky.cookie.{k}")), why))
+            })
+            .ok()
+    });
     let flush = raw
         .response_forwarding
         .as_ref()
@@ -189,6 +199,7 @@ fn load_balancer(
             transport,
             health_check: health_check.map(Arc::new),
             strategy,
+            sticky: sticky.map(Arc::new),
         }),
         _ => Err(errors),
     }

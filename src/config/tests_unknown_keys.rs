@@ -80,10 +80,6 @@ rootCAs = [\"ca.pem\"]
         got,
         [
             (
-                "http.services.s.loadBalancer.sticky (line 3 column 31)".into(),
-                unsupported("sticky")
-            ),
-            (
                 "http.services.s.loadBalancer.passiveHealthCheck (line 5 column 31)".into(),
                 unsupported("passiveHealthCheck")
             ),

@@ -49,7 +49,7 @@ const STATIC: &[(&str, &[&str])] = &[
 const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.routers.*", &["parentRefs", "ruleSyntax", "observability"]),
     ("http.services.*", &["middlewares", "highestRandomWeight"]),
-    ("http.services.*.loadBalancer", &["sticky", "passiveHealthCheck"]),
+    ("http.services.*.loadBalancer", &["passiveHealthCheck"]),
     ("http.middlewares.*", &["encodedCharacters", "errors", "rateLimit",
         "forwardAuth", "inFlightReq", "buffering", "circuitBreaker", "compress",
         "retry", "grpcWeb", "plugin"]),
@@ -173,7 +173,6 @@ mod tests {
             "http.models",
             "http.routers.r.ruleSyntax",
             "http.routers.r.observability",
-            "http.services.s.loadBalancer.sticky",
             "http.services.s.loadBalancer.passiveHealthCheck",
             "http.services.s.highestRandomWeight",
             "http.serversTransports.t.rootCAs",

@@ -138,6 +138,33 @@ pub struct LoadBalancer {
     pub health_check: Option<Arc<HealthCheck>>,
     /// `strategy`: how a worker picks among the servers up.
     pub strategy: Strategy,
+    /// `sticky.cookie`: a client's cookie names its server.
+    pub sticky: Option<Arc<StickyCookie>>,
+}
+
+/// A compiled sticky cookie (`config/sticky.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StickyCookie {
+    pub name: String,
+    /// What follows `name=value` in `Set-Cookie` (`; Path=/; HttpOnly` …).
+    pub attributes: String,
+    /// The cookie value of each server, same indices as `servers`.
+    pub values: Vec<String>,
+    /// Values older Traefik versions wrote, and their server: accepted, then
+    /// rewritten to the current value.
+    pub legacy: Vec<(String, usize)>,
+}
+
+impl StickyCookie {
+    /// The server a cookie value names, and whether the value is an old
+    /// form to rewrite.
+    pub fn server(&self, value: &[u8]) -> Option<(usize, bool)> {
+        if let Some(i) = self.values.iter().position(|v| v.as_bytes() == value) {
+            return Some((i, false));
+        }
+        let legacy = self.legacy.iter().find(|(v, _)| v.as_bytes() == value);
+        legacy.map(|&(_, i)| (i, true))
+    }
 }
 
 /// A load balancer's `strategy` (Traefik v3's names).

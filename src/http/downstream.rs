@@ -68,6 +68,14 @@ pub trait Downstream {
     /// The client's address (what `hrw` hashes).
     fn client_addr(&self) -> IpAddr;
 
+    /// The value of the request's first cookie named `name` (a sticky
+    /// cookie), quotes removed.
+    fn request_cookie(&self, name: &[u8]) -> Option<&[u8]>;
+
+    /// Adds a field to the response (a sticky cookie's `Set-Cookie`), its
+    /// value the concatenation of `parts`.
+    fn add_response_header(&mut self, name: &[u8], parts: &[&[u8]]);
+
     /// The per-request record (server picked, retries, statuses, bytes).
     fn record(&mut self) -> &mut Record;
 

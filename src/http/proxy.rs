@@ -17,7 +17,7 @@ use crate::http::error::{self, Attempt, Blame, ProxyError, Retry};
 use crate::http::server::{Outcome, ReqState};
 use crate::net::upstream::{self, UpstreamConn};
 use crate::runtime::io::{self, IoFail};
-use crate::service::balancer::Balancer;
+use crate::service::balancer::{Balancer, Picked};
 
 mod request;
 mod response;
@@ -47,9 +47,9 @@ pub async fn forward<D: Downstream>(
     lb: &LoadBalancer,
     balancer: &Balancer,
 ) -> Outcome {
-    // Servers the prober marked down are skipped; none up is a 503. The pick
-    // (p2c's in-flight count) is held until the exchange ends.
-    let picked = balancer.pick(lb, d.client_addr(), |i| lb.servers[i].health.is_up());
+    // None up is a 503. The pick (p2c's in-flight count) is held until the
+    // exchange ends.
+    let picked = pick(d, lb, balancer);
     d.record().server = picked.as_ref().map(|p| p.index);
     let Some(server) = picked.as_ref().map(|p| &lb.servers[p.index]) else {
         return d.fail(head, ProxyError::NoServer).await;
@@ -70,6 +70,41 @@ pub async fn forward<D: Downstream>(
             outcome
         }
     }
+}
+
+/// The server for this request: the one its sticky cookie names when that
+/// server is up, else the balancer's pick among the servers up (the prober
+/// marks the others down). A client without a cookie for a server that is up
+/// (or with an old Traefik form of one) gets its server's cookie.
+fn pick<'b, D: Downstream>(
+    d: &mut D,
+    lb: &LoadBalancer,
+    balancer: &'b Balancer,
+) -> Option<Picked<'b>> {
+    let up = |i: usize| lb.servers[i].health.is_up();
+    let sticky = lb.sticky.as_deref();
+    let pinned = sticky.and_then(|s| {
+        d.request_cookie(s.name.as_bytes())
+            .and_then(|v| s.server(v))
+    });
+    let pinned = pinned.filter(|&(i, _)| up(i));
+    let picked = match pinned {
+        Some((i, _)) => Some(balancer.pin(i)),
+        None => balancer.pick(lb, d.client_addr(), up),
+    };
+    if let (Some(s), Some(p)) = (sticky, &picked)
+        && pinned.is_none_or(|(_, legacy)| legacy)
+    {
+        let value = &s.values[p.index];
+        let parts = [
+            s.name.as_bytes(),
+            b"=",
+            value.as_bytes(),
+            s.attributes.as_bytes(),
+        ];
+        d.add_response_header(b"Set-Cookie", &parts);
+    }
+    picked
 }
 
 async fn exchange<D: Downstream>(

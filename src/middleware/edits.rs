@@ -195,7 +195,8 @@ impl Edits {
     }
 
     /// Records a response header edit whose value is `parts` joined, built in
-    /// place (a challenge with a fresh nonce): no allocation.
+    /// place (a challenge with a fresh nonce, a sticky cookie): no allocation
+    /// once warm.
     pub fn response_header_joined(&mut self, op: HeaderOp, name: &[u8], parts: &[&[u8]]) {
         let name = self.store(name);
         let start = self.scratch.len() as u32;
@@ -204,7 +205,8 @@ impl Edits {
         }
         let value = start..self.scratch.len() as u32;
         let edit = HeaderEdit { op, name, value };
-        push_edit(&mut self.response, &self.scratch, edit);
+        let group = self.groups.last().map_or(0, |&g| g as usize);
+        push_edit_from(&mut self.response, group, &self.scratch, edit);
     }
 
     /// Records a local answer; its headers are the response edits.

@@ -49,6 +49,11 @@ impl Balancer {
             Balancer::P2c(p2c) => p2c.pick(up)?,
             Balancer::Hrw => hrw(lb, client, up)?,
         };
+        Some(self.pin(index))
+    }
+
+    /// Server `index` (a sticky cookie named it), counted as p2c counts a pick.
+    pub fn pin(&self, index: usize) -> Picked<'_> {
         let inflight = match self {
             Balancer::P2c(p2c) => Some(&p2c.inflight[index]),
             _ => None,
@@ -56,7 +61,7 @@ impl Balancer {
         if let Some(n) = inflight {
             n.set(n.get() + 1);
         }
-        Some(Picked { index, inflight })
+        Picked { index, inflight }
     }
 }
 

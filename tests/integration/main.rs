@@ -29,6 +29,7 @@ mod pool;
 mod reload;
 mod routing;
 mod smuggling;
+mod sticky;
 mod strategies;
 mod tls;
 mod upgrade;

@@ -13,6 +13,7 @@ use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHe
 use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written};
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
+use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
 use crate::observe::Record;
 use crate::runtime::io::{self, IoFail};
@@ -26,6 +27,19 @@ impl<S: ClientIo> Downstream for Conn<S> {
 
     fn client_addr(&self) -> std::net::IpAddr {
         self.peer.ip().to_canonical()
+    }
+
+    fn request_cookie(&self, name: &[u8]) -> Option<&[u8]> {
+        let buf = &self.buf;
+        self.headers
+            .iter()
+            .filter(|h| h.name.get(buf).eq_ignore_ascii_case(b"cookie"))
+            .find_map(|h| crate::http::cookie::find(h.value.get(buf), name))
+    }
+
+    fn add_response_header(&mut self, name: &[u8], parts: &[&[u8]]) {
+        self.edits
+            .response_header_joined(HeaderOp::Add, name, parts);
     }
 
     fn record(&mut self) -> &mut Record {

@@ -22,6 +22,7 @@ fn lb(strategy: Strategy, weights: &[u32]) -> LoadBalancer {
         transport: ServersTransport::default(),
         health_check: None,
         strategy,
+        sticky: None,
     }
 }
 
