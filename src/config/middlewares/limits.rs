@@ -111,3 +111,7 @@ pub fn carry_limits(next: &mut Snapshot, prev: &Snapshot) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests_limits.rs"]
+mod tests;
