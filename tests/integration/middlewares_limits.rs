@@ -195,3 +195,67 @@ fn rate_limit_state_kept_over_a_reload_and_reset_when_changed() {
     wait_generation(&p, 3);
     assert_eq!(status(&p, ""), 200, "a changed definition starts afresh");
 }
+
+/// An upstream that answers one Upgrade with 101, then reads until the
+/// client's end of stream and closes.
+fn tunnel_upstream() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+    url
+}
+
+/// As in Traefik, a WebSocket tunnel is still its request: it holds its
+/// in-flight place until it closes, then gives it back.
+#[test]
+fn in_flight_req_place_held_by_a_tunnel_until_it_closes() {
+    use std::io::{Read, Write};
+    let up = Upstream::echo("up");
+    let text = format!(
+        "{}middlewares = [\"lim\"]\n{}{}\n[http.middlewares.lim.inFlightReq.sourceCriterion]\nrequestHeaderName = \"X-Id\"\n",
+        router("w", "Host(`ws.test`) && PathPrefix(`/chat`)", "ws"),
+        lb_service("ws", &[tunnel_upstream()]),
+        limited(&up, "inFlightReq]\namount = 1"),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&text));
+    let mut ws = std::net::TcpStream::connect(p.addr()).unwrap();
+    ws.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    ws.write_all(b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nX-Id: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        ws.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert_eq!(status(&p, "X-Id: a\r\n"), 429, "the tunnel holds the place");
+    assert_eq!(status(&p, "X-Id: b\r\n"), 200);
+
+    ws.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    let _ = ws.read_to_end(&mut rest);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while status(&p, "X-Id: a\r\n") != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "place not given back after the tunnel closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
