@@ -61,6 +61,7 @@ mod tests_unknown_keys;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use health::carry_health;
+pub use middlewares::carry_limits;
 pub use provider::ProviderFiles;
 pub use refused_keys::parse_section;
 pub use tcp_types::*;

@@ -31,6 +31,7 @@ mod headers;
 mod htpasswd;
 mod ip_allow;
 pub mod ip_strategy;
+pub mod limits;
 mod pass_tls_client_cert;
 mod path;
 mod redirect;
@@ -47,6 +48,7 @@ pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
 pub use ip_allow::IpAllowList;
+pub use limits::{InFlightReq, RateLimit};
 pub use pass_tls_client_cert::{ClientCerts, DnOptions, InfoOptions, PassTlsClientCert};
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
 pub use redirect::{RedirectRegex, RedirectScheme};
@@ -84,6 +86,8 @@ pub enum Middleware {
     ContentType(ContentType),
     DigestAuth(DigestAuth),
     PassTlsClientCert(PassTlsClientCert),
+    RateLimit(RateLimit),
+    InFlightReq(InFlightReq),
 }
 
 impl Middleware {
@@ -104,6 +108,8 @@ impl Middleware {
             Middleware::ContentType(_) => "contentType",
             Middleware::DigestAuth(_) => "digestAuth",
             Middleware::PassTlsClientCert(_) => "passTLSClientCert",
+            Middleware::RateLimit(_) => "rateLimit",
+            Middleware::InFlightReq(_) => "inFlightReq",
         }
     }
 }
@@ -168,6 +174,8 @@ pub fn on_request(
             Middleware::ContentType(m) => m.apply(edits),
             Middleware::DigestAuth(m) => m.apply(req, edits),
             Middleware::PassTlsClientCert(m) => m.apply(req, edits),
+            Middleware::RateLimit(m) => m.apply(req, edits),
+            Middleware::InFlightReq(m) => m.apply(req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

@@ -18,7 +18,10 @@ use super::raw_middleware::*;
 use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
 
 mod ip_allow;
+mod limits;
 mod redirect;
+
+pub use limits::carry_limits;
 
 /// A type's refused key (relative to `http.middlewares.<name>.<type>`) and why.
 type Refusal = (String, String);
@@ -205,6 +208,8 @@ fn one(
         ("contentType", raw.content_type.is_some()),
         ("digestAuth", raw.digest_auth.is_some()),
         ("passTLSClientCert", raw.pass_tls_client_cert.is_some()),
+        ("rateLimit", raw.rate_limit.is_some()),
+        ("inFlightReq", raw.in_flight_req.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -296,6 +301,16 @@ fn one(
         }
     } else if let Some(m) = &raw.pass_tls_client_cert {
         pass_tls_client_cert::compile(m)
+    } else if let Some(m) = &raw.rate_limit {
+        match limits::rate_limit(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".rateLimit.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.in_flight_req {
+        match limits::in_flight_req(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".inFlightReq.{k}")), reason),
+        }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");
         return Some(Kind::Chain(chain.middlewares.clone()));

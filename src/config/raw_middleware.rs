@@ -24,6 +24,8 @@ pub struct RawMiddleware {
     pub digest_auth: Option<RawBasicAuth>,
     #[serde(rename = "passTLSClientCert")]
     pub pass_tls_client_cert: Option<RawPassTlsClientCert>,
+    pub rate_limit: Option<RawRateLimit>,
+    pub in_flight_req: Option<RawInFlightReq>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,4 +262,33 @@ pub struct RawIssuerDn {
     pub serial_number: bool,
     #[serde(default)]
     pub domain_component: bool,
+}
+
+/// `rateLimit` (Traefik's `redis` is not a field: refused as not supported yet).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRateLimit {
+    pub average: Option<i64>,
+    pub period: Option<super::duration::ConfigDuration>,
+    pub burst: Option<i64>,
+    pub source_criterion: Option<RawSourceCriterion>,
+}
+
+/// `inFlightReq`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawInFlightReq {
+    pub amount: Option<i64>,
+    pub source_criterion: Option<RawSourceCriterion>,
+}
+
+/// `sourceCriterion` of rateLimit and inFlightReq: at most one of the three.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSourceCriterion {
+    pub ip_strategy: Option<RawIpStrategy>,
+    #[serde(default)]
+    pub request_header_name: String,
+    #[serde(default)]
+    pub request_host: bool,
 }

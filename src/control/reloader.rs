@@ -189,6 +189,8 @@ impl Reloader {
             Ok(mut snapshot) => {
                 // Before publishing: no worker may see a kept server as up again.
                 config::carry_health(&mut snapshot, &self.published.load());
+                // And rate limits and in-flight counts whose definition is kept.
+                config::carry_limits(&mut snapshot, &self.published.load());
                 let (routers, services) = (snapshot.routers.len(), snapshot.services.len());
                 self.published.publish(snapshot);
                 self.state.record_success();

@@ -238,6 +238,12 @@ async fn serve_active<S: ClientIo>(
         c.req = ReqState::Untouched;
         c.begin_record(&head);
         let outcome = CatchUnwind::new(c.handle(&head)).await;
+        // A tunnel (WebSocket) is still its request for inFlightReq, as in
+        // Traefik: the places it holds are given back when the tunnel ends.
+        let _tunnel_held = match &outcome {
+            Ok(Outcome::Tunnel(_)) => Some(c.edits.take_held()),
+            _ => None,
+        };
         if outcome.is_ok() {
             c.finish_record();
         }

@@ -55,6 +55,8 @@ pub struct Edits {
     answer: Option<Answer>,
     /// `contentType`: guess a missing response Content-Type from the body.
     sniff: bool,
+    /// inFlightReq places this request holds, given back when it is cleared.
+    held: super::limits::Held,
 }
 
 impl Edits {
@@ -68,6 +70,17 @@ impl Edits {
         self.groups.clear();
         self.answer = None;
         self.sniff = false;
+        self.held.clear();
+    }
+
+    /// Holds an inFlightReq place until the request ends (see [`Edits::clear`]).
+    pub fn hold(&mut self, g: super::limits::InFlightGuard) {
+        self.held.push(g);
+    }
+
+    /// The places held, moved out for what outlives the request (a tunnel).
+    pub fn take_held(&mut self) -> super::limits::Held {
+        self.held.take()
     }
 
     /// Nothing to apply: the upstream and response heads go out as without a chain.

@@ -20,6 +20,7 @@ mod middlewares_auth;
 mod middlewares_content_type;
 mod middlewares_digest_auth;
 mod middlewares_headers;
+mod middlewares_limits;
 mod middlewares_pass_tls_client_cert;
 mod middlewares_redirect_ip;
 mod middlewares_state;

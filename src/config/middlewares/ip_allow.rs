@@ -61,7 +61,7 @@ fn reject_status(code: i64) -> Result<u16, Refusal> {
     Ok(code)
 }
 
-fn strategy(raw: Option<&RawIpStrategy>) -> Result<IpStrategy, Refusal> {
+pub(super) fn strategy(raw: Option<&RawIpStrategy>) -> Result<IpStrategy, Refusal> {
     let Some(s) = raw else {
         return Ok(IpStrategy::RemoteAddr { ipv6_subnet: None });
     };
