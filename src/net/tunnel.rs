@@ -27,6 +27,9 @@ pub async fn run<S: ClientIo>(client: S, client_buf: Vec<u8>, up: UpstreamConn) 
     if let Err(e) = a.and(b) {
         log::debug!("tunnel ended: {e}");
     }
+    // A direction that failed did not half-close: close now (for TLS, the
+    // close_notify; a second shutdown of a TLS half does nothing).
+    let _ = client_w.shutdown().await;
 }
 
 /// One direction: `buf` first, then read → write until end of stream, which is

@@ -75,6 +75,9 @@ pub async fn forward<R, W>(
             }
         }
     }
+    // Ended by an error or the idle timeout, the client side was not closed yet:
+    // a terminated TLS client gets its close_notify here.
+    let _ = client_w.shutdown().await;
 }
 
 async fn watchdog(last: &Cell<Instant>, idle: Duration) {
