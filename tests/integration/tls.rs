@@ -4,6 +4,7 @@
 mod close_notify;
 pub mod openssl;
 pub mod pki;
+mod resumption;
 mod tcp;
 mod termination;
 mod wire;
