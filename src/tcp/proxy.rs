@@ -60,8 +60,7 @@ pub async fn forward<R, W>(
     let upward = copy(&mut client_r, initial, &mut up_w, Some(&last));
     let downward = copy(&mut up_r, Vec::new(), &mut client_w, Some(&last));
     let both = async {
-        let (a, b) = monoio::join!(upward, downward);
-        if let Err(e) = a.and(b) {
+        if let Err(e) = crate::net::tunnel::both(upward, downward).await {
             log::debug!("tcp proxy to {} ended: {e}", server.address);
         }
     };

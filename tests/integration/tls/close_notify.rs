@@ -13,6 +13,7 @@ use super::openssl::{SClient, assert_clean};
 use super::pki::{Opts, client_config, connect};
 use super::{Site, certs_toml, start_with};
 use crate::common::config::{lb_service, router};
+use crate::common::scripted;
 use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -88,15 +89,17 @@ fn one_shot_upstream(reply: &'static [u8]) -> std::net::SocketAddr {
     addr
 }
 
-#[test]
-fn close_notify_when_an_upgrade_tunnel_ends() {
-    let up = one_shot_upstream(
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nbye",
-    );
+const SWITCH: &[u8] =
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nbye";
+
+/// An Upgrade tunnel to an upstream that says "bye" and then `end`s (a close,
+/// or a reset); the client, openssl, stays until the server closes.
+fn tunnel_that_ends(end: Step) -> String {
+    let up = Scripted::start(move |_, _| vec![scripted::send(SWITCH), end.clone()]);
     let dynamic = format!(
         "{}[http.routers.ws.tls]\n{}{}",
         router("ws", "PathPrefix(`/`)", "ws"),
-        lb_service("ws", &[format!("http://{up}")]),
+        lb_service("ws", &[up.url()]),
         certs_toml(true)
     );
     let site = Site::new();
@@ -107,7 +110,20 @@ fn close_notify_when_an_upgrade_tunnel_ends() {
     );
     let out = c.finish(LIMIT);
     assert!(out.contains("HTTP/1.1 101") && out.contains("bye"), "{out}");
-    assert_clean(&out, "Upgrade tunnel");
+    out
+}
+
+#[test]
+fn close_notify_when_an_upgrade_tunnel_ends() {
+    assert_clean(&tunnel_that_ends(Step::Close), "Upgrade tunnel");
+}
+
+/// An upstream reset ends the whole tunnel (the client's direction is not left
+/// waiting for the client), with close_notify.
+#[test]
+fn close_notify_when_an_upgrade_tunnel_is_reset_upstream() {
+    let out = tunnel_that_ends(Step::Reset);
+    assert_clean(&out, "Upgrade tunnel reset upstream");
 }
 
 #[test]
