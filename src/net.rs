@@ -1,5 +1,5 @@
 //! Transports, below any protocol: the client transport seam (`client_io`, plain
-//! TCP, and TLS in `tls_stream`, with the client's certificates: `client_certs`), peeking at a socket (`peer`), dialing and
+//! TCP, and TLS in `tls_stream`, whose departure watch is `tls_peer`, with the client's certificates: `client_certs`), peeking at a socket (`peer`), dialing and
 //! pooling upstream connections (`upstream`), the two-way byte copy of tunnels
 //! and TCP routes (`tunnel`), and addresses as text (`ip_text`).
 
@@ -7,6 +7,7 @@ pub mod client_certs;
 pub mod client_io;
 pub mod ip_text;
 pub mod peer;
+pub mod tls_peer;
 pub mod tls_stream;
 pub mod tunnel;
 pub mod upstream;

@@ -268,10 +268,10 @@ fn options(files: &ProviderFiles, file: &Path, raw: &RawTlsOptions) -> Result<Tl
     if raw.curve_preferences.is_some() {
         return Err("curvePreferences is not supported yet by proxyd".into());
     }
-    if raw.disable_session_tickets == Some(true) {
-        return Err("disableSessionTickets is not supported yet by proxyd".into());
-    }
-    let mut o = TlsOptions::default();
+    let mut o = TlsOptions {
+        session_tickets: raw.disable_session_tickets != Some(true),
+        ..TlsOptions::default()
+    };
     if let Some(v) = &raw.min_version {
         o.min_version =
             acceptor::parse_version(v, false).map_err(|e| format!("minVersion: {e}"))?;

@@ -107,7 +107,7 @@ pub async fn serve_conn(
             Box::pin(tcp_forward(&view, &ep, service, r_half, w_half, buf)).await;
         }
         Some((_, service)) => {
-            let Some(tls) = Box::pin(handshake(io, buf, config, deadline, &hello, peer)).await
+            let Some(tls) = Box::pin(handshake(io, buf, config, deadline, &hello, peer, &w)).await
             else {
                 return;
             };
@@ -116,7 +116,9 @@ pub async fn serve_conn(
         }
         None => {
             drop(view);
-            if let Some(tls) = Box::pin(handshake(io, buf, config, deadline, &hello, peer)).await {
+            if let Some(tls) =
+                Box::pin(handshake(io, buf, config, deadline, &hello, peer, &w)).await
+            {
                 Box::pin(serve(tls, peer, ep, w, true, open)).await;
             }
         }
@@ -165,9 +167,13 @@ async fn handshake(
     deadline: Option<Instant>,
     hello: &ClientHello,
     peer: SocketAddr,
+    w: &WorkerCtx,
 ) -> Option<tls_stream::TlsStream> {
     match tls_stream::accept(io, peeked, config, deadline).await {
-        Ok(s) => Some(s),
+        Ok(s) => {
+            w.obs.metrics.borrow_mut().tls_handshakes[usize::from(s.resumed())] += 1;
+            Some(s)
+        }
         Err(e) => {
             log::debug!(
                 "TLS handshake with {peer} (sni={}) failed: {e}",

@@ -161,8 +161,10 @@ async fn serve_spot<S: ClientIo>(
     loop {
         let (peer, ep) = (spot.peer, spot.ep.clone());
         let active = serve_active(io, buf, peer, ep, w.clone(), tls);
-        let Some(parked) = Box::pin(active).await else {
-            return;
+        let parked = match Box::pin(active).await {
+            End::Park(parked) => parked,
+            End::Close(io) => return Box::pin(io.close()).await,
+            End::Tunneled => return,
         };
         spot.deadline = parked.deadline;
         (io, spot) = match parked.io.park(&w.parking, spot) {
@@ -180,13 +182,24 @@ async fn serve_spot<S: ClientIo>(
             _ = shutdown.wait() => false,
         };
         if !woke {
-            return;
+            // Boxed: this task's state while parked stays as small as it was.
+            return Box::pin(io.close()).await;
         }
         buf = Vec::with_capacity(CLIENT_BUF_SIZE);
     }
 }
 
-/// Serves requests until the connection ends (`None`) or parks.
+/// How [`serve_active`] stopped serving.
+enum End<S> {
+    /// Quiet: wait for the next request with only the socket.
+    Park(Parked<S>),
+    /// Done with this connection: close it (`ClientIo::close`).
+    Close(S),
+    /// It became a tunnel, which has ended (and closed both sides).
+    Tunneled,
+}
+
+/// Serves requests until the connection ends or parks.
 async fn serve_active<S: ClientIo>(
     io: S,
     initial: Vec<u8>,
@@ -194,7 +207,7 @@ async fn serve_active<S: ClientIo>(
     ep: Rc<EntryCtx>,
     w: Rc<WorkerCtx>,
     tls: bool,
-) -> Option<Parked<S>> {
+) -> End<S> {
     let trusted = trusted(&ep.cfg, peer);
     let client_certs = io.client_certs();
     let mut c = Conn {
@@ -228,12 +241,12 @@ async fn serve_active<S: ClientIo>(
             Err(NoHead::Fail(e)) => {
                 c.req = ReqState::Broken;
                 c.fail(None, e).await;
-                return None;
+                return End::Close(c.io);
             }
             Err(NoHead::Park(deadline)) => {
-                return Some(Parked { io: c.io, deadline });
+                return End::Park(Parked { io: c.io, deadline });
             }
-            Err(NoHead::Closed) => return None,
+            Err(NoHead::Closed) => return End::Close(c.io),
         };
         c.req = ReqState::Untouched;
         c.begin_record(&head);
@@ -255,9 +268,9 @@ async fn serve_active<S: ClientIo>(
             }
             Ok(Outcome::Tunnel(up)) => {
                 Box::pin(tunnel::run(c.io, c.buf, up)).await;
-                return None;
+                return End::Tunneled;
             }
-            Ok(_) => return None,
+            Ok(_) => return End::Close(c.io),
             Err(()) => {
                 log::error!(
                     "panic while handling a request from {}: answered 500",
@@ -266,7 +279,7 @@ async fn serve_active<S: ClientIo>(
                 c.req = ReqState::Broken;
                 c.fail(None, ProxyError::Internal("panic")).await;
                 c.finish_record();
-                return None;
+                return End::Close(c.io);
             }
         }
     }

@@ -33,6 +33,13 @@ pub trait ClientIo: AsyncReadRent + AsyncWriteRent + Sized + 'static {
 
     fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf);
 
+    /// Ends the connection, the one way every HTTP connection ends: a TLS stream
+    /// sends close_notify first (bounded by a short deadline); a plain socket
+    /// just closes when dropped.
+    fn close(self) -> impl Future<Output = ()> {
+        std::future::ready(())
+    }
+
     /// The client certificate chain of an mTLS connection (none for plaintext).
     fn client_certs(&self) -> Option<std::rc::Rc<crate::net::client_certs::ClientCerts>> {
         None

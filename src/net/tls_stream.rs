@@ -13,12 +13,18 @@
 //! Ciphertext buffers are per connection and reused: `rd` holds what the socket
 //! gave and rustls has not taken yet (initially the peeked bytes); `wr` holds
 //! records on their way out.
+//!
+//! Closing goes through one function, [`close`] (reached as `shutdown` of the
+//! stream or of its write half, and as [`ClientIo::close`]): it sends
+//! close_notify once, bounded by [`CLOSE_NOTIFY_TIME`], then half-closes the
+//! socket. Without the alert an OpenSSL client reports `unexpected eof` and
+//! drops the session it could have resumed.
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, Write};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use monoio::BufResult;
 use monoio::buf::{IoBuf, IoBufMut, IoVecBuf, IoVecBufMut, RawBuf};
@@ -27,10 +33,16 @@ use monoio::net::TcpStream;
 use rustls::{ServerConfig, ServerConnection};
 
 use crate::net::client_io::ClientIo;
+use crate::net::peer::Peek;
+use crate::net::tls_peer;
 use crate::runtime::io::{IoFail, read_some, reserve_up_to, until, write_vec};
 
 /// Socket reads for TLS records: one full record plus its header.
 const RECORD_BUF: usize = 16 * 1024 + 256;
+/// How long a close waits for its close_notify to leave: the alert is a few
+/// dozen bytes, so only a client that stopped reading (a full socket buffer)
+/// takes this long, and it must not hold the task (or a graceful stop) longer.
+pub const CLOSE_NOTIFY_TIME: Duration = Duration::from_secs(1);
 
 type Shared = Rc<RefCell<ServerConnection>>;
 
@@ -45,6 +57,12 @@ struct ReadSide {
 #[derive(Default)]
 struct WriteSide {
     buf: Vec<u8>,
+    /// A write of `buf` was started and has not completed: if it was given up
+    /// (a write deadline), a record may be cut short, and an alert after it
+    /// would only be garbage to the client.
+    writing: bool,
+    /// close_notify went out (or was given up): closing again does nothing.
+    closed: bool,
 }
 
 /// A server-side TLS connection.
@@ -73,7 +91,7 @@ fn tls_error(e: rustls::Error) -> io::Error {
 
 fn io_fail(e: IoFail) -> io::Error {
     match e {
-        IoFail::Timeout => io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"),
+        IoFail::Timeout => io::Error::new(io::ErrorKind::TimedOut, "TLS I/O timed out"),
         IoFail::Io(e) => e,
     }
 }
@@ -104,16 +122,21 @@ pub async fn accept(
 impl TlsStream {
     async fn handshake(&mut self) -> io::Result<()> {
         loop {
-            flush_tls(&mut self.io, &self.conn, &mut self.wr).await?;
+            flush_tls(&mut self.io, &self.conn, &mut self.wr, None).await?;
             if !self.conn.borrow().is_handshaking() {
                 return Ok(());
             }
             if let Err(e) = pump(&mut self.io, &self.conn, &mut self.rd).await {
                 // Best effort: tell the client why (e.g. unrecognized_name).
-                let _ = flush_tls(&mut self.io, &self.conn, &mut self.wr).await;
+                let _ = flush_tls(&mut self.io, &self.conn, &mut self.wr, None).await;
                 return Err(e);
             }
         }
+    }
+
+    /// Whether the handshake resumed a session (a ticket) rather than a full one.
+    pub fn resumed(&self) -> bool {
+        self.conn.borrow().handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 
     /// The ALPN protocol agreed on, if any.
@@ -215,11 +238,12 @@ fn copy_plain<T: IoBufMut>(
     Ok(n)
 }
 
-/// Sends every record rustls has queued.
+/// Sends every record rustls has queued, by `deadline` if given.
 async fn flush_tls<W: AsyncWriteRent>(
     io: &mut W,
     conn: &Shared,
     wr: &mut WriteSide,
+    deadline: Option<Instant>,
 ) -> io::Result<()> {
     loop {
         {
@@ -232,7 +256,11 @@ async fn flush_tls<W: AsyncWriteRent>(
                 c.write_tls(&mut wr.buf)?;
             }
         }
-        write_vec(io, &mut wr.buf, None).await.map_err(io_fail)?;
+        wr.writing = true;
+        write_vec(io, &mut wr.buf, deadline)
+            .await
+            .map_err(io_fail)?;
+        wr.writing = false;
     }
 }
 
@@ -243,13 +271,22 @@ async fn write_plain<W: AsyncWriteRent>(
     data: &[u8],
 ) -> io::Result<usize> {
     let n = conn.borrow_mut().writer().write(data)?;
-    flush_tls(io, conn, wr).await?;
+    flush_tls(io, conn, wr, None).await?;
     Ok(n)
 }
 
+/// The one way a TLS connection is closed: close_notify (after whatever rustls
+/// still holds), flushed within [`CLOSE_NOTIFY_TIME`], then a TCP half-close.
+/// Once only; skipped after a write that was given up mid-record.
 async fn close<W: AsyncWriteRent>(io: &mut W, conn: &Shared, wr: &mut WriteSide) -> io::Result<()> {
-    conn.borrow_mut().send_close_notify();
-    flush_tls(io, conn, wr).await?;
+    if std::mem::replace(&mut wr.closed, true) {
+        return Ok(());
+    }
+    if !wr.writing {
+        conn.borrow_mut().send_close_notify();
+        let deadline = Instant::now() + CLOSE_NOTIFY_TIME;
+        flush_tls(io, conn, wr, Some(deadline)).await?;
+    }
     io.shutdown().await
 }
 
@@ -304,7 +341,7 @@ macro_rules! impl_write {
             }
 
             async fn flush(&mut self) -> io::Result<()> {
-                flush_tls(&mut self.io, &self.conn, &mut self.wr).await
+                flush_tls(&mut self.io, &self.conn, &mut self.wr, None).await
             }
 
             async fn shutdown(&mut self) -> io::Result<()> {
@@ -324,12 +361,30 @@ impl ClientIo for TlsStream {
     type WriteHalf = TlsWriteHalf;
 
     async fn peer_closed(&self) {
-        // Ciphertext still buffered: the client is there. (A close_notify alert
-        // without FIN also reads as "there": it shows up as bytes to the peek.)
+        // Ciphertext still buffered: the client is there.
         if self.rd.pos < self.rd.buf.len() {
             return std::future::pending().await;
         }
-        self.io.peer_closed().await
+        // A peek cannot tell a close_notify from a pipelined request (TLS 1.3
+        // encrypts alerts), so what arrives is handed to rustls (see `tls_peer`).
+        loop {
+            if self.io.readable(false).await.is_err() {
+                return;
+            }
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&self.io);
+            let seen = tls_peer::probe(fd, &mut self.conn.borrow_mut());
+            match seen {
+                Peek::Gone => return,
+                Peek::Data => std::future::pending::<()>().await,
+                Peek::Quiet => {}
+            }
+        }
+    }
+
+    async fn close(mut self) {
+        if let Err(e) = close(&mut self.io, &self.conn, &mut self.wr).await {
+            log::debug!("TLS close: {e}");
+        }
     }
 
     fn into_halves(self) -> (TlsReadHalf, TlsWriteHalf) {

@@ -23,10 +23,28 @@ pub async fn run<S: ClientIo>(client: S, client_buf: Vec<u8>, up: UpstreamConn) 
     let (mut up_r, mut up_w) = up.stream.into_split();
     let upward = copy(&mut client_r, client_buf, &mut up_w, None);
     let downward = copy(&mut up_r, up.buf, &mut client_w, None);
-    let (a, b) = monoio::join!(upward, downward);
-    if let Err(e) = a.and(b) {
+    if let Err(e) = both(upward, downward).await {
         log::debug!("tunnel ended: {e}");
     }
+    // A direction that failed did not half-close: close now (for TLS, the
+    // close_notify; a second shutdown of a TLS half does nothing).
+    let _ = client_w.shutdown().await;
+}
+
+/// Runs both directions until both ended, or until one fails: then the other
+/// is dropped too (an upstream reset ends the tunnel instead of leaving the
+/// client's direction waiting for the client).
+pub async fn both(
+    a: impl std::future::Future<Output = io::Result<()>>,
+    b: impl std::future::Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (first, a_done) = monoio::select! {
+        r = &mut a => (r, true),
+        r = &mut b => (r, false),
+    };
+    first?;
+    if a_done { b.await } else { a.await }
 }
 
 /// One direction: `buf` first, then read → write until end of stream, which is

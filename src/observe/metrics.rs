@@ -207,6 +207,9 @@ pub struct Metrics {
     /// on or off: both happen on error paths only.
     pub accept_errors: Vec<u64>,
     pub refused: Vec<u64>,
+    /// Completed TLS handshakes: `[full, resumed]` (a ticket). Counted metrics
+    /// on or off: one add next to a handshake's cost.
+    pub tls_handshakes: [u64; 2],
     /// Access-log lines written, and lines lost to write errors.
     pub log_lines: u64,
     pub log_dropped: u64,
@@ -274,6 +277,7 @@ impl Metrics {
         into.accept_errors.clone_from(&self.accept_errors);
         into.refused.clone_from(&self.refused);
         into.parked = self.parked;
+        into.tls_handshakes = self.tls_handshakes;
         into.log_lines = self.log_lines;
         into.log_dropped = self.log_dropped;
     }
@@ -289,6 +293,8 @@ impl Metrics {
             add_per_entry_point(&mut out.accept_errors, &w.accept_errors);
             add_per_entry_point(&mut out.refused, &w.refused);
             out.parked += w.parked;
+            out.tls_handshakes[0] += w.tls_handshakes[0];
+            out.tls_handshakes[1] += w.tls_handshakes[1];
             out.log_lines += w.log_lines;
             out.log_dropped += w.log_dropped;
         }

@@ -142,6 +142,18 @@ pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
             }
         }
     }
+    header(
+        &mut out,
+        "tls_handshakes_total",
+        "counter",
+        "Completed TLS handshakes with clients, full or resumed (a session ticket).",
+    );
+    for (resumed, n) in ["false", "true"].iter().zip(m.tls_handshakes) {
+        let _ = writeln!(
+            out,
+            "proxyd_tls_handshakes_total{{resumed=\"{resumed}\"}} {n}"
+        );
+    }
     gauge(
         &mut out,
         "parked_connections",

@@ -60,8 +60,7 @@ pub async fn forward<R, W>(
     let upward = copy(&mut client_r, initial, &mut up_w, Some(&last));
     let downward = copy(&mut up_r, Vec::new(), &mut client_w, Some(&last));
     let both = async {
-        let (a, b) = monoio::join!(upward, downward);
-        if let Err(e) = a.and(b) {
+        if let Err(e) = crate::net::tunnel::both(upward, downward).await {
             log::debug!("tcp proxy to {} ended: {e}", server.address);
         }
     };
@@ -75,6 +74,9 @@ pub async fn forward<R, W>(
             }
         }
     }
+    // Ended by an error or the idle timeout, the client side was not closed yet:
+    // a terminated TLS client gets its close_notify here.
+    let _ = client_w.shutdown().await;
 }
 
 async fn watchdog(last: &Cell<Instant>, idle: Duration) {

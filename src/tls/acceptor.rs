@@ -5,7 +5,9 @@
 //! Session tickets: every config shares one process-wide ticketer, so a ticket
 //! issued by worker 0 resumes on worker 1 and across reloads (docs/architecture.md).
 //! The stateful session-id cache is off: it is a mutex-guarded map that workers
-//! would contend on; TLS 1.2 clients resume with tickets instead.
+//! would contend on; TLS 1.2 clients resume with tickets instead, as with
+//! Traefik (Go's crypto/tls has no server-side session cache either).
+//! `disableSessionTickets` turns tickets off, so, as in Go, no resumption at all.
 
 use std::sync::{Arc, OnceLock};
 
@@ -64,6 +66,8 @@ pub struct TlsOptions {
     pub client_auth: ClientAuthType,
     /// PEM bytes of every `caFiles` entry.
     pub client_cas: Vec<Vec<u8>>,
+    /// Issue (and accept) session tickets: not `disableSessionTickets`.
+    pub session_tickets: bool,
 }
 
 impl Default for TlsOptions {
@@ -78,6 +82,7 @@ impl Default for TlsOptions {
             sni_strict: false,
             client_auth: ClientAuthType::NoClientCert,
             client_cas: Vec::new(),
+            session_tickets: true,
         }
     }
 }
@@ -203,8 +208,13 @@ pub fn build(opts: &TlsOptions, store: Arc<CertStore>) -> Result<Arc<ServerConfi
     // whose SHA-384 key schedule runs on ring's non-accelerated SHA-512 code:
     // 14% of a full handshake's CPU in the profile (docs/benchmarks.md).
     cfg.ignore_client_order = true;
-    cfg.ticketer = ticketer()?;
     cfg.session_storage = Arc::new(NoServerSessionStorage {});
+    if opts.session_tickets {
+        cfg.ticketer = ticketer()?;
+    } else {
+        cfg.ticketer = Arc::new(NoTickets);
+        cfg.send_tls13_tickets = 0;
+    }
     Ok(Arc::new(cfg))
 }
 
@@ -239,6 +249,29 @@ fn client_verifier(
         b
     };
     b.build().map_err(|e| format!("clientAuth: {e}"))
+}
+
+/// `disableSessionTickets`: no tickets issued, none accepted (rustls' own
+/// never-ticketer is not public).
+#[derive(Debug)]
+struct NoTickets;
+
+impl ProducesTickets for NoTickets {
+    fn enabled(&self) -> bool {
+        false
+    }
+
+    fn lifetime(&self) -> u32 {
+        0
+    }
+
+    fn encrypt(&self, _plain: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn decrypt(&self, _cipher: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// `RequestClientCert` / `RequireAnyClientCert`: a client certificate is asked

@@ -1,7 +1,10 @@
 //! TLS termination, SNI routing and TCP routes against the real binary, with
 //! rcgen-made certificates and a rustls client (`tls/pki.rs`).
 
+mod close_notify;
+pub mod openssl;
 pub mod pki;
+mod resumption;
 mod tcp;
 mod termination;
 mod wire;
