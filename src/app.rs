@@ -84,12 +84,14 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
         &cfg, &cores, driver, requested, groups, &published, &hub, &tx,
     )?;
     let driver = wait_ready(&rx, spawned)?;
-    log::info!("ready workers={spawned} driver={}", driver.name());
     // One prober for the process, whatever the number of workers.
     let prober = crate::health::start(published.clone())?;
     let control = control::start(cfg.clone(), published, fingerprint)?;
     hub.set_control(control.state().clone());
     forward_signals(signals, tx, hub.reopen.clone())?;
+    // Last: from this line on, the process has every thread and descriptor it
+    // keeps (tests count descriptors from here).
+    log::info!("ready workers={spawned} driver={}", driver.name());
     serve_until_stopped(&control, &rx);
     // No reloads while draining: the config being drained is the one to finish with.
     control.stop();

@@ -53,6 +53,7 @@ impl Drop for Prober {
 pub fn start(published: Arc<Published>) -> std::io::Result<Prober> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    let (built, wait) = std::sync::mpsc::sync_channel(1);
     let thread = std::thread::Builder::new()
         .name("proxyd-health".into())
         .spawn(move || {
@@ -60,11 +61,15 @@ pub fn start(published: Arc<Published>) -> std::io::Result<Prober> {
             let rt = monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
                 .enable_timer()
                 .build();
+            let _ = built.send(());
             match rt {
                 Ok(mut rt) => rt.block_on(run(published, flag)),
                 Err(e) => log::error!("health checks cannot run: runtime failed: {e}"),
             }
         })?;
+    // The process is "ready" only once the prober holds what it keeps open
+    // (its runtime's descriptors), so nothing appears after that line.
+    let _ = wait.recv();
     Ok(Prober {
         stop,
         thread: Some(thread),
