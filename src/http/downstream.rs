@@ -15,7 +15,7 @@
 #![allow(async_fn_in_trait)]
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::http::body::{RelayError, Sink};
@@ -65,8 +65,9 @@ pub trait Downstream {
     /// This worker's idle upstream connections.
     fn pool(&self) -> &Pool;
 
-    /// The client's address (what `hrw` hashes).
-    fn client_addr(&self) -> IpAddr;
+    /// The client's address as text, formatted once per connection (what
+    /// `hrw` hashes).
+    fn client_ip(&self) -> &str;
 
     /// The value of the request's first cookie named `name` (a sticky
     /// cookie), quotes removed.

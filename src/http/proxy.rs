@@ -90,7 +90,7 @@ fn pick<'b, D: Downstream>(
     let pinned = pinned.filter(|&(i, _)| up(i));
     let picked = match pinned {
         Some((i, _)) => Some(balancer.pin(i)),
-        None => balancer.pick(lb, d.client_addr(), up),
+        None => balancer.pick(lb, d.client_ip(), up),
     };
     if let (Some(s), Some(p)) = (sticky, &picked)
         && pinned.is_none_or(|(_, legacy)| legacy)

@@ -11,10 +11,8 @@
 //! which balances each worker's share as Traefik's process-wide count balances
 //! its one process.
 
-use std::cell::{Cell, RefCell};
-use std::net::IpAddr;
-
 use crate::config::{LoadBalancer, Strategy};
+use std::cell::{Cell, RefCell};
 
 use super::wrr::Wrr;
 
@@ -41,7 +39,7 @@ impl Balancer {
     pub fn pick<'a>(
         &'a self,
         lb: &LoadBalancer,
-        client: IpAddr,
+        client: &str,
         up: impl Fn(usize) -> bool,
     ) -> Option<Picked<'a>> {
         let index = match self {
@@ -132,17 +130,17 @@ impl P2c {
     }
 }
 
-/// Traefik's highest random weight: FNV-1a 64 of the client address's text
+/// Traefik's highest random weight: FNV-1a 64 of the client address (its
+/// text)
 /// followed by the server's name (its URL), as a fraction of 2^64, scored
 /// `weight / -ln(fraction)`; the highest score wins.
-fn hrw(lb: &LoadBalancer, client: IpAddr, up: impl Fn(usize) -> bool) -> Option<usize> {
-    let ip = crate::net::ip_text::IpText::new(client);
+fn hrw(lb: &LoadBalancer, client: &str, up: impl Fn(usize) -> bool) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, s) in lb.servers.iter().enumerate() {
         if s.weight == 0 || !up(i) {
             continue;
         }
-        let score = score(ip.as_str(), &s.url, s.weight);
+        let score = score(client, &s.url, s.weight);
         if best.is_none_or(|(_, b)| score > b) {
             best = Some((i, score));
         }

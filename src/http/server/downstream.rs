@@ -25,8 +25,8 @@ impl<S: ClientIo> Downstream for Conn<S> {
         &self.w.pool
     }
 
-    fn client_addr(&self) -> std::net::IpAddr {
-        self.peer.ip().to_canonical()
+    fn client_ip(&self) -> &str {
+        self.client_ip.as_str()
     }
 
     fn request_cookie(&self, name: &[u8]) -> Option<&[u8]> {

@@ -15,7 +15,6 @@ impl<S: ClientIo> Conn<S> {
             _ => 0,
         };
         self.routed = None;
-        self.edits.clear();
         self.rec.begin(head.method.get(buf), body_len, head.upgrade);
         if self.w.obs.logging() {
             let protocol = head.version.as_str();

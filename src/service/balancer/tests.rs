@@ -1,5 +1,3 @@
-use std::net::IpAddr;
-
 use super::*;
 use crate::config::{Health, LoadBalancer, Server, ServersTransport};
 
@@ -26,15 +24,11 @@ fn lb(strategy: Strategy, weights: &[u32]) -> LoadBalancer {
     }
 }
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
 #[test]
 fn p2c_prefers_the_server_with_fewer_requests_in_flight() {
     let lb = lb(Strategy::P2c, &[1, 1]);
     let b = Balancer::new(&lb);
-    let client = ip("192.0.2.1");
+    let client = "192.0.2.1";
     let held = b.pick(&lb, client, |_| true).unwrap();
     // With two servers both are drawn: the idle one wins every time.
     for _ in 0..50 {
@@ -54,10 +48,10 @@ fn p2c_never_picks_a_server_that_is_down() {
     let lb = lb(Strategy::P2c, &[1, 1, 1]);
     let b = Balancer::new(&lb);
     for _ in 0..300 {
-        let p = b.pick(&lb, ip("192.0.2.1"), |i| i != 1).unwrap();
+        let p = b.pick(&lb, "192.0.2.1", |i| i != 1).unwrap();
         assert_ne!(p.index, 1);
     }
-    assert!(b.pick(&lb, ip("192.0.2.1"), |_| false).is_none());
+    assert!(b.pick(&lb, "192.0.2.1", |_| false).is_none());
 }
 
 #[test]
@@ -67,9 +61,9 @@ fn hrw_keeps_a_client_on_its_server_and_spreads_clients_by_weight() {
     let mut counts = [0usize; 3];
     for n in 0..3000u32 {
         // Scattered addresses, as real clients' are.
-        let client = IpAddr::from(std::net::Ipv4Addr::from(n.wrapping_mul(2_654_435_761)));
-        let first = b.pick(&lb, client, |_| true).unwrap().index;
-        let again = b.pick(&lb, client, |_| true).unwrap().index;
+        let client = std::net::Ipv4Addr::from(n.wrapping_mul(2_654_435_761)).to_string();
+        let first = b.pick(&lb, &client, |_| true).unwrap().index;
+        let again = b.pick(&lb, &client, |_| true).unwrap().index;
         assert_eq!(first, again, "{client}");
         counts[first] += 1;
     }
@@ -84,9 +78,9 @@ fn hrw_moves_only_the_clients_of_a_server_that_goes_down() {
     let lb = lb(Strategy::Hrw, &[1, 1, 1]);
     let b = Balancer::new(&lb);
     for n in 0..500u32 {
-        let client = IpAddr::from(std::net::Ipv4Addr::from(0xc000_0200 + n));
-        let before = b.pick(&lb, client, |_| true).unwrap().index;
-        let after = b.pick(&lb, client, |i| i != 0).unwrap().index;
+        let client = std::net::Ipv4Addr::from(0xc000_0200 + n).to_string();
+        let before = b.pick(&lb, &client, |_| true).unwrap().index;
+        let after = b.pick(&lb, &client, |i| i != 0).unwrap().index;
         if before != 0 {
             assert_eq!(before, after, "{client} moved though its server stayed up");
         } else {
