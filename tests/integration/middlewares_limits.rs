@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::client::{Client, get, request};
 use crate::common::config::{lb_service, router};
+use crate::common::scripted::{Scripted, Step, send};
 use crate::common::*;
 use crate::reload::{respond, wait_generation, write_renamed};
 
@@ -198,27 +199,12 @@ fn rate_limit_state_kept_over_a_reload_and_reset_when_changed() {
     assert_eq!(status(&p, ""), 200, "a changed definition starts afresh");
 }
 
-/// An upstream that answers one Upgrade with 101, then reads until the
-/// client's end of stream and closes.
-fn tunnel_upstream() -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut byte).unwrap();
-            head.push(byte[0]);
-        }
-        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-            .unwrap();
-        let mut rest = Vec::new();
-        let _ = s.read_to_end(&mut rest);
-    });
-    url
+/// An upstream that answers one Upgrade with 101, then stays until the proxy
+/// closes the tunnel.
+fn tunnel_upstream() -> Scripted {
+    let switched =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    Scripted::start(move |_, _| vec![send(switched), Step::Hold(IO_TIMEOUT)])
 }
 
 /// As in Traefik, a WebSocket tunnel is still its request: it holds its
@@ -227,10 +213,11 @@ fn tunnel_upstream() -> String {
 fn in_flight_req_place_held_by_a_tunnel_until_it_closes() {
     use std::io::{Read, Write};
     let up = Upstream::echo("up");
+    let tunnel = tunnel_upstream();
     let text = format!(
         "{}middlewares = [\"lim\"]\n{}{}\n[http.middlewares.lim.inFlightReq.sourceCriterion]\nrequestHeaderName = \"X-Id\"\n",
         router("w", "Host(`ws.test`) && PathPrefix(`/chat`)", "ws"),
-        lb_service("ws", &[tunnel_upstream()]),
+        lb_service("ws", &[tunnel.url()]),
         limited(&up, "inFlightReq]\namount = 1"),
     );
     let p = Proxy::start(&ProxyConfig::new(&text));
