@@ -288,6 +288,7 @@ fn idle_tls_keep_alive_connection_is_closed_after_idle_timeout() {
 /// which proxyd does not serve: it must never agree to it (the client would
 /// get HTTP where it expects a challenge answer). A client offering it first
 /// negotiates http/1.1 and is served.
+#[test]
 fn acme_tls_alpn_is_never_negotiated() {
     let site = Site::new();
     let opts = "[tls.options.default]\nalpnProtocols = [\"h2\", \"http/1.1\", \"acme-tls/1\"]\n";
