@@ -8,6 +8,7 @@ pub mod cookie;
 pub mod downstream;
 pub mod error;
 pub mod forward;
+pub mod h2;
 pub mod proxy;
 pub mod redirect;
 pub mod server;

@@ -48,6 +48,15 @@ pub struct RawEntryPoint {
     pub http: Option<RawEntryPointHttp>,
     /// proxyd extension: open connections allowed on this entry point (0: no limit).
     pub max_connections: Option<u64>,
+    pub http2: Option<RawHttp2>,
+}
+
+/// `entryPoints.<name>.http2` (HTTP/2 from clients).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHttp2 {
+    pub max_concurrent_streams: Option<u32>,
+    pub max_decoder_header_table_size: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

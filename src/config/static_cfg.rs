@@ -116,6 +116,16 @@ fn entry_point(name: &str, raw: &RawEntryPoint, c: &mut Collector) -> Option<Ent
         forwarded_insecure: fwd.and_then(|f| f.insecure).unwrap_or(false),
         max_header_bytes: max_header_bytes(&key, raw, c),
         max_connections: max_connections(raw),
+        http2_max_streams: raw
+            .http2
+            .as_ref()
+            .and_then(|h| h.max_concurrent_streams)
+            .unwrap_or(DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS),
+        http2_decoder_table: raw
+            .http2
+            .as_ref()
+            .and_then(|h| h.max_decoder_header_table_size)
+            .unwrap_or(DEFAULT_HTTP2_DECODER_TABLE_SIZE),
         // Filled in by `static_tls::apply` once every entry point is known.
         http_tls: None,
         redirect: None,
@@ -151,6 +161,11 @@ fn max_header_bytes(key: &str, raw: &RawEntryPoint, c: &mut Collector) -> usize 
         }
     }
 }
+
+/// Traefik's (and Go's) default `http2.maxConcurrentStreams`.
+pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 250;
+/// Traefik's default `http2.maxDecoderHeaderTableSize` (HPACK's own default).
+pub const DEFAULT_HTTP2_DECODER_TABLE_SIZE: u32 = 4096;
 
 /// proxyd extension; 0 (the default) means no limit.
 /// (A negative value is refused by the parser, naming the key.)

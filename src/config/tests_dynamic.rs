@@ -35,6 +35,8 @@ pub(super) fn static_cfg_for(addr: &str) -> EntryPoint {
         forwarded_insecure: false,
         max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         max_connections: 0,
+        http2_max_streams: 250,
+        http2_decoder_table: 4096,
         http_tls: None,
         redirect: None,
         middlewares: vec![],

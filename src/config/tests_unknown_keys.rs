@@ -96,8 +96,8 @@ fn static_traefik_keys_are_not_supported_yet() {
     let src = "\
 [entryPoints.x]
 address = \":80\"
-[entryPoints.x.http2]
-maxConcurrentStreams = 250
+[entryPoints.x.http3]
+advertisedPort = 443
 [providers.docker]
 exposedByDefault = false
 ";
@@ -105,8 +105,8 @@ exposedByDefault = false
         static_file(src),
         [
             (
-                "entryPoints.x.http2 (line 3 column 16)".into(),
-                unsupported("http2")
+                "entryPoints.x.http3 (line 3 column 16)".into(),
+                unsupported("http3")
             ),
             (
                 "providers.docker (line 5 column 12)".into(),

@@ -243,10 +243,9 @@ fn default_cert(
 }
 
 /// Application protocols that a terminated connection cannot be offered yet:
-/// proxyd would agree to them in the handshake and then speak HTTP/1.1, which a
-/// client that chose `h2` reads as a broken connection ("Empty reply"), and it
-/// answers no ACME TLS-ALPN challenges.
-const NOT_SERVED_ALPN: &[&str] = &["h2", "acme-tls/1"];
+/// proxyd answers no ACME TLS-ALPN challenges, so agreeing to `acme-tls/1`
+/// would only break the client's connection.
+const NOT_SERVED_ALPN: &[&str] = &["acme-tls/1"];
 
 /// `alpnProtocols` less what proxyd does not serve yet (Traefik's own default
 /// list, `h2, http/1.1, acme-tls/1`, is common in configurations), with a

@@ -23,8 +23,9 @@
 const STATIC: &[(&str, &[&str])] = &[
     ("", &["global", "serversTransport", "tcpServersTransport", "hostResolver",
         "certificatesResolvers", "experimental", "core", "spiffe", "ocsp"]),
-    ("entryPoints.*", &["allowACMEByPass", "reusePort", "asDefault", "proxyProtocol", "http2",
+    ("entryPoints.*", &["allowACMEByPass", "reusePort", "asDefault", "proxyProtocol",
         "http3", "udp", "observability"]),
+    ("entryPoints.*.http2", &["maxEncoderHeaderTableSize"]),
     ("entryPoints.*.transport", &["keepAliveMaxTime", "keepAliveMaxRequests"]),
     ("entryPoints.*.forwardedHeaders", &["connection", "notAppendXForwardedFor",
         "addXForwardedSchemeHeaders"]),
@@ -137,7 +138,7 @@ mod tests {
         for path in [
             "global",
             "certificatesResolvers",
-            "entryPoints.web.http2",
+            "entryPoints.web.http2.maxEncoderHeaderTableSize",
             "entryPoints.web.proxyProtocol",
             "entryPoints.x.transport.keepAliveMaxRequests",
             "entryPoints.x.forwardedHeaders.connection",

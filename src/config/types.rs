@@ -51,6 +51,10 @@ pub struct EntryPoint {
     /// `maxConnections` (proxyd extension): open connections allowed across all
     /// workers; 0 means no limit.
     pub max_connections: usize,
+    /// `http2.maxConcurrentStreams`: streams one HTTP/2 client may have open.
+    pub http2_max_streams: u32,
+    /// `http2.maxDecoderHeaderTableSize`: the HPACK table clients may fill.
+    pub http2_decoder_table: u32,
     /// `http.tls`: every HTTP router on this entry point is served over TLS only.
     pub http_tls: Option<RouterTls>,
     /// `http.redirections.entryPoint`.

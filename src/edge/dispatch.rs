@@ -16,6 +16,7 @@ use monoio::io::Splitable;
 use monoio::net::TcpStream;
 
 use crate::config::{ConnInfo, TcpTls};
+use crate::http::h2;
 use crate::http::server::{CLIENT_BUF_SIZE, serve, serve_with};
 use crate::net::tls_stream;
 use crate::runtime::io::{read_some, reserve_up_to};
@@ -85,6 +86,11 @@ pub async fn serve_conn(
             return;
         }
         drop(view); // HTTP takes a fresh view per request
+        match h2c_preface(&mut io, &mut buf, &w, deadline).await {
+            None => return,
+            Some(true) => return serve_h2c(io, buf, peer, ep, w, open),
+            Some(false) => {}
+        }
         // A task of its own, so that a long-lived (often idle) HTTP connection does
         // not keep this peek-and-route state allocated for its whole life.
         monoio::spawn(serve_with(io, buf, peer, ep, w, false, open));
@@ -119,6 +125,9 @@ pub async fn serve_conn(
             if let Some(tls) =
                 Box::pin(handshake(io, buf, config, deadline, &hello, peer, &w)).await
             {
+                if tls.alpn().as_deref() == Some(b"h2") {
+                    return serve_h2_tls(tls, peer, ep, w, open);
+                }
                 Box::pin(serve(tls, peer, ep, w, true, open)).await;
             }
         }
@@ -158,6 +167,76 @@ async fn peek(
             return None;
         }
     }
+}
+
+/// Whether a plaintext connection starts with HTTP/2's connection preface
+/// (h2c with prior knowledge), reading on while the bytes so far could still
+/// be it. `None`: closed, timed out or stopped before that was known.
+async fn h2c_preface(
+    io: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    w: &WorkerCtx,
+    deadline: Option<Instant>,
+) -> Option<bool> {
+    let preface = crate::http::h2::PREFACE;
+    while buf.len() < preface.len() {
+        if !preface.starts_with(buf) {
+            return Some(false);
+        }
+        let read = read_some(io, buf, usize::MAX, deadline);
+        let n = monoio::select! {
+            r = read => r.ok()?,
+            _ = w.shutdown.wait() => return None,
+        };
+        if n == 0 {
+            return None;
+        }
+    }
+    Some(buf.starts_with(preface))
+}
+
+/// h2c: the HTTP/2 connection in a task of its own, the peeked bytes replayed.
+fn serve_h2c(
+    io: TcpStream,
+    buf: Vec<u8>,
+    peer: SocketAddr,
+    ep: Rc<EntryCtx>,
+    w: Rc<WorkerCtx>,
+    open: OpenGuard,
+) {
+    let Ok(io) = io.try_into_poll_io() else {
+        return log::debug!("h2c from {peer}: no poll-io socket");
+    };
+    let io = h2::io::Rewind {
+        prefix: buf,
+        pos: 0,
+        io,
+    };
+    monoio::spawn(h2::serve(io, peer, ep, w, false, open));
+}
+
+/// HTTP/2 over TLS (ALPN `h2`): rustls goes on under a poll-based adapter.
+fn serve_h2_tls(
+    tls: tls_stream::TlsStream,
+    peer: SocketAddr,
+    ep: Rc<EntryCtx>,
+    w: Rc<WorkerCtx>,
+    open: OpenGuard,
+) {
+    let Some((io, conn, rest)) = tls.into_parts() else {
+        return;
+    };
+    let Ok(io) = io.try_into_poll_io() else {
+        return log::debug!("HTTP/2 over TLS from {peer}: no poll-io socket");
+    };
+    let io = h2::io::PollTls {
+        io,
+        conn,
+        rest,
+        eof: false,
+        closed: false,
+    };
+    monoio::spawn(h2::serve(io, peer, ep, w, true, open));
 }
 
 async fn handshake(

@@ -286,7 +286,7 @@ async fn serve_active<S: ClientIo>(
 }
 
 /// Whether a client may set its own `X-Forwarded-*` headers.
-fn trusted(cfg: &crate::config::EntryPoint, peer: SocketAddr) -> bool {
+pub(crate) fn trusted(cfg: &crate::config::EntryPoint, peer: SocketAddr) -> bool {
     let ip = peer.ip().to_canonical();
     cfg.forwarded_insecure || cfg.trusted_ips.iter().any(|net| net.contains(&ip))
 }

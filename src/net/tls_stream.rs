@@ -144,6 +144,16 @@ impl TlsStream {
         self.conn.borrow().alpn_protocol().map(<[u8]>::to_vec)
     }
 
+    /// The socket, the rustls connection and the ciphertext read but not yet
+    /// given to rustls: what a poll-based driver (HTTP/2, `http::h2::io`) goes
+    /// on with. `None` when the stream was split (it never is before this).
+    pub fn into_parts(self) -> Option<(TcpStream, ServerConnection, Vec<u8>)> {
+        let conn = Rc::try_unwrap(self.conn).ok()?.into_inner();
+        let mut rest = self.rd.buf;
+        rest.drain(..self.rd.pos.min(rest.len()));
+        Some((self.io, conn, rest))
+    }
+
     /// Splits into halves that can be driven concurrently (tunnels, TCP proxying).
     pub fn into_halves(self) -> (TlsReadHalf, TlsWriteHalf) {
         let (r, w) = self.io.into_split();

@@ -78,7 +78,8 @@ impl Default for TlsOptions {
             cipher_suites: Vec::new(),
             // Not Traefik's ["h2", "http/1.1", "acme-tls/1"]: proxyd speaks HTTP/1.1
             // only, and advertising h2 would make browsers pick it.
-            alpn: vec![b"http/1.1".to_vec()],
+            // Traefik's default list less `acme-tls/1` (no ACME challenges here).
+            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
             sni_strict: false,
             client_auth: ClientAuthType::NoClientCert,
             client_cas: Vec::new(),

@@ -10,6 +10,7 @@ mod desync;
 mod errors;
 mod forwarded;
 mod framing;
+mod h2;
 mod harness;
 mod health;
 mod lifecycle;

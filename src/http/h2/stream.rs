@@ -1,0 +1,328 @@
+//! One HTTP/2 stream as one request: its head translated into an HTTP/1.1
+//! field block (`head`), routed, run through the middlewares, answered
+//! locally or forwarded, then logged and counted, with protocol `HTTP/2.0`.
+//! Responses made here are framed as HTTP/1.1 by the shared code
+//! (`answer::write_h1`, the error map) and sent as HTTP/2 (`send_out`).
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::server::SendResponse;
+use h2::{RecvStream, SendStream};
+
+use super::Shared;
+use super::head;
+use crate::config::ServiceKind;
+use crate::http::answer::{self, Answer};
+use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, RequestHead};
+use crate::http::error::{ProxyError, error_body, error_response};
+use crate::http::proxy;
+use crate::http::server::ReqState;
+use crate::middleware::{Edits, Flow};
+use crate::observe::{Record, Served};
+use crate::router::{HeaderLookup, RequestInfo};
+use crate::runtime::panic::CatchUnwind;
+use crate::worker::view::{Runtime, View};
+
+/// The protocol the access log names.
+pub(super) const PROTOCOL: &str = "HTTP/2.0";
+
+pub(super) struct Stream {
+    pub c: Rc<Shared>,
+    /// The request head as HTTP/1.1 (the field block the pipeline reads).
+    pub buf: Vec<u8>,
+    pub headers: Vec<HeaderSpan>,
+    pub parser: HeadParser,
+    pub resp_headers: Vec<HeaderSpan>,
+    /// Heads and local answers on their way out (HTTP/1.1 form).
+    pub out: Vec<u8>,
+    /// The request body still to come; `None` once taken.
+    pub body: Option<RecvStream>,
+    pub respond: RefCell<SendResponse<Bytes>>,
+    pub send: Option<SendStream<Bytes>>,
+    pub req: ReqState,
+    pub response_started: bool,
+    pub rec: Record,
+    pub routed: Option<Rc<View>>,
+    pub edits: Edits,
+    pub scratch: Vec<u8>,
+}
+
+/// Serves one stream (a task of its own on the worker).
+pub(super) async fn serve(
+    req: http::Request<RecvStream>,
+    respond: SendResponse<Bytes>,
+    c: Rc<Shared>,
+) {
+    c.active.set(c.active.get() + 1);
+    let (parts, body) = req.into_parts();
+    let end_stream = body.is_end_stream();
+    let mut s = Stream {
+        c: c.clone(),
+        buf: Vec::new(),
+        headers: Vec::new(),
+        parser: HeadParser::new(),
+        resp_headers: Vec::new(),
+        out: Vec::new(),
+        body: Some(body),
+        respond: RefCell::new(respond),
+        send: None,
+        req: if end_stream {
+            ReqState::Consumed
+        } else {
+            ReqState::Untouched
+        },
+        response_started: false,
+        rec: Record::default(),
+        routed: None,
+        edits: Edits::default(),
+        scratch: Vec::new(),
+    };
+    let parsed = head::write_request(&parts, end_stream, &mut s.buf).and_then(|()| {
+        // The field list was bounded by the decoder (maxHeaderBytes); the
+        // HTTP/1.1 form only adds its framing.
+        let limit = s.buf.len() + 1;
+        match s.parser.parse_request(&s.buf, limit, &mut s.headers) {
+            Ok(Some(h)) => Ok(h),
+            Ok(None) => Err(ProxyError::BadRequest("incomplete HTTP/2 request head")),
+            Err(e) => Err(e.into()),
+        }
+    });
+    drop(parts);
+    match parsed {
+        Ok(h) => {
+            s.begin_record(&h);
+            if CatchUnwind::new(s.handle(&h)).await.is_err() {
+                log::error!(
+                    "panic while handling a request from {}: answered 500",
+                    c.peer
+                );
+                s.fail(None, ProxyError::Internal("panic")).await;
+            }
+        }
+        Err(e) => {
+            s.rec.begin(b"GET", 0, false);
+            s.fail(None, e).await;
+        }
+    }
+    s.finish_record();
+    c.active.set(c.active.get() - 1);
+    c.last_end.set(Instant::now());
+}
+
+impl Stream {
+    async fn handle(&mut self, head: &RequestHead) {
+        let view = self.c.w.view();
+        let found = {
+            let lookup = HeaderView {
+                buf: &self.buf,
+                headers: &self.headers,
+            };
+            let info = self.request_info(head, &lookup);
+            let tables = match self.c.tls {
+                true => &view.snapshot.tls_tables,
+                false => &view.snapshot.tables,
+            };
+            tables[self.c.ep.index].find(&info)
+        };
+        let Some(id) = found else {
+            self.fail(Some(head), ProxyError::NoRoute).await;
+            return;
+        };
+        self.rec.route(id);
+        self.routed = Some(view.clone());
+        let router = &view.snapshot.routers[id as usize];
+        if self.run_chain(head, &view, router) == Flow::Answer {
+            let Some((status, body)) = self.edits.answered() else {
+                return;
+            };
+            self.out.clear();
+            answer::write_h1(
+                &mut self.out,
+                &Answer::text(status, body),
+                &self.edits,
+                false,
+                head.is_head,
+            );
+            self.send_out(head.is_head).await;
+            return;
+        }
+        let service = view.services[router.service].clone();
+        match (&service.runtime, &service.def.kind) {
+            (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
+                let _ = proxy::forward(self, head, lb, balancer).await;
+            }
+            _ => self.answer_locally(head, &view, &service).await,
+        }
+    }
+
+    fn request_info<'a>(&self, head: &RequestHead, lookup: &'a HeaderView<'a>) -> RequestInfo<'a> {
+        RequestInfo {
+            method: head.method.get(lookup.buf),
+            host: head.host.get(lookup.buf),
+            path: head.path.get(lookup.buf),
+            query: head.query.get(lookup.buf),
+            client_ip: self.c.peer.ip().to_canonical(),
+            headers: lookup,
+            tls: self.c.tls,
+            forwarded_trusted: self.c.trusted,
+            client_certs: None,
+        }
+    }
+
+    fn run_chain(
+        &mut self,
+        head: &RequestHead,
+        view: &View,
+        router: &crate::config::Router,
+    ) -> Flow {
+        let entry = &view.snapshot.entry_chains[self.c.ep.index];
+        if entry.is_empty() && router.middlewares.is_empty() {
+            return Flow::Next;
+        }
+        let lookup = HeaderView {
+            buf: &self.buf,
+            headers: &self.headers,
+        };
+        let info = self.request_info(head, &lookup);
+        let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
+        let chains = [&entry[..], &router.middlewares[..]];
+        crate::middleware::run(defs, states, chains, &info, &mut self.edits)
+    }
+
+    fn begin_record(&mut self, head: &RequestHead) {
+        let buf = &self.buf;
+        let body_len = match head.body {
+            BodyKind::Length(n) => n,
+            _ => 0,
+        };
+        self.rec.begin(head.method.get(buf), body_len, false);
+        if self.c.w.obs.logging() {
+            let copy = &mut self.rec.head;
+            copy.start(
+                head.method.get(buf),
+                head.target.get(buf),
+                head.host.get(buf),
+                PROTOCOL,
+            );
+            for h in &self.headers {
+                copy.push_field(h.name.get(buf), h.value.get(buf));
+            }
+        }
+    }
+
+    fn finish_record(&mut self) {
+        let routed = self.routed.take();
+        let at = Served {
+            client: self.c.peer,
+            entry_point: self.c.ep.index,
+            entry_point_name: &self.c.ep.cfg.name,
+            port: self.c.ep.local.port(),
+            snapshot: routed.as_ref().map(|v| &*v.snapshot),
+        };
+        crate::observe::finish(&mut self.rec, &self.c.w.obs, &at);
+        self.edits.clear();
+    }
+
+    /// Sends the HTTP/1.1 response framed in `out` as this stream's response.
+    pub(super) async fn send_out(&mut self, is_head: bool) {
+        self.rec.local_response(&self.out);
+        self.response_started = true;
+        let Some((resp, at)) = head::response_from_h1(&self.out) else {
+            self.reset(h2::Reason::INTERNAL_ERROR);
+            return;
+        };
+        let body = Bytes::copy_from_slice(&self.out[at..]);
+        let end = is_head || body.is_empty();
+        let sent = self.respond.borrow_mut().send_response(resp, end);
+        let Ok(mut send) = sent else { return };
+        if !end {
+            let deadline = self.c.ep.cfg.write_timeout.map(|d| Instant::now() + d);
+            let sending = super::downstream::send_all(&mut send, body, true);
+            if !matches!(
+                crate::runtime::clock::until(deadline, sending).await,
+                Ok(Ok(()))
+            ) {
+                send.send_reset(h2::Reason::CANCEL);
+            }
+        }
+        // The request body nobody reads: tell the client to stop (RFC 9113 §8.1).
+        if self.req != ReqState::Consumed {
+            send.send_reset(h2::Reason::NO_ERROR);
+        }
+    }
+
+    /// Ends the stream with RST_STREAM (`reason`).
+    pub(super) fn reset(&mut self, reason: h2::Reason) {
+        match self.send.as_mut() {
+            Some(s) => s.send_reset(reason),
+            None => self.respond.borrow_mut().send_reset(reason),
+        }
+    }
+
+    /// Answers `err` with its status if nothing was sent yet, and logs it; a
+    /// response already under way is reset instead.
+    pub(super) async fn fail(&mut self, head: Option<&RequestHead>, err: ProxyError) {
+        let status = err.status();
+        if !self.response_started {
+            self.rec.status = status;
+        }
+        let (peer, ep) = (self.c.peer, &self.c.ep.cfg.name);
+        if status == 499 {
+            log::info!("request status=499 client={peer} entrypoint={ep} protocol=HTTP/2.0: {err}");
+            self.reset(h2::Reason::CANCEL);
+            if self.c.client_reset() {
+                log::info!("HTTP/2 client {peer} reset too many streams");
+            }
+            return;
+        }
+        if status >= 500 {
+            let upstream = self
+                .routed
+                .as_ref()
+                .and_then(|v| self.rec.server_url(&v.snapshot));
+            log::warn!(
+                "request status={status} client={peer} entrypoint={ep} upstream={}: {err}",
+                upstream.unwrap_or("-")
+            );
+        } else {
+            log::debug!("request status={status} client={peer}: {err}");
+        }
+        if self.response_started {
+            self.reset(h2::Reason::INTERNAL_ERROR);
+            return;
+        }
+        self.out.clear();
+        let is_head = head.is_some_and(|h| h.is_head);
+        if self.edits.has_response_edits() {
+            let a = Answer::text(status, error_body(status));
+            answer::write_h1(&mut self.out, &a, &self.edits, false, is_head);
+        } else {
+            self.out.extend_from_slice(error_response(status, false));
+        }
+        self.send_out(is_head).await;
+    }
+
+    /// Resolves when the client reset the stream or the connection ended.
+    pub(super) fn client_gone(&self) -> impl Future<Output = ()> + '_ {
+        poll_fn(move |cx| self.respond.borrow_mut().poll_reset(cx).map(|_| ()))
+    }
+}
+
+/// Router access to request headers by name, over the parsed spans.
+pub(super) struct HeaderView<'a> {
+    pub buf: &'a [u8],
+    pub headers: &'a [HeaderSpan],
+}
+
+impl HeaderLookup for HeaderView<'_> {
+    fn any_value(&self, name: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        self.headers
+            .iter()
+            .filter(|h| h.name.get(self.buf).eq_ignore_ascii_case(name.as_bytes()))
+            .any(|h| f(h.value.get(self.buf)))
+    }
+}
