@@ -92,6 +92,7 @@ pub struct RawLoadBalancer {
     pub pass_host_header: Option<bool>,
     pub servers_transport: Option<String>,
     pub health_check: Option<RawHealthCheck>,
+    pub passive_health_check: Option<RawPassiveHealthCheck>,
     pub response_forwarding: Option<RawResponseForwarding>,
     pub strategy: Option<String>,
     pub sticky: Option<RawSticky>,
@@ -149,6 +150,14 @@ pub struct RawHealthCheck {
     pub follow_redirects: Option<bool>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+}
+
+/// Traefik's `PassiveServerHealthCheck`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPassiveHealthCheck {
+    pub failure_window: Option<ConfigDuration>,
+    pub max_failed_attempts: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

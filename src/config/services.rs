@@ -16,6 +16,9 @@ use super::types::*;
 use super::upstream_url;
 use super::*;
 
+mod passive;
+pub use passive::carry as carry_passive;
+
 /// Compiled services and where to find them by qualified name.
 #[derive(Default)]
 pub struct ServiceIndex {
@@ -192,8 +195,18 @@ fn load_balancer(
             }
         })
     });
+    let passive = raw.passive_health_check.as_ref().and_then(|p| {
+        let compiled = passive::compile(p, &servers).map_err(|bad| {
+            for (k, why) in bad {
+                let k = format!(".loadBalancer.passiveHealthCheck.{k}");
+                errors.push(def.error(key(&k), why));
+            }
+        });
+        compiled.ok()
+    });
     match (transport, health_check.transpose()) {
         (Ok(transport), Ok(health_check)) if errors.is_empty() => Ok(LoadBalancer {
+            passive,
             servers: share_health(servers),
             pass_host_header: raw.pass_host_header.unwrap_or(DEFAULT_PASS_HOST_HEADER),
             transport,

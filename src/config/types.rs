@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::router::RouterTable;
 
 pub use super::health_types::*;
+pub use super::passive_types::*;
 pub use super::tls_types::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -140,6 +141,17 @@ pub struct LoadBalancer {
     pub strategy: Strategy,
     /// `sticky.cookie`: a client's cookie names its server.
     pub sticky: Option<Arc<StickyCookie>>,
+    /// `passiveHealthCheck`: failed requests mark a server down.
+    pub passive: Option<PassiveCheck>,
+}
+
+impl LoadBalancer {
+    /// Whether server `i` may take requests: up for the prober and not held
+    /// down by its failed requests.
+    #[inline]
+    pub fn server_up(&self, i: usize) -> bool {
+        self.servers[i].health.is_up() && self.passive.as_ref().is_none_or(|p| p.servers[i].is_up())
+    }
 }
 
 /// A compiled sticky cookie (`config/sticky.rs`).

@@ -109,11 +109,10 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                         .iter()
                         .map(|x| json!({"url": x.url, "weight": x.weight}))
                         .collect();
-                    // As the prober last saw each server; UP without a health check.
-                    let status: BTreeMap<&str, &str> = lb
-                        .servers
-                        .iter()
-                        .map(|x| (x.url.as_str(), if x.health.is_up() { "UP" } else { "DOWN" }))
+                    // As the prober last saw each server, DOWN while failed requests hold it
+                    // down (passiveHealthCheck); UP without either check.
+                    let status: BTreeMap<&str, &str> = (lb.servers.iter().enumerate())
+                        .map(|(i, x)| (x.url.as_str(), if lb.server_up(i) { "UP" } else { "DOWN" }))
                         .collect();
                     doc["loadBalancer"] =
                         json!({"servers": servers, "passHostHeader": lb.pass_host_header});

@@ -29,6 +29,7 @@ mod parking;
 mod pool;
 mod reload;
 mod routing;
+mod services_passive;
 mod smuggling;
 mod sticky;
 mod strategies;
