@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod compile;
+mod composite_types;
 mod duration;
 mod error;
 mod health;

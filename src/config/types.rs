@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::router::RouterTable;
 
+pub use super::composite_types::*;
 pub use super::health_types::*;
 pub use super::passive_types::*;
 pub use super::tls_types::*;
@@ -128,6 +129,10 @@ pub enum ServiceKind {
     Observe(crate::config::observe::Internal),
     /// The router of `entryPoints.<n>.http.redirections.entryPoint`.
     Redirect(Redirect),
+    /// `weighted`: round robin over other services.
+    Weighted(Weighted),
+    /// `failover`: a service, and another while it is down.
+    Failover(Failover),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -21,6 +21,9 @@ use crate::service::balancer::{Balancer, Picked};
 
 mod request;
 mod response;
+mod tree;
+
+pub use tree::resolve;
 
 /// The upstream end of one exchange: the server and its transport's limits.
 #[derive(Clone, Copy)]

@@ -122,6 +122,27 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                     doc["serverStatus"] = json!(status);
                     doc["type"] = "loadbalancer".into();
                 }
+                ServiceKind::Weighted(w) => {
+                    let children: Vec<Value> = (w.services.iter())
+                        .map(|c| json!({"name": c.name, "weight": c.weight}))
+                        .collect();
+                    doc["weighted"] = json!({"services": children});
+                    if let Some(s) = &w.sticky {
+                        doc["weighted"]["sticky"] = json!({"cookie": {"name": s.name}});
+                    }
+                    if w.health_check {
+                        doc["weighted"]["healthCheck"] = json!({});
+                    }
+                    doc["type"] = "weighted".into();
+                }
+                ServiceKind::Failover(f) => {
+                    doc["failover"] =
+                        json!({"service": f.service_name, "fallback": f.fallback_name});
+                    if f.health_check {
+                        doc["failover"]["healthCheck"] = json!({});
+                    }
+                    doc["type"] = "failover".into();
+                }
                 _ => doc["type"] = "internal".into(),
             }
             if let Some(errs) = errors.remove(&s.name) {
