@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod compile;
+mod composite_types;
 mod duration;
 mod error;
 mod health;
@@ -19,6 +20,7 @@ mod health_types;
 pub mod internal;
 mod middlewares;
 pub mod observe;
+mod passive_types;
 mod provider;
 mod raw_dynamic;
 mod raw_middleware;
@@ -123,6 +125,10 @@ pub const DEFAULT_HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_HEALTH_CHECK_METHOD: &str = "GET";
 /// Traefik's `healthCheck.followRedirects` default.
 pub const DEFAULT_HEALTH_CHECK_FOLLOW_REDIRECTS: bool = true;
+/// `passiveHealthCheck.failureWindow` (Traefik's default).
+pub const DEFAULT_PASSIVE_FAILURE_WINDOW: Duration = Duration::from_secs(10);
+/// `passiveHealthCheck.maxFailedAttempts` (Traefik's default).
+pub const DEFAULT_PASSIVE_MAX_FAILED_ATTEMPTS: u32 = 1;
 /// Name of the transport used by load balancers that name none (Traefik's name).
 pub const DEFAULT_SERVERS_TRANSPORT: &str = "default@internal";
 

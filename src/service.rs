@@ -3,4 +3,5 @@
 
 pub mod balancer;
 pub mod respond;
+pub mod status;
 pub mod wrr;

@@ -232,4 +232,5 @@ pub fn carry_health(next: &mut Snapshot, prev: &Snapshot) {
             }
         }
     }
+    super::services::carry_passive(next, prev);
 }

@@ -65,22 +65,52 @@ pub struct RawService {
     pub load_balancer: Option<RawLoadBalancer>,
     /// proxyd extension: a fixed response.
     pub respond: Option<RawRespond>,
+    pub weighted: Option<RawWeighted>,
+    pub failover: Option<RawFailover>,
     // Traefik service kinds proxyd does not implement yet.
-    pub weighted: Option<toml::Value>,
     pub mirroring: Option<toml::Value>,
-    pub failover: Option<toml::Value>,
 }
+
+/// `weighted`: services by weight.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawWeighted {
+    #[serde(default)]
+    pub services: Vec<RawWrrService>,
+    pub sticky: Option<RawSticky>,
+    pub health_check: Option<RawServiceHealthCheck>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawWrrService {
+    pub name: Option<String>,
+    pub weight: Option<i64>,
+}
+
+/// `failover`: a service and its fallback.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawFailover {
+    pub service: Option<String>,
+    pub fallback: Option<String>,
+    pub health_check: Option<RawServiceHealthCheck>,
+    /// Traefik's status-based failover: refused as not supported yet.
+    pub errors: Option<toml::Value>,
+}
+
+/// Traefik's service-level `healthCheck`: an empty table that turns on the
+/// following of the children's state.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceHealthCheck {}
 
 impl RawService {
     pub fn unsupported(&self) -> Vec<&'static str> {
-        [
-            ("weighted", self.weighted.is_some()),
-            ("mirroring", self.mirroring.is_some()),
-            ("failover", self.failover.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(key, p)| p.then_some(key))
-        .collect()
+        [("mirroring", self.mirroring.is_some())]
+            .into_iter()
+            .filter_map(|(key, p)| p.then_some(key))
+            .collect()
     }
 }
 
@@ -92,6 +122,7 @@ pub struct RawLoadBalancer {
     pub pass_host_header: Option<bool>,
     pub servers_transport: Option<String>,
     pub health_check: Option<RawHealthCheck>,
+    pub passive_health_check: Option<RawPassiveHealthCheck>,
     pub response_forwarding: Option<RawResponseForwarding>,
     pub strategy: Option<String>,
     pub sticky: Option<RawSticky>,
@@ -149,6 +180,14 @@ pub struct RawHealthCheck {
     pub follow_redirects: Option<bool>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+}
+
+/// Traefik's `PassiveServerHealthCheck`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPassiveHealthCheck {
+    pub failure_window: Option<ConfigDuration>,
+    pub max_failed_attempts: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

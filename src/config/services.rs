@@ -16,6 +16,10 @@ use super::types::*;
 use super::upstream_url;
 use super::*;
 
+mod composite;
+mod passive;
+pub use passive::carry as carry_passive;
+
 /// Compiled services and where to find them by qualified name.
 #[derive(Default)]
 pub struct ServiceIndex {
@@ -96,6 +100,7 @@ pub fn compile_all(defs: &Defs, errors: &mut Vec<ConfigError>) -> ServiceIndex {
             index.files.insert(name.clone(), id);
         }
     }
+    composite::compile_all(defs, &mut index, errors);
     index
 }
 
@@ -114,18 +119,29 @@ fn service(
             format!("`{kind}` services are not supported yet"),
         ));
     }
-    let result = match (&def.raw.load_balancer, &def.raw.respond) {
-        (Some(_), Some(_)) => {
+    let raw = &def.raw;
+    let kinds = [
+        ("loadBalancer", raw.load_balancer.is_some()),
+        ("respond", raw.respond.is_some()),
+        ("weighted", raw.weighted.is_some()),
+        ("failover", raw.failover.is_some()),
+        ("mirroring", raw.mirroring.is_some()),
+    ];
+    let present: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
+    let result = match (&raw.load_balancer, &raw.respond) {
+        _ if present.len() > 1 => {
             Err(vec![def.error(
                 key(""),
-                "has both `loadBalancer` and `respond`; keep one",
+                format!("has {}; keep one", present.join(" and ")),
             )])
         }
-        (None, None) if unsupported.is_empty() => Err(vec![
-            def.error(key(""), "needs `loadBalancer` or `respond`"),
-        ]),
+        _ if present.is_empty() => Err(vec![def.error(
+            key(""),
+            "needs `loadBalancer`, `weighted`, `failover` or `respond`",
+        )]),
+        // Services of services: compiled once every other service exists.
         (None, None) => Err(vec![]),
-        (Some(lb), None) => {
+        (Some(lb), _) => {
             load_balancer(name, &key, def, lb, transports, defs).map(ServiceKind::LoadBalancer)
         }
         (None, Some(r)) => respond(r)
@@ -172,7 +188,8 @@ fn load_balancer(
     let cookie = raw.sticky.as_ref().and_then(|s| s.cookie.as_ref());
     let sticky = cookie.and_then(|c| {
         let qualified = format!("{name}@file");
-        super::sticky::compile(c, &qualified, &servers)
+        let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+        super::sticky::compile(c, &qualified, &urls)
             .map_err(|(k, why)| {
                 errors.push(def.error(key(&format!(".loadBalancer.sticky.cookie.{k}")), why))
             })
@@ -192,8 +209,18 @@ fn load_balancer(
             }
         })
     });
+    let passive = raw.passive_health_check.as_ref().and_then(|p| {
+        let compiled = passive::compile(p, &servers).map_err(|bad| {
+            for (k, why) in bad {
+                let k = format!(".loadBalancer.passiveHealthCheck.{k}");
+                errors.push(def.error(key(&k), why));
+            }
+        });
+        compiled.ok()
+    });
     match (transport, health_check.transpose()) {
         (Ok(transport), Ok(health_check)) if errors.is_empty() => Ok(LoadBalancer {
+            passive,
             servers: share_health(servers),
             pass_host_header: raw.pass_host_header.unwrap_or(DEFAULT_PASS_HOST_HEADER),
             transport,

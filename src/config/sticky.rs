@@ -9,14 +9,15 @@
 use sha1::{Digest, Sha1};
 
 use super::raw_dynamic::RawCookie;
-use super::types::{Server, StickyCookie};
+use super::types::StickyCookie;
 
-/// Compiles the cookie of service `service` (its qualified name); the error
-/// names the key below `loadBalancer.sticky.cookie`.
+/// Compiles the cookie of service `service` (its qualified name) over its
+/// targets, each named by `servers` (a server's URL, a weighted child's
+/// name); the error names the key below `sticky.cookie`.
 pub fn compile(
     raw: &RawCookie,
     service: &str,
-    servers: &[Server],
+    servers: &[&str],
 ) -> Result<StickyCookie, (String, String)> {
     let name = match raw.name.as_deref().filter(|n| !n.is_empty()) {
         Some(n) => sanitize(n),
@@ -49,12 +50,12 @@ pub fn compile(
         attributes.push_str("; Secure");
     }
     attributes.push_str(same_site(raw.same_site.as_deref().unwrap_or(""))?);
-    let values = servers.iter().map(|s| sha256_16(&s.url)).collect();
+    let values = servers.iter().map(|s| sha256_16(s)).collect();
     let mut legacy = Vec::new();
     for (i, s) in servers.iter().enumerate() {
-        let once = fnv_hex(&s.url);
+        let once = fnv_hex(s);
         let twice = fnv_hex(&once);
-        legacy.extend([(s.url.clone(), i), (once, i), (twice, i)]);
+        legacy.extend([(s.to_string(), i), (once, i), (twice, i)]);
     }
     Ok(StickyCookie {
         name,

@@ -10,8 +10,8 @@ fn bad_services_are_all_reported() {
 [http.services.both.loadBalancer]
 servers = [{ url = "http://127.0.0.1:1" }]
 [http.services.neither]
-[http.services.weighted.weighted]
-services = []
+[http.services.weighted.mirroring]
+service = "x"
 [http.services.status.respond]
 status = 99
 [http.services.nobody.respond]
@@ -39,7 +39,7 @@ servers = [{ url = "http://no-such-host.invalid:80" }]
             "http.services.tls.loadBalancer.servers[0].url",
             "http.services.tls.loadBalancer.servers[1].url",
             "http.services.tls.loadBalancer.servers[2].url",
-            "http.services.weighted.weighted",
+            "http.services.weighted.mirroring",
         ]
     );
     assert!(errors.iter().all(|e| e.file == file(&s, "bad.toml")));

@@ -69,9 +69,8 @@ fn traefik_keys_proxyd_lacks_are_not_supported_yet() {
 passHostHeader = true
 [http.services.s.loadBalancer.sticky.cookie]
 name = \"c\"
-[http.services.s.loadBalancer.passiveHealthCheck]
-failureWindow = \"10s\"
-maxFailedAttempts = 3
+[http.services.s.highestRandomWeight]
+services = []
 [http.serversTransports.x]
 rootCAs = [\"ca.pem\"]
 ";
@@ -80,11 +79,11 @@ rootCAs = [\"ca.pem\"]
         got,
         [
             (
-                "http.services.s.loadBalancer.passiveHealthCheck (line 5 column 31)".into(),
-                unsupported("passiveHealthCheck")
+                "http.services.s.highestRandomWeight (line 5 column 18)".into(),
+                unsupported("highestRandomWeight")
             ),
             (
-                "http.serversTransports.x.rootCAs (line 9 column 1)".into(),
+                "http.serversTransports.x.rootCAs (line 8 column 1)".into(),
                 unsupported("rootCAs")
             ),
         ]
@@ -149,6 +148,7 @@ http.routers.r.rule = \"Path(`/`)\"
 http.routers.r.bogus = 1
 [http.services.s]
 loadBalancer = { passHostHeader = \"yes\", passiveHealthCheck = { maxFailedAttempts = 2 } }
+highestRandomWeight = { services = [] }
 ";
     let got = dynamic(src);
     let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
@@ -157,11 +157,11 @@ loadBalancer = { passHostHeader = \"yes\", passiveHealthCheck = { maxFailedAttem
         [
             "http.routers.r.bogus (line 2 column 16)",
             "http.services.s.loadBalancer.passHostHeader (line 4 column 35)",
-            "http.services.s.loadBalancer.passiveHealthCheck (line 4 column 42)",
+            "http.services.s.highestRandomWeight (line 5 column 1)",
         ]
     );
     assert!(got[1].1.contains("invalid type"), "{got:?}");
-    assert_eq!(got[2].1, unsupported("passiveHealthCheck"));
+    assert_eq!(got[2].1, unsupported("highestRandomWeight"));
 }
 
 #[test]

@@ -50,7 +50,6 @@ const STATIC: &[(&str, &[&str])] = &[
 const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.routers.*", &["parentRefs", "ruleSyntax", "observability"]),
     ("http.services.*", &["middlewares", "highestRandomWeight"]),
-    ("http.services.*.loadBalancer", &["passiveHealthCheck"]),
     ("http.middlewares.*", &["encodedCharacters", "errors", "forwardAuth", "buffering",
         "circuitBreaker", "compress", "retry", "grpcWeb", "plugin"]),
     ("http.middlewares.*.stripPrefix", &["forceSlash"]),
@@ -164,7 +163,6 @@ mod tests {
             "http.models",
             "http.routers.r.ruleSyntax",
             "http.routers.r.observability",
-            "http.services.s.loadBalancer.passiveHealthCheck",
             "http.services.s.highestRandomWeight",
             "http.serversTransports.t.rootCAs",
             "http.serversTransports.t.forwardingTimeouts.pingTimeout",

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use crate::router::RouterTable;
 
+pub use super::composite_types::*;
 pub use super::health_types::*;
+pub use super::passive_types::*;
 pub use super::tls_types::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,6 +133,10 @@ pub enum ServiceKind {
     Observe(crate::config::observe::Internal),
     /// The router of `entryPoints.<n>.http.redirections.entryPoint`.
     Redirect(Redirect),
+    /// `weighted`: round robin over other services.
+    Weighted(Weighted),
+    /// `failover`: a service, and another while it is down.
+    Failover(Failover),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +150,17 @@ pub struct LoadBalancer {
     pub strategy: Strategy,
     /// `sticky.cookie`: a client's cookie names its server.
     pub sticky: Option<Arc<StickyCookie>>,
+    /// `passiveHealthCheck`: failed requests mark a server down.
+    pub passive: Option<PassiveCheck>,
+}
+
+impl LoadBalancer {
+    /// Whether server `i` may take requests: up for the prober and not held
+    /// down by its failed requests.
+    #[inline]
+    pub fn server_up(&self, i: usize) -> bool {
+        self.servers[i].health.is_up() && self.passive.as_ref().is_none_or(|p| p.servers[i].is_up())
+    }
 }
 
 /// A compiled sticky cookie (`config/sticky.rs`).

@@ -21,6 +21,9 @@ use crate::service::balancer::{Balancer, Picked};
 
 mod request;
 mod response;
+mod tree;
+
+pub use tree::resolve;
 
 /// The upstream end of one exchange: the server and its transport's limits.
 #[derive(Clone, Copy)]
@@ -54,7 +57,18 @@ pub async fn forward<D: Downstream>(
     let Some(server) = picked.as_ref().map(|p| &lb.servers[p.index]) else {
         return d.fail(head, ProxyError::NoServer).await;
     };
-    match exchange(d, head, lb, server).await {
+    let result = exchange(d, head, lb, server).await;
+    if let (Some(passive), Some(p)) = (&lb.passive, &picked) {
+        // Traefik counts a request that never reached the server, or got a
+        // 5xx, as a failure; anything else clears the server's failures.
+        let failed = match &result {
+            Ok(_) => d.record().origin_status >= 500,
+            Err(e) => e.blame() == Blame::Upstream,
+        };
+        let active = lb.health_check.is_some();
+        passive.note(p.index, failed, &server.health, active, &server.url);
+    }
+    match result {
         Ok(outcome) => outcome,
         Err(e) => {
             // An upstream failure while the client's body was still coming: the
@@ -81,7 +95,7 @@ fn pick<'b, D: Downstream>(
     lb: &LoadBalancer,
     balancer: &'b Balancer,
 ) -> Option<Picked<'b>> {
-    let up = |i: usize| lb.servers[i].health.is_up();
+    let up = |i: usize| lb.server_up(i);
     let sticky = lb.sticky.as_deref();
     let pinned = sticky.and_then(|s| {
         d.request_cookie(s.name.as_bytes())

@@ -109,11 +109,10 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                         .iter()
                         .map(|x| json!({"url": x.url, "weight": x.weight}))
                         .collect();
-                    // As the prober last saw each server; UP without a health check.
-                    let status: BTreeMap<&str, &str> = lb
-                        .servers
-                        .iter()
-                        .map(|x| (x.url.as_str(), if x.health.is_up() { "UP" } else { "DOWN" }))
+                    // As the prober last saw each server, DOWN while failed requests hold it
+                    // down (passiveHealthCheck); UP without either check.
+                    let status: BTreeMap<&str, &str> = (lb.servers.iter().enumerate())
+                        .map(|(i, x)| (x.url.as_str(), if lb.server_up(i) { "UP" } else { "DOWN" }))
                         .collect();
                     doc["loadBalancer"] =
                         json!({"servers": servers, "passHostHeader": lb.pass_host_header});
@@ -122,6 +121,27 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                     }
                     doc["serverStatus"] = json!(status);
                     doc["type"] = "loadbalancer".into();
+                }
+                ServiceKind::Weighted(w) => {
+                    let children: Vec<Value> = (w.services.iter())
+                        .map(|c| json!({"name": c.name, "weight": c.weight}))
+                        .collect();
+                    doc["weighted"] = json!({"services": children});
+                    if let Some(s) = &w.sticky {
+                        doc["weighted"]["sticky"] = json!({"cookie": {"name": s.name}});
+                    }
+                    if w.health_check {
+                        doc["weighted"]["healthCheck"] = json!({});
+                    }
+                    doc["type"] = "weighted".into();
+                }
+                ServiceKind::Failover(f) => {
+                    doc["failover"] =
+                        json!({"service": f.service_name, "fallback": f.fallback_name});
+                    if f.health_check {
+                        doc["failover"]["healthCheck"] = json!({});
+                    }
+                    doc["type"] = "failover".into();
                 }
                 _ => doc["type"] = "internal".into(),
             }

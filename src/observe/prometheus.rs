@@ -126,17 +126,17 @@ pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
             &mut out,
             "service_server_up",
             "gauge",
-            "Server health (1 up, 0 down), as the last health check saw it; 1 without one.",
+            "Server health (1 up, 0 down), as the last health check or failed requests (passive) left it; 1 without either.",
         );
         for s in &snap.services {
             if let ServiceKind::LoadBalancer(lb) = &s.kind {
-                for server in &lb.servers {
+                for (i, server) in lb.servers.iter().enumerate() {
                     let _ = writeln!(
                         out,
                         "proxyd_service_server_up{{service=\"{}\",url=\"{}\"}} {}",
                         esc(&s.name),
                         esc(&server.url),
-                        u8::from(server.health.is_up())
+                        u8::from(lb.server_up(i))
                     );
                 }
             }

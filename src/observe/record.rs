@@ -24,7 +24,10 @@ pub struct Record {
     /// The router matched, an index into the snapshot the request was routed
     /// with (which the connection holds until [`finish`]).
     pub router: Option<u32>,
-    /// Index of the load-balanced server picked.
+    /// The service that answered (below the router's through `weighted` or
+    /// `failover`): its id in the snapshot.
+    pub service: Option<usize>,
+    /// Index of the load-balanced server picked (in `service`).
     pub server: Option<usize>,
     /// Status the client got (0: none yet).
     pub status: u16,
@@ -45,7 +48,8 @@ impl Record {
     /// `snapshot` is the one it was routed with.
     pub fn server_url<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s str> {
         let router = snapshot.routers.get(self.router? as usize)?;
-        match &snapshot.services.get(router.service)?.kind {
+        let service = self.service.unwrap_or(router.service);
+        match &snapshot.services.get(service)?.kind {
             ServiceKind::LoadBalancer(lb) => lb.servers.get(self.server?).map(|s| s.url.as_str()),
             _ => None,
         }
@@ -57,6 +61,7 @@ impl Default for Record {
         Record {
             start: Instant::now(),
             router: None,
+            service: None,
             server: None,
             status: 0,
             origin_status: 0,
@@ -78,6 +83,7 @@ impl Record {
     pub fn begin(&mut self, method: &[u8], body_len: u64, upgrade: bool) {
         self.start = Instant::now();
         self.router = None;
+        self.service = None;
         self.server = None;
         self.status = 0;
         self.origin_status = 0;
@@ -130,7 +136,9 @@ pub fn finish(rec: &mut Record, obs: &WorkerObs, at: &Served) {
     let elapsed = rec.start.elapsed();
     let snap = at.snapshot;
     let router = rec.router.and_then(|id| Some((id, snap?)));
-    let service = router.map(|(id, s)| s.routers[id as usize].service);
+    // The service that answered: metrics and the log name it, as Traefik's
+    // load balancer does below a weighted or failover service.
+    let service = router.map(|(id, s)| rec.service.unwrap_or(s.routers[id as usize].service));
     if obs.counting() {
         let mut m = obs.metrics.borrow_mut();
         if let Some(s) = snap {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::config::{Service, ServiceKind, Snapshot};
 use crate::middleware::State;
 use crate::service::balancer::Balancer;
+use crate::service::wrr::Wrr;
 
 pub struct View {
     pub snapshot: Arc<Snapshot>,
@@ -39,6 +40,10 @@ pub enum Runtime {
     Observe(crate::config::observe::Internal),
     /// Answered by `tls::redirect` from the definition alone.
     Redirect,
+    /// `weighted`: the cursor over its children (`http/proxy/tree.rs`).
+    Weighted(std::cell::RefCell<crate::service::wrr::Wrr>),
+    /// `failover`: decided from the children's state alone.
+    Failover,
 }
 
 impl View {
@@ -102,6 +107,11 @@ impl ServiceState {
             ServiceKind::Respond(_) => Runtime::Respond,
             ServiceKind::Observe(k) => Runtime::Observe(*k),
             ServiceKind::Redirect(_) => Runtime::Redirect,
+            ServiceKind::Weighted(w) => {
+                let weights = w.services.iter().map(|c| c.weight);
+                Runtime::Weighted(std::cell::RefCell::new(Wrr::new(weights)))
+            }
+            ServiceKind::Failover(_) => Runtime::Failover,
         };
         Self { def, runtime }
     }

@@ -95,7 +95,14 @@ impl<S: ClientIo> Conn<S> {
                 };
                 self.frame(&a, close, head)
             }
-            (Runtime::LoadBalancer(_) | Runtime::Respond | Runtime::Redirect, _) => None,
+            (
+                Runtime::LoadBalancer(_)
+                | Runtime::Respond
+                | Runtime::Redirect
+                | Runtime::Weighted(_)
+                | Runtime::Failover,
+                _,
+            ) => None,
         };
         self.scratch = scratch;
         let Some(close) = answered else {

@@ -21,6 +21,7 @@ fn lb(strategy: Strategy, weights: &[u32]) -> LoadBalancer {
         health_check: None,
         strategy,
         sticky: None,
+        passive: None,
     }
 }
 

@@ -1,0 +1,72 @@
+//! Services of services on the request path: from the router's service down
+//! to the one that answers (a load balancer or a built-in), through
+//! `weighted` (smooth weighted round robin over the children, their sticky
+//! cookie, skipping children that are down when it follows their health) and
+//! `failover` (its service while that is up, else its fallback).
+
+use crate::config::{Failover, ServiceKind, Snapshot, Weighted};
+use crate::http::downstream::Downstream;
+use crate::service::status;
+use crate::service::wrr::Wrr;
+use crate::worker::view::{Runtime, View};
+
+/// The service that answers a request routed to `id`, or `None` when no
+/// child can take it (503, as Traefik's "no available server").
+pub fn resolve<D: Downstream>(d: &mut D, view: &View, mut id: usize) -> Option<usize> {
+    // Cycles are refused at load: a walk is at most as long as the list.
+    for _ in 0..=view.services.len() {
+        let state = &view.services[id];
+        id = match (&state.runtime, &state.def.kind) {
+            (Runtime::Weighted(wrr), ServiceKind::Weighted(w)) => {
+                weighted(d, &view.snapshot, w, &mut wrr.borrow_mut())?
+            }
+            (_, ServiceKind::Failover(f)) => failover(&view.snapshot, f)?,
+            _ => return Some(id),
+        };
+    }
+    None
+}
+
+fn weighted<D: Downstream>(
+    d: &mut D,
+    snap: &Snapshot,
+    w: &Weighted,
+    wrr: &mut Wrr,
+) -> Option<usize> {
+    let up = |i: usize| {
+        let c = &w.services[i];
+        c.weight > 0 && (!w.health_check || status::up(snap, c.service))
+    };
+    let sticky = w.sticky.as_deref();
+    let pinned = sticky.and_then(|s| {
+        d.request_cookie(s.name.as_bytes())
+            .and_then(|v| s.server(v))
+    });
+    let pinned = pinned.filter(|&(i, _)| up(i));
+    let index = match pinned {
+        Some((i, _)) => i,
+        None => wrr.pick_up(up)?,
+    };
+    if let Some(s) = sticky
+        && pinned.is_none_or(|(_, legacy)| legacy)
+    {
+        let value = &s.values[index];
+        let parts = [
+            s.name.as_bytes(),
+            b"=",
+            value.as_bytes(),
+            s.attributes.as_bytes(),
+        ];
+        d.add_response_header(b"Set-Cookie", &parts);
+    }
+    Some(w.services[index].service)
+}
+
+/// Traefik follows the main service's state always, the fallback's only
+/// with the failover's own `healthCheck`.
+fn failover(snap: &Snapshot, f: &Failover) -> Option<usize> {
+    if status::up(snap, f.service) {
+        return Some(f.service);
+    }
+    (!f.health_check || status::up(snap, f.fallback)).then_some(f.fallback)
+}
