@@ -73,7 +73,7 @@ name = \"c\"
 failureWindow = \"10s\"
 maxFailedAttempts = 3
 [http.serversTransports.x]
-rootCAs = [\"ca.pem\"]
+peerCertSANs = [\"x\"]
 ";
     let got = dynamic(src);
     assert_eq!(
@@ -84,8 +84,8 @@ rootCAs = [\"ca.pem\"]
                 unsupported("passiveHealthCheck")
             ),
             (
-                "http.serversTransports.x.rootCAs (line 9 column 1)".into(),
-                unsupported("rootCAs")
+                "http.serversTransports.x.peerCertSANs (line 9 column 1)".into(),
+                unsupported("peerCertSANs")
             ),
         ]
     );

@@ -35,4 +35,5 @@ mod strategies;
 mod tls;
 mod upgrade;
 mod upstream_faults;
+mod upstream_tls;
 mod wire;
