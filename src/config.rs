@@ -36,6 +36,8 @@ mod tcp_types;
 mod tls;
 mod tls_types;
 mod traefik_keys;
+mod transport_tls;
+mod transport_verify;
 mod types;
 mod upstream_url;
 
@@ -112,6 +114,8 @@ pub const DEFAULT_PASS_HOST_HEADER: bool = true;
 pub const DEFAULT_SERVER_WEIGHT: u32 = 1;
 /// Port of an `http://` server URL without one.
 pub const DEFAULT_HTTP_PORT: u16 = 80;
+/// Port of an `https://` server URL without one.
+pub const DEFAULT_HTTPS_PORT: u16 = 443;
 /// `respond.status` default (proxyd extension).
 pub const DEFAULT_RESPOND_STATUS: u16 = 200;
 /// `respond.contentType` default (proxyd extension).
@@ -149,6 +153,7 @@ pub fn read_dynamic(static_cfg: &StaticConfig) -> ProviderFiles {
     let mut files = provider::read(static_cfg.provider.as_ref());
     tls::read_referenced(&mut files);
     middlewares::read_users_files(&mut files);
+    transport_tls::read_files(&mut files);
     files
 }
 

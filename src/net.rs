@@ -1,6 +1,6 @@
 //! Transports, below any protocol: the client transport seam (`client_io`, plain
 //! TCP, and TLS in `tls_stream`, whose departure watch is `tls_peer`, with the client's certificates: `client_certs`), peeking at a socket (`peer`), dialing and
-//! pooling upstream connections (`upstream`), the two-way byte copy of tunnels
+//! pooling upstream connections (`upstream`, TLS to them in `upstream_tls`), the two-way byte copy of tunnels
 //! and TCP routes (`tunnel`), and addresses as text (`ip_text`).
 
 pub mod client_certs;
@@ -11,3 +11,4 @@ pub mod tls_peer;
 pub mod tls_stream;
 pub mod tunnel;
 pub mod upstream;
+pub mod upstream_tls;

@@ -104,7 +104,7 @@ pub fn resolve(
     errors: &mut Vec<ConfigError>,
 ) -> Resolved {
     let defs = merge(files, errors);
-    let mut index = services::compile_all(&defs, errors);
+    let mut index = services::compile_all(&defs, extra, errors);
     let mws = super::middlewares::compile_all(&defs, extra, errors);
     let entry_chains = entry_chains(st, &defs, &mws, errors);
     let (mut routers, mut router_files): (Vec<_>, Vec<_>) = defs

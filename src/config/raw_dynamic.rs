@@ -211,6 +211,19 @@ pub struct RawRespond {
 pub struct RawServersTransport {
     pub max_idle_conns_per_host: Option<u64>,
     pub forwarding_timeouts: Option<RawForwardingTimeouts>,
+    // TLS to `https://` servers (`config/transport_tls.rs`).
+    pub server_name: Option<String>,
+    pub insecure_skip_verify: Option<bool>,
+    #[serde(rename = "rootCAs")]
+    pub root_cas: Option<Vec<String>>,
+    pub certificates: Option<Vec<super::transport_tls::RawClientCert>>,
+    pub cipher_suites: Option<Vec<String>>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+    #[serde(rename = "disableHTTP2")]
+    pub disable_http2: Option<bool>,
+    #[serde(rename = "peerCertURI")]
+    pub peer_cert_uri: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

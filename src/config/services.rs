@@ -79,14 +79,20 @@ impl ServiceIndex {
 }
 
 /// Compiles every transport, then every service.
-pub fn compile_all(defs: &Defs, errors: &mut Vec<ConfigError>) -> ServiceIndex {
+pub fn compile_all(
+    defs: &Defs,
+    extra: &super::transport_tls::Extra,
+    errors: &mut Vec<ConfigError>,
+) -> ServiceIndex {
     let transports: BTreeMap<&str, Option<ServersTransport>> = defs
         .transports
         .iter()
         .map(|(name, def)| {
             (
                 name.as_str(),
-                transport(name, def).map_err(|e| errors.push(e)).ok(),
+                transport(name, def, extra)
+                    .map_err(|e| errors.extend(e))
+                    .ok(),
             )
         })
         .collect();
@@ -165,18 +171,18 @@ fn load_balancer(
     // No server, or only weight-0 servers, is valid as in Traefik: requests get 503
     // ("no available server") until servers are added.
     let mut errors = Vec::new();
-    let servers: Vec<Server> = (raw.servers.iter().enumerate())
-        .filter_map(|(i, s)| {
-            let url_key = || key(&format!(".loadBalancer.servers[{i}].url"));
-            server(s)
-                .map_err(|why| errors.push(def.error(url_key(), why)))
-                .ok()
-        })
-        .collect();
     let transport =
         lookup_transport(raw.servers_transport.as_deref(), transports, defs).map_err(|why| {
             why.map(|r| errors.push(def.error(key(".loadBalancer.serversTransport"), r)))
         });
+    let servers: Vec<Server> = (raw.servers.iter().enumerate())
+        .filter_map(|(i, s)| {
+            let url_key = || key(&format!(".loadBalancer.servers[{i}].url"));
+            server(s, transport.as_ref().ok())
+                .map_err(|why| errors.push(def.error(url_key(), why)))
+                .ok()
+        })
+        .collect();
     let strategy = raw
         .strategy
         .as_deref()
@@ -266,7 +272,8 @@ fn share_health(mut servers: Vec<Server>) -> Vec<Server> {
     servers
 }
 
-fn server(raw: &RawServer) -> Result<Server, String> {
+/// One server; `transport` is `None` when it did not resolve (already reported).
+fn server(raw: &RawServer, transport: Option<&ServersTransport>) -> Result<Server, String> {
     let url = raw
         .url
         .as_deref()
@@ -292,6 +299,10 @@ fn server(raw: &RawServer) -> Result<Server, String> {
         },
         weight: raw.weight.unwrap_or(DEFAULT_SERVER_WEIGHT),
         health: Health::new(),
+        tls: match transport {
+            Some(t) if parsed.tls => Some(upstream_tls(t, &parsed.host)?),
+            _ => None,
+        },
     })
 }
 
@@ -333,10 +344,42 @@ pub fn default_transport() -> ServersTransport {
         write_timeout: DEFAULT_UPSTREAM_WRITE_TIMEOUT,
         idle_conn_timeout: DEFAULT_IDLE_CONN_TIMEOUT,
         max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
+        tls: None,
     }
 }
 
-fn transport(name: &str, def: &Def<RawServersTransport>) -> Result<ServersTransport, ConfigError> {
+/// How an `https://` server is reached: its transport's TLS settings (or the
+/// defaults) and the name to verify.
+fn upstream_tls(
+    t: &ServersTransport,
+    host: &str,
+) -> Result<Arc<crate::net::upstream_tls::TlsTarget>, String> {
+    let tls = match &t.tls {
+        Some(tls) => tls.clone(),
+        None => super::transport_tls::default_tls()?,
+    };
+    super::transport_tls::target(&tls, host)
+}
+
+fn transport(
+    name: &str,
+    def: &Def<RawServersTransport>,
+    extra: &super::transport_tls::Extra,
+) -> Result<ServersTransport, Vec<ConfigError>> {
+    let key = format!("http.serversTransports.{name}");
+    let tls = super::transport_tls::compile(&def.file, &def.raw, extra).map_err(|bad| {
+        let each = bad.into_iter();
+        each.map(|(k, why)| def.error(format!("{key}.{k}"), why))
+            .collect::<Vec<_>>()
+    })?;
+    transport_timeouts(name, def, tls).map_err(|e| vec![e])
+}
+
+fn transport_timeouts(
+    name: &str,
+    def: &Def<RawServersTransport>,
+    tls: Option<Arc<super::transport_tls::TransportTls>>,
+) -> Result<ServersTransport, ConfigError> {
     let key = format!("http.serversTransports.{name}");
     let t = def.raw.forwarding_timeouts.as_ref();
     let fkey = format!("{key}.forwardingTimeouts");
@@ -365,6 +408,7 @@ fn transport(name: &str, def: &Def<RawServersTransport>) -> Result<ServersTransp
         )
         .map_err(|why| def.error(format!("{fkey}.idleConnTimeout"), why))?,
         max_idle_conns_per_host: max_idle,
+        tls,
     })
 }
 

@@ -180,6 +180,7 @@ fn load_balancer_keys_reach_runtime_type() {
         write_timeout: None,
         idle_conn_timeout: Duration::from_secs(30),
         max_idle_conns_per_host: 0,
+        tls: None,
     };
     assert_eq!(lb.transport, transport);
     let first = Server {
@@ -190,6 +191,7 @@ fn load_balancer_keys_reach_runtime_type() {
         weight: 3,
         // A flag is equal only to itself (`Health: PartialEq`).
         health: lb.servers[0].health.clone(),
+        tls: None,
     };
     assert_eq!(lb.servers[0], first);
     assert_eq!(lb.servers[1].addr, "[::1]:9001".parse().unwrap());

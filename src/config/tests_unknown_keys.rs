@@ -72,7 +72,7 @@ name = \"c\"
 [http.services.s.highestRandomWeight]
 services = []
 [http.serversTransports.x]
-rootCAs = [\"ca.pem\"]
+peerCertSANs = [\"x\"]
 ";
     let got = dynamic(src);
     assert_eq!(
@@ -83,8 +83,8 @@ rootCAs = [\"ca.pem\"]
                 unsupported("highestRandomWeight")
             ),
             (
-                "http.serversTransports.x.rootCAs (line 8 column 1)".into(),
-                unsupported("rootCAs")
+                "http.serversTransports.x.peerCertSANs (line 8 column 1)".into(),
+                unsupported("peerCertSANs")
             ),
         ]
     );

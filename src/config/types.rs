@@ -235,6 +235,8 @@ pub struct Server {
     pub weight: u32,
     /// Up or down, as the prober last saw it (always up without `healthCheck`).
     pub health: Health,
+    /// `https://`: the transport's TLS config and the name to verify.
+    pub tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +251,9 @@ pub struct ServersTransport {
     pub write_timeout: Option<Duration>,
     pub idle_conn_timeout: Duration,
     pub max_idle_conns_per_host: usize,
+    /// The TLS keys, when the transport sets any (`https://` servers of a
+    /// transport without them use `transport_tls::default_tls`).
+    pub tls: Option<Arc<super::transport_tls::TransportTls>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,13 +1,16 @@
-//! Server URLs of load balancers (`http://host[:port][/path]`): parsing into the
-//! parts the upstream client needs, and resolving the host once at compile time.
+//! Server URLs of load balancers (`http[s]://host[:port][/path]`): parsing into
+//! the parts the upstream client needs, and resolving the host once at compile
+//! time.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use super::DEFAULT_HTTP_PORT;
+use super::{DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT};
 
-/// A parsed `http://` URL, host not yet resolved.
+/// A parsed `http://` or `https://` URL, host not yet resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamUrl {
+    /// `https`: TLS to the server.
+    pub tls: bool,
     /// Host without brackets (an IPv6 literal is bare here).
     pub host: String,
     pub port: u16,
@@ -17,17 +20,21 @@ pub struct UpstreamUrl {
     pub path_prefix: String,
 }
 
-/// Parses a server URL. Only `http` is accepted; anything a proxy cannot
-/// forward to unambiguously (userinfo, query, fragment) is refused.
+/// Parses a server URL. `http` and `https` are accepted; anything a proxy
+/// cannot forward to unambiguously (userinfo, query, fragment) is refused.
 pub fn parse(url: &str) -> Result<UpstreamUrl, String> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("{url:?} is not a URL (expected http://host[:port][/path])"))?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" => return Err("https upstreams are not supported yet".into()),
-        other => return Err(format!("scheme {other:?} is not supported (use http)")),
-    }
+    let tls = match scheme.to_ascii_lowercase().as_str() {
+        "http" => false,
+        "https" => true,
+        other => {
+            return Err(format!(
+                "scheme {other:?} is not supported (use http or https)"
+            ));
+        }
+    };
     if rest.contains(['?', '#']) {
         return Err(format!(
             "{url:?}: query and fragment are not allowed in a server URL"
@@ -39,8 +46,15 @@ pub fn parse(url: &str) -> Result<UpstreamUrl, String> {
             "{url:?}: credentials in server URLs are not supported"
         ));
     }
-    let (host, port) = split_host_port(authority).map_err(|why| format!("{url:?}: {why}"))?;
+    let default_port = if tls {
+        DEFAULT_HTTPS_PORT
+    } else {
+        DEFAULT_HTTP_PORT
+    };
+    let (host, port) =
+        split_host_port(authority, default_port).map_err(|why| format!("{url:?}: {why}"))?;
     Ok(UpstreamUrl {
+        tls,
         host,
         port,
         authority: authority.to_string(),
@@ -48,7 +62,7 @@ pub fn parse(url: &str) -> Result<UpstreamUrl, String> {
     })
 }
 
-fn split_host_port(authority: &str) -> Result<(String, u16), String> {
+fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), String> {
     let bracketed = authority.starts_with('[');
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']').ok_or("unclosed '[' in host")?;
@@ -69,7 +83,7 @@ fn split_host_port(authority: &str) -> Result<(String, u16), String> {
         return Err(format!("{host:?} is not a valid host name"));
     }
     let port = match port {
-        None => DEFAULT_HTTP_PORT,
+        None => default_port,
         Some(p) => p
             .parse::<u16>()
             .ok()
@@ -135,11 +149,13 @@ mod tests {
     }
 
     #[test]
-    fn https_rejected() {
-        assert_eq!(
-            parse("https://h").unwrap_err(),
-            "https upstreams are not supported yet"
-        );
+    fn https_defaults_to_port_443() {
+        let u = ok("HTTPS://app.internal");
+        assert!(u.tls);
+        assert_eq!((u.port, u.authority.as_str()), (443, "app.internal"));
+        let u = ok("https://10.0.0.1:8443/x");
+        assert_eq!((u.tls, u.port), (true, 8443));
+        assert!(!ok("http://h").tls);
     }
 
     #[test]

@@ -6,11 +6,10 @@
 
 use std::time::Duration;
 
-use monoio::net::TcpStream;
-
 use super::target::{Request, Spec};
 use crate::http::codec::{HeadParser, HeaderSpan, ParseError};
 use crate::net::upstream::{self, DialError, MAX_RESPONSE_HEAD};
+use crate::net::upstream_tls::UpStream;
 use crate::runtime::io;
 
 /// Go's client gives up after this many redirects.
@@ -92,7 +91,7 @@ fn judge(status: u16, want: Option<u16>) -> Result<u16, ProbeError> {
 /// One request on a fresh connection: the final status and `Location` ("" if none).
 async fn exchange(spec: &Spec, req: &Request) -> Result<(u16, String), ProbeError> {
     let dial = spec.dial_timeout.min(spec.check.timeout);
-    let up = upstream::dial(req.addr, dial).await?;
+    let up = upstream::dial_tls(req.addr, dial, spec.tls.as_deref()).await?;
     let (mut stream, mut buf) = (up.stream, up.buf);
     req.encode(&spec.check, &mut buf);
     io::write_vec(&mut stream, &mut buf, None).await?;
@@ -102,7 +101,7 @@ async fn exchange(spec: &Spec, req: &Request) -> Result<(u16, String), ProbeErro
 
 /// Reads into `buf` (empty, with the dialed connection's capacity).
 async fn read_final_head(
-    stream: &mut TcpStream,
+    stream: &mut UpStream,
     buf: &mut Vec<u8>,
     is_head: bool,
 ) -> Result<(u16, String), ProbeError> {

@@ -19,6 +19,8 @@ pub struct Spec {
     pub first: Request,
     /// The service's transport `dialTimeout` (the probe's `timeout` bounds it too).
     pub dial_timeout: Duration,
+    /// An `https://` server's TLS (its transport's config and name).
+    pub tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
 }
 
 /// One HTTP/1.1 request of a probe.
@@ -59,6 +61,7 @@ pub fn spec(check: &Arc<HealthCheck>, server: &Server, dial_timeout: Duration) -
         check: check.clone(),
         first,
         dial_timeout,
+        tls: server.tls.clone(),
     }
 }
 
@@ -265,6 +268,7 @@ mod tests {
             path_prefix: String::new(),
             weight: 1,
             health: Default::default(),
+            tls: None,
         }
     }
 

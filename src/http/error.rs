@@ -43,6 +43,10 @@ pub enum ProxyError {
     Connect(io::Error),
     #[error("upstream connect timed out")]
     ConnectTimeout,
+    /// The TLS handshake with an `https://` server failed (its certificate
+    /// did not verify, no common version or suite, a refused client certificate).
+    #[error("upstream TLS handshake failed: {0}")]
+    UpstreamTls(io::Error),
     #[error("upstream closed the connection before a response")]
     UpstreamClosed,
     #[error("upstream i/o: {0}")]
@@ -70,6 +74,7 @@ impl ProxyError {
             NoServer | Internal(_) => Blame::Internal,
             Connect(_)
             | ConnectTimeout
+            | UpstreamTls(_)
             | UpstreamClosed
             | UpstreamIo(_)
             | UpstreamInvalid(_)
@@ -91,7 +96,7 @@ impl ProxyError {
             NotImplemented(_) => 501,
             ClientClosed | ClientIo(_) => 499,
             NoServer => 503,
-            Connect(_) | UpstreamClosed | UpstreamIo(_) | UpstreamInvalid(_)
+            Connect(_) | UpstreamTls(_) | UpstreamClosed | UpstreamIo(_) | UpstreamInvalid(_)
             | UpstreamBadBody(_) => 502,
             ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
                 504
@@ -146,6 +151,9 @@ impl From<DialError> for ProxyError {
         match e {
             DialError::Timeout => ProxyError::ConnectTimeout,
             DialError::Failed(e) => ProxyError::Connect(e),
+            // The handshake's own deadline (Go's TLSHandshakeTimeout) is a timeout too.
+            DialError::Tls(e) if e.kind() == io::ErrorKind::TimedOut => ProxyError::ConnectTimeout,
+            DialError::Tls(e) => ProxyError::UpstreamTls(e),
         }
     }
 }

@@ -139,10 +139,12 @@ async fn exchange<D: Downstream>(
         t,
     };
     let mut retried = false;
+    let tls = server.tls.as_deref();
+    let key = upstream::pool_key(server.addr, tls);
     let (mut up, resp) = loop {
-        let mut up = match d.pool().checkout(server.addr) {
+        let mut up = match d.pool().checkout(key) {
             Some(up) => up,
-            None => upstream::dial(server.addr, t.dial_timeout).await?,
+            None => upstream::dial_tls(server.addr, t.dial_timeout, tls).await?,
         };
         let mut answered = false;
         let e = match send_and_wait(d, head, &mut up, written.inline, leg, &mut answered).await {
@@ -182,12 +184,8 @@ async fn exchange<D: Downstream>(
         return Ok(outcome);
     }
     if !resp.close && resp.body != BodyKind::UntilClose && up.buf.is_empty() {
-        d.pool().checkin(
-            server.addr,
-            up,
-            t.max_idle_conns_per_host,
-            t.idle_conn_timeout,
-        );
+        d.pool()
+            .checkin(key, up, t.max_idle_conns_per_host, t.idle_conn_timeout);
     }
     Ok(outcome)
 }

@@ -1,5 +1,7 @@
-//! A thin rustls adapter for monoio's owned-buffer I/O: the server side of a TLS
-//! connection over a `TcpStream`, started from bytes already peeked.
+//! A thin rustls adapter for monoio's owned-buffer I/O: a TLS connection over a
+//! `TcpStream`. The server side starts from bytes already peeked ([`accept`]);
+//! the client side (upstream TLS, `net/upstream_tls.rs`) uses the same stream
+//! over a `ClientConnection` ([`TlsSide`]).
 //!
 //! Why not monoio-rustls 0.4: it cannot start from a peeked ClientHello, and its
 //! `Split` shares the whole stream (rustls state included) between the two halves
@@ -22,6 +24,7 @@
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, Write};
+use std::ops::DerefMut;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +33,7 @@ use monoio::BufResult;
 use monoio::buf::{IoBuf, IoBufMut, IoVecBuf, IoVecBufMut, RawBuf};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
-use rustls::{ServerConfig, ServerConnection};
+use rustls::{ConnectionCommon, ServerConfig, ServerConnection};
 
 use crate::net::client_io::ClientIo;
 use crate::net::peer::Peek;
@@ -44,7 +47,20 @@ const RECORD_BUF: usize = 16 * 1024 + 256;
 /// takes this long, and it must not hold the task (or a graceful stop) longer.
 pub const CLOSE_NOTIFY_TIME: Duration = Duration::from_secs(1);
 
-type Shared = Rc<RefCell<ServerConnection>>;
+/// Either end of a rustls connection: what the stream drives is its common part.
+pub trait TlsSide: DerefMut<Target = ConnectionCommon<Self::Data>> + 'static {
+    type Data;
+}
+
+impl TlsSide for ServerConnection {
+    type Data = rustls::server::ServerConnectionData;
+}
+
+impl TlsSide for rustls::ClientConnection {
+    type Data = rustls::client::ClientConnectionData;
+}
+
+type Shared<C> = Rc<RefCell<C>>;
 
 #[derive(Default)]
 struct ReadSide {
@@ -65,23 +81,23 @@ struct WriteSide {
     closed: bool,
 }
 
-/// A server-side TLS connection.
-pub struct TlsStream {
+/// A TLS connection: server side by default, client side over a `ClientConnection`.
+pub struct TlsStream<C: TlsSide = ServerConnection> {
     io: TcpStream,
-    conn: Shared,
+    conn: Shared<C>,
     rd: ReadSide,
     wr: WriteSide,
 }
 
-pub struct TlsReadHalf {
+pub struct TlsReadHalf<C: TlsSide = ServerConnection> {
     io: OwnedReadHalf<TcpStream>,
-    conn: Shared,
+    conn: Shared<C>,
     rd: ReadSide,
 }
 
-pub struct TlsWriteHalf {
+pub struct TlsWriteHalf<C: TlsSide = ServerConnection> {
     io: OwnedWriteHalf<TcpStream>,
-    conn: Shared,
+    conn: Shared<C>,
     wr: WriteSide,
 }
 
@@ -105,6 +121,17 @@ pub async fn accept(
     deadline: Option<Instant>,
 ) -> io::Result<TlsStream> {
     let conn = ServerConnection::new(config).map_err(tls_error)?;
+    handshake(io, conn, peeked, deadline).await
+}
+
+/// Runs the handshake of `conn` (either side) on `io`, `peeked` first, within
+/// `deadline`.
+pub async fn handshake<C: TlsSide>(
+    io: TcpStream,
+    conn: C,
+    peeked: Vec<u8>,
+    deadline: Option<Instant>,
+) -> io::Result<TlsStream<C>> {
     let mut s = TlsStream {
         io,
         conn: Rc::new(RefCell::new(conn)),
@@ -119,7 +146,7 @@ pub async fn accept(
     Ok(s)
 }
 
-impl TlsStream {
+impl<C: TlsSide> TlsStream<C> {
     async fn handshake(&mut self) -> io::Result<()> {
         loop {
             flush_tls(&mut self.io, &self.conn, &mut self.wr, None).await?;
@@ -147,15 +174,33 @@ impl TlsStream {
     /// The socket, the rustls connection and the ciphertext read but not yet
     /// given to rustls: what a poll-based driver (HTTP/2, `http::h2::io`) goes
     /// on with. `None` when the stream was split (it never is before this).
-    pub fn into_parts(self) -> Option<(TcpStream, ServerConnection, Vec<u8>)> {
+    pub fn into_parts(self) -> Option<(TcpStream, C, Vec<u8>)> {
         let conn = Rc::try_unwrap(self.conn).ok()?.into_inner();
         let mut rest = self.rd.buf;
         rest.drain(..self.rd.pos.min(rest.len()));
         Some((self.io, conn, rest))
     }
 
+    /// The socket, for readiness and peeks.
+    pub fn tcp(&self) -> &TcpStream {
+        &self.io
+    }
+
+    /// Ciphertext or plaintext already taken from the socket and not yet read:
+    /// a connection holding some is not idle.
+    /// An end of stream seen by rustls counts too.
+    pub fn has_buffered(&self) -> bool {
+        if self.rd.pos < self.rd.buf.len() || self.rd.eof {
+            return true;
+        }
+        let mut conn = self.conn.borrow_mut();
+        let pending = conn.reader().fill_buf().map(|b| b.len());
+        // WouldBlock: nothing decrypted and the peer has not closed.
+        !matches!(pending, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
     /// Splits into halves that can be driven concurrently (tunnels, TCP proxying).
-    pub fn into_halves(self) -> (TlsReadHalf, TlsWriteHalf) {
+    pub fn into_halves(self) -> (TlsReadHalf<C>, TlsWriteHalf<C>) {
         let (r, w) = self.io.into_split();
         let read = TlsReadHalf {
             io: r,
@@ -173,7 +218,11 @@ impl TlsStream {
 
 /// Gives rustls more ciphertext: buffered bytes first, else one socket read.
 /// Errors on a TLS protocol error or on end of stream during the handshake.
-async fn pump<R: AsyncReadRent>(io: &mut R, conn: &Shared, rd: &mut ReadSide) -> io::Result<()> {
+async fn pump<R: AsyncReadRent, C: TlsSide>(
+    io: &mut R,
+    conn: &Shared<C>,
+    rd: &mut ReadSide,
+) -> io::Result<()> {
     if rd.pos < rd.buf.len() {
         let mut c = conn.borrow_mut();
         let mut rest = &rd.buf[rd.pos..];
@@ -205,9 +254,9 @@ async fn pump<R: AsyncReadRent>(io: &mut R, conn: &Shared, rd: &mut ReadSide) ->
 /// Copies plaintext into the start of `out`, as a socket read fills it; 0 at the
 /// end (close_notify, or a TCP close without one, which HTTP/1.1 framing makes
 /// harmless).
-async fn read_plain<R: AsyncReadRent, T: IoBufMut>(
+async fn read_plain<R: AsyncReadRent, T: IoBufMut, C: TlsSide>(
     io: &mut R,
-    conn: &Shared,
+    conn: &Shared<C>,
     rd: &mut ReadSide,
     out: &mut T,
 ) -> io::Result<usize> {
@@ -216,7 +265,7 @@ async fn read_plain<R: AsyncReadRent, T: IoBufMut>(
         return Ok(0);
     }
     loop {
-        match copy_plain(&mut conn.borrow_mut(), out, room) {
+        match copy_plain(&mut **conn.borrow_mut(), out, room) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
@@ -232,8 +281,8 @@ async fn read_plain<R: AsyncReadRent, T: IoBufMut>(
 /// Copies up to `room` bytes of decrypted plaintext into `out`. The caller's buffer
 /// may be uninitialised, so no `&mut [u8]` is made over it: the bytes are copied
 /// from rustls' own buffer (`BufRead`) through the raw write pointer.
-fn copy_plain<T: IoBufMut>(
-    c: &mut ServerConnection,
+fn copy_plain<T: IoBufMut, D>(
+    c: &mut ConnectionCommon<D>,
     out: &mut T,
     room: usize,
 ) -> io::Result<usize> {
@@ -249,9 +298,9 @@ fn copy_plain<T: IoBufMut>(
 }
 
 /// Sends every record rustls has queued, by `deadline` if given.
-async fn flush_tls<W: AsyncWriteRent>(
+async fn flush_tls<W: AsyncWriteRent, C: TlsSide>(
     io: &mut W,
-    conn: &Shared,
+    conn: &Shared<C>,
     wr: &mut WriteSide,
     deadline: Option<Instant>,
 ) -> io::Result<()> {
@@ -274,9 +323,9 @@ async fn flush_tls<W: AsyncWriteRent>(
     }
 }
 
-async fn write_plain<W: AsyncWriteRent>(
+async fn write_plain<W: AsyncWriteRent, C: TlsSide>(
     io: &mut W,
-    conn: &Shared,
+    conn: &Shared<C>,
     wr: &mut WriteSide,
     data: &[u8],
 ) -> io::Result<usize> {
@@ -288,7 +337,11 @@ async fn write_plain<W: AsyncWriteRent>(
 /// The one way a TLS connection is closed: close_notify (after whatever rustls
 /// still holds), flushed within [`CLOSE_NOTIFY_TIME`], then a TCP half-close.
 /// Once only; skipped after a write that was given up mid-record.
-async fn close<W: AsyncWriteRent>(io: &mut W, conn: &Shared, wr: &mut WriteSide) -> io::Result<()> {
+async fn close<W: AsyncWriteRent, C: TlsSide>(
+    io: &mut W,
+    conn: &Shared<C>,
+    wr: &mut WriteSide,
+) -> io::Result<()> {
     if std::mem::replace(&mut wr.closed, true) {
         return Ok(());
     }
@@ -306,8 +359,8 @@ fn in_slice<T: IoBuf>(buf: &T) -> &[u8] {
 }
 
 macro_rules! impl_read {
-    ($ty:ty) => {
-        impl AsyncReadRent for $ty {
+    ($ty:ident) => {
+        impl<C: TlsSide> AsyncReadRent for $ty<C> {
             async fn read<T: IoBufMut>(&mut self, mut buf: T) -> BufResult<usize, T> {
                 let r = read_plain(&mut self.io, &self.conn, &mut self.rd, &mut buf).await;
                 if let Ok(n) = r {
@@ -334,8 +387,8 @@ macro_rules! impl_read {
 }
 
 macro_rules! impl_write {
-    ($ty:ty) => {
-        impl AsyncWriteRent for $ty {
+    ($ty:ident) => {
+        impl<C: TlsSide> AsyncWriteRent for $ty<C> {
             async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
                 let r = write_plain(&mut self.io, &self.conn, &mut self.wr, in_slice(&buf)).await;
                 (r, buf)

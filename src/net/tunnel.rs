@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::io;
 use std::time::Instant;
 
-use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 
 use crate::net::client_io::ClientIo;
 use crate::net::upstream::UpstreamConn;

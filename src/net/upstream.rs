@@ -2,6 +2,8 @@
 //! connect (monoio 0.2.4 leaks the fd of a dropped one), and the per-worker idle
 //! pool — LIFO reuse, bounded per server, expired after `idleConnTimeout`, and
 //! never reused once anything (stray bytes, EOF, a reset) arrived on it while idle.
+//! An `https://` server's connection runs its TLS handshake right after the
+//! connect (`upstream_tls`); its pool entry is keyed by the TLS settings too.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -12,6 +14,7 @@ use monoio::net::TcpStream;
 use rustc_hash::FxHashMap;
 
 use crate::net::peer::{self, Peek};
+use crate::net::upstream_tls::{self, TlsTarget, UpStream};
 
 /// Read buffer of an upstream connection; response heads must fit in it (grown on
 /// demand up to the response head limit) and bodies stream through it.
@@ -25,7 +28,7 @@ const SHED_BUFFER_AFTER: Duration = Duration::from_millis(500);
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 pub struct UpstreamConn {
-    pub stream: TcpStream,
+    pub stream: UpStream,
     pub buf: Vec<u8>,
     /// Came from the pool: a failure before any response byte may be a stale
     /// connection, which makes a retry on a fresh one safe.
@@ -41,6 +44,40 @@ pub enum DialError {
     Timeout,
     #[error("connect failed: {0}")]
     Failed(std::io::Error),
+    /// The TLS handshake failed: the reason names what (an unknown issuer, a
+    /// name mismatch, a protocol version…).
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
+}
+
+/// Where a pooled connection goes: the server's address and, for TLS, the
+/// identity of its TLS settings (0 for plaintext).
+pub type PoolKey = (SocketAddr, u64);
+
+/// The pool key of a server reached with `tls` (or in plaintext).
+pub fn pool_key(addr: SocketAddr, tls: Option<&TlsTarget>) -> PoolKey {
+    (addr, tls.map_or(0, |t| t.id))
+}
+
+/// Connects to `addr` within `timeout`, then, with `tls`, runs the TLS
+/// handshake within [`upstream_tls::TLS_HANDSHAKE_TIMEOUT`].
+pub async fn dial_tls(
+    addr: SocketAddr,
+    timeout: Duration,
+    tls: Option<&TlsTarget>,
+) -> Result<UpstreamConn, DialError> {
+    let mut conn = dial(addr, timeout).await?;
+    if let Some(target) = tls {
+        let UpStream::Plain(tcp) = conn.stream else {
+            unreachable!("dial returns plain TCP");
+        };
+        let deadline = Instant::now() + upstream_tls::TLS_HANDSHAKE_TIMEOUT;
+        let stream = upstream_tls::connect(tcp, target, deadline)
+            .await
+            .map_err(DialError::Tls)?;
+        conn.stream = UpStream::Tls(Box::new(stream));
+    }
+    Ok(conn)
 }
 
 /// Connects to `addr` within `timeout`. The connect runs in its own task and is never
@@ -56,7 +93,7 @@ pub async fn dial(addr: SocketAddr, timeout: Duration) -> Result<UpstreamConn, D
     stream.set_nodelay(true).map_err(DialError::Failed)?;
     let now = Instant::now();
     Ok(UpstreamConn {
-        stream,
+        stream: UpStream::Plain(stream),
         buf: Vec::with_capacity(UPSTREAM_BUF_SIZE),
         reused: false,
         idle_since: now,
@@ -70,7 +107,7 @@ pub async fn dial(addr: SocketAddr, timeout: Duration) -> Result<UpstreamConn, D
 pub struct Pool {
     /// FxHash: keys are our own server addresses, not attacker input, and SipHash
     /// showed up in the per-request profile.
-    idle: RefCell<FxHashMap<SocketAddr, Vec<UpstreamConn>>>,
+    idle: RefCell<FxHashMap<PoolKey, Vec<UpstreamConn>>>,
 }
 
 impl Pool {
@@ -87,9 +124,9 @@ impl Pool {
     /// another client's. Data, EOF or a reset all discard the connection. One
     /// non-blocking `recv` per reuse is the price; watching idle connections
     /// with epoll instead would cost two `epoll_ctl` calls per request.
-    pub fn checkout(&self, addr: SocketAddr) -> Option<UpstreamConn> {
+    pub fn checkout(&self, key: PoolKey) -> Option<UpstreamConn> {
         let mut idle = self.idle.borrow_mut();
-        let list = idle.get_mut(&addr)?;
+        let list = idle.get_mut(&key)?;
         let now = Instant::now();
         while let Some(mut conn) = list.pop() {
             if now >= conn.idle_deadline || !quiet(&conn) {
@@ -108,18 +145,18 @@ impl Pool {
     /// Returns a connection whose last exchange completed cleanly.
     pub fn checkin(
         &self,
-        addr: SocketAddr,
+        key: PoolKey,
         mut conn: UpstreamConn,
         max_idle: usize,
         idle_timeout: Duration,
     ) {
-        if max_idle == 0 || !conn.buf.is_empty() {
+        if max_idle == 0 || !conn.buf.is_empty() || conn.stream.has_buffered() {
             return;
         }
         // A large body grew the buffer; idle connections keep only the usual size.
         conn.buf.shrink_to(UPSTREAM_BUF_SIZE);
         let mut idle = self.idle.borrow_mut();
-        let list = idle.entry(addr).or_default();
+        let list = idle.entry(key).or_default();
         if list.len() >= max_idle {
             // Keep the freshest: the oldest is the likeliest to be closed by the upstream.
             list.remove(0);
@@ -157,6 +194,9 @@ impl Pool {
 }
 
 /// True unless the upstream closed, reset or sent stray bytes on an idle connection.
+/// On a TLS connection any record that arrived while idle (a close_notify, a
+/// late session ticket) also counts: the connection is then not reused, which
+/// costs at most a new handshake.
 fn quiet(conn: &UpstreamConn) -> bool {
     peer::peek(conn.stream.as_raw_fd()) == Peek::Quiet
 }

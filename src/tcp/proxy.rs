@@ -8,7 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
-use monoio::io::{AsyncReadRent, AsyncWriteRent, Splitable};
+use monoio::io::{AsyncReadRent, AsyncWriteRent};
 
 use crate::config::DEFAULT_DIAL_TIMEOUT;
 use crate::config::TcpService;

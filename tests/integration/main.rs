@@ -39,4 +39,5 @@ mod strategies;
 mod tls;
 mod upgrade;
 mod upstream_faults;
+mod upstream_tls;
 mod wire;

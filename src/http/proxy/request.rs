@@ -13,8 +13,6 @@
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use monoio::net::TcpStream;
-
 use super::Leg;
 use crate::http::body::{RelayError, Sink};
 use crate::http::codec::RequestHead;
@@ -22,6 +20,7 @@ use crate::http::downstream::Downstream;
 use crate::http::error::ProxyError;
 use crate::net::peer::{self, Peek};
 use crate::net::upstream::UpstreamConn;
+use crate::net::upstream_tls::UpStream;
 use crate::runtime::io::{self, IoFail};
 
 /// How often a blocked body write checks whether the upstream answered.
@@ -59,7 +58,7 @@ pub(super) async fn stream_body<D: Downstream>(
 }
 
 /// The upstream as the destination of a request body.
-struct UpstreamSink<'a>(&'a mut TcpStream);
+struct UpstreamSink<'a>(&'a mut UpStream);
 
 impl Sink for UpstreamSink<'_> {
     async fn write(
@@ -69,7 +68,10 @@ impl Sink for UpstreamSink<'_> {
         deadline: Option<Instant>,
     ) -> Result<(), RelayError> {
         // The write holds the stream, so the watch works on the bare descriptor.
-        let fd = self.0.as_raw_fd();
+        // Not under TLS: a record that arrives (a session ticket) need not be
+        // an answer, and only rustls could tell; an upstream that answers and
+        // closes still fails the write.
+        let fd = (!self.0.is_tls()).then(|| self.0.as_raw_fd());
         let write = io::write_prefix(self.0, buf, len, deadline);
         match io::watched(write, || answered(fd)).await {
             Some(r) => r.map_err(RelayError::Write),
@@ -80,14 +82,20 @@ impl Sink for UpstreamSink<'_> {
     /// Anything from the upstream before the body is all sent is its answer (or
     /// its end): stop waiting for the client and go read it.
     async fn watch(&self) {
-        let _ = self.0.readable(false).await;
+        if self.0.is_tls() {
+            return std::future::pending().await;
+        }
+        let _ = self.0.tcp().readable(false).await;
     }
 }
 
 /// Resolves once the upstream has sent something (bytes, an end of stream or a
 /// reset), checked every [`PEEK_EVERY`]: while a write is blocked, a readiness
 /// wait cannot borrow the stream, but a peek at the descriptor can look.
-async fn answered(fd: RawFd) {
+async fn answered(fd: Option<RawFd>) {
+    let Some(fd) = fd else {
+        return std::future::pending().await;
+    };
     loop {
         crate::runtime::clock::deadline(Instant::now() + PEEK_EVERY).await;
         if peer::peek(fd) != Peek::Quiet {

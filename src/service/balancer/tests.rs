@@ -12,6 +12,7 @@ fn lb(strategy: Strategy, weights: &[u32]) -> LoadBalancer {
             path_prefix: String::new(),
             weight,
             health: Health::new(),
+            tls: None,
         })
         .collect();
     LoadBalancer {

@@ -1,0 +1,163 @@
+//! TLS to upstream servers (`https://` server URLs): the client handshake on
+//! the worker's runtime, over the same rustls adapter as the server side
+//! (`tls_stream`), and [`UpStream`], an upstream connection that is plain TCP
+//! or TLS, with halves for tunnels.
+//!
+//! The `ClientConfig` comes built from the snapshot ([`TlsTarget`]), never per
+//! request; its session store lets a new connection to a server resume a
+//! session an earlier one got, so filling a pool does not pay full handshakes.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use monoio::BufResult;
+use monoio::buf::{IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
+use monoio::net::TcpStream;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
+
+use crate::net::tls_stream::{self, TlsReadHalf, TlsStream, TlsWriteHalf};
+
+/// Longest TLS handshake with an upstream, after the TCP connect: Go's
+/// `http.Transport` value, which Traefik keeps (`TLSHandshakeTimeout`).
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to speak TLS to one server: the transport's config and the name to
+/// send (SNI) and verify.
+#[derive(Debug)]
+pub struct TlsTarget {
+    pub config: Arc<ClientConfig>,
+    pub name: ServerName<'static>,
+    /// Same value for the same settings and name across reloads: pooled
+    /// connections are keyed by it (0 is plaintext), so a connection is only
+    /// reused by requests that would have made the same handshake.
+    pub id: u64,
+}
+
+impl PartialEq for TlsTarget {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+/// Runs the client handshake on a connected socket within `deadline`.
+pub async fn connect(
+    tcp: TcpStream,
+    target: &TlsTarget,
+    deadline: Instant,
+) -> io::Result<TlsStream<ClientConnection>> {
+    let conn = ClientConnection::new(target.config.clone(), target.name.clone())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    tls_stream::handshake(tcp, conn, Vec::new(), Some(deadline)).await
+}
+
+/// A connection to an upstream server.
+pub enum UpStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<ClientConnection>>),
+}
+
+pub enum UpRead {
+    Plain(OwnedReadHalf<TcpStream>),
+    Tls(TlsReadHalf<ClientConnection>),
+}
+
+pub enum UpWrite {
+    Plain(OwnedWriteHalf<TcpStream>),
+    Tls(TlsWriteHalf<ClientConnection>),
+}
+
+impl UpStream {
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            UpStream::Plain(s) => s,
+            UpStream::Tls(s) => s.tcp(),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self, UpStream::Tls(_))
+    }
+
+    /// Bytes taken from the socket but not yet read (TLS only): such a
+    /// connection cannot go back to the pool.
+    pub fn has_buffered(&self) -> bool {
+        match self {
+            UpStream::Plain(_) => false,
+            UpStream::Tls(s) => s.has_buffered(),
+        }
+    }
+
+    pub fn into_split(self) -> (UpRead, UpWrite) {
+        match self {
+            UpStream::Plain(s) => {
+                let (r, w) = s.into_split();
+                (UpRead::Plain(r), UpWrite::Plain(w))
+            }
+            UpStream::Tls(s) => {
+                let (r, w) = s.into_halves();
+                (UpRead::Tls(r), UpWrite::Tls(w))
+            }
+        }
+    }
+}
+
+impl AsRawFd for UpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.tcp().as_raw_fd()
+    }
+}
+
+/// Forwards the rent I/O traits to whichever transport the value holds.
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Self::Plain($s) => $e,
+            Self::Tls($s) => $e,
+        }
+    };
+}
+
+macro_rules! impl_read {
+    ($ty:ty) => {
+        impl AsyncReadRent for $ty {
+            async fn read<T: IoBufMut>(&mut self, buf: T) -> BufResult<usize, T> {
+                dispatch!(self, s => s.read(buf).await)
+            }
+
+            async fn readv<T: IoVecBufMut>(&mut self, buf: T) -> BufResult<usize, T> {
+                dispatch!(self, s => s.readv(buf).await)
+            }
+        }
+    };
+}
+
+macro_rules! impl_write {
+    ($ty:ty) => {
+        impl AsyncWriteRent for $ty {
+            async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+                dispatch!(self, s => s.write(buf).await)
+            }
+
+            async fn writev<T: IoVecBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+                dispatch!(self, s => s.writev(buf).await)
+            }
+
+            async fn flush(&mut self) -> io::Result<()> {
+                dispatch!(self, s => s.flush().await)
+            }
+
+            async fn shutdown(&mut self) -> io::Result<()> {
+                dispatch!(self, s => s.shutdown().await)
+            }
+        }
+    };
+}
+
+impl_read!(UpStream);
+impl_read!(UpRead);
+impl_write!(UpStream);
+impl_write!(UpWrite);
