@@ -35,6 +35,7 @@ pub mod limits;
 mod pass_tls_client_cert;
 mod path;
 mod redirect;
+mod retry;
 mod state;
 mod status_text;
 
@@ -52,6 +53,7 @@ pub use limits::{InFlightReq, RateLimit};
 pub use pass_tls_client_cert::{ClientCerts, DnOptions, InfoOptions, PassTlsClientCert};
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
 pub use redirect::{RedirectRegex, RedirectScheme};
+pub use retry::{Backoff, Retry};
 pub use state::State;
 pub use status_text::status_text;
 
@@ -88,6 +90,7 @@ pub enum Middleware {
     PassTlsClientCert(PassTlsClientCert),
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
+    Retry(Retry),
 }
 
 impl Middleware {
@@ -110,6 +113,7 @@ impl Middleware {
             Middleware::PassTlsClientCert(_) => "passTLSClientCert",
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",
+            Middleware::Retry(_) => "retry",
         }
     }
 }
@@ -176,6 +180,7 @@ pub fn on_request(
             Middleware::PassTlsClientCert(m) => m.apply(req, edits),
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
+            Middleware::Retry(m) => m.apply(edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

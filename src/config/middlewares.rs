@@ -20,6 +20,7 @@ use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
 mod ip_allow;
 mod limits;
 mod redirect;
+mod retry;
 
 pub use limits::carry_limits;
 
@@ -210,6 +211,7 @@ fn one(
         ("passTLSClientCert", raw.pass_tls_client_cert.is_some()),
         ("rateLimit", raw.rate_limit.is_some()),
         ("inFlightReq", raw.in_flight_req.is_some()),
+        ("retry", raw.retry.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -310,6 +312,11 @@ fn one(
         match limits::in_flight_req(m) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".inFlightReq.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.retry {
+        match retry::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".retry.{k}")), reason),
         }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");

@@ -26,6 +26,7 @@ pub struct RawMiddleware {
     pub pass_tls_client_cert: Option<RawPassTlsClientCert>,
     pub rate_limit: Option<RawRateLimit>,
     pub in_flight_req: Option<RawInFlightReq>,
+    pub retry: Option<RawRetry>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,4 +292,14 @@ pub struct RawSourceCriterion {
     pub request_header_name: String,
     #[serde(default)]
     pub request_host: bool,
+}
+
+/// `retry` (Traefik's `timeout`, `maxRequestBodyBytes`, `status`,
+/// `disableRetryOnNetworkError` and `retryNonIdempotentMethod` are not
+/// fields: refused as not supported yet).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRetry {
+    pub attempts: Option<i64>,
+    pub initial_interval: Option<super::duration::ConfigDuration>,
 }

@@ -148,4 +148,11 @@ pub trait Downstream {
     /// Ends the client's connection without destroying a response it has not
     /// read yet, while it may still be sending a body nobody reads.
     async fn linger(&mut self);
+
+    /// The `retry` middleware's policy for this request, if its chain has one.
+    fn retry_policy(&self) -> Option<crate::middleware::Retry>;
+
+    /// Forwarding made its last attempt: what was kept for another one (a
+    /// request sent whole with its head) can go.
+    fn end_attempts(&mut self);
 }

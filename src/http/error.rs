@@ -111,36 +111,56 @@ impl ProxyError {
 pub struct Attempt {
     /// The upstream connection came from the pool (it may have died idle).
     pub reused: bool,
-    /// Any byte came back from the upstream (a partial head, an interim 1xx).
+    /// Any byte came back from the upstream (a partial head, an interim 1xx),
+    /// or any response byte went to the client.
     pub answered: bool,
     /// The request is still whole here: its body had not started to flow
     /// (only the head was written), or it was small enough to be sent whole
     /// with the head and is idempotent, so sending it again cannot repeat a
     /// side effect.
     pub replayable: bool,
-    /// This attempt was already a retry.
+    /// This attempt was already a retry on a fresh connection.
     pub retried: bool,
+    /// A `retry` middleware allows another attempt (its count not used up).
+    pub more: bool,
 }
 
 /// Whether a failed attempt is sent again (pingora's `RetryType`, reduced to
-/// what proxyd does today).
+/// what proxyd does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
     /// On a fresh connection to the same server.
     FreshConnection,
+    /// As a new attempt of the `retry` middleware: after its backoff, to the
+    /// balancer's next pick.
+    NextAttempt,
     Never,
 }
 
-/// The one retry decision. A pooled connection the upstream closed while it
-/// was idle fails the first write or read with a reset or an end of stream and
-/// no answer: that proves the upstream never processed the request, so it is
-/// sent once more on a fresh connection when it can be replayed. Anything else
-/// — a timeout, an invalid answer, a failure after the upstream said something,
-/// a fresh connection, a second failure — goes to the client as its status.
+/// The one retry decision.
+///
+/// A pooled connection the upstream closed while it was idle fails the first
+/// write or read with a reset or an end of stream and no answer: that proves
+/// the upstream never processed the request, so it is sent once more on a
+/// fresh connection when it can be replayed.
+///
+/// Beyond that, only a `retry` middleware with attempts left sends a request
+/// again, and only when the client has seen nothing of the response. Its rule
+/// is Traefik's: the request never reached the server (the dial failed or
+/// timed out), whatever its method and body; and proxyd's own addition: the
+/// connection ended (closed or reset) before any answer and the request can be
+/// replayed (a streamed body is gone, and a non-idempotent request that went
+/// whole may have been processed). A timeout, an invalid answer, or anything
+/// after the upstream said something goes to the client as its status.
 pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
     let unanswered_end = matches!(err, ProxyError::UpstreamClosed | ProxyError::UpstreamIo(_));
     if unanswered_end && at.reused && !at.answered && at.replayable && !at.retried {
-        Retry::FreshConnection
+        return Retry::FreshConnection;
+    }
+    let never_reached = matches!(err, ProxyError::Connect(_) | ProxyError::ConnectTimeout);
+    let lost = unanswered_end && !at.answered && at.replayable;
+    if at.more && (never_reached || lost) {
+        Retry::NextAttempt
     } else {
         Retry::Never
     }
@@ -287,6 +307,7 @@ mod tests {
             answered: false,
             replayable: true,
             retried: false,
+            more: false,
         };
         assert_eq!(
             retry(&ProxyError::UpstreamClosed, &stale),
@@ -331,5 +352,44 @@ mod tests {
                 "{at:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_retry_middleware_retries_what_never_reached_or_was_lost_unanswered() {
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let fresh = Attempt {
+            reused: false,
+            answered: false,
+            replayable: true,
+            retried: false,
+            more: true,
+        };
+        let streamed = Attempt {
+            replayable: false,
+            ..fresh
+        };
+        // Never reached the server: any request, even one whose body streams.
+        for at in [fresh, streamed] {
+            let refused = ProxyError::Connect(io());
+            assert_eq!(retry(&refused, &at), Retry::NextAttempt);
+            assert_eq!(retry(&ProxyError::ConnectTimeout, &at), Retry::NextAttempt);
+        }
+        // Lost before an answer: only a replayable request.
+        assert_eq!(
+            retry(&ProxyError::UpstreamIo(io()), &fresh),
+            Retry::NextAttempt
+        );
+        assert_eq!(retry(&ProxyError::UpstreamClosed, &streamed), Retry::Never);
+        let answered = Attempt {
+            answered: true,
+            ..fresh
+        };
+        assert_eq!(retry(&ProxyError::UpstreamClosed, &answered), Retry::Never);
+        assert_eq!(retry(&ProxyError::UpstreamTimeout, &fresh), Retry::Never);
+        let spent = Attempt {
+            more: false,
+            ..fresh
+        };
+        assert_eq!(retry(&ProxyError::ConnectTimeout, &spent), Retry::Never);
     }
 }

@@ -21,6 +21,7 @@ use crate::service::balancer::{Balancer, Picked};
 
 mod request;
 mod response;
+mod retry;
 mod tree;
 
 pub use tree::resolve;
@@ -50,40 +51,81 @@ pub async fn forward<D: Downstream>(
     lb: &LoadBalancer,
     balancer: &Balancer,
 ) -> Outcome {
-    // None up is a 503. The pick (p2c's in-flight count) is held until the
-    // exchange ends.
-    let picked = pick(d, lb, balancer);
-    d.record().server = picked.as_ref().map(|p| p.index);
-    let Some(server) = picked.as_ref().map(|p| &lb.servers[p.index]) else {
-        return d.fail(head, ProxyError::NoServer).await;
-    };
-    let result = exchange(d, head, lb, server).await;
-    if let (Some(passive), Some(p)) = (&lb.passive, &picked) {
-        // Traefik counts a request that never reached the server, or got a
-        // 5xx, as a failure; anything else clears the server's failures.
-        let failed = match &result {
-            Ok(_) => d.record().origin_status >= 500,
-            Err(e) => e.blame() == Blame::Upstream,
+    let outcome = attempts(d, head, lb, balancer).await;
+    d.end_attempts();
+    outcome
+}
+
+/// One attempt, or as many as a `retry` middleware allows (`retry`).
+async fn attempts<D: Downstream>(
+    d: &mut D,
+    head: &RequestHead,
+    lb: &LoadBalancer,
+    balancer: &Balancer,
+) -> Outcome {
+    let mut tries = retry::Tries::new(d.retry_policy());
+    loop {
+        // None up is a 503. The pick (p2c's in-flight count) is held until the
+        // attempt ends.
+        let picked = pick(d, lb, balancer);
+        d.record().server = picked.as_ref().map(|p| p.index);
+        let Some(server) = picked.as_ref().map(|p| &lb.servers[p.index]) else {
+            return d.fail(head, ProxyError::NoServer).await;
         };
-        let active = lb.health_check.is_some();
-        passive.note(p.index, failed, &server.health, active, &server.url);
-    }
-    match result {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // An upstream failure while the client's body was still coming: the
-            // error goes out, then a lingering close, so that the unread body
-            // does not turn the close into a reset that destroys the response.
-            let linger = d.body_state() == ReqState::Broken
-                && e.blame() == Blame::Upstream
-                && !d.response_started();
-            let outcome = d.fail(head, e).await;
-            if linger {
-                d.linger().await;
-            }
-            outcome
+        let mut at = Attempt {
+            more: tries.more(),
+            ..Attempt::default()
+        };
+        let result = exchange(d, head, lb, server, &mut at).await;
+        if let Some(p) = &picked {
+            note_passive(d, lb, p.index, &result);
         }
+        let e = match result {
+            Ok(outcome) => return outcome,
+            Err(e) => e,
+        };
+        if error::retry(&e, &at) == Retry::NextAttempt {
+            drop(picked);
+            log::debug!("{}: {e}: retrying", server.addr);
+            d.record().retries = d.record().retries.saturating_add(1);
+            tries.wait().await;
+            continue;
+        }
+        return failed(d, head, e).await;
     }
+}
+
+/// Counts one attempt for the load balancer's passive health check. Traefik
+/// counts an attempt that never reached the server, or got a 5xx, as a
+/// failure; anything else clears the server's failures.
+fn note_passive<D: Downstream>(
+    d: &mut D,
+    lb: &LoadBalancer,
+    index: usize,
+    result: &Result<Outcome, ProxyError>,
+) {
+    let Some(passive) = &lb.passive else { return };
+    let failed = match result {
+        Ok(_) => d.record().origin_status >= 500,
+        Err(e) => e.blame() == Blame::Upstream,
+    };
+    let server = &lb.servers[index];
+    let active = lb.health_check.is_some();
+    passive.note(index, failed, &server.health, active, &server.url);
+}
+
+/// An attempt failed for good: its error goes to the client.
+async fn failed<D: Downstream>(d: &mut D, head: &RequestHead, e: ProxyError) -> Outcome {
+    // An upstream failure while the client's body was still coming: the
+    // error goes out, then a lingering close, so that the unread body
+    // does not turn the close into a reset that destroys the response.
+    let linger =
+        d.body_state() == ReqState::Broken && e.blame() == Blame::Upstream && !d.response_started();
+    let outcome = d.fail(head, e).await;
+    if linger {
+        d.linger().await;
+    }
+    outcome
 }
 
 /// The server for this request: the one its sticky cookie names when that
@@ -126,6 +168,7 @@ async fn exchange<D: Downstream>(
     head: &RequestHead,
     lb: &LoadBalancer,
     server: &Server,
+    at: &mut Attempt,
 ) -> Result<Outcome, ProxyError> {
     let side = ServerSide {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
@@ -151,14 +194,15 @@ async fn exchange<D: Downstream>(
             Ok(resp) => break (up, resp),
             Err(e) => e,
         };
-        let attempt = Attempt {
+        *at = Attempt {
             reused: up.reused,
             // A partial response head counts as much as an interim one.
             answered: answered || !up.buf.is_empty(),
             replayable: written.replayable || d.body_state() == ReqState::Untouched,
             retried,
+            more: at.more,
         };
-        if error::retry(&e, &attempt) == Retry::Never {
+        if error::retry(&e, at) != Retry::FreshConnection {
             return Err(e);
         }
         log::debug!(
@@ -168,6 +212,8 @@ async fn exchange<D: Downstream>(
         retried = true;
         d.record().retries += 1;
     };
+    // From here on the client may see the response: no more attempts.
+    at.answered = true;
     if resp.status == 101 {
         return d.switch_protocols(head, &resp, up).await;
     }

@@ -80,6 +80,9 @@ pub struct Conn<S> {
     pub routed: Option<Rc<crate::worker::view::View>>,
     /// What the router's middlewares changed or answered (cleared per request).
     pub edits: crate::middleware::Edits,
+    /// Bytes of a request sent whole with its head, kept at the front of
+    /// `buf` while a `retry` middleware may send it again.
+    pub kept_for_retry: usize,
     /// Reused by local answers whose body or headers are built per request
     /// (whoami's page, a redirect's Location).
     scratch: Vec<u8>,
@@ -226,6 +229,7 @@ async fn serve_active<S: ClientIo>(
         rec: Default::default(),
         routed: None,
         edits: Default::default(),
+        kept_for_retry: 0,
         scratch: Vec::new(),
         canceller: Canceller::new(),
         client_ip: IpText::new(peer.ip().to_canonical()),

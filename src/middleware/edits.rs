@@ -57,6 +57,8 @@ pub struct Edits {
     sniff: bool,
     /// inFlightReq places this request holds, given back when it is cleared.
     held: super::limits::Held,
+    /// `retry`: how many attempts forwarding makes, and its backoff.
+    retry: Option<super::Retry>,
 }
 
 impl Edits {
@@ -71,6 +73,16 @@ impl Edits {
         self.answer = None;
         self.sniff = false;
         self.held.clear();
+        self.retry = None;
+    }
+
+    /// Arms `retry` for this request (see `middleware::retry`).
+    pub fn set_retry(&mut self, r: super::Retry) {
+        self.retry = Some(r);
+    }
+
+    pub fn retry(&self) -> Option<super::Retry> {
+        self.retry
     }
 
     /// Holds an inFlightReq place until the request ends (see [`Edits::clear`]).

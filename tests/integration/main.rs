@@ -24,6 +24,7 @@ mod middlewares_headers;
 mod middlewares_limits;
 mod middlewares_pass_tls_client_cert;
 mod middlewares_redirect_ip;
+mod middlewares_retry;
 mod middlewares_state;
 mod observe;
 mod parking;

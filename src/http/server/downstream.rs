@@ -77,7 +77,13 @@ impl<S: ClientIo> Downstream for Conn<S> {
         let replayable = idempotent(head.method.get(&self.buf));
         self.out
             .extend_from_slice(&self.buf[head.head_len..head.head_len + n]);
-        io::consume(&mut self.buf, head.head_len + n);
+        if self.edits.retry().is_some() {
+            // Kept for the next attempt's head (another server may need
+            // another Host); `end_attempts` lets it go.
+            self.kept_for_retry = head.head_len + n;
+        } else {
+            io::consume(&mut self.buf, head.head_len + n);
+        }
         self.req = ReqState::Consumed;
         // From here on the head's spans no longer point at its bytes; only its
         // flags are used.
@@ -228,6 +234,14 @@ impl<S: ClientIo> Downstream for Conn<S> {
 
     async fn linger(&mut self) {
         Conn::linger(self).await
+    }
+
+    fn retry_policy(&self) -> Option<crate::middleware::Retry> {
+        self.edits.retry()
+    }
+
+    fn end_attempts(&mut self) {
+        io::consume(&mut self.buf, std::mem::take(&mut self.kept_for_retry));
     }
 }
 

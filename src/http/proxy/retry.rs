@@ -1,0 +1,48 @@
+//! The attempts a `retry` middleware allows one request: how many are left,
+//! and the backoff between them, waited on the worker's clock (a timer entry,
+//! never a blocking sleep).
+
+use std::time::Instant;
+
+use crate::middleware::{Backoff, Retry};
+
+pub(super) struct Tries {
+    /// Attempts left after the current one.
+    left: u32,
+    policy: Option<Retry>,
+    /// Made at the first retry, so a request that needs none pays nothing.
+    backoff: Option<Backoff>,
+}
+
+impl Tries {
+    pub(super) fn new(policy: Option<Retry>) -> Tries {
+        Tries {
+            left: policy.map_or(0, |r| r.attempts.saturating_sub(1)),
+            policy,
+            backoff: None,
+        }
+    }
+
+    /// Whether another attempt may follow the current one.
+    pub(super) fn more(&self) -> bool {
+        self.left > 0
+    }
+
+    /// Uses up one attempt and waits the backoff before it.
+    pub(super) async fn wait(&mut self) {
+        self.left = self.left.saturating_sub(1);
+        let Some(policy) = self.policy else { return };
+        let backoff = self.backoff.get_or_insert_with(|| policy.backoff(seed()));
+        let wait = backoff.next_wait();
+        if !wait.is_zero() {
+            crate::runtime::clock::deadline(Instant::now() + wait).await;
+        }
+    }
+}
+
+/// Spread for the backoff's randomization: the clock's low bits.
+fn seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+}

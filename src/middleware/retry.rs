@@ -1,0 +1,122 @@
+//! `retry`: sends a request again, to the balancer's next pick, when an attempt
+//! failed before the upstream said anything. The request phase only records the
+//! policy in [`Edits`]; forwarding (`http::proxy`) runs the attempts, and
+//! `http::error::retry` decides, from the error and how far the attempt got,
+//! whether one more is allowed. Between attempts forwarding waits on the
+//! worker's clock for [`Backoff::next_wait`].
+//!
+//! The backoff is Traefik's (cenkalti/backoff's exponential backoff): the
+//! first wait is `initialInterval`, each next one grows by a multiplier chosen
+//! so that the last is about twice the first (`2^(1/(attempts-1))`), and each
+//! is randomized by ±50%. No `initialInterval` means no wait.
+
+use std::time::Duration;
+
+use super::{Edits, Flow};
+
+/// Traefik's exponential backoff randomizes each wait by this factor.
+const RANDOMIZATION: f64 = 0.5;
+/// And caps the growing interval here.
+const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What the request phase records for forwarding: the compiled middleware
+/// itself is small and `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retry {
+    /// Attempts in all, the first included (at least 1).
+    pub attempts: u32,
+    /// The first wait; zero retries at once.
+    pub initial_interval: Duration,
+}
+
+impl Retry {
+    /// Retry wraps what follows it in the chain; the request phases of the
+    /// later middlewares do not depend on the attempt, so recording the policy
+    /// is all there is to do here. With two retry middlewares in one chain the
+    /// first (outermost) one counts.
+    pub fn apply(&self, edits: &mut Edits) -> Flow {
+        if edits.retry().is_none() {
+            edits.set_retry(*self);
+        }
+        Flow::Next
+    }
+
+    /// The waits between this request's attempts.
+    pub fn backoff(&self, seed: u64) -> Backoff {
+        let multiplier = match self.attempts {
+            0..=1 => 1.0,
+            n => 2f64.powf(1.0 / f64::from(n - 1)),
+        };
+        Backoff {
+            current: self.initial_interval.as_secs_f64(),
+            multiplier,
+            rng: seed | 1,
+        }
+    }
+}
+
+/// The state of one request's backoff.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    /// The interval the next wait is drawn around, in seconds.
+    current: f64,
+    multiplier: f64,
+    /// xorshift64 state: waits need spread, not strong randomness.
+    rng: u64,
+}
+
+impl Backoff {
+    /// The next wait: `current` ±50%, after which `current` grows.
+    pub fn next_wait(&mut self) -> Duration {
+        if self.current <= 0.0 {
+            return Duration::ZERO;
+        }
+        let delta = RANDOMIZATION * self.current;
+        let wait = self.current - delta + self.uniform() * 2.0 * delta;
+        self.current = (self.current * self.multiplier).min(MAX_INTERVAL.as_secs_f64());
+        Duration::from_secs_f64(wait)
+    }
+
+    /// A number in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_to_about_twice_the_first_within_the_randomization() {
+        let r = Retry {
+            attempts: 5,
+            initial_interval: Duration::from_millis(100),
+        };
+        let mut b = r.backoff(42);
+        // Four waits between five attempts: centres 100, 119, 141, 168 ms.
+        for centre in [100.0, 118.9, 141.4, 168.2] {
+            let w = b.next_wait().as_secs_f64() * 1000.0;
+            assert!(
+                w >= centre * 0.5 - 0.1 && w <= centre * 1.5 + 0.1,
+                "{w} vs {centre}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_initial_interval_means_no_wait() {
+        let r = Retry {
+            attempts: 3,
+            initial_interval: Duration::ZERO,
+        };
+        let mut b = r.backoff(7);
+        assert_eq!(b.next_wait(), Duration::ZERO);
+        assert_eq!(b.next_wait(), Duration::ZERO);
+    }
+}
