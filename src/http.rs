@@ -11,4 +11,5 @@ pub mod forward;
 pub mod proxy;
 pub mod redirect;
 pub mod server;
+pub mod subrequest;
 pub mod whoami;

@@ -304,6 +304,7 @@ enum NoHead {
 mod answers;
 mod chain;
 mod downstream;
+mod forward_auth;
 mod local;
 mod observed;
 
@@ -404,8 +405,10 @@ impl<S: ClientIo> Conn<S> {
         self.rec.route(id);
         self.routed = Some(view.clone());
         let router = &view.snapshot.routers[id as usize];
-        if self.run_chain(head, &view, router) == Flow::Answer {
-            return self.answer_from_chain(head).await;
+        match self.run_chain(head, &view, router).await {
+            Ok(Flow::Answer) => return self.answer_from_chain(head).await,
+            Err(answered) => return answered,
+            Ok(_) => {}
         }
         let service = view.services[router.service].clone();
         match (&service.runtime, &service.def.kind) {
