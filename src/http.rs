@@ -12,4 +12,5 @@ pub mod h2;
 pub mod proxy;
 pub mod redirect;
 pub mod server;
+pub mod subrequest;
 pub mod whoami;

@@ -26,6 +26,7 @@ pub mod content_type;
 mod credential_cache;
 mod digest_auth;
 mod edits;
+pub mod forward_auth;
 mod go_url;
 mod headers;
 mod htpasswd;
@@ -46,6 +47,7 @@ pub use digest_auth::DigestAuth;
 #[cfg(test)]
 pub use edits::test_head::apply_to_head;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
+pub use forward_auth::ForwardAuth;
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
 pub use ip_allow::IpAllowList;
@@ -91,6 +93,7 @@ pub enum Middleware {
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
     Retry(Retry),
+    ForwardAuth(Box<ForwardAuth>),
 }
 
 impl Middleware {
@@ -114,6 +117,7 @@ impl Middleware {
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Retry(_) => "retry",
+            Middleware::ForwardAuth(_) => "forwardAuth",
         }
     }
 }
@@ -129,6 +133,28 @@ pub enum Flow {
     Next,
     /// The answer is in [`Edits::answer`]: send it and skip the service.
     Answer,
+    /// The middleware at this place needs an asynchronous call (forwardAuth's
+    /// sub-request), which the protocol layer makes; the chain then resumes
+    /// at the next place ([`run_from`]).
+    Call(At),
+}
+
+/// A place in the chains [`run`] walks: which chain (0: the entry point's,
+/// 1: the router's) and the index in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct At {
+    pub chain: u8,
+    pub index: u32,
+}
+
+impl At {
+    /// The place after this one.
+    pub fn next(self) -> At {
+        At {
+            chain: self.chain,
+            index: self.index + 1,
+        }
+    }
 }
 
 /// Runs the request phase of an entry point's chain, then a router's (outer to
@@ -141,9 +167,31 @@ pub fn run(
     req: &RequestInfo<'_>,
     edits: &mut Edits,
 ) -> Flow {
+    run_from(defs, states, chains, req, edits, At::default())
+}
+
+/// [`run`] from a place (after a [`Flow::Call`] was made). The response
+/// edits are put in order only once the chain is done or answered.
+pub fn run_from(
+    defs: &[Arc<MiddlewareDef>],
+    states: &[std::rc::Rc<State>],
+    chains: [&[u32]; 2],
+    req: &RequestInfo<'_>,
+    edits: &mut Edits,
+    from: At,
+) -> Flow {
     let mut flow = Flow::Next;
-    for chain in chains {
-        flow = on_request(defs, states, chain, req, edits);
+    for (c, chain) in chains.iter().enumerate().skip(from.chain as usize) {
+        let skip = if c == from.chain as usize {
+            from.index as usize
+        } else {
+            0
+        };
+        flow = on_request(defs, states, chain, skip, req, edits);
+        if let Flow::Call(at) = &mut flow {
+            at.chain = c as u8;
+            return flow;
+        }
         if flow == Flow::Answer {
             break;
         }
@@ -152,17 +200,19 @@ pub fn run(
     flow
 }
 
-/// Runs the request phase of `chain` over `req`, recording edits. Stops at the
-/// first middleware that answers. `states` is the worker's runtime state, same
-/// indices as `defs`.
+/// Runs the request phase of `chain` over `req` from its place `skip`,
+/// recording edits. Stops at the first middleware that answers or needs a
+/// call (its place is in [`Flow::Call`]). `states` is the worker's runtime
+/// state, same indices as `defs`.
 pub fn on_request(
     defs: &[Arc<MiddlewareDef>],
     states: &[std::rc::Rc<State>],
     chain: &[u32],
+    skip: usize,
     req: &RequestInfo<'_>,
     edits: &mut Edits,
 ) -> Flow {
-    for &id in chain {
+    for (index, &id) in chain.iter().enumerate().skip(skip) {
         edits.begin_middleware();
         let flow = match &defs[id as usize].kind {
             Middleware::AddPrefix(m) => m.apply(req, edits),
@@ -181,9 +231,13 @@ pub fn on_request(
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
             Middleware::Retry(m) => m.apply(edits),
+            Middleware::ForwardAuth(_) => Flow::Call(At {
+                chain: 0,
+                index: index as u32,
+            }),
         };
-        if flow == Flow::Answer {
-            return Flow::Answer;
+        if flow != Flow::Next {
+            return flow;
         }
     }
     Flow::Next

@@ -28,6 +28,7 @@ pub use limits::carry_limits;
 type Refusal = (String, String);
 mod content_type;
 mod digest_auth;
+mod forward_auth;
 mod headers;
 mod pass_tls_client_cert;
 
@@ -212,6 +213,7 @@ fn one(
         ("rateLimit", raw.rate_limit.is_some()),
         ("inFlightReq", raw.in_flight_req.is_some()),
         ("retry", raw.retry.is_some()),
+        ("forwardAuth", raw.forward_auth.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -317,6 +319,11 @@ fn one(
         match retry::compile(m) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".retry.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.forward_auth {
+        match forward_auth::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".forwardAuth.{k}")), reason),
         }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");

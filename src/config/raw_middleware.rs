@@ -27,6 +27,7 @@ pub struct RawMiddleware {
     pub rate_limit: Option<RawRateLimit>,
     pub in_flight_req: Option<RawInFlightReq>,
     pub retry: Option<RawRetry>,
+    pub forward_auth: Option<RawForwardAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -302,4 +303,33 @@ pub struct RawSourceCriterion {
 pub struct RawRetry {
     pub attempts: Option<i64>,
     pub initial_interval: Option<super::duration::ConfigDuration>,
+}
+
+/// `forwardAuth` (Traefik's `tls` is not a field: refused as not supported
+/// yet, as are https addresses).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawForwardAuth {
+    pub address: Option<String>,
+    pub trust_forward_header: Option<bool>,
+    #[serde(default)]
+    pub auth_response_headers: Vec<String>,
+    #[serde(default)]
+    pub auth_response_headers_regex: String,
+    #[serde(default)]
+    pub auth_request_headers: Vec<String>,
+    pub max_response_body_size: Option<i64>,
+    #[serde(default)]
+    pub add_auth_cookies_to_response: Vec<String>,
+    #[serde(default)]
+    pub header_field: String,
+    #[serde(default)]
+    pub forward_body: bool,
+    pub max_body_size: Option<i64>,
+    #[serde(default)]
+    pub preserve_location_header: bool,
+    #[serde(default)]
+    pub preserve_request_method: bool,
+    #[serde(rename = "authSigninURL", default)]
+    pub auth_signin_url: String,
 }

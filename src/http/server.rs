@@ -308,6 +308,7 @@ enum NoHead {
 mod answers;
 mod chain;
 mod downstream;
+mod forward_auth;
 mod local;
 mod observed;
 
@@ -408,8 +409,10 @@ impl<S: ClientIo> Conn<S> {
         self.rec.route(id);
         self.routed = Some(view.clone());
         let router = &view.snapshot.routers[id as usize];
-        if self.run_chain(head, &view, router) == Flow::Answer {
-            return self.answer_from_chain(head).await;
+        match self.run_chain(head, &view, router).await {
+            Ok(Flow::Answer) => return self.answer_from_chain(head).await,
+            Err(answered) => return answered,
+            Ok(_) => {}
         }
         let Some(leaf) = proxy::resolve(self, &view, router.service) else {
             return self.fail(Some(head), ProxyError::NoServer).await;

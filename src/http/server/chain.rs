@@ -4,28 +4,49 @@
 //! protocol-neutral `RequestInfo`; the edits they leave are applied where the
 //! upstream and response heads are written.
 
-use super::{ClientIo, Conn, HeaderView, request_info};
+use super::{ClientIo, Conn, HeaderView, Outcome, request_info};
 use crate::config::Router;
 use crate::http::codec::RequestHead;
-use crate::middleware::{self, Flow};
+use crate::middleware::{self, At, Flow, Middleware};
 use crate::worker::view::View;
 
 impl<S: ClientIo> Conn<S> {
     /// The entry point's chain, then the router's; a router without middlewares
-    /// (on an entry point without any) costs two length checks.
-    pub(super) fn run_chain(&mut self, head: &RequestHead, view: &View, router: &Router) -> Flow {
+    /// (on an entry point without any) costs two length checks. A middleware
+    /// that needs a call (forwardAuth) has it made here, then the chain goes
+    /// on after it; `Err`: that call's answer was sent to the client.
+    pub(super) async fn run_chain(
+        &mut self,
+        head: &RequestHead,
+        view: &View,
+        router: &Router,
+    ) -> Result<Flow, Outcome> {
         let entry = &view.snapshot.entry_chains[self.ep.index];
         if entry.is_empty() && router.middlewares.is_empty() {
-            return Flow::Next;
+            return Ok(Flow::Next);
         }
-        let lookup = HeaderView {
-            buf: &self.buf,
-            headers: &self.headers,
-        };
-        let mut info = request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
-        info.client_certs = self.client_certs.as_deref();
         let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
         let chains = [&entry[..], &router.middlewares[..]];
-        middleware::run(defs, states, chains, &info, &mut self.edits)
+        let mut from = At::default();
+        loop {
+            let flow = {
+                let lookup = HeaderView {
+                    buf: &self.buf,
+                    headers: &self.headers,
+                };
+                let mut info =
+                    request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
+                info.client_certs = self.client_certs.as_deref();
+                middleware::run_from(defs, states, chains, &info, &mut self.edits, from)
+            };
+            let Flow::Call(at) = flow else {
+                return Ok(flow);
+            };
+            let def = &defs[chains[at.chain as usize][at.index as usize] as usize];
+            if let Middleware::ForwardAuth(fa) = &def.kind {
+                self.forward_auth(head, fa, &def.name).await?;
+            }
+            from = at.next();
+        }
     }
 }

@@ -31,7 +31,7 @@ fn run(path: &str, f: impl Fn(&RequestInfo<'_>, &mut Edits) -> Flow) -> (u16, St
     let flow = f(&r, &mut e);
     let status = match flow {
         Flow::Answer => e.answered().unwrap().0,
-        Flow::Next => 0,
+        Flow::Next | Flow::Call(_) => 0,
     };
     let path = String::from_utf8(e.path(r.path).to_vec()).unwrap();
     let header = e

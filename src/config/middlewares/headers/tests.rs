@@ -55,7 +55,7 @@ fn run_host(h: &mw::Headers, method: &str, tls: bool, hs: Hs, up: &[&str], host:
     let flow = h.apply(&req, &mut e);
     let status = match flow {
         Flow::Answer => e.answered().unwrap().0,
-        Flow::Next => 0,
+        Flow::Next | Flow::Call(_) => 0,
     };
     let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
     for l in up {
