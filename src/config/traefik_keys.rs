@@ -22,7 +22,7 @@
 #[rustfmt::skip]
 const STATIC: &[(&str, &[&str])] = &[
     ("", &["global", "serversTransport", "tcpServersTransport", "hostResolver",
-        "certificatesResolvers", "experimental", "core", "spiffe", "ocsp"]),
+        "experimental", "core", "spiffe", "ocsp"]),
     ("entryPoints.*", &["allowACMEByPass", "reusePort", "asDefault", "proxyProtocol",
         "http3", "udp", "observability"]),
     ("entryPoints.*.http2", &["maxEncoderHeaderTableSize"]),
@@ -131,7 +131,6 @@ mod tests {
     fn static_sample_from_each_section() {
         for path in [
             "global",
-            "certificatesResolvers",
             "entryPoints.web.http2.maxEncoderHeaderTableSize",
             "entryPoints.web.proxyProtocol",
             "entryPoints.x.transport.keepAliveMaxRequests",
