@@ -6,13 +6,14 @@
 //! start-up: it watches the file provider (`control/watch.rs`), reloads on changes
 //! and SIGHUP, and keeps the reload bookkeeping in [`ControlState`].
 
+mod kv;
 mod reloader;
 mod state;
 #[cfg(test)]
 mod tests;
 mod watch;
 
-pub use reloader::{Control, load_first, start};
+pub use reloader::{Control, Seen, check, load_first, start};
 pub use state::ControlState;
 
 use std::sync::Arc;
