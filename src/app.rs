@@ -56,7 +56,7 @@ enum Msg {
 /// Validates the static and dynamic config exactly as a start would.
 pub fn check(path: &std::path::Path) -> Result<(), ConfigErrors> {
     let cfg = config::load_static(path)?;
-    config::load_snapshot(&cfg, 0).map(|_| ())
+    control::check(&cfg)
 }
 
 /// Runs proxyd until SIGTERM/SIGINT has drained it.

@@ -19,6 +19,7 @@ mod error;
 mod health;
 mod health_types;
 pub mod internal;
+mod kv;
 mod middlewares;
 pub mod observe;
 mod passive_types;
@@ -69,8 +70,10 @@ pub use acme_types::*;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use health::carry_health;
+pub use kv::source as kv_source;
+pub use kv::{DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore};
 pub use middlewares::carry_limits;
-pub use provider::ProviderFiles;
+pub use provider::{ProviderFiles, SourceFile};
 pub use refused_keys::parse_section;
 pub use tcp_types::*;
 pub use types::*;
@@ -154,7 +157,14 @@ pub fn load_snapshot(static_cfg: &StaticConfig, generation: u64) -> Result<Snaps
 /// reads once, fingerprints what it read ([`ProviderFiles::fingerprint`]) and compiles
 /// the same bytes, so what it compares is exactly what it publishes.
 pub fn read_dynamic(static_cfg: &StaticConfig) -> ProviderFiles {
+    read_dynamic_with(static_cfg, Vec::new())
+}
+
+/// [`read_dynamic`], plus sources read from other providers (`kv_source`): the
+/// files they point at are read with the files' own.
+pub fn read_dynamic_with(static_cfg: &StaticConfig, sources: Vec<SourceFile>) -> ProviderFiles {
     let mut files = provider::read(static_cfg.provider.as_ref());
+    files.files.extend(sources);
     tls::read_referenced(&mut files);
     middlewares::read_users_files(&mut files);
     transport_tls::read_files(&mut files);

@@ -7,13 +7,14 @@
 //! and SIGHUP, and keeps the reload bookkeeping in [`ControlState`].
 
 pub mod acme;
+mod kv;
 mod reloader;
 mod state;
 #[cfg(test)]
 mod tests;
 mod watch;
 
-pub use reloader::{Control, load_first, start};
+pub use reloader::{Control, Seen, check, load_first, start};
 pub use state::ControlState;
 
 use std::sync::Arc;

@@ -131,6 +131,8 @@ pub struct RawRedirectEntryPoint {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawProviders {
     pub file: Option<RawFileProvider>,
+    pub redis: Option<super::kv::RawRedisProvider>,
+    pub etcd: Option<super::kv::RawEtcdProvider>,
     pub providers_throttle_duration: Option<ConfigDuration>,
 }
 

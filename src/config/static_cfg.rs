@@ -63,6 +63,7 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
         source: path.to_path_buf(),
         entry_points,
         provider: providers.file.and_then(|f| file_provider(&f, base, c)),
+        kv: super::kv::providers(providers.redis, providers.etcd, c),
         providers_throttle: providers
             .providers_throttle_duration
             .map_or(DEFAULT_PROVIDERS_THROTTLE, |d| d.0),

@@ -61,6 +61,7 @@ pub(super) fn setup(files: &[(&str, &str)]) -> Setup {
             is_directory: true,
             watch: false,
         }),
+        kv: Vec::new(),
         providers_throttle: DEFAULT_PROVIDERS_THROTTLE,
         workers: Workers {
             cores: None,

@@ -33,7 +33,7 @@ const STATIC: &[(&str, &[&str])] = &[
         "underscoreHeadersStrategy"]),
     ("providers", &["precedence", "docker", "swarm", "kubernetesIngress",
         "kubernetesIngressNGINX", "kubernetesCRD", "kubernetesGateway", "knative", "rest",
-        "consulCatalog", "nomad", "ecs", "consul", "etcd", "zooKeeper", "redis", "http", "plugin"]),
+        "consulCatalog", "nomad", "ecs", "consul", "zooKeeper", "http", "plugin"]),
     ("providers.file", &["debugLogGeneratedTemplate"]),
     ("api", &["basePath", "debug", "disableDashboardAd", "dashboardName"]),
     ("metrics", &["addInternals", "datadog", "statsD", "influxDB2", "otlp"]),

@@ -28,6 +28,8 @@ pub struct StaticConfig {
     /// In the order they appear in the file, sorted by name for determinism.
     pub entry_points: Vec<EntryPoint>,
     pub provider: Option<FileProvider>,
+    /// `providers.redis` and `providers.etcd`, in that order (`config::kv`).
+    pub kv: Vec<crate::config::KvProvider>,
     /// `providers.providersThrottleDuration`: how long the control thread keeps
     /// collecting change events before it reloads once.
     pub providers_throttle: Duration,

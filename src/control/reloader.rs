@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{ControlState, Published, watch};
+use super::{ControlState, Published, kv, watch};
 use crate::config::{self, ConfigErrors, Snapshot, StaticConfig};
 
 /// What the control thread is told.
@@ -21,13 +21,32 @@ enum Command {
     Stop,
 }
 
-/// Loads the first snapshot (generation 1) and the fingerprint of what it was
-/// built from, for [`start`].
-pub fn load_first(cfg: &StaticConfig) -> Result<(Snapshot, u64), ConfigErrors> {
-    let files = config::read_dynamic(cfg);
+/// What the first load saw, for [`start`]: the fingerprint of what the first
+/// snapshot was built from, and the KV stores' last good pairs.
+pub struct Seen {
+    pub fingerprint: u64,
+    kv: kv::Sources,
+}
+
+/// Loads the first snapshot (generation 1). A KV store that cannot be read is
+/// left out (logged); its watcher adds it once it answers.
+pub fn load_first(cfg: &StaticConfig) -> Result<(Snapshot, Seen), ConfigErrors> {
+    let mut kv = kv::Sources::new(&cfg.kv);
+    let files = config::read_dynamic_with(cfg, kv.read());
     let fingerprint = files.fingerprint();
     let snapshot = config::compile_snapshot(cfg, files, 1)?;
-    Ok((snapshot, fingerprint))
+    Ok((snapshot, Seen { fingerprint, kv }))
+}
+
+/// `proxyd check`: the files and every KV store, read once; a store that
+/// cannot be read is an error here (a running proxyd would start without it).
+pub fn check(cfg: &StaticConfig) -> Result<(), ConfigErrors> {
+    let (sources, errors) = kv::Sources::new(&cfg.kv).read_once();
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let files = config::read_dynamic_with(cfg, sources);
+    config::compile_snapshot(cfg, files, 0).map(|_| ())
 }
 
 /// The running control thread. Stopping it (or dropping the handle) ends it and
@@ -69,11 +88,7 @@ impl Drop for Control {
 
 /// Starts the control thread. `fingerprint` is that of the files `published`'s
 /// current snapshot came from (see [`load_first`]).
-pub fn start(
-    cfg: StaticConfig,
-    published: Arc<Published>,
-    fingerprint: u64,
-) -> std::io::Result<Control> {
+pub fn start(cfg: StaticConfig, published: Arc<Published>, seen: Seen) -> std::io::Result<Control> {
     let (tx, rx) = mpsc::channel();
     let state = Arc::new(ControlState::new());
     let watch_tx = tx.clone();
@@ -81,8 +96,10 @@ pub fn start(
         cfg,
         published,
         state: state.clone(),
-        fingerprint,
+        fingerprint: seen.fingerprint,
+        kv: seen.kv,
     };
+    let kv_watch = reloader.watch_kv(&tx)?;
     // Set up here, not on the thread: once `start` returns every later change is
     // seen. Moved into the thread so that it lives exactly as long as the loop.
     let watcher = reloader.watch(watch_tx);
@@ -97,6 +114,7 @@ pub fn start(
         .name("proxyd-control".into())
         .spawn(move || {
             let _watcher = watcher;
+            let _kv_watch = kv_watch;
             reloader.run(&rx);
         })?;
     Ok(Control {
@@ -112,6 +130,8 @@ pub(super) struct Reloader {
     pub(super) state: Arc<ControlState>,
     /// Of the files last compiled, published or refused.
     pub(super) fingerprint: u64,
+    /// The KV providers, read with the files at every reload.
+    pub(super) kv: kv::Sources,
 }
 
 /// What one reload attempt did.
@@ -147,6 +167,21 @@ impl Reloader {
         }
     }
 
+    /// Starts one watcher thread per KV provider; they end when the returned
+    /// guard is dropped (with the control thread).
+    fn watch_kv(&self, tx: &Sender<Command>) -> std::io::Result<kv::StopOnDrop> {
+        let stop = kv::StopOnDrop::default();
+        for source in &self.kv.0 {
+            self.state
+                .add_provider(source.cfg.store.name(), source.up.clone());
+            let tx = tx.clone();
+            source.watch(stop.flag(), move || {
+                let _ = tx.send(Command::Changed);
+            })?;
+        }
+        Ok(stop)
+    }
+
     fn run(&mut self, rx: &Receiver<Command>) {
         loop {
             let mut forced = match rx.recv() {
@@ -174,7 +209,7 @@ impl Reloader {
     /// or refuses them and keeps the current snapshot.
     pub(super) fn reload(&mut self, forced: bool) -> Outcome {
         let started = Instant::now();
-        let files = config::read_dynamic(&self.cfg);
+        let files = config::read_dynamic_with(&self.cfg, self.kv.read());
         let fingerprint = files.fingerprint();
         if fingerprint == self.fingerprint && !forced {
             log::debug!("configuration files unchanged: nothing to reload");

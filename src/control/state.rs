@@ -6,8 +6,8 @@
 //! atomics plus a `Mutex` for the text are enough; nothing here is on the data path.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{ConfigError, ConfigErrors};
@@ -35,6 +35,8 @@ pub struct ControlState {
     /// The last refusal's errors, structured (the API maps them to routers).
     last_errors: Mutex<Vec<ConfigError>>,
     history: Mutex<VecDeque<ReloadEvent>>,
+    /// Each KV provider and whether its store answers (`control::kv`).
+    providers: Mutex<Vec<(&'static str, Arc<AtomicBool>)>>,
 }
 
 impl Default for ControlState {
@@ -54,6 +56,7 @@ impl ControlState {
             last_error: Mutex::new(None),
             last_errors: Mutex::new(Vec::new()),
             history: Mutex::new(VecDeque::new()),
+            providers: Mutex::new(Vec::new()),
         };
         state.push_history(true, String::new());
         state
@@ -121,6 +124,19 @@ impl ControlState {
 
     pub fn last_success_unix_ms(&self) -> u64 {
         self.last_success_unix_ms.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn add_provider(&self, name: &'static str, up: Arc<AtomicBool>) {
+        let mut p = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+        p.push((name, up));
+    }
+
+    /// Every KV provider and whether its store answered last time it was asked.
+    pub fn providers_up(&self) -> Vec<(&'static str, bool)> {
+        let p = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+        p.iter()
+            .map(|(name, up)| (*name, up.load(Ordering::Relaxed)))
+            .collect()
     }
 
     pub fn last_error(&self) -> Option<String> {

@@ -35,12 +35,13 @@ fn static_cfg(dir: &Path, throttle: &str) -> config::StaticConfig {
 fn reloader(dir: &Path) -> Reloader {
     let cfg = static_cfg(dir, "50ms");
     std::fs::write(dir.join("dynamic/a.toml"), respond("one")).unwrap();
-    let (snapshot, fingerprint) = load_first(&cfg).unwrap();
+    let (snapshot, seen) = load_first(&cfg).unwrap();
     Reloader {
         cfg,
         published: Published::new(snapshot),
         state: Arc::new(ControlState::new()),
-        fingerprint,
+        fingerprint: seen.fingerprint,
+        kv: Default::default(),
     }
 }
 

@@ -24,6 +24,26 @@ pub fn is_admin(name: &str) -> bool {
     .any(|k| k.name() == name)
 }
 
+/// `proxyd_provider_up{provider}`: whether each KV store answers.
+fn provider_up(out: &mut String, providers: &[(&str, bool)]) {
+    if providers.is_empty() {
+        return;
+    }
+    header(
+        out,
+        "provider_up",
+        "gauge",
+        "Whether the provider's store answers (1) or not (0).",
+    );
+    for (name, up) in providers {
+        let _ = writeln!(
+            out,
+            "proxyd_provider_up{{provider=\"{name}\"}} {}",
+            u8::from(*up)
+        );
+    }
+}
+
 pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
     let default = PrometheusConfig {
         entry_point: String::new(),
@@ -66,6 +86,7 @@ pub fn render(hub: &Hub, snap: &Snapshot) -> Vec<u8> {
             "Unix time of the last applied config.",
             ts,
         );
+        provider_up(&mut out, &state.providers_up());
     }
     if cfg.entry_points_labels {
         header(

@@ -1,0 +1,87 @@
+//! The etcd provider against a real `etcd`: keys in Traefik's layout are
+//! served within the throttle, changes and deletions take effect, a
+//! transaction is one reload, and a store that goes away leaves traffic
+//! untouched until it is back.
+
+use std::time::Duration;
+
+use crate::common::client::get;
+use crate::kv_store::*;
+
+fn provider(s: &Store) -> String {
+    format!("[providers.etcd]\nendpoints = [\"{}\"]\n", s.endpoint())
+}
+
+fn put(s: &Store, pairs: &[(String, String)]) {
+    for (k, v) in pairs {
+        etcdctl(s, &["put", k, v], "");
+    }
+}
+
+#[test]
+fn etcd_keys_are_served_changed_and_deleted() {
+    let store = etcd();
+    let p = proxy(&provider(&store));
+    put(&store, &respond_pairs("app", "app.test", "v1"));
+    wait_body(&p, "app.test", "v1");
+    etcdctl(
+        &store,
+        &["put", "traefik/http/services/app/respond/body", "v2"],
+        "",
+    );
+    wait_body(&p, "app.test", "v2");
+    etcdctl(&store, &["del", "--prefix", "traefik/http/"], "");
+    wait_status(&p, "app.test", 404);
+}
+
+#[test]
+fn etcd_transaction_is_one_reload() {
+    let store = etcd();
+    let p = proxy(&provider(&store));
+    // etcdctl txn reads: compares, blank line, success requests, blank line,
+    // failure requests.
+    let mut script = String::from("\n");
+    for i in 0..20 {
+        for (k, v) in respond_pairs(&format!("r{i}"), &format!("r{i}.test"), "tx") {
+            script += &format!("put {k} \"{v}\"\n");
+        }
+    }
+    script += "\n\n";
+    etcdctl(&store, &["txn"], &script);
+    expect_reloads(&p, 1, "one etcd transaction of 60 keys");
+    assert_eq!(get(p.addr(), "r19.test", "/").text(), "tx");
+}
+
+#[test]
+fn etcd_lost_and_back_keeps_serving_and_resumes_watching() {
+    let mut store = etcd();
+    let p = proxy(&provider(&store));
+    put(&store, &respond_pairs("app", "app.test", "v1"));
+    wait_body(&p, "app.test", "v1");
+    store.stop();
+    assert!(
+        p.wait_log("store unreachable", CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
+    for _ in 0..20 {
+        assert_eq!(
+            get(p.addr(), "app.test", "/").text(),
+            "v1",
+            "served while down"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    store.restart();
+    assert!(
+        p.wait_log("store reachable", CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
+    etcdctl(
+        &store,
+        &["put", "traefik/http/services/app/respond/body", "v2"],
+        "",
+    );
+    wait_body(&p, "app.test", "v2");
+}

@@ -1,0 +1,146 @@
+//! The Redis provider against a real `redis-server`: keys in Traefik's layout
+//! are served within the throttle, changes and deletions take effect, a
+//! `MULTI`/`EXEC` is one reload, a bad value is refused with its key, and a
+//! store that goes away leaves traffic untouched until it is back.
+
+use std::time::Duration;
+
+use crate::common::client::get;
+use crate::kv_store::*;
+
+fn provider(s: &Store) -> String {
+    format!("[providers.redis]\nendpoints = [\"{}\"]\n", s.endpoint())
+}
+
+fn set(s: &Store, pairs: &[(String, String)]) {
+    for (k, v) in pairs {
+        redis_cli(s, &["SET", k, v], "");
+    }
+}
+
+#[test]
+fn redis_keys_are_served_changed_and_deleted() {
+    let store = redis("KA");
+    let p = proxy(&provider(&store));
+    set(&store, &respond_pairs("app", "app.test", "v1"));
+    wait_body(&p, "app.test", "v1");
+    redis_cli(
+        &store,
+        &["SET", "traefik/http/services/app/respond/body", "v2"],
+        "",
+    );
+    wait_body(&p, "app.test", "v2");
+    let keys: Vec<String> = respond_pairs("app", "", "")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let mut del = vec!["DEL"];
+    del.extend(keys.iter().map(String::as_str));
+    redis_cli(&store, &del, "");
+    wait_status(&p, "app.test", 404);
+}
+
+#[test]
+fn redis_transaction_is_one_reload() {
+    let store = redis("KA");
+    let p = proxy(&provider(&store));
+    let mut script = String::from("MULTI\n");
+    for i in 0..20 {
+        for (k, v) in respond_pairs(&format!("r{i}"), &format!("r{i}.test"), "tx") {
+            script += &format!("SET \"{k}\" \"{v}\"\n");
+        }
+    }
+    script += "EXEC\n";
+    redis_cli(&store, &[], &script);
+    expect_reloads(&p, 1, "one MULTI/EXEC of 60 keys");
+    assert_eq!(get(p.addr(), "r19.test", "/").text(), "tx");
+}
+
+#[test]
+fn redis_without_notifications_is_polled() {
+    let store = redis("");
+    let p = proxy(&provider(&store));
+    assert!(
+        p.wait_log("keyspace notifications are off", CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
+    set(&store, &respond_pairs("app", "app.test", "polled"));
+    wait_body(&p, "app.test", "polled");
+}
+
+#[test]
+fn redis_bad_value_is_refused_with_its_key() {
+    let store = redis("KA");
+    let p = proxy(&provider(&store));
+    set(&store, &respond_pairs("app", "app.test", "good"));
+    wait_body(&p, "app.test", "good");
+    redis_cli(
+        &store,
+        &["SET", "traefik/http/routers/app/priority", "high"],
+        "",
+    );
+    // Separate SETs may show a half-written router first: look for this key's.
+    let refused = "redis: traefik/http/routers/app/priority: invalid integer \"high\"";
+    assert!(p.wait_log(refused, CHANGE_LIMIT), "{}", p.log_text());
+    assert!(
+        p.log_lines()
+            .iter()
+            .any(|l| l.contains(REFUSED) && l.contains(refused))
+    );
+    assert_eq!(
+        get(p.addr(), "app.test", "/").text(),
+        "good",
+        "last good config"
+    );
+}
+
+#[test]
+fn redis_lost_and_back_keeps_serving_and_resumes_watching() {
+    let mut store = redis("KA");
+    let p = proxy(&provider(&store));
+    set(&store, &respond_pairs("app", "app.test", "v1"));
+    wait_body(&p, "app.test", "v1");
+    store.stop();
+    assert!(
+        p.wait_log("store unreachable", CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
+    for _ in 0..20 {
+        assert_eq!(
+            get(p.addr(), "app.test", "/").text(),
+            "v1",
+            "served while down"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    store.restart();
+    assert!(
+        p.wait_log("store reachable", CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
+    redis_cli(
+        &store,
+        &["SET", "traefik/http/services/app/respond/body", "v2"],
+        "",
+    );
+    wait_body(&p, "app.test", "v2");
+    assert_eq!(
+        p.log_count("store unreachable"),
+        1,
+        "logged once per state change"
+    );
+}
+
+#[test]
+fn redis_down_at_start_starts_with_the_files_and_adds_it_later() {
+    let mut store = redis("KA");
+    set(&store, &respond_pairs("app", "app.test", "late"));
+    store.stop();
+    let p = proxy(&provider(&store));
+    assert_eq!(get(p.addr(), "app.test", "/").status, 404);
+    store.restart();
+    wait_body(&p, "app.test", "late");
+}

@@ -1,0 +1,263 @@
+//! Real KV stores for the KV provider tests: `redis-server` and `etcd` started
+//! on free ports in temp dirs, written to with their own command-line clients
+//! (`redis-cli`, `etcdctl`), stopped on drop. `.ci/run` installs them
+//! (Debian: redis-server, etcd-server, etcd-client).
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::common::client::get;
+use crate::common::*;
+
+/// Per change: a debug build on a busy two-core machine, plus a poll interval.
+pub const CHANGE_LIMIT: Duration = Duration::from_secs(15);
+pub const THROTTLE: &str = "100ms";
+/// Several throttle windows: long enough for a spurious second reload to happen.
+pub const SETTLE: Duration = Duration::from_millis(1000);
+pub const RELOADED: &str = "configuration reloaded generation=";
+pub const REFUSED: &str = "configuration reload refused";
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    l.local_addr().unwrap().port()
+}
+
+fn wait_port(port: u16, what: &str) {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let up = poll_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+            .ok()
+            .map(|_| ())
+    });
+    assert!(up.is_some(), "{what} did not listen on {port}");
+}
+
+/// A store server process; killed on drop.
+pub struct Store {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    start: fn(&Store) -> Child,
+}
+
+impl Store {
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts again on the same port with the same data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some((self.start)(self));
+        wait_port(self.port, "store");
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `redis-server` on a free port; `notify` is its `notify-keyspace-events`.
+pub fn redis(notify: &'static str) -> Store {
+    fn spawn_with(s: &Store, notify: &str) -> Child {
+        Command::new("redis-server")
+            .args(["--port", &s.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "yes"])
+            .arg("--dir")
+            .arg(s.dir.path())
+            .args(["--notify-keyspace-events", notify])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server)")
+    }
+    fn with_notify(s: &Store) -> Child {
+        spawn_with(s, "KA")
+    }
+    fn without_notify(s: &Store) -> Child {
+        spawn_with(s, "")
+    }
+    let mut s = Store {
+        child: None,
+        port: free_port(),
+        dir: tempfile::tempdir().unwrap(),
+        start: if notify.is_empty() {
+            without_notify
+        } else {
+            with_notify
+        },
+    };
+    s.restart();
+    s
+}
+
+/// `etcd` on free ports, one member.
+pub fn etcd() -> Store {
+    fn spawn(s: &Store) -> Child {
+        let client = format!("http://127.0.0.1:{}", s.port);
+        let peer = format!("http://127.0.0.1:{}", s.port + 1);
+        Command::new("etcd")
+            .args(["--name", "t", "--data-dir"])
+            .arg(s.dir.path().join("data"))
+            .args([
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+            ])
+            .args(["--initial-cluster", &format!("t={peer}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("etcd (Debian package etcd-server)")
+    }
+    // The peer port is the next one: find a pair that is free.
+    let port = loop {
+        let p = free_port();
+        if p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            break p;
+        }
+    };
+    let mut s = Store {
+        child: None,
+        port,
+        dir: tempfile::tempdir().unwrap(),
+        start: spawn,
+    };
+    s.restart();
+    s
+}
+
+/// Runs a store client; panics with its output if it fails.
+pub fn client(program: &str, args: &[&str], stdin: &str) -> String {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// `redis-cli` with `args`, or with commands on stdin when `args` is empty.
+pub fn redis_cli(s: &Store, args: &[&str], stdin: &str) -> String {
+    let port = s.port.to_string();
+    let mut all = vec!["-p", &port];
+    all.extend_from_slice(args);
+    client("redis-cli", &all, stdin)
+}
+
+pub fn etcdctl(s: &Store, args: &[&str], stdin: &str) -> String {
+    let endpoints = format!("--endpoints=http://{}", s.endpoint());
+    let mut all = vec![endpoints.as_str()];
+    all.extend_from_slice(args);
+    let out = Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args(&all)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(stdin.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("etcdctl (Debian package etcd-client)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "etcdctl {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// proxyd on `--cores 2` with an empty dynamic file and this provider section.
+pub fn proxy(provider_toml: &str) -> Proxy {
+    let mut cfg = ProxyConfig::new("").watched(Some(THROTTLE));
+    cfg.cores = None;
+    cfg.extra_static = provider_toml.to_string();
+    Proxy::start(&cfg.arg("--cores").arg("2"))
+}
+
+/// The pairs of a router `name` for Host(`host`) and a `respond` service
+/// answering `body`, in Traefik's layout under `traefik/`.
+pub fn respond_pairs(name: &str, host: &str, body: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            format!("traefik/http/routers/{name}/rule"),
+            format!("Host(`{host}`)"),
+        ),
+        (format!("traefik/http/routers/{name}/service"), name.into()),
+        (
+            format!("traefik/http/services/{name}/respond/body"),
+            body.into(),
+        ),
+    ]
+}
+
+/// Waits until `host` answers `want` (status 200); panics with the log if not.
+pub fn wait_body(p: &Proxy, host: &str, want: &str) {
+    let got = poll_until(CHANGE_LIMIT, Duration::from_millis(20), || {
+        let r = get(p.addr(), host, "/");
+        (r.status == 200 && r.text() == want).then_some(())
+    });
+    assert!(
+        got.is_some(),
+        "{host} never answered {want:?}; log:\n{}",
+        p.log_text()
+    );
+}
+
+pub fn wait_status(p: &Proxy, host: &str, status: u16) {
+    let got = poll_until(CHANGE_LIMIT, Duration::from_millis(20), || {
+        (get(p.addr(), host, "/").status == status).then_some(())
+    });
+    assert!(
+        got.is_some(),
+        "{host} never answered {status}; log:\n{}",
+        p.log_text()
+    );
+}
+
+/// Lets the watchers settle, then checks that exactly `n` reloads happened.
+pub fn expect_reloads(p: &Proxy, n: usize, what: &str) {
+    assert!(
+        p.wait_log_count(RELOADED, n, CHANGE_LIMIT),
+        "{what}: {n} reload(s) expected; log:\n{}",
+        p.log_text()
+    );
+    std::thread::sleep(SETTLE);
+    assert_eq!(p.log_count(RELOADED), n, "{what}; log:\n{}", p.log_text());
+}
