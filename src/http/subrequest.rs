@@ -78,7 +78,7 @@ pub async fn call(
     let deadline = Instant::now() + timeout;
     // A pooled connection may have died while idle: one fresh try after a
     // failure with no answer byte, as for proxied requests.
-    if let Some(up) = pool.checkout(addr) {
+    if let Some(up) = pool.checkout(upstream::pool_key(addr, None)) {
         match exchange(pool, addr, up, request, head_request, max_body, deadline).await {
             Err((SubError::Io(_) | SubError::Closed, false)) => {}
             other => return other.map_err(|(e, _)| e),
@@ -122,7 +122,7 @@ async fn exchange(
         .await
         .map_err(|e| (body_error(e, max_body), true))?;
     if !resp.close && resp.body != BodyKind::UntilClose && up.buf.is_empty() {
-        pool.checkin(addr, up, MAX_IDLE, IDLE_TIMEOUT);
+        pool.checkin(upstream::pool_key(addr, None), up, MAX_IDLE, IDLE_TIMEOUT);
     }
     Ok(SubResponse {
         status: resp.status,

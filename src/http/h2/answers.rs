@@ -97,7 +97,14 @@ impl Stream {
                 };
                 frame(&mut self.out, &a, &self.edits, head)
             }
-            (Runtime::LoadBalancer(_) | Runtime::Respond | Runtime::Redirect, _) => false,
+            (
+                Runtime::LoadBalancer(_)
+                | Runtime::Respond
+                | Runtime::Redirect
+                | Runtime::Weighted(_)
+                | Runtime::Failover,
+                _,
+            ) => false,
         };
         self.scratch = scratch;
         if !framed {

@@ -244,6 +244,15 @@ impl Downstream for Stream {
             self.reset(h2::Reason::NO_ERROR);
         }
     }
+
+    fn retry_policy(&self) -> Option<crate::middleware::Retry> {
+        self.edits.retry()
+    }
+
+    fn end_attempts(&mut self) {
+        // Nothing is kept for another attempt: a stream's body comes from
+        // frames, and a bodiless request is its head alone (`out`).
+    }
 }
 
 fn idempotent(method: &[u8]) -> bool {

@@ -150,7 +150,13 @@ impl Stream {
             self.send_out(head.is_head).await;
             return;
         }
-        let service = view.services[router.service].clone();
+        // Weighted and failover services name the one that answers.
+        let Some(leaf) = proxy::resolve(self, &view, router.service) else {
+            self.fail(Some(head), ProxyError::NoServer).await;
+            return;
+        };
+        self.rec.service = Some(leaf);
+        let service = view.services[leaf].clone();
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
                 let _ = proxy::forward(self, head, lb, balancer).await;
