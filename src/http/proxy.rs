@@ -19,10 +19,12 @@ use crate::net::upstream::{self, UpstreamConn};
 use crate::runtime::io::{self, IoFail};
 use crate::service::balancer::{Balancer, Picked};
 
+mod mirror;
 mod request;
 mod response;
 mod tree;
 
+pub use mirror::Mirrored;
 pub use tree::resolve;
 
 /// The upstream end of one exchange: the server and its transport's limits.
@@ -49,6 +51,7 @@ pub async fn forward<D: Downstream>(
     head: &RequestHead,
     lb: &LoadBalancer,
     balancer: &Balancer,
+    mirrored: Option<Mirrored<'_>>,
 ) -> Outcome {
     // None up is a 503. The pick (p2c's in-flight count) is held until the
     // exchange ends.
@@ -57,7 +60,11 @@ pub async fn forward<D: Downstream>(
     let Some(server) = picked.as_ref().map(|p| &lb.servers[p.index]) else {
         return d.fail(head, ProxyError::NoServer).await;
     };
-    let result = exchange(d, head, lb, server).await;
+    let mut copy = mirrored
+        .as_ref()
+        .filter(|_| mirror::eligible(head))
+        .map(|_| Vec::new());
+    let result = exchange(d, head, lb, server, copy.as_mut()).await;
     if let (Some(passive), Some(p)) = (&lb.passive, &picked) {
         // Traefik counts a request that never reached the server, or got a
         // 5xx, as a failure; anything else clears the server's failures.
@@ -67,6 +74,9 @@ pub async fn forward<D: Downstream>(
         };
         let active = lb.health_check.is_some();
         passive.note(p.index, failed, &server.health, active, &server.url);
+    }
+    if let (Some(m), Some(copy)) = (mirrored, copy.filter(|c| !c.is_empty())) {
+        mirror::send(m, copy, head, d.client_ip());
     }
     match result {
         Ok(outcome) => outcome,
@@ -126,6 +136,7 @@ async fn exchange<D: Downstream>(
     head: &RequestHead,
     lb: &LoadBalancer,
     server: &Server,
+    copy: Option<&mut Vec<u8>>,
 ) -> Result<Outcome, ProxyError> {
     let side = ServerSide {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
@@ -133,6 +144,13 @@ async fn exchange<D: Downstream>(
         path_prefix: &server.path_prefix,
     };
     let written = d.write_upstream_request(head, &side);
+    // A mirror's copy: the request as the main server gets it, body included
+    // only when it came whole with the head.
+    if let Some(c) = copy
+        && (written.inline || head.body == BodyKind::None)
+    {
+        c.extend_from_slice(d.out());
+    }
     let t = &lb.transport;
     let leg = Leg {
         addr: server.addr,
