@@ -140,6 +140,10 @@ pub const DEFAULT_HEALTH_CHECK_FOLLOW_REDIRECTS: bool = true;
 pub const DEFAULT_PASSIVE_FAILURE_WINDOW: Duration = Duration::from_secs(10);
 /// `passiveHealthCheck.maxFailedAttempts` (Traefik's default).
 pub const DEFAULT_PASSIVE_MAX_FAILED_ATTEMPTS: u32 = 1;
+/// `mirroring.mirrorBody` (Traefik's default).
+pub const DEFAULT_MIRROR_BODY: bool = true;
+/// `mirroring.maxBodySize` (Traefik's default: no limit of its own).
+pub const DEFAULT_MIRROR_MAX_BODY_SIZE: i64 = -1;
 /// Name of the transport used by load balancers that name none (Traefik's name).
 pub const DEFAULT_SERVERS_TRANSPORT: &str = "default@internal";
 

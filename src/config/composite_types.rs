@@ -27,6 +27,31 @@ pub struct WeightedChild {
     pub weight: u32,
 }
 
+/// `http.services.<n>.mirroring`: `service` answers; each mirror gets a copy
+/// of `percent`% of the requests, whose answer is discarded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mirroring {
+    pub service_name: String,
+    /// Index into `Snapshot::services`.
+    pub service: usize,
+    pub mirrors: Vec<Mirror>,
+    /// `mirrorBody`: copy the body too (else requests with one are not mirrored).
+    pub mirror_body: bool,
+    /// `maxBodySize`: a larger body is not mirrored; negative: no limit of its own.
+    pub max_body_size: i64,
+    /// `healthCheck: {}`: the service reports its main service's state.
+    pub health_check: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mirror {
+    pub name: String,
+    /// Index into `Snapshot::services`: a load balancer.
+    pub service: usize,
+    /// 0 to 100.
+    pub percent: u32,
+}
+
 /// `http.services.<n>.failover`: `service` while it is up, else `fallback`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failover {

@@ -67,8 +67,26 @@ pub struct RawService {
     pub respond: Option<RawRespond>,
     pub weighted: Option<RawWeighted>,
     pub failover: Option<RawFailover>,
-    // Traefik service kinds proxyd does not implement yet.
-    pub mirroring: Option<toml::Value>,
+    pub mirroring: Option<RawMirroring>,
+}
+
+/// `mirroring`: a service and its mirrors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawMirroring {
+    pub service: Option<String>,
+    pub mirror_body: Option<bool>,
+    pub max_body_size: Option<i64>,
+    #[serde(default)]
+    pub mirrors: Vec<RawMirrorService>,
+    pub health_check: Option<RawServiceHealthCheck>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawMirrorService {
+    pub name: Option<String>,
+    pub percent: Option<i64>,
 }
 
 /// `weighted`: services by weight.
@@ -104,15 +122,6 @@ pub struct RawFailover {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawServiceHealthCheck {}
-
-impl RawService {
-    pub fn unsupported(&self) -> Vec<&'static str> {
-        [("mirroring", self.mirroring.is_some())]
-            .into_iter()
-            .filter_map(|(key, p)| p.then_some(key))
-            .collect()
-    }
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

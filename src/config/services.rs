@@ -118,13 +118,6 @@ fn service(
     errors: &mut Vec<ConfigError>,
 ) -> Option<ServiceKind> {
     let key = |rest: &str| format!("http.services.{name}{rest}");
-    let unsupported = def.raw.unsupported();
-    for kind in &unsupported {
-        errors.push(def.error(
-            key(&format!(".{kind}")),
-            format!("`{kind}` services are not supported yet"),
-        ));
-    }
     let raw = &def.raw;
     let kinds = [
         ("loadBalancer", raw.load_balancer.is_some()),
@@ -143,7 +136,7 @@ fn service(
         }
         _ if present.is_empty() => Err(vec![def.error(
             key(""),
-            "needs `loadBalancer`, `weighted`, `failover` or `respond`",
+            "needs `loadBalancer`, `weighted`, `failover`, `mirroring` or `respond`",
         )]),
         // Services of services: compiled once every other service exists.
         (None, None) => Err(vec![]),
@@ -154,10 +147,7 @@ fn service(
             .map(ServiceKind::Respond)
             .map_err(|(k, why)| vec![def.error(key(&format!(".respond.{k}")), why)]),
     };
-    result
-        .map_err(|e| errors.extend(e))
-        .ok()
-        .filter(|_| unsupported.is_empty())
+    result.map_err(|e| errors.extend(e)).ok()
 }
 
 fn load_balancer(

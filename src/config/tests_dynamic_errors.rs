@@ -39,13 +39,13 @@ servers = [{ url = "http://no-such-host.invalid:80" }]
             "http.services.tls.loadBalancer.servers[0].url",
             "http.services.tls.loadBalancer.servers[1].url",
             "http.services.tls.loadBalancer.servers[2].url",
-            "http.services.weighted.mirroring",
+            "http.services.weighted.mirroring.service",
         ]
     );
     assert!(errors.iter().all(|e| e.file == file(&s, "bad.toml")));
     assert!(got[1].1.contains("cannot resolve"), "{}", got[1].1);
     assert!(got[5].1.contains("use http or https"), "{}", got[5].1);
-    assert!(got[8].1.contains("not supported yet"));
+    assert!(got[8].1.contains("`x` is not defined"), "{}", got[8].1);
 }
 
 #[test]

@@ -141,6 +141,8 @@ pub enum ServiceKind {
     Weighted(Weighted),
     /// `failover`: a service, and another while it is down.
     Failover(Failover),
+    /// `mirroring`: a service, and copies of requests to others.
+    Mirroring(Mirroring),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -19,11 +19,13 @@ use crate::net::upstream::{self, UpstreamConn};
 use crate::runtime::io::{self, IoFail};
 use crate::service::balancer::{Balancer, Picked};
 
+mod mirror;
 mod request;
 mod response;
 mod retry;
 mod tree;
 
+pub use mirror::Mirrored;
 pub use tree::resolve;
 
 /// The upstream end of one exchange: the server and its transport's limits.
@@ -50,9 +52,18 @@ pub async fn forward<D: Downstream>(
     head: &RequestHead,
     lb: &LoadBalancer,
     balancer: &Balancer,
+    mirrored: Option<Mirrored<'_>>,
 ) -> Outcome {
-    let outcome = attempts(d, head, lb, balancer).await;
+    // A mirror's copy is the request as the last attempt wrote it.
+    let mut copy = mirrored
+        .as_ref()
+        .filter(|_| mirror::eligible(head))
+        .map(|_| Vec::new());
+    let outcome = attempts(d, head, lb, balancer, copy.as_mut()).await;
     d.end_attempts();
+    if let (Some(m), Some(copy)) = (mirrored, copy.filter(|c| !c.is_empty())) {
+        mirror::send(m, copy, head, d.client_ip());
+    }
     outcome
 }
 
@@ -62,6 +73,7 @@ async fn attempts<D: Downstream>(
     head: &RequestHead,
     lb: &LoadBalancer,
     balancer: &Balancer,
+    mut copy: Option<&mut Vec<u8>>,
 ) -> Outcome {
     let mut tries = retry::Tries::new(d.retry_policy());
     loop {
@@ -76,7 +88,7 @@ async fn attempts<D: Downstream>(
             more: tries.more(),
             ..Attempt::default()
         };
-        let result = exchange(d, head, lb, server, &mut at).await;
+        let result = exchange(d, head, lb, server, &mut at, copy.as_deref_mut()).await;
         if let Some(p) = &picked {
             note_passive(d, lb, p.index, &result);
         }
@@ -169,6 +181,7 @@ async fn exchange<D: Downstream>(
     lb: &LoadBalancer,
     server: &Server,
     at: &mut Attempt,
+    copy: Option<&mut Vec<u8>>,
 ) -> Result<Outcome, ProxyError> {
     let side = ServerSide {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
@@ -176,6 +189,14 @@ async fn exchange<D: Downstream>(
         path_prefix: &server.path_prefix,
     };
     let written = d.write_upstream_request(head, &side);
+    // A mirror's copy: the request as the main server gets it, body included
+    // only when it came whole with the head.
+    if let Some(c) = copy
+        && (written.inline || head.body == BodyKind::None)
+    {
+        c.clear();
+        c.extend_from_slice(d.out());
+    }
     let t = &lb.transport;
     let leg = Leg {
         addr: server.addr,

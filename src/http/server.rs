@@ -418,14 +418,14 @@ impl<S: ClientIo> Conn<S> {
             Err(answered) => return answered,
             Ok(_) => {}
         }
-        let Some(leaf) = proxy::resolve(self, &view, router.service) else {
+        let Some((leaf, mirrored)) = proxy::resolve(self, &view, router.service) else {
             return self.fail(Some(head), ProxyError::NoServer).await;
         };
         self.rec.service = Some(leaf);
         let service = view.services[leaf].clone();
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
-                proxy::forward(self, head, lb, balancer).await
+                proxy::forward(self, head, lb, balancer, mirrored).await
             }
             _ => self.answer_locally(head, &view, &service).await,
         }

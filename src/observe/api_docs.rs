@@ -135,6 +135,21 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                     }
                     doc["type"] = "weighted".into();
                 }
+                ServiceKind::Mirroring(m) => {
+                    let mirrors: Vec<Value> = (m.mirrors.iter())
+                        .map(|x| json!({"name": x.name, "percent": x.percent}))
+                        .collect();
+                    doc["mirroring"] = json!({
+                        "service": m.service_name,
+                        "mirrorBody": m.mirror_body,
+                        "maxBodySize": m.max_body_size,
+                        "mirrors": mirrors,
+                    });
+                    if m.health_check {
+                        doc["mirroring"]["healthCheck"] = json!({});
+                    }
+                    doc["type"] = "mirroring".into();
+                }
                 ServiceKind::Failover(f) => {
                     doc["failover"] =
                         json!({"service": f.service_name, "fallback": f.fallback_name});

@@ -1,7 +1,8 @@
 //! Whether a service can take a request, as its parents see it (Traefik's
 //! health propagation): a load balancer while one of its servers is up, a
 //! weighted service with `healthCheck` while one child with a weight is, a
-//! failover with `healthCheck` while its service or its fallback is. A
+//! failover with `healthCheck` while its service or its fallback is, a
+//! mirroring service with `healthCheck` while its main service is. A
 //! service that does not follow its children reports up (configuration
 //! refuses it as a followed child anyway).
 //!
@@ -17,6 +18,7 @@ pub fn up(snap: &Snapshot, id: usize) -> bool {
             (w.services.iter()).any(|c| c.weight > 0 && up(snap, c.service))
         }
         ServiceKind::Failover(f) if f.health_check => up(snap, f.service) || up(snap, f.fallback),
+        ServiceKind::Mirroring(m) if m.health_check => up(snap, m.service),
         _ => true,
     }
 }

@@ -44,6 +44,8 @@ pub enum Runtime {
     Weighted(std::cell::RefCell<crate::service::wrr::Wrr>),
     /// `failover`: decided from the children's state alone.
     Failover,
+    /// `mirroring`: how many requests each mirror got.
+    Mirroring(crate::service::mirror::MirrorCounts),
 }
 
 impl View {
@@ -112,6 +114,9 @@ impl ServiceState {
                 Runtime::Weighted(std::cell::RefCell::new(Wrr::new(weights)))
             }
             ServiceKind::Failover(_) => Runtime::Failover,
+            ServiceKind::Mirroring(m) => {
+                Runtime::Mirroring(crate::service::mirror::MirrorCounts::new(m))
+            }
         };
         Self { def, runtime }
     }

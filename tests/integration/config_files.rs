@@ -215,8 +215,8 @@ fn check_lists_every_unknown_and_unsupported_key_of_a_file() {
 rule = 'Host(`k.test`)'
 service = \"app\"
 sticky = true
-[http.services.s.loadBalancer]
-passiveHealthCheck.failureWindow = \"1s\"
+[http.services.s]
+highestRandomWeight.services = []
 [[http.services.s.loadBalancer.servers]]
 url = \"http://127.0.0.1:9\"
 wieght = 2
@@ -236,8 +236,8 @@ rootCAs = [\"ca.pem\"]
             "unknown field `sticky`, expected one of `rule`,",
         ),
         (
-            "http.services.s.loadBalancer.passiveHealthCheck (line 6 column 1)",
-            "`passiveHealthCheck` is not supported yet by proxyd",
+            "http.services.s.highestRandomWeight (line 6 column 1)",
+            "`highestRandomWeight` is not supported yet by proxyd",
         ),
         (
             "http.services.s.loadBalancer.servers[0].wieght (line 9 column 1)",

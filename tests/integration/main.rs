@@ -37,6 +37,7 @@ mod pool;
 mod reload;
 mod routing;
 mod services_failover;
+mod services_mirroring;
 mod services_passive;
 mod services_weighted;
 mod smuggling;

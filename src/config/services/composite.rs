@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::super::compile::{Def, Defs, split_provider};
 use super::super::error::ConfigError;
-use super::super::raw_dynamic::{RawFailover, RawService, RawWeighted};
+use super::super::raw_dynamic::{RawFailover, RawMirroring, RawService, RawWeighted};
 use super::super::types::*;
 use super::ServiceIndex;
 
@@ -27,15 +27,15 @@ struct Child<'a> {
     key: String,
     name: &'a str,
     followed: bool,
+    /// A mirror: proxyd sends its copies to a load balancer's servers only.
+    mirror: bool,
 }
 
 /// Compiles every `weighted` and `failover` service into `index`.
 pub fn compile_all(defs: &Defs, index: &mut ServiceIndex, errors: &mut Vec<ConfigError>) {
     let composites: Vec<(&String, &Def<RawService>)> = (defs.services.iter())
-        .filter(|(_, d)| d.raw.weighted.is_some() || d.raw.failover.is_some())
-        .filter(|(_, d)| d.raw.load_balancer.is_none() && d.raw.respond.is_none())
-        .filter(|(_, d)| d.raw.mirroring.is_none())
-        .filter(|(_, d)| !(d.raw.weighted.is_some() && d.raw.failover.is_some()))
+        .filter(|(_, d)| kinds(&d.raw) == 1 && d.raw.load_balancer.is_none())
+        .filter(|(_, d)| d.raw.respond.is_none())
         .collect();
     let mut c = Checker {
         defs,
@@ -66,10 +66,11 @@ pub fn compile_all(defs: &Defs, index: &mut ServiceIndex, errors: &mut Vec<Confi
         .collect();
     for (name, id) in good.into_iter().zip(ids) {
         let raw = &defs.services[name].raw;
-        let kind = match (&raw.weighted, &raw.failover) {
-            (Some(w), _) => ServiceKind::Weighted(weighted(name, w, defs, index)),
-            (_, Some(f)) => ServiceKind::Failover(failover(f, defs, index)),
-            _ => unreachable!("only weighted and failover services are here"),
+        let kind = match (&raw.weighted, &raw.failover, &raw.mirroring) {
+            (Some(w), _, _) => ServiceKind::Weighted(weighted(name, w, defs, index)),
+            (_, Some(f), _) => ServiceKind::Failover(failover(f, defs, index)),
+            (_, _, Some(m)) => ServiceKind::Mirroring(mirroring(m, defs, index)),
+            _ => unreachable!("only services of services are here"),
         };
         index.services[id].kind = kind;
     }
@@ -124,6 +125,9 @@ impl<'a> Checker<'a, '_> {
         let (base, provider) = split_provider(name);
         let in_file = matches!(provider, None | Some("file"));
         let reports = if in_file && let Some(&def) = self.composites.get(base) {
+            if child.mirror {
+                return Err(Some(mirror_not_lb(name)));
+            }
             if self.marks.get(base) == Some(&Mark::Visiting) {
                 let from = self.stack.iter().position(|n| *n == base).unwrap_or(0);
                 let mut path: Vec<&str> = self.stack[from..].to_vec();
@@ -138,6 +142,7 @@ impl<'a> Checker<'a, '_> {
             let id = self.index.lookup(self.defs, name)?;
             match &self.index.services[id].kind {
                 ServiceKind::LoadBalancer(lb) => lb.health_check.is_some(),
+                _ if child.mirror => return Err(Some(mirror_not_lb(name))),
                 _ => false,
             }
         };
@@ -151,10 +156,29 @@ impl<'a> Checker<'a, '_> {
     }
 }
 
+/// How many service kinds a definition has (exactly one is valid).
+fn kinds(raw: &RawService) -> usize {
+    [
+        raw.load_balancer.is_some(),
+        raw.respond.is_some(),
+        raw.weighted.is_some(),
+        raw.failover.is_some(),
+        raw.mirroring.is_some(),
+    ]
+    .into_iter()
+    .filter(|p| *p)
+    .count()
+}
+
+fn mirror_not_lb(name: &str) -> String {
+    format!("service `{name}` is not a loadBalancer: proxyd mirrors to load balancers only")
+}
+
 fn service_health_check(raw: &RawService) -> bool {
-    match (&raw.weighted, &raw.failover) {
-        (Some(w), _) => w.health_check.is_some(),
-        (_, Some(f)) => f.health_check.is_some(),
+    match (&raw.weighted, &raw.failover, &raw.mirroring) {
+        (Some(w), _, _) => w.health_check.is_some(),
+        (_, Some(f), _) => f.health_check.is_some(),
+        (_, _, Some(m)) => m.health_check.is_some(),
         _ => false,
     }
 }
@@ -178,6 +202,25 @@ fn own_errors(raw: &RawService) -> Vec<(String, String)> {
         if f.errors.is_some() {
             let why = "`errors` is not supported yet by proxyd";
             out.push((".failover.errors".into(), why.into()));
+        }
+    }
+    if let Some(m) = &raw.mirroring {
+        if m.service.is_none() {
+            out.push((
+                ".mirroring.service".into(),
+                "missing: the main service".into(),
+            ));
+        }
+        for (i, mirror) in m.mirrors.iter().enumerate() {
+            if mirror.name.as_deref().is_none_or(str::is_empty) {
+                let why = "missing: every mirror needs a name";
+                out.push((format!(".mirroring.mirrors[{i}].name"), why.into()));
+            }
+            let percent = mirror.percent.unwrap_or(0);
+            if !(0..=100).contains(&percent) {
+                let why = format!("must be from 0 to 100, got {percent}");
+                out.push((format!(".mirroring.mirrors[{i}].percent"), why));
+            }
         }
     }
     if let Some(w) = &raw.weighted {
@@ -210,6 +253,7 @@ fn children(raw: &RawService) -> Vec<Child<'_>> {
                     key,
                     name,
                     followed,
+                    mirror: false,
                 });
             }
         }
@@ -222,6 +266,7 @@ fn children(raw: &RawService) -> Vec<Child<'_>> {
                 key,
                 name,
                 followed: true,
+                mirror: false,
             });
         }
         if let Some(name) = f.fallback.as_deref() {
@@ -231,7 +276,31 @@ fn children(raw: &RawService) -> Vec<Child<'_>> {
                 key,
                 name,
                 followed,
+                mirror: false,
             });
+        }
+    }
+    if let Some(m) = &raw.mirroring {
+        if let Some(name) = m.service.as_deref() {
+            let key = ".mirroring.service".to_string();
+            let followed = m.health_check.is_some();
+            out.push(Child {
+                key,
+                name,
+                followed,
+                mirror: false,
+            });
+        }
+        for (i, mirror) in m.mirrors.iter().enumerate() {
+            if let Some(name) = mirror.name.as_deref().filter(|n| !n.is_empty()) {
+                let key = format!(".mirroring.mirrors[{i}].name");
+                out.push(Child {
+                    key,
+                    name,
+                    followed: false,
+                    mirror: true,
+                });
+            }
         }
     }
     out
@@ -274,6 +343,28 @@ fn failover(raw: &RawFailover, defs: &Defs, index: &mut ServiceIndex) -> Failove
         fallback: id(defs, index, &fallback_name),
         service_name,
         fallback_name,
+        health_check: raw.health_check.is_some(),
+    }
+}
+
+fn mirroring(raw: &RawMirroring, defs: &Defs, index: &mut ServiceIndex) -> Mirroring {
+    let service_name = raw.service.clone().unwrap_or_default();
+    let mirrors = (raw.mirrors.iter())
+        .filter_map(|m| {
+            let name = m.name.clone()?;
+            Some(Mirror {
+                service: id(defs, index, &name),
+                name,
+                percent: m.percent.unwrap_or(0).clamp(0, 100) as u32,
+            })
+        })
+        .collect();
+    Mirroring {
+        service: id(defs, index, &service_name),
+        service_name,
+        mirrors,
+        mirror_body: raw.mirror_body.unwrap_or(super::super::DEFAULT_MIRROR_BODY),
+        max_body_size: (raw.max_body_size).unwrap_or(super::super::DEFAULT_MIRROR_MAX_BODY_SIZE),
         health_check: raw.health_check.is_some(),
     }
 }

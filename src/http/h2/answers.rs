@@ -102,7 +102,8 @@ impl Stream {
                 | Runtime::Respond
                 | Runtime::Redirect
                 | Runtime::Weighted(_)
-                | Runtime::Failover,
+                | Runtime::Failover
+                | Runtime::Mirroring(_),
                 _,
             ) => false,
         };

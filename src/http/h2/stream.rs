@@ -151,7 +151,7 @@ impl Stream {
             return;
         }
         // Weighted and failover services name the one that answers.
-        let Some(leaf) = proxy::resolve(self, &view, router.service) else {
+        let Some((leaf, mirrored)) = proxy::resolve(self, &view, router.service) else {
             self.fail(Some(head), ProxyError::NoServer).await;
             return;
         };
@@ -159,7 +159,7 @@ impl Stream {
         let service = view.services[leaf].clone();
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
-                let _ = proxy::forward(self, head, lb, balancer).await;
+                let _ = proxy::forward(self, head, lb, balancer, mirrored).await;
             }
             _ => self.answer_locally(head, &view, &service).await,
         }

@@ -2,7 +2,8 @@
 //! to the one that answers (a load balancer or a built-in), through
 //! `weighted` (smooth weighted round robin over the children, their sticky
 //! cookie, skipping children that are down when it follows their health) and
-//! `failover` (its service while that is up, else its fallback).
+//! `failover` (its service while that is up, else its fallback) and
+//! `mirroring` (its service, noting the mirrors chosen for the request).
 
 use crate::config::{Failover, ServiceKind, Snapshot, Weighted};
 use crate::http::downstream::Downstream;
@@ -10,9 +11,17 @@ use crate::service::status;
 use crate::service::wrr::Wrr;
 use crate::worker::view::{Runtime, View};
 
-/// The service that answers a request routed to `id`, or `None` when no
-/// child can take it (503, as Traefik's "no available server").
-pub fn resolve<D: Downstream>(d: &mut D, view: &View, mut id: usize) -> Option<usize> {
+use super::mirror::Mirrored;
+
+/// The service that answers a request routed to `id`, with the mirrors the
+/// first mirroring service on the way chose for it; `None` when no child can
+/// take it (503, as Traefik's "no available server").
+pub fn resolve<'v, D: Downstream>(
+    d: &mut D,
+    view: &'v View,
+    mut id: usize,
+) -> Option<(usize, Option<Mirrored<'v>>)> {
+    let mut mirrored = None;
     // Cycles are refused at load: a walk is at most as long as the list.
     for _ in 0..=view.services.len() {
         let state = &view.services[id];
@@ -21,7 +30,19 @@ pub fn resolve<D: Downstream>(d: &mut D, view: &View, mut id: usize) -> Option<u
                 weighted(d, &view.snapshot, w, &mut wrr.borrow_mut())?
             }
             (_, ServiceKind::Failover(f)) => failover(&view.snapshot, f)?,
-            _ => return Some(id),
+            (Runtime::Mirroring(counts), ServiceKind::Mirroring(m)) => {
+                if mirrored.is_none() {
+                    let mut picks = Vec::new();
+                    counts.choose(m, |i| picks.push(m.mirrors[i].service));
+                    mirrored = (!picks.is_empty()).then_some(Mirrored {
+                        def: m,
+                        picks,
+                        view,
+                    });
+                }
+                m.service
+            }
+            _ => return Some((id, mirrored)),
         };
     }
     None

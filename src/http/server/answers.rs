@@ -100,7 +100,8 @@ impl<S: ClientIo> Conn<S> {
                 | Runtime::Respond
                 | Runtime::Redirect
                 | Runtime::Weighted(_)
-                | Runtime::Failover,
+                | Runtime::Failover
+                | Runtime::Mirroring(_),
                 _,
             ) => None,
         };

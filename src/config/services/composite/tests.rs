@@ -115,3 +115,30 @@ fallback = "checked@file"
         (by_name("checked@file"), by_name("checked@file"))
     );
 }
+
+#[test]
+fn mirrors_are_load_balancers_with_a_percent() {
+    let got = reasons(
+        r#"
+[http.services.m.mirroring]
+service = "a"
+mirrors = [{ name = "w", percent = 10 }, { name = "a", percent = 101 }]
+[http.services.w.weighted]
+services = [{ name = "a" }]
+"#,
+    );
+    let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "http.services.m.mirroring.mirrors[1].percent",
+            "http.services.m.mirroring.mirrors[0].name",
+        ]
+    );
+    assert_eq!(got[0].1, "must be from 0 to 100, got 101");
+    assert!(
+        got[1].1.contains("mirrors to load balancers only"),
+        "{}",
+        got[1].1
+    );
+}
