@@ -26,6 +26,7 @@ pub mod content_type;
 mod credential_cache;
 mod digest_auth;
 mod edits;
+pub mod errors;
 pub mod forward_auth;
 mod go_url;
 mod headers;
@@ -46,6 +47,7 @@ pub use digest_auth::DigestAuth;
 #[cfg(test)]
 pub use edits::test_head::apply_to_head;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
+pub use errors::Errors;
 pub use forward_auth::ForwardAuth;
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
@@ -91,6 +93,7 @@ pub enum Middleware {
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
     ForwardAuth(Box<ForwardAuth>),
+    Errors(Errors),
 }
 
 impl Middleware {
@@ -114,6 +117,7 @@ impl Middleware {
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::ForwardAuth(_) => "forwardAuth",
+            Middleware::Errors(_) => "errors",
         }
     }
 }
@@ -226,6 +230,10 @@ pub fn on_request(
             Middleware::PassTlsClientCert(m) => m.apply(req, edits),
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
+            Middleware::Errors(_) => {
+                edits.catch(id);
+                Flow::Next
+            }
             Middleware::ForwardAuth(_) => Flow::Call(At {
                 chain: 0,
                 index: index as u32,

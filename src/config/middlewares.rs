@@ -27,7 +27,10 @@ pub use limits::carry_limits;
 type Refusal = (String, String);
 mod content_type;
 mod digest_auth;
+mod errors;
 mod forward_auth;
+
+pub use errors::link as link_errors;
 mod headers;
 mod pass_tls_client_cert;
 
@@ -212,6 +215,7 @@ fn one(
         ("rateLimit", raw.rate_limit.is_some()),
         ("inFlightReq", raw.in_flight_req.is_some()),
         ("forwardAuth", raw.forward_auth.is_some()),
+        ("errors", raw.errors.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -317,6 +321,11 @@ fn one(
         match forward_auth::compile(m) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".forwardAuth.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.errors {
+        match errors::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".errors.{k}")), reason),
         }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");

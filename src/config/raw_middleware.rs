@@ -27,6 +27,7 @@ pub struct RawMiddleware {
     pub rate_limit: Option<RawRateLimit>,
     pub in_flight_req: Option<RawInFlightReq>,
     pub forward_auth: Option<RawForwardAuth>,
+    pub errors: Option<RawErrors>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -321,4 +322,18 @@ pub struct RawForwardAuth {
     pub preserve_request_method: bool,
     #[serde(rename = "authSigninURL", default)]
     pub auth_signin_url: String,
+}
+
+/// `errors` (Traefik's `ErrorPage`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawErrors {
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// Ordered by key, so a reload that keeps it keeps its fingerprint.
+    #[serde(default)]
+    pub status_rewrites: std::collections::BTreeMap<String, i64>,
+    pub service: Option<String>,
+    pub query: Option<String>,
+    pub error_request_headers: Option<Vec<String>>,
 }

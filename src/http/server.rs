@@ -304,6 +304,7 @@ enum NoHead {
 mod answers;
 mod chain;
 mod downstream;
+mod errors;
 mod forward_auth;
 mod local;
 mod observed;

@@ -57,6 +57,10 @@ pub struct Edits {
     sniff: bool,
     /// inFlightReq places this request holds, given back when it is cleared.
     held: super::limits::Held,
+    /// `errors` middlewares of the chain (ids, outer first) and what they
+    /// need of the request once its head is gone (`http::server::errors`).
+    catchers: Vec<u32>,
+    pub saved: Vec<u8>,
 }
 
 impl Edits {
@@ -71,6 +75,18 @@ impl Edits {
         self.answer = None;
         self.sniff = false;
         self.held.clear();
+        self.catchers.clear();
+        self.saved.clear();
+    }
+
+    /// An `errors` middleware (snapshot id) watches this request's response.
+    pub fn catch(&mut self, id: u32) {
+        self.catchers.push(id);
+    }
+
+    /// The `errors` middlewares watching the response, outer first.
+    pub fn catchers(&self) -> &[u32] {
+        &self.catchers
     }
 
     /// Holds an inFlightReq place until the request ends (see [`Edits::clear`]).

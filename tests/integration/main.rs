@@ -19,6 +19,7 @@ mod middlewares_all;
 mod middlewares_auth;
 mod middlewares_content_type;
 mod middlewares_digest_auth;
+mod middlewares_errors;
 mod middlewares_forward_auth;
 mod middlewares_headers;
 mod middlewares_limits;
