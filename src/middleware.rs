@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod basic_auth;
+pub mod circuit_breaker;
 pub mod content_type;
 mod credential_cache;
 mod digest_auth;
@@ -41,6 +42,7 @@ mod state;
 mod status_text;
 
 pub use basic_auth::BasicAuth;
+pub use circuit_breaker::CircuitBreaker;
 pub use content_type::ContentType;
 pub use credential_cache::CredentialCache;
 pub use digest_auth::DigestAuth;
@@ -94,6 +96,7 @@ pub enum Middleware {
     InFlightReq(InFlightReq),
     ForwardAuth(Box<ForwardAuth>),
     Errors(Errors),
+    CircuitBreaker(CircuitBreaker),
 }
 
 impl Middleware {
@@ -118,6 +121,7 @@ impl Middleware {
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::ForwardAuth(_) => "forwardAuth",
             Middleware::Errors(_) => "errors",
+            Middleware::CircuitBreaker(_) => "circuitBreaker",
         }
     }
 }
@@ -230,6 +234,7 @@ pub fn on_request(
             Middleware::PassTlsClientCert(m) => m.apply(req, edits),
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
+            Middleware::CircuitBreaker(m) => m.apply(edits),
             Middleware::Errors(_) => {
                 edits.catch(id);
                 Flow::Next

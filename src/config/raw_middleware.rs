@@ -28,6 +28,7 @@ pub struct RawMiddleware {
     pub in_flight_req: Option<RawInFlightReq>,
     pub forward_auth: Option<RawForwardAuth>,
     pub errors: Option<RawErrors>,
+    pub circuit_breaker: Option<RawCircuitBreaker>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -336,4 +337,15 @@ pub struct RawErrors {
     pub service: Option<String>,
     pub query: Option<String>,
     pub error_request_headers: Option<Vec<String>>,
+}
+
+/// `circuitBreaker`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCircuitBreaker {
+    pub expression: Option<String>,
+    pub check_period: Option<super::duration::ConfigDuration>,
+    pub fallback_duration: Option<super::duration::ConfigDuration>,
+    pub recovery_duration: Option<super::duration::ConfigDuration>,
+    pub response_code: Option<i64>,
 }

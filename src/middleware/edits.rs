@@ -61,6 +61,12 @@ pub struct Edits {
     /// need of the request once its head is gone (`http::server::errors`).
     catchers: Vec<u32>,
     pub saved: Vec<u8>,
+    /// circuitBreakers this request passed, and when: told the outcome when
+    /// the request ends ([`Edits::breakers_done`]).
+    breakers: Vec<(
+        std::sync::Arc<super::circuit_breaker::Breaker>,
+        std::time::Instant,
+    )>,
 }
 
 impl Edits {
@@ -77,6 +83,19 @@ impl Edits {
         self.held.clear();
         self.catchers.clear();
         self.saved.clear();
+        self.breakers.clear();
+    }
+
+    /// A circuitBreaker measures this request's response.
+    pub fn watch_breaker(&mut self, b: std::sync::Arc<super::circuit_breaker::Breaker>) {
+        self.breakers.push((b, std::time::Instant::now()));
+    }
+
+    /// The request ended with `status`: each breaker it passed records it.
+    pub fn breakers_done(&mut self, status: u16) {
+        for (b, started) in self.breakers.drain(..) {
+            b.done(status, started);
+        }
     }
 
     /// An `errors` middleware (snapshot id) watches this request's response.
