@@ -22,10 +22,12 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod basic_auth;
+pub mod circuit_breaker;
 pub mod content_type;
 mod credential_cache;
 mod digest_auth;
 mod edits;
+pub mod errors;
 pub mod forward_auth;
 mod go_url;
 mod headers;
@@ -41,12 +43,14 @@ mod state;
 mod status_text;
 
 pub use basic_auth::BasicAuth;
+pub use circuit_breaker::CircuitBreaker;
 pub use content_type::ContentType;
 pub use credential_cache::CredentialCache;
 pub use digest_auth::DigestAuth;
 #[cfg(test)]
 pub use edits::test_head::apply_to_head;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
+pub use errors::Errors;
 pub use forward_auth::ForwardAuth;
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
@@ -94,6 +98,8 @@ pub enum Middleware {
     InFlightReq(InFlightReq),
     Retry(Retry),
     ForwardAuth(Box<ForwardAuth>),
+    Errors(Errors),
+    CircuitBreaker(CircuitBreaker),
 }
 
 impl Middleware {
@@ -118,6 +124,8 @@ impl Middleware {
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Retry(_) => "retry",
             Middleware::ForwardAuth(_) => "forwardAuth",
+            Middleware::Errors(_) => "errors",
+            Middleware::CircuitBreaker(_) => "circuitBreaker",
         }
     }
 }
@@ -231,6 +239,11 @@ pub fn on_request(
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
             Middleware::Retry(m) => m.apply(edits),
+            Middleware::CircuitBreaker(m) => m.apply(edits),
+            Middleware::Errors(_) => {
+                edits.catch(id);
+                Flow::Next
+            }
             Middleware::ForwardAuth(_) => Flow::Call(At {
                 chain: 0,
                 index: index as u32,

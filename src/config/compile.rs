@@ -105,7 +105,8 @@ pub fn resolve(
 ) -> Resolved {
     let defs = merge(files, errors);
     let mut index = services::compile_all(&defs, extra, errors);
-    let mws = super::middlewares::compile_all(&defs, extra, errors);
+    let mut mws = super::middlewares::compile_all(&defs, extra, errors);
+    super::middlewares::link_errors(&mut mws, &defs, &mut index, errors);
     let entry_chains = entry_chains(st, &defs, &mws, errors);
     let (mut routers, mut router_files): (Vec<_>, Vec<_>) = defs
         .routers

@@ -26,9 +26,13 @@ pub use limits::carry_limits;
 
 /// A type's refused key (relative to `http.middlewares.<name>.<type>`) and why.
 type Refusal = (String, String);
+mod circuit_breaker;
 mod content_type;
 mod digest_auth;
+mod errors;
 mod forward_auth;
+
+pub use errors::link as link_errors;
 mod headers;
 mod pass_tls_client_cert;
 
@@ -214,6 +218,8 @@ fn one(
         ("inFlightReq", raw.in_flight_req.is_some()),
         ("retry", raw.retry.is_some()),
         ("forwardAuth", raw.forward_auth.is_some()),
+        ("errors", raw.errors.is_some()),
+        ("circuitBreaker", raw.circuit_breaker.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -324,6 +330,16 @@ fn one(
         match forward_auth::compile(m) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".forwardAuth.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.errors {
+        match errors::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".errors.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.circuit_breaker {
+        match circuit_breaker::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".circuitBreaker.{k}")), reason),
         }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");

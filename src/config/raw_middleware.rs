@@ -28,6 +28,8 @@ pub struct RawMiddleware {
     pub in_flight_req: Option<RawInFlightReq>,
     pub retry: Option<RawRetry>,
     pub forward_auth: Option<RawForwardAuth>,
+    pub errors: Option<RawErrors>,
+    pub circuit_breaker: Option<RawCircuitBreaker>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -332,4 +334,29 @@ pub struct RawForwardAuth {
     pub preserve_request_method: bool,
     #[serde(rename = "authSigninURL", default)]
     pub auth_signin_url: String,
+}
+
+/// `errors` (Traefik's `ErrorPage`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawErrors {
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// Ordered by key, so a reload that keeps it keeps its fingerprint.
+    #[serde(default)]
+    pub status_rewrites: std::collections::BTreeMap<String, i64>,
+    pub service: Option<String>,
+    pub query: Option<String>,
+    pub error_request_headers: Option<Vec<String>>,
+}
+
+/// `circuitBreaker`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCircuitBreaker {
+    pub expression: Option<String>,
+    pub check_period: Option<super::duration::ConfigDuration>,
+    pub fallback_duration: Option<super::duration::ConfigDuration>,
+    pub recovery_duration: Option<super::duration::ConfigDuration>,
+    pub response_code: Option<i64>,
 }

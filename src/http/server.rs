@@ -309,6 +309,7 @@ mod acme;
 mod answers;
 mod chain;
 mod downstream;
+mod errors;
 mod forward_auth;
 mod local;
 mod observed;

@@ -59,6 +59,16 @@ pub struct Edits {
     held: super::limits::Held,
     /// `retry`: how many attempts forwarding makes, and its backoff.
     retry: Option<super::Retry>,
+    /// `errors` middlewares of the chain (ids, outer first) and what they
+    /// need of the request once its head is gone (`http::server::errors`).
+    catchers: Vec<u32>,
+    pub saved: Vec<u8>,
+    /// circuitBreakers this request passed, and when: told the outcome when
+    /// the request ends ([`Edits::breakers_done`]).
+    breakers: Vec<(
+        std::sync::Arc<super::circuit_breaker::Breaker>,
+        std::time::Instant,
+    )>,
 }
 
 impl Edits {
@@ -74,6 +84,9 @@ impl Edits {
         self.sniff = false;
         self.held.clear();
         self.retry = None;
+        self.catchers.clear();
+        self.saved.clear();
+        self.breakers.clear();
     }
 
     /// Arms `retry` for this request (see `middleware::retry`).
@@ -83,6 +96,28 @@ impl Edits {
 
     pub fn retry(&self) -> Option<super::Retry> {
         self.retry
+    }
+
+    /// A circuitBreaker measures this request's response.
+    pub fn watch_breaker(&mut self, b: std::sync::Arc<super::circuit_breaker::Breaker>) {
+        self.breakers.push((b, std::time::Instant::now()));
+    }
+
+    /// The request ended with `status`: each breaker it passed records it.
+    pub fn breakers_done(&mut self, status: u16) {
+        for (b, started) in self.breakers.drain(..) {
+            b.done(status, started);
+        }
+    }
+
+    /// An `errors` middleware (snapshot id) watches this request's response.
+    pub fn catch(&mut self, id: u32) {
+        self.catchers.push(id);
+    }
+
+    /// The `errors` middlewares watching the response, outer first.
+    pub fn catchers(&self) -> &[u32] {
+        &self.catchers
     }
 
     /// Holds an inFlightReq place until the request ends (see [`Edits::clear`]).

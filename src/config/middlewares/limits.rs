@@ -107,6 +107,10 @@ pub fn carry_limits(next: &mut Snapshot, prev: &Snapshot) {
             (Middleware::InFlightReq(new), Some(Middleware::InFlightReq(was))) => {
                 new.table = was.table.clone();
             }
+            // The breaker's state and measurements, kept with its definition.
+            (Middleware::CircuitBreaker(new), Some(Middleware::CircuitBreaker(was))) => {
+                new.0 = was.0.clone();
+            }
             _ => {}
         }
     }

@@ -40,6 +40,9 @@ impl<S: ClientIo> Conn<S> {
                 middleware::run_from(defs, states, chains, &info, &mut self.edits, from)
             };
             let Flow::Call(at) = flow else {
+                if flow == Flow::Next && !self.edits.catchers().is_empty() {
+                    self.save_for_errors(head);
+                }
                 return Ok(flow);
             };
             let def = &defs[chains[at.chain as usize][at.index as usize] as usize];

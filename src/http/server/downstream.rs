@@ -156,6 +156,10 @@ impl<S: ClientIo> Downstream for Conn<S> {
         up: &mut UpstreamConn,
         from: Source,
     ) -> Result<Outcome, ProxyError> {
+        if let Some(caught) = self.catcher(resp.status) {
+            // An `errors` middleware sends its page instead (`errors.rs`).
+            return self.replace_response(head, resp, up, from, caught).await;
+        }
         let http10 = head.version == Version::Http10;
         let dechunk = http10 && resp.body == BodyKind::Chunked;
         let close = head.close

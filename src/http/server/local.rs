@@ -101,6 +101,17 @@ impl<S: ClientIo> Conn<S> {
             (ReqState::Consumed, None) => !self.w.shutdown.is_fired(),
             _ => false,
         };
+        if let Some((view, id)) = self.catcher(status) {
+            // An `errors` middleware catches the proxy's own errors too.
+            let is_head = head.is_some_and(|h| h.is_head);
+            let sent = self
+                .send_error_page(&view, id, status, !reusable, is_head)
+                .await;
+            return match sent && reusable {
+                true => Outcome::KeepAlive,
+                false => Outcome::Close,
+            };
+        }
         self.response_started = true;
         let deadline = self.write_deadline();
         let sent = if self.edits.has_response_edits() {

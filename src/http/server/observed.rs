@@ -42,6 +42,7 @@ impl<S: ClientIo> Conn<S> {
             snapshot: routed.as_ref().map(|v| &*v.snapshot),
         };
         crate::observe::finish(&mut self.rec, &self.w.obs, &at);
+        self.edits.breakers_done(self.rec.status);
         // Nothing this request's middlewares changed may reach the next
         // request's answers, even an error made before it is routed.
         self.edits.clear();
