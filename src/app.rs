@@ -86,6 +86,8 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     let driver = wait_ready(&rx, spawned)?;
     // One prober for the process, whatever the number of workers.
     let prober = crate::health::start(published.clone())?;
+    // ACME orders run on a thread of their own, never on a worker.
+    let acme = control::acme::start(&cfg, published.clone())?;
     let control = control::start(cfg.clone(), published, fingerprint)?;
     hub.set_control(control.state().clone());
     forward_signals(signals, tx, hub.reopen.clone())?;
@@ -95,6 +97,9 @@ pub fn run(opts: RunOptions) -> Result<(), AppError> {
     serve_until_stopped(&control, &rx);
     // No reloads while draining: the config being drained is the one to finish with.
     control.stop();
+    if let Some(acme) = acme {
+        acme.stop();
+    }
     drain(&cfg, &phase, &rx, spawned);
     prober.stop();
     log::info!("stopped");

@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+mod acme_types;
 mod compile;
 mod duration;
 mod error;
@@ -20,12 +21,14 @@ pub mod internal;
 mod middlewares;
 pub mod observe;
 mod provider;
+mod raw_acme;
 mod raw_dynamic;
 mod raw_middleware;
 mod raw_static;
 mod raw_tls;
 mod refused_keys;
 mod services;
+mod static_acme;
 mod static_cfg;
 mod static_tls;
 mod sticky;
@@ -58,6 +61,7 @@ mod tests_tls;
 #[cfg(test)]
 mod tests_unknown_keys;
 
+pub use acme_types::*;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use health::carry_health;

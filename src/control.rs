@@ -6,6 +6,7 @@
 //! start-up: it watches the file provider (`control/watch.rs`), reloads on changes
 //! and SIGHUP, and keeps the reload bookkeeping in [`ControlState`].
 
+pub mod acme;
 mod reloader;
 mod state;
 #[cfg(test)]

@@ -114,6 +114,19 @@ impl Rule {
                 .collect()
         })
     }
+
+    /// Every `Host` value in the rule, in order, without repeats: the names
+    /// Traefik's ACME provider obtains a certificate for (`ParseDomains`).
+    pub fn host_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.expr.each_host(&mut |h| {
+            let h = String::from_utf8_lossy(h).into_owned();
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        });
+        out
+    }
 }
 
 /// One router as the table sees it.

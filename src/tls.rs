@@ -8,6 +8,7 @@
 //! by SNI in the snapshot and drives the handshake: workers never block.
 
 pub mod acceptor;
+pub mod acme;
 pub mod client_hello;
 #[cfg(test)]
 mod fuzz_tests;

@@ -331,7 +331,7 @@ fn router(
     let tls = raw
         .tls
         .as_ref()
-        .map(|t| super::tls::router_tls(def, &key(""), t, errors));
+        .map(|t| super::tls::router_tls(def, &key(""), t, st, errors));
     Some(Router {
         tls,
         name: format!("{name}@file"),

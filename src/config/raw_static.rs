@@ -25,6 +25,9 @@ pub struct RawStatic {
     // Traefik sections proxyd does not implement yet. Accepted by the parser so
     // that validation can say "not supported yet" instead of "unknown field".
     pub tracing: Option<toml::Value>,
+    /// BTreeMap: resolvers in name order, for determinism.
+    #[serde(default)]
+    pub certificates_resolvers: BTreeMap<String, super::raw_acme::RawResolver>,
 }
 
 impl RawStatic {
@@ -97,7 +100,7 @@ pub struct RawEntryPointHttp {
 pub struct RawEntryPointTls {
     pub options: Option<String>,
     pub cert_resolver: Option<String>,
-    pub domains: Option<toml::Value>,
+    pub domains: Option<Vec<super::raw_acme::RawDomain>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

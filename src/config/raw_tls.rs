@@ -72,7 +72,7 @@ pub struct RawStoreCertificate {
 pub struct RawRouterTls {
     pub options: Option<String>,
     pub cert_resolver: Option<String>,
-    pub domains: Option<toml::Value>,
+    pub domains: Option<Vec<super::raw_acme::RawDomain>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

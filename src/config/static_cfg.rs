@@ -58,6 +58,7 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
     let observe =
         crate::config::observe::validate(sections, &entry_points, &mut |k, r| c.push(k, r));
     let providers = raw.providers.unwrap_or_default();
+    let entry_points_for_acme = entry_points.clone();
     StaticConfig {
         source: path.to_path_buf(),
         entry_points,
@@ -74,6 +75,11 @@ fn validate(raw: RawStatic, path: &Path, c: &mut Collector) -> StaticConfig {
                     .unwrap_or(DEFAULT_LOG_LEVEL)
             }),
         observe,
+        cert_resolvers: super::static_acme::resolvers(
+            &raw.certificates_resolvers,
+            &entry_points_for_acme,
+            c,
+        ),
     }
 }
 

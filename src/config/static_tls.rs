@@ -19,23 +19,18 @@ pub fn apply(raw: &BTreeMap<String, RawEntryPoint>, eps: &mut [EntryPoint], c: &
         };
         let key = format!("entryPoints.{}.http", ep.name);
         if let Some(tls) = &http.tls {
-            if tls.cert_resolver.is_some() {
-                c.push(
-                    format!("{key}.tls.certResolver"),
-                    "ACME certificate resolvers are not supported yet by proxyd",
-                );
-            }
-            if tls.domains.is_some() {
-                c.push(
-                    format!("{key}.tls.domains"),
-                    "`domains` is not supported yet by proxyd (it only matters to ACME)",
-                );
-            }
+            let domains = super::static_acme::domains(
+                tls.domains.as_deref().unwrap_or_default(),
+                &format!("{key}.tls.domains"),
+                &mut |k, r| c.push(k, r),
+            );
             ep.http_tls = Some(RouterTls {
                 options: tls
                     .options
                     .as_deref()
                     .map(|o| o.trim_end_matches("@file").to_string()),
+                cert_resolver: tls.cert_resolver.clone().filter(|r| !r.is_empty()),
+                domains,
             });
         }
         let Some(r) = http

@@ -67,6 +67,7 @@ pub(super) fn setup(files: &[(&str, &str)]) -> Setup {
         },
         log_level: DEFAULT_LOG_LEVEL,
         observe: Default::default(),
+        cert_resolvers: Vec::new(),
     };
     Setup { _tmp: tmp, dir, st }
 }

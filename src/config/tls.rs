@@ -100,25 +100,28 @@ pub fn router_tls(
     def: &Def<RawRouter>,
     key: &str,
     t: &RawRouterTls,
+    st: &StaticConfig,
     errors: &mut Vec<ConfigError>,
 ) -> RouterTls {
-    if t.cert_resolver.is_some() {
-        errors.push(def.error(
-            format!("{key}.tls.certResolver"),
-            "ACME certificate resolvers are not supported yet by proxyd",
-        ));
+    let cert_resolver = t.cert_resolver.clone().filter(|r| !r.is_empty());
+    if let Some(r) = &cert_resolver
+        && !st.cert_resolvers.iter().any(|c| &c.name == r)
+    {
+        let why = format!("certificate resolver `{r}` is not defined in the static configuration");
+        errors.push(def.error(format!("{key}.tls.certResolver"), why));
     }
-    if t.domains.is_some() {
-        errors.push(def.error(
-            format!("{key}.tls.domains"),
-            "`domains` is not supported yet by proxyd",
-        ));
-    }
+    let domains = super::static_acme::domains(
+        t.domains.as_deref().unwrap_or_default(),
+        &format!("{key}.tls.domains"),
+        &mut |k, r| errors.push(def.error(k, r)),
+    );
     RouterTls {
         options: t
             .options
             .as_deref()
             .map(|o| o.trim_end_matches("@file").to_string()),
+        cert_resolver,
+        domains,
     }
 }
 

@@ -6,6 +6,10 @@
 pub struct RouterTls {
     /// `tls.options` name, `@file` stripped; `None`: `default`.
     pub options: Option<String>,
+    /// `tls.certResolver`: the ACME resolver that obtains its certificates.
+    pub cert_resolver: Option<String>,
+    /// `tls.domains`: the certificates to obtain (else the rule's hosts).
+    pub domains: Vec<super::acme_types::Domain>,
 }
 
 /// `entryPoints.<n>.http.redirections.entryPoint`, validated.

@@ -22,7 +22,7 @@
 #[rustfmt::skip]
 const STATIC: &[(&str, &[&str])] = &[
     ("", &["global", "serversTransport", "tcpServersTransport", "hostResolver",
-        "certificatesResolvers", "experimental", "core", "spiffe", "ocsp"]),
+        "experimental", "core", "spiffe", "ocsp"]),
     ("entryPoints.*", &["allowACMEByPass", "reusePort", "asDefault", "proxyProtocol", "http2",
         "http3", "udp", "observability"]),
     ("entryPoints.*.transport", &["keepAliveMaxTime", "keepAliveMaxRequests"]),
@@ -136,7 +136,6 @@ mod tests {
     fn static_sample_from_each_section() {
         for path in [
             "global",
-            "certificatesResolvers",
             "entryPoints.web.http2",
             "entryPoints.web.proxyProtocol",
             "entryPoints.x.transport.keepAliveMaxRequests",

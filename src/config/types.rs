@@ -33,6 +33,8 @@ pub struct StaticConfig {
     pub log_level: log::LevelFilter,
     /// `accessLog`, `metrics`, `api`, `ping` (see `observe::config`).
     pub observe: crate::config::observe::ObserveConfig,
+    /// `certificatesResolvers` (ACME), in name order.
+    pub cert_resolvers: Vec<super::acme_types::AcmeResolver>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

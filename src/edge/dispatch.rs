@@ -95,6 +95,14 @@ pub async fn serve_conn(
         alpn: &hello.alpn,
         client_ip,
     };
+    if let Some(cfg) = crate::tls::acme::alpn_config(hello.sni.as_deref(), &hello.alpn) {
+        // tls-alpn-01: the CA's validation only needs the handshake.
+        drop(view);
+        if let Some(tls) = Box::pin(handshake(io, buf, cfg, deadline, &hello, peer, &w)).await {
+            crate::net::client_io::ClientIo::close(tls).await;
+        }
+        return;
+    }
     let route = tcp_tls.then(|| snap.tcp.find(idx, &info, true)).flatten();
     let config = snap.tls.server_config(idx, hello.sni.as_deref()).clone();
     let config = match route.and_then(|r| r.tls_options.as_deref()) {

@@ -301,6 +301,7 @@ enum NoHead {
     Fail(ProxyError),
 }
 
+mod acme;
 mod answers;
 mod chain;
 mod downstream;
@@ -383,6 +384,9 @@ impl<S: ClientIo> Conn<S> {
             // proxyd is a reverse proxy: it does not open tunnels for clients.
             let err = ProxyError::NotImplemented("CONNECT");
             return self.fail(Some(head), err).await;
+        }
+        if let Some(out) = self.acme_http01(head).await {
+            return out;
         }
         let view = self.w.view();
         let found = {

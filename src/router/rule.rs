@@ -72,6 +72,19 @@ impl Expr<Matcher> {
         }
     }
 
+    /// Calls `f` with each `Host` matcher's value, left to right.
+    pub(super) fn each_host(&self, f: &mut dyn FnMut(&[u8])) {
+        match self {
+            Expr::Match(Matcher::Host(h)) => f(h),
+            Expr::Match(_) => {}
+            Expr::Not(e) => e.each_host(f),
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                a.each_host(f);
+                b.each_host(f);
+            }
+        }
+    }
+
     /// Finite set of canonical hosts the request host must be in for the rule to
     /// match, or `None` when the rule is not bound to one. Sound by construction:
     /// `Host` requires its value; `&&` requires either side's set (intersection if

@@ -78,11 +78,25 @@ pub struct SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        match hello.server_name().and_then(|s| self.store.find(s)) {
+        let sni = hello.server_name();
+        match sni.and_then(|s| self.store.find(s)) {
             Some(k) => Some(k.clone()),
-            None if self.strict => None,
-            None => Some(self.store.default.clone()),
+            // Configured certificates first, then those ACME obtained.
+            None => match sni.and_then(acme_cert) {
+                Some(k) => Some(k),
+                None if self.strict => None,
+                None => Some(self.store.default.clone()),
+            },
         }
+    }
+}
+
+/// An ACME certificate for `sni`; lowercased only if the client sent capitals.
+fn acme_cert(sni: &str) -> Option<Arc<CertifiedKey>> {
+    let sni = sni.strip_suffix('.').unwrap_or(sni);
+    match sni.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => super::acme::find_cert(&sni.to_ascii_lowercase()),
+        false => super::acme::find_cert(sni),
     }
 }
 

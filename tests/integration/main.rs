@@ -4,6 +4,7 @@
 
 mod common;
 
+mod acme;
 mod bodies;
 mod config_files;
 mod desync;
