@@ -43,6 +43,8 @@ mod upstream_url;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
+mod tests_acme;
+#[cfg(test)]
 mod tests_auth;
 #[cfg(test)]
 mod tests_dynamic;
