@@ -29,6 +29,8 @@ use crate::config::StaticConfig;
 
 /// How often the thread looks at the snapshot generation and its timers.
 const TICK: Duration = Duration::from_millis(100);
+/// How long a graceful stop waits for the thread.
+const STOP_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcmeError {
@@ -54,10 +56,20 @@ pub struct AcmeThread {
 }
 
 impl AcmeThread {
-    /// Ends the loop; an order in progress finishes (or times out) first.
+    /// Ends the loop. An order in progress can block for up to its client
+    /// timeouts, so a stop waits [`STOP_WAIT`] at most and then leaves the
+    /// thread to the process exit: the storage is only ever replaced by a
+    /// rename, so an interrupted write leaves the old file whole.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.handle.join();
+        let deadline = std::time::Instant::now() + STOP_WAIT;
+        while !self.handle.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        match self.handle.is_finished() {
+            true => drop(self.handle.join()),
+            false => log::info!("acme: an order is still in progress; not waiting for it"),
+        }
     }
 }
 
@@ -69,19 +81,26 @@ pub fn start(cfg: &StaticConfig, published: Arc<Published>) -> std::io::Result<O
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let cfg = cfg.clone();
-    let handle = std::thread::Builder::new()
-        .name("proxyd-acme".into())
-        .spawn(move || run(&cfg, &published, &flag))?;
-    Ok(Some(AcmeThread { stop, handle }))
-}
-
-fn run(cfg: &StaticConfig, published: &Published, stop: &AtomicBool) {
-    let mut resolvers: Vec<state::Resolver> = cfg
+    // Stored certificates are published before `ready`, so a restart serves
+    // them from its first handshake.
+    let resolvers: Vec<state::Resolver> = cfg
         .cert_resolvers
         .iter()
         .map(state::Resolver::load)
         .collect();
     state::publish(&resolvers);
+    let handle = std::thread::Builder::new()
+        .name("proxyd-acme".into())
+        .spawn(move || run(&cfg, resolvers, &published, &flag))?;
+    Ok(Some(AcmeThread { stop, handle }))
+}
+
+fn run(
+    cfg: &StaticConfig,
+    mut resolvers: Vec<state::Resolver>,
+    published: &Published,
+    stop: &AtomicBool,
+) {
     let mut generation = None;
     let mut wanted = Vec::new();
     while !stop.load(Ordering::Relaxed) {

@@ -1,7 +1,7 @@
 //! ACME against Let's Encrypt's Pebble (Debian package `pebble`): issuance by
 //! http-01 and tls-alpn-01 answered by proxyd itself, the certificate served to
-//! an SNI client that trusts Pebble's root, storage kept across a restart (no
-//! new order), renewal of a certificate inside its renew period, and a
+//! an SNI client that trusts Pebble's root, storage kept across a restart and
+//! read by a second proxyd (no new order), renewal of a certificate inside its renew period, and a
 //! challenge proxyd cannot answer logged with the CA's error and retried.
 
 mod pebble;
@@ -95,6 +95,19 @@ fn http01_issues_serves_and_keeps_the_certificate_across_a_restart() {
     );
     assert_eq!(mode & 0o777, 0o600);
     assert_eq!(stored_certs(&storage)[0]["domain"]["main"], HOST);
+    // A second proxyd reading the same storage serves it too, without an order.
+    let (web2, secure2) = (free_port(), free_port());
+    let second = Proxy::start(&config(web2, secure2, &cfg.extra_static));
+    assert_eq!(
+        served(&pebble.client(), secure2).as_deref(),
+        Some(&first[..])
+    );
+    assert!(
+        !second.log_contains("certificate obtained"),
+        "{}",
+        second.log_text()
+    );
+    drop(second);
     drop(p);
     // A restart serves the stored certificate at once, without a new order.
     let p = Proxy::start(&cfg);
