@@ -1,8 +1,9 @@
 //! ACME against Let's Encrypt's Pebble (Debian package `pebble`): issuance by
 //! http-01 and tls-alpn-01 answered by proxyd itself, the certificate served to
 //! an SNI client that trusts Pebble's root, storage kept across a restart and
-//! read by a second proxyd (no new order), renewal of a certificate inside its renew period, and a
-//! challenge proxyd cannot answer logged with the CA's error and retried.
+//! read by a second proxyd (no new order), renewal of a certificate inside its
+//! renew period (and the old one kept when the CA is gone), and a challenge
+//! proxyd cannot answer logged with the CA's error and retried.
 
 mod pebble;
 
@@ -176,6 +177,31 @@ fn a_certificate_inside_its_renew_period_is_renewed() {
         served(&client, websecure).filter(|c| *c != first)
     });
     assert!(renewed.is_some(), "not renewed:\n{}", p.log_text());
+    assert_eq!(stored_certs(&storage).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_failed_renewal_keeps_the_certificate() {
+    let (web, websecure) = (free_port(), free_port());
+    let mut pebble = Pebble::start(Opts {
+        http_port: web,
+        tls_port: free_port(),
+        validity: Some(600),
+    });
+    let storage = pebble.dir.path().join("acme.json");
+    let challenge = "[certificatesResolvers.pebble.acme.httpChallenge]\nentryPoint = \"web\"";
+    let resolver = pebble.resolver("pebble", &storage, challenge, "certificatesDuration = 1");
+    let cfg = config(web, websecure, &resolver);
+    let p = Proxy::start(&cfg);
+    let first = wait_served(&pebble, websecure, &p);
+    drop(p);
+    let client = pebble.client();
+    pebble.stop_ca();
+    // Due for renewal at start, the CA is gone: logged, and the old one stays.
+    let p = Proxy::start(&cfg);
+    let failed = "cannot renew a certificate for [\"site.acme.test\"]";
+    assert!(p.wait_log(failed, ISSUE_LIMIT), "{}", p.log_text());
+    assert_eq!(served(&client, websecure).as_deref(), Some(&first[..]));
     assert_eq!(stored_certs(&storage).as_array().unwrap().len(), 1);
 }
 

@@ -158,6 +158,14 @@ impl Pebble {
     }
 }
 
+impl Pebble {
+    /// Stops the CA (the DNS stays): every later ACME request fails.
+    pub fn stop_ca(&mut self) {
+        let _ = self.pebble.kill();
+        let _ = self.pebble.wait();
+    }
+}
+
 impl Drop for Pebble {
     fn drop(&mut self) {
         let _ = self.pebble.kill();
