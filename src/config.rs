@@ -59,6 +59,7 @@ mod tests_tls;
 #[cfg(test)]
 mod tests_unknown_keys;
 
+pub use compile::qualified;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use health::carry_health;

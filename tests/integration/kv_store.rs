@@ -261,3 +261,30 @@ pub fn expect_reloads(p: &Proxy, n: usize, what: &str) {
     std::thread::sleep(SETTLE);
     assert_eq!(p.log_count(RELOADED), n, "{what}; log:\n{}", p.log_text());
 }
+
+/// A dynamic TOML document as store pairs under `traefik/`: tables are
+/// segments, arrays numbered segments, scalars their text.
+pub fn toml_pairs(src: &str) -> Vec<(String, String)> {
+    fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            // An empty table is the empty value (`tls = ""` enables TLS).
+            toml::Value::Table(t) if t.is_empty() => out.push((prefix.to_string(), String::new())),
+            toml::Value::Table(t) => t
+                .iter()
+                .for_each(|(k, v)| flatten(&format!("{prefix}/{k}"), v, out)),
+            toml::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| flatten(&format!("{prefix}/{i}"), v, out)),
+            toml::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    flatten(
+        "traefik",
+        &toml::from_str(src).expect("valid TOML"),
+        &mut out,
+    );
+    out
+}
