@@ -101,9 +101,20 @@ fn redis_lost_and_back_keeps_serving_and_resumes_watching() {
     let p = proxy(&provider(&store));
     set(&store, &respond_pairs("app", "app.test", "v1"));
     wait_body(&p, "app.test", "v1");
+    wait_provider_up(&p, "redis", true);
     store.stop();
     assert!(
         p.wait_log("store unreachable", CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
+    wait_provider_up(&p, "redis", false);
+    // A reload while the store is away (SIGHUP publishes even unchanged
+    // input) must keep the store's last good configuration.
+    let before = p.log_count(RELOADED);
+    p.signal(libc::SIGHUP);
+    assert!(
+        p.wait_log_count(RELOADED, before + 1, CHANGE_LIMIT),
         "{}",
         p.log_text()
     );

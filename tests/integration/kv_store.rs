@@ -203,12 +203,34 @@ pub fn etcdctl(s: &Store, args: &[&str], stdin: &str) -> String {
     text
 }
 
-/// proxyd on `--cores 2` with an empty dynamic file and this provider section.
+/// proxyd on `--cores 2` with an empty dynamic file and this provider section,
+/// and Prometheus metrics on an entry point `traefik`.
 pub fn proxy(provider_toml: &str) -> Proxy {
-    let mut cfg = ProxyConfig::new("").watched(Some(THROTTLE));
+    let mut cfg = ProxyConfig::new("")
+        .watched(Some(THROTTLE))
+        .entry_point(EntryPoint::new("traefik"));
     cfg.cores = None;
-    cfg.extra_static = provider_toml.to_string();
+    cfg.extra_static = format!("[metrics.prometheus]\n{provider_toml}");
     Proxy::start(&cfg.arg("--cores").arg("2"))
+}
+
+/// Waits for the `proxyd_provider_up` line of `provider` to say `up`.
+pub fn wait_provider_up(p: &Proxy, provider: &str, up: bool) {
+    let line = format!(
+        "proxyd_provider_up{{provider=\"{provider}\"}} {}",
+        u8::from(up)
+    );
+    let seen = poll_until(CHANGE_LIMIT, Duration::from_millis(50), || {
+        get(p.addr_of("traefik"), "admin", "/metrics")
+            .text()
+            .contains(&line)
+            .then_some(())
+    });
+    assert!(
+        seen.is_some(),
+        "no {line:?} in /metrics; log:\n{}",
+        p.log_text()
+    );
 }
 
 /// The pairs of a router `name` for Host(`host`) and a `respond` service
