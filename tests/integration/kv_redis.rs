@@ -208,3 +208,71 @@ fn redis_and_file_give_the_same_api_documents() {
         }
     }
 }
+
+/// `proxyd check` reads the store once: its content is validated, and a store
+/// that cannot be read fails the check.
+#[test]
+fn redis_is_read_by_check() {
+    use crate::common::ProxyConfig;
+    use crate::common::proxy::run_to_exit;
+    let mut store = redis("KA");
+    set(&store, &respond_pairs("app", "app.test", "ok"));
+    let mut cfg = ProxyConfig::new("");
+    cfg.extra_static = provider(&store);
+    let (_dir, file) = cfg.write();
+    let check = || {
+        run_to_exit(
+            &["check", "--config", file.to_str().unwrap()],
+            None,
+            CHANGE_LIMIT,
+        )
+    };
+    let out = check();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+
+    redis_cli(
+        &store,
+        &["SET", "traefik/http/routers/app/priority", "high"],
+        "",
+    );
+    let out = check();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        err.contains("redis: traefik/http/routers/app/priority: invalid integer \"high\""),
+        "{err}"
+    );
+
+    store.stop();
+    let out = check();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        err.contains("providers.redis: endpoints: cannot read the store"),
+        "{err}"
+    );
+}
+
+/// Two proxyd processes on one store: each write (one transaction) is one
+/// reload in each, so they serve the same content at the same generation.
+#[test]
+fn two_proxies_on_one_redis_converge() {
+    let store = redis("KA");
+    let (a, b) = (proxy(&provider(&store)), proxy(&provider(&store)));
+    for (generation, body) in [(2, "v1"), (3, "v2")] {
+        let mut script = String::from("MULTI\n");
+        for (k, v) in respond_pairs("app", "app.test", body) {
+            script += &format!("SET \"{k}\" \"{v}\"\n");
+        }
+        redis_cli(&store, &[], &(script + "EXEC\n"));
+        for p in [&a, &b] {
+            wait_body(p, "app.test", body);
+            let line = format!("{RELOADED}{generation} ");
+            assert!(p.wait_log(&line, CHANGE_LIMIT), "{}", p.log_text());
+        }
+    }
+    std::thread::sleep(SETTLE);
+    assert_eq!(a.log_count(RELOADED), 2, "{}", a.log_text());
+    assert_eq!(b.log_count(RELOADED), 2, "{}", b.log_text());
+}
