@@ -69,6 +69,7 @@ mod tests_tls;
 mod tests_unknown_keys;
 
 pub use acme_types::*;
+pub use compile::qualified;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use health::carry_health;

@@ -244,7 +244,11 @@ pub fn insert<T>(
     };
     let mut fresh = Vec::with_capacity(items.len());
     for (name, raw) in items {
-        if name.contains('@') {
+        // A KV source's names come qualified with its provider (`config::kv`).
+        let own = split_provider(&name)
+            .1
+            .is_some_and(|p| Path::new(p) == path);
+        if name.contains('@') && !own {
             let reason = "names cannot contain '@' (it separates the provider: `name@file`)";
             errors.push(error(&name, reason.into()));
         } else if let Some(first) = map.get(&name) {
@@ -262,6 +266,29 @@ pub fn insert<T>(
         *map = BTreeMap::from_iter(fresh);
     } else {
         map.extend(fresh);
+    }
+}
+
+/// Providers whose definitions are keyed by their qualified name (`app@redis`,
+/// see `config::kv`); the file provider's are keyed by the bare name.
+pub const KV_PROVIDERS: &[&str] = &["redis", "etcd"];
+
+/// The name shown for a definition keyed `key` (`app` → `app@file`).
+pub fn qualified(key: &str) -> String {
+    if key.contains('@') {
+        key.to_string()
+    } else {
+        format!("{key}@file")
+    }
+}
+
+/// The key a reference is defined under: the bare name for `@file` (or no
+/// provider), the whole name for a KV provider; `None` for any other provider.
+pub fn def_key(name: &str) -> Option<&str> {
+    match split_provider(name) {
+        (base, None | Some("file")) => Some(base),
+        (_, Some(p)) if KV_PROVIDERS.contains(&p) => Some(name),
+        _ => None,
     }
 }
 
@@ -335,7 +362,7 @@ fn router(
         .map(|t| super::tls::router_tls(def, &key(""), t, st, errors));
     Some(Router {
         tls,
-        name: format!("{name}@file"),
+        name: qualified(name),
         // Traefik: priority 0 (or unset) means "the length of the rule".
         priority: raw
             .priority
@@ -390,6 +417,7 @@ fn parse_rules(resolved: &Resolved, errors: &mut Vec<ConfigError>) -> Vec<Option
 
 fn rule_error(r: &Router, file: &Path, why: &str) -> ConfigError {
     let name = r.name.trim_end_matches("@file");
+    // A KV router's name stays qualified (`http.routers.app@redis.rule`).
     let key = format!("http.routers.{name}.rule");
     ConfigError::new(file.display().to_string(), key, why)
 }

@@ -5,11 +5,14 @@
 //! are shared. The clients that read the pairs live in `control::kv`.
 
 mod decode;
+mod qualify;
 mod settings;
 mod tree;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_providers;
 
 use std::path::PathBuf;
 
@@ -74,7 +77,11 @@ pub fn source(name: &str, root: &str, pairs: &[(String, String)]) -> SourceFile 
         text.push_str(v);
         text.push('\n');
     }
-    let parsed = decode(root, pairs).map_err(|errs| {
+    let parsed = decode(root, pairs).map(|mut raw| {
+        qualify::qualify(&mut raw, name);
+        raw
+    });
+    let parsed = parsed.map_err(|errs| {
         errs.into_iter()
             .map(|e| ConfigError::new(name, e.key, e.reason))
             .collect()

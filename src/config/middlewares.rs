@@ -12,7 +12,7 @@ pub use auth::read_users_files;
 use regex::bytes::Regex;
 use rustc_hash::FxHashMap;
 
-use super::compile::{Def, Defs, not_defined, split_provider};
+use super::compile::{Def, Defs, def_key, not_defined, split_provider};
 use super::error::ConfigError;
 use super::raw_middleware::*;
 use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
@@ -81,7 +81,7 @@ pub fn compile_all(defs: &Defs, extra: &Extra, errors: &mut Vec<ConfigError>) ->
             Some(Kind::Chain(members)) => Entry::Chain(members),
             Some(Kind::One(kind)) => {
                 index.defs.push(Arc::new(MiddlewareDef {
-                    name: format!("{name}@file"),
+                    name: super::compile::qualified(name),
                     kind,
                     fingerprint: fingerprint(def, extra),
                 }));
@@ -143,7 +143,7 @@ impl MiddlewareIndex {
         out: &mut Vec<u32>,
     ) -> Result<(), Unresolved> {
         let base = match split_provider(name) {
-            (base, None | Some("file")) => base,
+            (_, None | Some("file" | "redis" | "etcd")) => def_key(name).unwrap_or(name),
             (_, Some("internal")) => {
                 return Err(Some(format!(
                     "unknown internal middleware `{name}` (proxyd has no built-in middlewares)"
@@ -151,7 +151,7 @@ impl MiddlewareIndex {
             }
             (_, Some(p)) => {
                 return Err(Some(format!(
-                    "middleware `{name}`: provider `{p}` does not exist (use `@file`)"
+                    "middleware `{name}`: provider `{p}` does not exist (use `@file`, `@redis` or `@etcd`)"
                 )));
             }
         };
@@ -164,9 +164,11 @@ impl MiddlewareIndex {
             }
             Some(Entry::Chain(members)) => {
                 if let Some(at) = stack.iter().position(|s| s == base) {
-                    let mut path: Vec<String> =
-                        stack[at..].iter().map(|s| format!("{s}@file")).collect();
-                    path.push(format!("{base}@file"));
+                    let mut path: Vec<String> = stack[at..]
+                        .iter()
+                        .map(|s| super::compile::qualified(s))
+                        .collect();
+                    path.push(super::compile::qualified(base));
                     return Err(Some(format!("chain cycle: {}", path.join(" -> "))));
                 }
                 stack.push(base.to_string());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
-use super::compile::{Def, Defs, KeyFn, not_defined, split_provider};
+use super::compile::{Def, Defs, KeyFn, def_key, not_defined, split_provider};
 use super::duration::ConfigDuration;
 use super::error::ConfigError;
 use super::raw_dynamic::*;
@@ -44,11 +44,14 @@ impl ServiceIndex {
     /// Finds `app`, `app@file` or a built-in `name@internal`.
     pub fn lookup(&mut self, defs: &Defs, name: &str) -> Result<usize, LookupError> {
         match split_provider(name) {
-            (base, None | Some("file")) => match self.files.get(base) {
-                Some(id) => Ok(*id),
-                None if defs.services.contains_key(base) => Err(None),
-                None => Err(Some(not_defined(defs, "service", name))),
-            },
+            (_, None | Some("file" | "redis" | "etcd")) => {
+                let key = def_key(name).unwrap_or(name);
+                match self.files.get(key) {
+                    Some(id) => Ok(*id),
+                    None if defs.services.contains_key(key) => Err(None),
+                    None => Err(Some(not_defined(defs, "service", name))),
+                }
+            }
             ("whoami", Some("internal")) => {
                 Ok(self.internal("whoami@internal", ServiceKind::Whoami))
             }
@@ -59,7 +62,7 @@ impl ServiceIndex {
                 ))),
             },
             (_, Some(p)) => Err(Some(format!(
-                "service `{name}`: provider `{p}` does not exist (use `@file` or `@internal`)"
+                "service `{name}`: provider `{p}` does not exist (use `@file`, `@redis`, `@etcd` or `@internal`)"
             ))),
         }
     }
@@ -100,7 +103,7 @@ pub fn compile_all(
     for (name, def) in &defs.services {
         if let Some(kind) = service(name, def, &transports, defs, errors) {
             let id = index.add(Service {
-                name: format!("{name}@file"),
+                name: super::compile::qualified(name),
                 kind,
             });
             index.files.insert(name.clone(), id);
@@ -183,7 +186,7 @@ fn load_balancer(
     });
     let cookie = raw.sticky.as_ref().and_then(|s| s.cookie.as_ref());
     let sticky = cookie.and_then(|c| {
-        let qualified = format!("{name}@file");
+        let qualified = super::compile::qualified(name);
         let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
         super::sticky::compile(c, &qualified, &urls)
             .map_err(|(k, why)| {
@@ -306,11 +309,13 @@ fn lookup_transport(
     };
     match split_provider(name) {
         ("default", Some("internal")) => Ok(default_transport()),
-        (base, None | Some("file")) => match transports.get(base) {
-            Some(Some(t)) => Ok(t.clone()),
-            Some(None) => Err(None),
-            None => Err(Some(not_defined(defs, "serversTransport", name))),
-        },
+        (_, None | Some("file" | "redis" | "etcd")) => {
+            match transports.get(def_key(name).unwrap_or(name)) {
+                Some(Some(t)) => Ok(t.clone()),
+                Some(None) => Err(None),
+                None => Err(Some(not_defined(defs, "serversTransport", name))),
+            }
+        }
         _ => Err(Some(format!(
             "serversTransport `{name}` is not defined (use a name from http.serversTransports or default@internal)"
         ))),
@@ -382,7 +387,7 @@ fn transport_timeouts(
                     .map_err(|_| def.error(format!("{key}.maxIdleConnsPerHost"), "too large"))
             })?;
     Ok(ServersTransport {
-        name: format!("{name}@file"),
+        name: super::compile::qualified(name),
         dial_timeout: positive(t.and_then(|t| t.dial_timeout), defaults.dial_timeout)
             .map_err(|why| def.error(format!("{fkey}.dialTimeout"), why))?,
         // Zero means "wait forever", as in Traefik.

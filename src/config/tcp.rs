@@ -7,7 +7,7 @@ use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::compile::{Def, Defs, entry_points_of, insert, split_provider};
+use super::compile::{Def, Defs, entry_points_of, insert};
 use super::error::ConfigError;
 use super::raw_tls::*;
 use super::types::StaticConfig;
@@ -149,7 +149,7 @@ fn service(
         })
         .collect();
     (errors.len() == before).then(|| TcpService {
-        name: format!("{name}@file"),
+        name: super::compile::qualified(name),
         servers,
     })
 }
@@ -217,12 +217,12 @@ fn router(
             None
         }
         Some(s) => {
-            let (base, provider) = split_provider(s);
+            let def_key = super::compile::def_key(s);
             // `services` is in name order (built from the `BTreeMap`): a search,
             // not a scan per router.
-            let found = services.binary_search_by(|(n, _)| n.as_str().cmp(base));
-            match (found, provider) {
-                (Ok(i), None | Some("file")) => Some(i),
+            let found = def_key.map(|k| services.binary_search_by(|(n, _)| n.as_str().cmp(k)));
+            match found {
+                Some(Ok(i)) => Some(i),
                 _ => {
                     let why = super::compile::not_defined(defs, "TCP service", s);
                     errors.push(def.error(format!("{key}.service"), why));
@@ -237,7 +237,7 @@ fn router(
     let (rule, len) = rule?;
     Some((
         TcpRouter {
-            name: format!("{name}@file"),
+            name: super::compile::qualified(name),
             rule,
             priority: raw.priority.filter(|p| *p != 0).unwrap_or(len),
             service: service?,

@@ -97,7 +97,7 @@ servers = [{ url = "http://127.0.0.1:1" }]
             ),
             (
                 "http.routers.r3.service",
-                "service `x@docker`: provider `docker` does not exist (use `@file` or `@internal`)"
+                "service `x@docker`: provider `docker` does not exist (use `@file`, `@redis`, `@etcd` or `@internal`)"
             ),
             ("http.routers.r4.rule", "missing: every router needs a rule"),
             (

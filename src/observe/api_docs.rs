@@ -32,7 +32,7 @@ fn broken(hub: &Hub, section: &str) -> BTreeMap<String, Vec<String>> {
             .and_then(|r| r.strip_prefix('.'))
         {
             let name = rest.split('.').next().unwrap_or(rest);
-            out.entry(format!("{name}@file"))
+            out.entry(crate::config::qualified(name))
                 .or_default()
                 .push(message(&e));
         }
@@ -42,6 +42,15 @@ fn broken(hub: &Hub, section: &str) -> BTreeMap<String, Vec<String>> {
 
 fn message(e: &ConfigError) -> String {
     format!("{}: {}: {}", e.file, e.key, e.reason)
+}
+
+/// The overview's provider list, in Traefik's spelling.
+fn providers(cfg: &crate::config::StaticConfig) -> Vec<&'static str> {
+    let kv = cfg.kv.iter().map(|p| match p.store {
+        crate::config::KvStore::Redis => "Redis",
+        crate::config::KvStore::Etcd => "Etcd",
+    });
+    std::iter::once("File").chain(kv).collect()
 }
 
 fn provider(name: &str) -> &str {
@@ -75,8 +84,8 @@ pub fn routers(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
         out.push(json!({
             "status": "disabled",
             "error": errs,
+            "provider": provider(&name),
             "name": name,
-            "provider": "file",
             "using": [],
         }));
     }
@@ -168,7 +177,7 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
         })
         .collect();
     for (name, errs) in errors {
-        out.push(json!({"status": "disabled", "error": errs, "name": name, "provider": "file", "usedBy": []}));
+        out.push(json!({"status": "disabled", "error": errs, "provider": provider(&name), "name": name, "usedBy": []}));
     }
     sort(out)
 }
@@ -229,7 +238,7 @@ pub fn overview(hub: &Hub, snap: &Snapshot) -> Value {
             "metrics": if obs.prometheus.is_some() { "Prometheus" } else { "" },
             "accessLog": obs.access_log.is_some(),
         },
-        "providers": ["File"],
+        "providers": providers(&hub.cfg),
     })
 }
 

@@ -64,6 +64,15 @@ fn etcd_lost_and_back_keeps_serving_and_resumes_watching() {
         "{}",
         p.log_text()
     );
+    // A reload while the store is away (SIGHUP publishes even unchanged
+    // input) must keep the store's last good configuration.
+    let before = p.log_count(RELOADED);
+    p.signal(libc::SIGHUP);
+    assert!(
+        p.wait_log_count(RELOADED, before + 1, CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
     for _ in 0..20 {
         assert_eq!(
             get(p.addr(), "app.test", "/").text(),

@@ -101,9 +101,20 @@ fn redis_lost_and_back_keeps_serving_and_resumes_watching() {
     let p = proxy(&provider(&store));
     set(&store, &respond_pairs("app", "app.test", "v1"));
     wait_body(&p, "app.test", "v1");
+    wait_provider_up(&p, "redis", true);
     store.stop();
     assert!(
         p.wait_log("store unreachable", CHANGE_LIMIT),
+        "{}",
+        p.log_text()
+    );
+    wait_provider_up(&p, "redis", false);
+    // A reload while the store is away (SIGHUP publishes even unchanged
+    // input) must keep the store's last good configuration.
+    let before = p.log_count(RELOADED);
+    p.signal(libc::SIGHUP);
+    assert!(
+        p.wait_log_count(RELOADED, before + 1, CHANGE_LIMIT),
         "{}",
         p.log_text()
     );
@@ -143,4 +154,125 @@ fn redis_down_at_start_starts_with_the_files_and_adds_it_later() {
     assert_eq!(get(p.addr(), "app.test", "/").status, 404);
     store.restart();
     wait_body(&p, "app.test", "late");
+}
+
+/// The same dynamic configuration as a file and as Redis keys: the API
+/// documents are the same but for the provider in names and `provider`.
+#[test]
+fn redis_and_file_give_the_same_api_documents() {
+    use crate::common::config::{lb_service, router};
+    use crate::common::{EntryPoint, Proxy, ProxyConfig, Upstream};
+    let up = Upstream::echo("u");
+    let doc = format!(
+        "{}{}[http.routers.a.tls]\n[http.middlewares.strip.stripPrefix]\nprefixes = [\"/x\", \"/y\"]\n\
+         [http.routers.b]\nrule = \"PathPrefix(`/b`)\"\nservice = \"svc\"\nmiddlewares = [\"strip\"]\npriority = 7\n",
+        router("a", "Host(`a.test`)", "svc"),
+        lb_service("svc", &[up.url()]),
+    );
+    let api = "[api]\ninsecure = true\n";
+    let mut file_cfg = ProxyConfig::new(&doc).entry_point(EntryPoint::new("traefik"));
+    file_cfg.extra_static = api.into();
+    let from_file = Proxy::start(&file_cfg);
+
+    let store = redis("KA");
+    let mut cfg = ProxyConfig::new("").entry_point(EntryPoint::new("traefik"));
+    cfg.extra_static = format!("{api}{}", provider(&store));
+    let from_redis = Proxy::start(&cfg);
+    let mut script = String::from("MULTI\n");
+    for (k, v) in toml_pairs(&doc) {
+        script += &format!("SET \"{k}\" \"{v}\"\n");
+    }
+    redis_cli(&store, &[], &(script + "EXEC\n"));
+    let served = crate::common::poll_until(CHANGE_LIMIT, Duration::from_millis(20), || {
+        (get(from_redis.addr(), "x", "/b").status == 200).then_some(())
+    });
+    assert!(served.is_some(), "{}", from_redis.log_text());
+
+    for path in [
+        "/api/http/routers",
+        "/api/http/services",
+        "/api/http/middlewares",
+    ] {
+        let doc = |p: &Proxy| get(p.addr_of("traefik"), "admin", path).text();
+        let want = doc(&from_file);
+        let got = doc(&from_redis)
+            .replace("@redis", "@file")
+            .replace("\"provider\":\"redis\"", "\"provider\":\"file\"");
+        assert_eq!(got, want, "{path}");
+        if path != "/api/http/middlewares" {
+            assert!(
+                want.contains("svc@file"),
+                "{path}: {want}\n{}",
+                from_file.log_text()
+            );
+        }
+    }
+}
+
+/// `proxyd check` reads the store once: its content is validated, and a store
+/// that cannot be read fails the check.
+#[test]
+fn redis_is_read_by_check() {
+    use crate::common::ProxyConfig;
+    use crate::common::proxy::run_to_exit;
+    let mut store = redis("KA");
+    set(&store, &respond_pairs("app", "app.test", "ok"));
+    let mut cfg = ProxyConfig::new("");
+    cfg.extra_static = provider(&store);
+    let (_dir, file) = cfg.write();
+    let check = || {
+        run_to_exit(
+            &["check", "--config", file.to_str().unwrap()],
+            None,
+            CHANGE_LIMIT,
+        )
+    };
+    let out = check();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+
+    redis_cli(
+        &store,
+        &["SET", "traefik/http/routers/app/priority", "high"],
+        "",
+    );
+    let out = check();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        err.contains("redis: traefik/http/routers/app/priority: invalid integer \"high\""),
+        "{err}"
+    );
+
+    store.stop();
+    let out = check();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        err.contains("providers.redis: endpoints: cannot read the store"),
+        "{err}"
+    );
+}
+
+/// Two proxyd processes on one store: each write (one transaction) is one
+/// reload in each, so they serve the same content at the same generation.
+#[test]
+fn two_proxies_on_one_redis_converge() {
+    let store = redis("KA");
+    let (a, b) = (proxy(&provider(&store)), proxy(&provider(&store)));
+    for (generation, body) in [(2, "v1"), (3, "v2")] {
+        let mut script = String::from("MULTI\n");
+        for (k, v) in respond_pairs("app", "app.test", body) {
+            script += &format!("SET \"{k}\" \"{v}\"\n");
+        }
+        redis_cli(&store, &[], &(script + "EXEC\n"));
+        for p in [&a, &b] {
+            wait_body(p, "app.test", body);
+            let line = format!("{RELOADED}{generation} ");
+            assert!(p.wait_log(&line, CHANGE_LIMIT), "{}", p.log_text());
+        }
+    }
+    std::thread::sleep(SETTLE);
+    assert_eq!(a.log_count(RELOADED), 2, "{}", a.log_text());
+    assert_eq!(b.log_count(RELOADED), 2, "{}", b.log_text());
 }

@@ -203,12 +203,34 @@ pub fn etcdctl(s: &Store, args: &[&str], stdin: &str) -> String {
     text
 }
 
-/// proxyd on `--cores 2` with an empty dynamic file and this provider section.
+/// proxyd on `--cores 2` with an empty dynamic file and this provider section,
+/// and Prometheus metrics on an entry point `traefik`.
 pub fn proxy(provider_toml: &str) -> Proxy {
-    let mut cfg = ProxyConfig::new("").watched(Some(THROTTLE));
+    let mut cfg = ProxyConfig::new("")
+        .watched(Some(THROTTLE))
+        .entry_point(EntryPoint::new("traefik"));
     cfg.cores = None;
-    cfg.extra_static = provider_toml.to_string();
+    cfg.extra_static = format!("[metrics.prometheus]\n{provider_toml}");
     Proxy::start(&cfg.arg("--cores").arg("2"))
+}
+
+/// Waits for the `proxyd_provider_up` line of `provider` to say `up`.
+pub fn wait_provider_up(p: &Proxy, provider: &str, up: bool) {
+    let line = format!(
+        "proxyd_provider_up{{provider=\"{provider}\"}} {}",
+        u8::from(up)
+    );
+    let seen = poll_until(CHANGE_LIMIT, Duration::from_millis(50), || {
+        get(p.addr_of("traefik"), "admin", "/metrics")
+            .text()
+            .contains(&line)
+            .then_some(())
+    });
+    assert!(
+        seen.is_some(),
+        "no {line:?} in /metrics; log:\n{}",
+        p.log_text()
+    );
 }
 
 /// The pairs of a router `name` for Host(`host`) and a `respond` service
@@ -260,4 +282,31 @@ pub fn expect_reloads(p: &Proxy, n: usize, what: &str) {
     );
     std::thread::sleep(SETTLE);
     assert_eq!(p.log_count(RELOADED), n, "{what}; log:\n{}", p.log_text());
+}
+
+/// A dynamic TOML document as store pairs under `traefik/`: tables are
+/// segments, arrays numbered segments, scalars their text.
+pub fn toml_pairs(src: &str) -> Vec<(String, String)> {
+    fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            // An empty table is the empty value (`tls = ""` enables TLS).
+            toml::Value::Table(t) if t.is_empty() => out.push((prefix.to_string(), String::new())),
+            toml::Value::Table(t) => t
+                .iter()
+                .for_each(|(k, v)| flatten(&format!("{prefix}/{k}"), v, out)),
+            toml::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| flatten(&format!("{prefix}/{i}"), v, out)),
+            toml::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    flatten(
+        "traefik",
+        &toml::from_str(src).expect("valid TOML"),
+        &mut out,
+    );
+    out
 }

@@ -57,7 +57,7 @@ pub fn compile_all(defs: &Defs, index: &mut ServiceIndex, errors: &mut Vec<Confi
     let ids: Vec<usize> = (good.iter())
         .map(|name| {
             let id = index.add(Service {
-                name: format!("{name}@file"),
+                name: super::super::compile::qualified(name),
                 kind: ServiceKind::Whoami,
             });
             index.files.insert(name.to_string(), id);
@@ -326,7 +326,7 @@ fn weighted(name: &str, raw: &RawWeighted, defs: &Defs, index: &mut ServiceIndex
         .collect();
     let names: Vec<&str> = services.iter().map(|c| c.name.as_str()).collect();
     let cookie = raw.sticky.as_ref().and_then(|s| s.cookie.as_ref());
-    let qualified = format!("{name}@file");
+    let qualified = super::super::compile::qualified(name);
     let sticky = cookie.and_then(|c| super::super::sticky::compile(c, &qualified, &names).ok());
     Weighted {
         services,
