@@ -2,6 +2,7 @@
 //! and the upstream client with its per-worker pool.
 
 pub mod answer;
+pub mod auth_call;
 pub mod body;
 pub mod codec;
 pub mod cookie;

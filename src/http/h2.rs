@@ -27,6 +27,7 @@ use crate::worker::{EntryCtx, Held, WorkerCtx};
 
 mod answers;
 mod downstream;
+mod forward_auth;
 mod head;
 pub mod io;
 mod stream;

@@ -267,3 +267,47 @@ fn peak_rss_kib(p: &Proxy) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// Regression: an HTTP/2 stream once went past forwardAuth unchecked (the
+/// chain's call to the auth server was made by HTTP/1.1 connections only).
+#[test]
+fn forward_auth_guards_http2_requests() {
+    let deny = Upstream::start("deny", Behavior::fixed(401, b"go away"));
+    let allow = Upstream::start(
+        "allow",
+        Behavior::fixed(200, b"ok").header("X-Auth-User", "alice"),
+    );
+    let app = Upstream::echo("app");
+    let mut cfg = String::new();
+    for (name, auth) in [("closed", &deny), ("open", &allow)] {
+        cfg.push_str(&router(name, &format!("Host(`{name}.test`)"), "app"));
+        cfg.push_str(&format!(
+            "middlewares = [\"{name}\"]\n[http.middlewares.{name}.forwardAuth]\n\
+             address = \"{}\"\nauthResponseHeaders = [\"X-Auth-User\"]\n",
+            auth.url()
+        ));
+    }
+    cfg.push_str(&lb_service("app", &[app.url()]));
+    let p = Proxy::start(&ProxyConfig::new(&cfg));
+    let url = format!("http://{}/p", p.addr());
+    let get = |host: &str| {
+        curl(&[
+            "--http2-prior-knowledge",
+            "-H",
+            &format!("Host: {host}"),
+            "-w",
+            "\n%{http_version} %{http_code}",
+            &url,
+        ])
+    };
+    let (out, err) = get("closed.test");
+    assert!(out.ends_with("go away\n2 401"), "{out} {err}");
+    assert!(
+        app.requests().is_empty(),
+        "a refused stream reached the app"
+    );
+    let (out, err) = get("open.test");
+    assert!(out.ends_with("\n2 200"), "{out} {err}");
+    assert_eq!(app.only_request().header("x-auth-user"), Some("alice"));
+    assert_eq!(deny.requests().len(), 1);
+}

@@ -21,7 +21,7 @@ use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, RequestHead};
 use crate::http::error::{ProxyError, error_body, error_response};
 use crate::http::proxy;
 use crate::http::server::ReqState;
-use crate::middleware::{Edits, Flow};
+use crate::middleware::{At, Edits, Flow, Middleware};
 use crate::observe::{Record, Served};
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::runtime::panic::CatchUnwind;
@@ -135,7 +135,10 @@ impl Stream {
         self.rec.route(id);
         self.routed = Some(view.clone());
         let router = &view.snapshot.routers[id as usize];
-        if self.run_chain(head, &view, router) == Flow::Answer {
+        let Some(flow) = self.run_chain(head, &view, router).await else {
+            return;
+        };
+        if flow == Flow::Answer {
             let Some((status, body)) = self.edits.answered() else {
                 return;
             };
@@ -179,24 +182,42 @@ impl Stream {
         }
     }
 
-    fn run_chain(
+    /// The entry point's chain, then the router's. A middleware that needs a
+    /// call (forwardAuth) has it made here, then the chain goes on after it;
+    /// `None`: that call's answer was sent to the client.
+    async fn run_chain(
         &mut self,
         head: &RequestHead,
         view: &View,
         router: &crate::config::Router,
-    ) -> Flow {
+    ) -> Option<Flow> {
         let entry = &view.snapshot.entry_chains[self.c.ep.index];
         if entry.is_empty() && router.middlewares.is_empty() {
-            return Flow::Next;
+            return Some(Flow::Next);
         }
-        let lookup = HeaderView {
-            buf: &self.buf,
-            headers: &self.headers,
-        };
-        let info = self.request_info(head, &lookup);
         let (defs, states) = (&view.snapshot.middlewares, &view.middlewares);
         let chains = [&entry[..], &router.middlewares[..]];
-        crate::middleware::run(defs, states, chains, &info, &mut self.edits)
+        let mut from = At::default();
+        loop {
+            let flow = {
+                let lookup = HeaderView {
+                    buf: &self.buf,
+                    headers: &self.headers,
+                };
+                let info = self.request_info(head, &lookup);
+                crate::middleware::run_from(defs, states, chains, &info, &mut self.edits, from)
+            };
+            let Flow::Call(at) = flow else {
+                return Some(flow);
+            };
+            let def = &defs[chains[at.chain as usize][at.index as usize] as usize];
+            if let Middleware::ForwardAuth(fa) = &def.kind
+                && !self.forward_auth(head, fa, &def.name).await
+            {
+                return None;
+            }
+            from = at.next();
+        }
     }
 
     fn begin_record(&mut self, head: &RequestHead) {
@@ -230,6 +251,8 @@ impl Stream {
             snapshot: routed.as_ref().map(|v| &*v.snapshot),
         };
         crate::observe::finish(&mut self.rec, &self.c.w.obs, &at);
+        // circuitBreakers count HTTP/2 outcomes as HTTP/1.1 ones.
+        self.edits.breakers_done(self.rec.status);
         self.edits.clear();
     }
 
