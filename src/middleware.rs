@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod basic_auth;
+pub mod compress;
 pub mod content_type;
 mod credential_cache;
 mod digest_auth;
@@ -91,6 +92,7 @@ pub enum Middleware {
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
     Retry(Retry),
+    Compress(Arc<compress::Compress>),
 }
 
 impl Middleware {
@@ -114,6 +116,7 @@ impl Middleware {
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Retry(_) => "retry",
+            Middleware::Compress(_) => "compress",
         }
     }
 }
@@ -181,6 +184,7 @@ pub fn on_request(
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
             Middleware::Retry(m) => m.apply(edits),
+            Middleware::Compress(m) => compress::apply(m, req, edits),
         };
         if flow == Flow::Answer {
             return Flow::Answer;

@@ -17,6 +17,7 @@ use super::error::ConfigError;
 use super::raw_middleware::*;
 use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
 
+mod compress;
 mod ip_allow;
 mod limits;
 mod redirect;
@@ -212,6 +213,7 @@ fn one(
         ("rateLimit", raw.rate_limit.is_some()),
         ("inFlightReq", raw.in_flight_req.is_some()),
         ("retry", raw.retry.is_some()),
+        ("compress", raw.compress.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -317,6 +319,11 @@ fn one(
         match retry::compile(m) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".retry.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.compress {
+        match compress::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".compress.{k}")), reason),
         }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");

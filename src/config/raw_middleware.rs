@@ -27,6 +27,7 @@ pub struct RawMiddleware {
     pub rate_limit: Option<RawRateLimit>,
     pub in_flight_req: Option<RawInFlightReq>,
     pub retry: Option<RawRetry>,
+    pub compress: Option<RawCompress>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -302,4 +303,17 @@ pub struct RawSourceCriterion {
 pub struct RawRetry {
     pub attempts: Option<i64>,
     pub initial_interval: Option<super::duration::ConfigDuration>,
+}
+
+/// `compress`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCompress {
+    #[serde(default)]
+    pub excluded_content_types: Vec<String>,
+    #[serde(default)]
+    pub included_content_types: Vec<String>,
+    pub min_response_body_bytes: Option<i64>,
+    pub encodings: Option<Vec<String>>,
+    pub default_encoding: Option<String>,
 }

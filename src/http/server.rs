@@ -307,6 +307,7 @@ enum NoHead {
 
 mod answers;
 mod chain;
+mod compressed;
 mod downstream;
 mod local;
 mod observed;

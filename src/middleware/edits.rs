@@ -59,6 +59,8 @@ pub struct Edits {
     held: super::limits::Held,
     /// `retry`: how many attempts forwarding makes, and its backoff.
     retry: Option<super::Retry>,
+    /// `compress`: the encoding the request chose, and the middleware's rules.
+    compression: Option<super::compress::Chosen>,
 }
 
 impl Edits {
@@ -74,6 +76,16 @@ impl Edits {
         self.sniff = false;
         self.held.clear();
         self.retry = None;
+        self.compression = None;
+    }
+
+    /// Records `compress`'s choice (see `middleware::compress`).
+    pub fn set_compression(&mut self, c: super::compress::Chosen) {
+        self.compression = Some(c);
+    }
+
+    pub fn compression(&self) -> Option<&super::compress::Chosen> {
+        self.compression.as_ref()
     }
 
     /// Arms `retry` for this request (see `middleware::retry`).

@@ -17,6 +17,7 @@ mod limits;
 mod middlewares;
 mod middlewares_all;
 mod middlewares_auth;
+mod middlewares_compress;
 mod middlewares_content_type;
 mod middlewares_digest_auth;
 mod middlewares_headers;

@@ -156,6 +156,11 @@ impl<S: ClientIo> Downstream for Conn<S> {
         up: &mut UpstreamConn,
         from: Source,
     ) -> Result<Outcome, ProxyError> {
+        if self.edits.compression().is_some()
+            && let Some(sent) = Box::pin(self.try_compressed(head, resp, up, from)).await
+        {
+            return sent;
+        }
         let http10 = head.version == Version::Http10;
         let dechunk = http10 && resp.body == BodyKind::Chunked;
         let close = head.close
@@ -287,7 +292,7 @@ fn passed_on() -> ResponseFraming {
 
 /// A failure while the response body streams. Both connections close: the
 /// status is already out.
-fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
+pub(super) fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
     match e {
         RelayError::Read(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
         RelayError::Read(IoFail::Timeout) => {
@@ -303,7 +308,7 @@ fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
 
 /// The client as the destination of a response body: watched for leaving while
 /// the upstream is slow, so a departed client frees both sockets at once.
-struct ClientSink<'a, S>(&'a mut S);
+pub(super) struct ClientSink<'a, S>(pub(super) &'a mut S);
 
 impl<S: ClientIo> Sink for ClientSink<'_, S> {
     async fn write(
