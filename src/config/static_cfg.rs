@@ -116,6 +116,10 @@ fn entry_point(name: &str, raw: &RawEntryPoint, c: &mut Collector) -> Option<Ent
         forwarded_insecure: fwd.and_then(|f| f.insecure).unwrap_or(false),
         max_header_bytes: max_header_bytes(&key, raw, c),
         max_connections: max_connections(raw),
+        // 0 means no limit, like maxConnections.
+        max_request_body_bytes: transport
+            .and_then(|t| t.max_request_body_bytes)
+            .filter(|&n| n > 0),
         // Filled in by `static_tls::apply` once every entry point is known.
         http_tls: None,
         redirect: None,

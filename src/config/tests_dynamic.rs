@@ -35,6 +35,7 @@ pub(super) fn static_cfg_for(addr: &str) -> EntryPoint {
         forwarded_insecure: false,
         max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         max_connections: 0,
+        max_request_body_bytes: None,
         http_tls: None,
         redirect: None,
         middlewares: vec![],

@@ -51,6 +51,9 @@ pub struct EntryPoint {
     /// `maxConnections` (proxyd extension): open connections allowed across all
     /// workers; 0 means no limit.
     pub max_connections: usize,
+    /// `transport.maxRequestBodyBytes` (proxyd extension): larger request
+    /// bodies are answered 413; `None` means no limit.
+    pub max_request_body_bytes: Option<u64>,
     /// `http.tls`: every HTTP router on this entry point is served over TLS only.
     pub http_tls: Option<RouterTls>,
     /// `http.redirections.entryPoint`.

@@ -306,6 +306,7 @@ enum NoHead {
 }
 
 mod answers;
+mod body_limit;
 mod chain;
 mod compressed;
 mod downstream;
@@ -388,6 +389,9 @@ impl<S: ClientIo> Conn<S> {
             // proxyd is a reverse proxy: it does not open tunnels for clients.
             let err = ProxyError::NotImplemented("CONNECT");
             return self.fail(Some(head), err).await;
+        }
+        if body_limit::declared_too_large(head, &self.ep.cfg) {
+            return self.refuse_large_body(head).await;
         }
         let view = self.w.view();
         let found = {

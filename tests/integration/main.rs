@@ -30,6 +30,7 @@ mod observe;
 mod parking;
 mod pool;
 mod reload;
+mod request_body_limit;
 mod routing;
 mod smuggling;
 mod sticky;

@@ -118,7 +118,13 @@ impl<S: ClientIo> Downstream for Conn<S> {
             read_timeout: self.ep.cfg.read_timeout,
             write_timeout,
         };
-        let sent = relay.run(&mut self.io, &mut self.buf, dst).await?;
+        let sent = match self.ep.cfg.max_request_body_bytes {
+            Some(max) => {
+                let mut limited = super::body_limit::Limited::new(dst, max);
+                relay.run(&mut self.io, &mut self.buf, &mut limited).await?
+            }
+            None => relay.run(&mut self.io, &mut self.buf, dst).await?,
+        };
         if head.body == BodyKind::Chunked {
             self.rec.req_bytes += sent;
         }
@@ -301,7 +307,9 @@ pub(super) fn body_error(e: RelayError, rec: &mut Record, from: Source) -> Proxy
             ProxyError::UpstreamReadTimeout(from.addr)
         }
         RelayError::Eof => ProxyError::UpstreamClosed,
-        RelayError::Write(_) | RelayError::Stopped => ProxyError::ClientClosed,
+        RelayError::Write(_) | RelayError::Stopped | RelayError::TooLarge => {
+            ProxyError::ClientClosed
+        }
         RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
     }
 }
