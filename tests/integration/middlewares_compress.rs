@@ -188,3 +188,71 @@ fn compress_flushes_a_streamed_response_as_it_comes() {
     );
     assert_eq!(decoder.get_ref().as_slice(), b"data: one\n\n");
 }
+
+/// A 100 MB response compressed as it streams: the client decodes exactly
+/// the original, and proxyd's memory grows by far less than the body (a
+/// compressor that buffered the body would hold all of it).
+#[test]
+fn compress_streams_100_mb_in_bounded_memory() {
+    const LEN: u64 = 100 * 1024 * 1024;
+    let up = Upstream::start("big", Behavior::pattern(LEN));
+    let p = start(&up.url(), "");
+    let warm = fetch(&p, "GET", "");
+    assert_eq!(warm.status, 200);
+    let baseline = p.rss_kib().expect("VmRSS of proxyd");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pid = p.pid();
+    let sampler = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            // Bounded: at most ~10 minutes of samples.
+            for _ in 0..30_000 {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                peak = peak.max(crate::common::proxy::rss_kib(pid).unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        })
+    };
+    let mut c = Client::connect(p.addr());
+    c.deadline(Duration::from_secs(120));
+    c.send(b"GET / HTTP/1.1\r\nHost: app.test\r\nAccept-Encoding: zstd\r\n\r\n");
+    let mut fnv = Fnv::default();
+    let mut decoded = 0u64;
+    let mut sink = CountingSink(&mut fnv, &mut decoded);
+    let mut decoder = zstd::stream::write::Decoder::new(&mut sink).unwrap();
+    let r = c
+        .read_response_streaming("GET", &mut |d| decoder.write_all(d).unwrap())
+        .expect("download");
+    decoder.flush().unwrap();
+    drop(decoder);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let peak = sampler.join().unwrap();
+    assert_eq!(r.header("content-encoding"), Some("zstd"));
+    assert_eq!(decoded, LEN);
+    assert_eq!(fnv.0, Pattern::fnv(LEN));
+    let growth = peak.saturating_sub(baseline);
+    eprintln!("compress: RSS grew by {growth} KiB streaming {LEN} bytes");
+    assert!(
+        growth < 48 * 1024,
+        "RSS grew by {growth} KiB for a 100 MB body"
+    );
+}
+
+/// Feeds decoded bytes to a hash and a count.
+struct CountingSink<'a>(&'a mut Fnv, &'a mut u64);
+
+impl Write for CountingSink<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.update(b);
+        *self.1 += b.len() as u64;
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
