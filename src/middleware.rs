@@ -23,6 +23,7 @@ pub use crate::router::RequestInfo;
 
 mod basic_auth;
 pub mod circuit_breaker;
+pub mod compress;
 pub mod content_type;
 mod credential_cache;
 mod digest_auth;
@@ -100,6 +101,7 @@ pub enum Middleware {
     ForwardAuth(Box<ForwardAuth>),
     Errors(Errors),
     CircuitBreaker(CircuitBreaker),
+    Compress(Arc<compress::Compress>),
 }
 
 impl Middleware {
@@ -126,6 +128,7 @@ impl Middleware {
             Middleware::ForwardAuth(_) => "forwardAuth",
             Middleware::Errors(_) => "errors",
             Middleware::CircuitBreaker(_) => "circuitBreaker",
+            Middleware::Compress(_) => "compress",
         }
     }
 }
@@ -248,6 +251,7 @@ pub fn on_request(
                 chain: 0,
                 index: index as u32,
             }),
+            Middleware::Compress(m) => compress::apply(m, req, edits),
         };
         if flow != Flow::Next {
             return flow;

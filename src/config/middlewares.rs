@@ -17,6 +17,7 @@ use super::error::ConfigError;
 use super::raw_middleware::*;
 use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
 
+mod compress;
 mod ip_allow;
 mod limits;
 mod redirect;
@@ -222,6 +223,7 @@ fn one(
         ("forwardAuth", raw.forward_auth.is_some()),
         ("errors", raw.errors.is_some()),
         ("circuitBreaker", raw.circuit_breaker.is_some()),
+        ("compress", raw.compress.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -342,6 +344,11 @@ fn one(
         match circuit_breaker::compile(m) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".circuitBreaker.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.compress {
+        match compress::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".compress.{k}")), reason),
         }
     } else {
         let chain = raw.chain.as_ref().expect("one type is present");

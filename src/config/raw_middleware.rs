@@ -30,6 +30,7 @@ pub struct RawMiddleware {
     pub forward_auth: Option<RawForwardAuth>,
     pub errors: Option<RawErrors>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    pub compress: Option<RawCompress>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -359,4 +360,17 @@ pub struct RawCircuitBreaker {
     pub fallback_duration: Option<super::duration::ConfigDuration>,
     pub recovery_duration: Option<super::duration::ConfigDuration>,
     pub response_code: Option<i64>,
+}
+
+/// `compress`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCompress {
+    #[serde(default)]
+    pub excluded_content_types: Vec<String>,
+    #[serde(default)]
+    pub included_content_types: Vec<String>,
+    pub min_response_body_bytes: Option<i64>,
+    pub encodings: Option<Vec<String>>,
+    pub default_encoding: Option<String>,
 }

@@ -67,6 +67,8 @@ pub struct RawHttp2 {
 pub struct RawTransport {
     pub responding_timeouts: Option<RawRespondingTimeouts>,
     pub life_cycle: Option<RawLifeCycle>,
+    /// proxyd extension: the largest request body accepted (413 above it).
+    pub max_request_body_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -133,6 +133,10 @@ fn entry_point(name: &str, raw: &RawEntryPoint, c: &mut Collector) -> Option<Ent
             .as_ref()
             .and_then(|h| h.max_decoder_header_table_size)
             .unwrap_or(DEFAULT_HTTP2_DECODER_TABLE_SIZE),
+        // 0 means no limit, like maxConnections.
+        max_request_body_bytes: transport
+            .and_then(|t| t.max_request_body_bytes)
+            .filter(|&n| n > 0),
         // Filled in by `static_tls::apply` once every entry point is known.
         http_tls: None,
         redirect: None,

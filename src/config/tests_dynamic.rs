@@ -37,6 +37,7 @@ pub(super) fn static_cfg_for(addr: &str) -> EntryPoint {
         max_connections: 0,
         http2_max_streams: 250,
         http2_decoder_table: 4096,
+        max_request_body_bytes: None,
         http_tls: None,
         redirect: None,
         middlewares: vec![],

@@ -50,8 +50,7 @@ const STATIC: &[(&str, &[&str])] = &[
 const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.routers.*", &["parentRefs", "ruleSyntax", "observability"]),
     ("http.services.*", &["middlewares", "highestRandomWeight"]),
-    ("http.middlewares.*", &["encodedCharacters", "buffering",
-        "compress", "grpcWeb", "plugin"]),
+    ("http.middlewares.*", &["encodedCharacters", "buffering", "grpcWeb", "plugin"]),
     ("http.middlewares.*.stripPrefix", &["forceSlash"]),
     ("http.middlewares.*.encodedCharacters", &["allowEncodedSlash", "allowEncodedBackSlash",
         "allowEncodedNullCharacter", "allowEncodedSemicolon", "allowEncodedPercent",
@@ -66,8 +65,6 @@ const DYNAMIC: &[(&str, &[&str])] = &[
         "caOptional"]),
     ("http.middlewares.*.buffering", &["maxRequestBodyBytes", "memRequestBodyBytes",
         "maxResponseBodyBytes", "memResponseBodyBytes", "retryExpression"]),
-    ("http.middlewares.*.compress", &["excludedContentTypes", "includedContentTypes",
-        "minResponseBodyBytes", "encodings", "defaultEncoding"]),
     ("http.middlewares.*.retry", &["timeout", "maxRequestBodyBytes", "status",
         "disableRetryOnNetworkError", "retryNonIdempotentMethod"]),
     ("http.middlewares.*.grpcWeb", &["allowOrigins"]),

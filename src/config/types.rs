@@ -61,6 +61,9 @@ pub struct EntryPoint {
     pub http2_max_streams: u32,
     /// `http2.maxDecoderHeaderTableSize`: the HPACK table clients may fill.
     pub http2_decoder_table: u32,
+    /// `transport.maxRequestBodyBytes` (proxyd extension): larger request
+    /// bodies are answered 413; `None` means no limit.
+    pub max_request_body_bytes: Option<u64>,
     /// `http.tls`: every HTTP router on this entry point is served over TLS only.
     pub http_tls: Option<RouterTls>,
     /// `http.redirections.entryPoint`.

@@ -32,6 +32,9 @@ pub enum RelayError {
     /// The destination's watch fired: it has gone, or has something to say.
     #[error("stopped: the destination has gone or answered")]
     Stopped,
+    /// The body went past the entry point's `maxRequestBodyBytes`.
+    #[error("body larger than allowed")]
+    TooLarge,
 }
 
 /// Where a relayed body goes, and what to watch there while the relay waits.

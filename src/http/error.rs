@@ -29,6 +29,8 @@ pub enum ProxyError {
     RequestTimeout,
     #[error("invalid request body: {0}")]
     BadBody(ChunkError),
+    #[error("request body larger than the entry point's maxRequestBodyBytes")]
+    BodyTooLarge,
     #[error("no router matches the request")]
     NoRoute,
     #[error("not implemented: {0}")]
@@ -69,8 +71,8 @@ impl ProxyError {
     pub fn blame(&self) -> Blame {
         use ProxyError::*;
         match self {
-            BadRequest(_) | HeadersTooLarge | RequestTimeout | BadBody(_) | NoRoute
-            | NotImplemented(_) | ClientClosed | ClientIo(_) => Blame::Client,
+            BadRequest(_) | HeadersTooLarge | RequestTimeout | BadBody(_) | BodyTooLarge
+            | NoRoute | NotImplemented(_) | ClientClosed | ClientIo(_) => Blame::Client,
             NoServer | Internal(_) => Blame::Internal,
             Connect(_)
             | ConnectTimeout
@@ -91,6 +93,7 @@ impl ProxyError {
         match self {
             BadRequest(_) | BadBody(_) => 400,
             HeadersTooLarge => 431,
+            BodyTooLarge => 413,
             RequestTimeout => 408,
             NoRoute => 404,
             NotImplemented(_) => 501,
@@ -235,6 +238,12 @@ pub fn error_response(status: u16, close: bool) -> &'static [u8] {
         400 => resp!("400", "Bad Request", "16", "400 Bad Request\n"),
         404 => resp!("404", "Not Found", "19", "404 page not found\n"),
         408 => resp!("408", "Request Timeout", "20", "408 Request Timeout\n"),
+        413 => resp!(
+            "413",
+            "Request Entity Too Large",
+            "29",
+            "413 Request Entity Too Large\n"
+        ),
         431 => resp!(
             "431",
             "Request Header Fields Too Large",
@@ -265,7 +274,7 @@ mod tests {
 
     #[test]
     fn error_responses_declare_their_exact_body_length() {
-        for status in [400, 404, 408, 431, 500, 501, 502, 503, 504] {
+        for status in [400, 404, 408, 413, 431, 500, 501, 502, 503, 504] {
             for close in [false, true] {
                 let text = std::str::from_utf8(error_response(status, close)).unwrap();
                 let (head, body) = text.split_once("\r\n\r\n").unwrap();
@@ -287,6 +296,7 @@ mod tests {
         let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert_eq!(ProxyError::NoRoute.status(), 404);
         assert_eq!(ProxyError::HeadersTooLarge.status(), 431);
+        assert_eq!(ProxyError::BodyTooLarge.status(), 413);
         assert_eq!(ProxyError::RequestTimeout.status(), 408);
         assert_eq!(ProxyError::Connect(io()).status(), 502);
         assert_eq!(ProxyError::UpstreamClosed.status(), 502);

@@ -131,8 +131,9 @@ async fn failed<D: Downstream>(d: &mut D, head: &RequestHead, e: ProxyError) -> 
     // An upstream failure while the client's body was still coming: the
     // error goes out, then a lingering close, so that the unread body
     // does not turn the close into a reset that destroys the response.
-    let linger =
-        d.body_state() == ReqState::Broken && e.blame() == Blame::Upstream && !d.response_started();
+    // A body past the entry point's limit stops coming the same way.
+    let stopped = e.blame() == Blame::Upstream || matches!(e, ProxyError::BodyTooLarge);
+    let linger = d.body_state() == ReqState::Broken && stopped && !d.response_started();
     let outcome = d.fail(head, e).await;
     if linger {
         d.linger().await;

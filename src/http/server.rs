@@ -307,7 +307,9 @@ enum NoHead {
 
 mod acme;
 mod answers;
+mod body_limit;
 mod chain;
+mod compressed;
 mod downstream;
 mod errors;
 mod forward_auth;
@@ -393,6 +395,9 @@ impl<S: ClientIo> Conn<S> {
         }
         if let Some(out) = self.acme_http01(head).await {
             return out;
+        }
+        if body_limit::declared_too_large(head, &self.ep.cfg) {
+            return self.refuse_large_body(head).await;
         }
         let view = self.w.view();
         let found = {

@@ -170,7 +170,9 @@ fn body_error(e: RelayError, max: Option<u64>) -> SubError {
         RelayError::Read(e) => e.into(),
         RelayError::Eof => SubError::Closed,
         RelayError::Invalid(e) => SubError::BadBody(e),
-        RelayError::Write(_) | RelayError::Stopped => SubError::TooLarge(max.unwrap_or(0)),
+        RelayError::Write(_) | RelayError::Stopped | RelayError::TooLarge => {
+            SubError::TooLarge(max.unwrap_or(0))
+        }
     }
 }
 

@@ -69,6 +69,8 @@ pub struct Edits {
         std::sync::Arc<super::circuit_breaker::Breaker>,
         std::time::Instant,
     )>,
+    /// `compress`: the encoding the request chose, and the middleware's rules.
+    compression: Option<super::compress::Chosen>,
 }
 
 impl Edits {
@@ -87,6 +89,16 @@ impl Edits {
         self.catchers.clear();
         self.saved.clear();
         self.breakers.clear();
+        self.compression = None;
+    }
+
+    /// Records `compress`'s choice (see `middleware::compress`).
+    pub fn set_compression(&mut self, c: super::compress::Chosen) {
+        self.compression = Some(c);
+    }
+
+    pub fn compression(&self) -> Option<&super::compress::Chosen> {
+        self.compression.as_ref()
     }
 
     /// Arms `retry` for this request (see `middleware::retry`).

@@ -274,6 +274,7 @@ fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
         RelayError::Eof => ProxyError::UpstreamClosed,
         RelayError::Write(_) | RelayError::Stopped => ProxyError::ClientClosed,
         RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
+        RelayError::TooLarge => ProxyError::BodyTooLarge,
     }
 }
 

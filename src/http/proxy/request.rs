@@ -54,6 +54,7 @@ pub(super) async fn stream_body<D: Downstream>(
         Err(RelayError::Read(IoFail::Timeout)) => Err(ProxyError::RequestTimeout),
         Err(RelayError::Read(_) | RelayError::Eof) => Err(ProxyError::ClientClosed),
         Err(RelayError::Invalid(e)) => Err(ProxyError::BadBody(e)),
+        Err(RelayError::TooLarge) => Err(ProxyError::BodyTooLarge),
     }
 }
 

@@ -118,7 +118,13 @@ impl<S: ClientIo> Downstream for Conn<S> {
             read_timeout: self.ep.cfg.read_timeout,
             write_timeout,
         };
-        let sent = relay.run(&mut self.io, &mut self.buf, dst).await?;
+        let sent = match self.ep.cfg.max_request_body_bytes {
+            Some(max) => {
+                let mut limited = super::body_limit::Limited::new(dst, max);
+                relay.run(&mut self.io, &mut self.buf, &mut limited).await?
+            }
+            None => relay.run(&mut self.io, &mut self.buf, dst).await?,
+        };
         if head.body == BodyKind::Chunked {
             self.rec.req_bytes += sent;
         }
@@ -159,6 +165,11 @@ impl<S: ClientIo> Downstream for Conn<S> {
         if let Some(caught) = self.catcher(resp.status) {
             // An `errors` middleware sends its page instead (`errors.rs`).
             return self.replace_response(head, resp, up, from, caught).await;
+        }
+        if self.edits.compression().is_some()
+            && let Some(sent) = Box::pin(self.try_compressed(head, resp, up, from)).await
+        {
+            return sent;
         }
         let http10 = head.version == Version::Http10;
         let dechunk = http10 && resp.body == BodyKind::Chunked;
@@ -291,7 +302,7 @@ fn passed_on() -> ResponseFraming {
 
 /// A failure while the response body streams. Both connections close: the
 /// status is already out.
-fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
+pub(super) fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
     match e {
         RelayError::Read(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
         RelayError::Read(IoFail::Timeout) => {
@@ -300,14 +311,16 @@ fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
             ProxyError::UpstreamReadTimeout(from.addr)
         }
         RelayError::Eof => ProxyError::UpstreamClosed,
-        RelayError::Write(_) | RelayError::Stopped => ProxyError::ClientClosed,
+        RelayError::Write(_) | RelayError::Stopped | RelayError::TooLarge => {
+            ProxyError::ClientClosed
+        }
         RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
     }
 }
 
 /// The client as the destination of a response body: watched for leaving while
 /// the upstream is slow, so a departed client frees both sockets at once.
-struct ClientSink<'a, S>(&'a mut S);
+pub(super) struct ClientSink<'a, S>(pub(super) &'a mut S);
 
 impl<S: ClientIo> Sink for ClientSink<'_, S> {
     async fn write(
