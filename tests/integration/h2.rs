@@ -74,6 +74,8 @@ fn curl_http2_over_tls_reaches_an_http1_upstream_through_a_middleware() {
         "-D",
         "-",
         "-H",
+        "te: trailers",
+        "-H",
         "cookie: a=1",
         "-H",
         "cookie: b=2",
@@ -90,6 +92,7 @@ fn curl_http2_over_tls_reaches_an_http1_upstream_through_a_middleware() {
     assert_eq!(seen.header("x-forwarded-for"), Some("127.0.0.1"));
     assert_eq!(seen.header("x-mw"), Some("in"));
     assert_eq!(seen.headers_named("cookie"), ["a=1; b=2"]);
+    assert_eq!(seen.header("te"), Some("trailers"), "kept, as in Traefik");
 }
 
 #[test]
