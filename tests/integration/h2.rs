@@ -272,3 +272,27 @@ fn peak_rss_kib(p: &Proxy) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// HPACK bombs and CONTINUATION floods: the decoded field list is bounded by
+/// `maxHeaderBytes`, as an HTTP/1.1 head is. A larger one is refused (431)
+/// and proxyd goes on serving.
+#[test]
+fn a_header_list_over_max_header_bytes_is_refused() {
+    let dynamic = router("w", "PathPrefix(`/`)", "whoami@internal");
+    let cfg = ProxyConfig::new(&dynamic).web(|ep| ep.max_header_bytes = Some(4096));
+    let p = Proxy::start(&cfg);
+    let url = format!("http://{}/", p.addr());
+    let big = format!("x-big: {}", "a".repeat(8192));
+    let h2c = [
+        "--http2-prior-knowledge",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+    ];
+    let (out, err) = curl(&[&h2c[..], &["-H", &big, &url]].concat());
+    assert_eq!(out, "431", "{err}");
+    // proxyd goes on serving.
+    let (out, err) = curl(&[&h2c[..], &[url.as_str()]].concat());
+    assert_eq!(out, "200", "{err}");
+}
