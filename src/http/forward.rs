@@ -65,7 +65,13 @@ pub fn write_request_head(
             // On an upgrade, `Connection: Upgrade` is written fresh after the loop.
             Connection => false,
             Upgrade => fw.upgrade,
-            KeepAlive | ProxyConnection | Te | Trailer | ProxyAuthorization | ProxyAuthenticate
+            // As Go's ReverseProxy (so Traefik): `TE: trailers` goes on (gRPC).
+            Te => h
+                .value
+                .get(buf)
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"trailers"),
+            KeepAlive | ProxyConnection | Trailer | ProxyAuthorization | ProxyAuthenticate
             | Expect => false,
             // Written last, merged with the client address.
             XForwardedFor => false,

@@ -73,8 +73,12 @@ fn curl_http2_over_tls_reaches_an_http1_upstream_through_a_middleware() {
         &resolve,
         "-D",
         "-",
-        "-b",
-        "a=1; b=2",
+        "-H",
+        "te: trailers",
+        "-H",
+        "cookie: a=1",
+        "-H",
+        "cookie: b=2",
         "-w",
         "\n%{http_version} %{http_code}",
         &url,
@@ -88,6 +92,7 @@ fn curl_http2_over_tls_reaches_an_http1_upstream_through_a_middleware() {
     assert_eq!(seen.header("x-forwarded-for"), Some("127.0.0.1"));
     assert_eq!(seen.header("x-mw"), Some("in"));
     assert_eq!(seen.headers_named("cookie"), ["a=1; b=2"]);
+    assert_eq!(seen.header("te"), Some("trailers"), "kept, as in Traefik");
 }
 
 #[test]
@@ -310,4 +315,28 @@ fn forward_auth_guards_http2_requests() {
     assert!(out.ends_with("\n2 200"), "{out} {err}");
     assert_eq!(app.only_request().header("x-auth-user"), Some("alice"));
     assert_eq!(deny.requests().len(), 1);
+}
+
+/// HPACK bombs and CONTINUATION floods: the decoded field list is bounded by
+/// `maxHeaderBytes`, as an HTTP/1.1 head is. A larger one is refused (431)
+/// and proxyd goes on serving.
+#[test]
+fn a_header_list_over_max_header_bytes_is_refused() {
+    let dynamic = router("w", "PathPrefix(`/`)", "whoami@internal");
+    let cfg = ProxyConfig::new(&dynamic).web(|ep| ep.max_header_bytes = Some(4096));
+    let p = Proxy::start(&cfg);
+    let url = format!("http://{}/", p.addr());
+    let big = format!("x-big: {}", "a".repeat(8192));
+    let h2c = [
+        "--http2-prior-knowledge",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+    ];
+    let (out, err) = curl(&[&h2c[..], &["-H", &big, &url]].concat());
+    assert_eq!(out, "431", "{err}");
+    // proxyd goes on serving.
+    let (out, err) = curl(&[&h2c[..], &[url.as_str()]].concat());
+    assert_eq!(out, "200", "{err}");
 }

@@ -77,7 +77,7 @@ fn hop_by_hop_request_headers_stripped() {
          X-Custom-Hop: secret\r\n\
          Keep-Alive: timeout=5\r\n\
          Proxy-Connection: keep-alive\r\n\
-         TE: trailers\r\n\
+         TE: gzip\r\n\
          Trailer: X-Foo\r\n\
          Proxy-Authorization: Basic Zm9vOmJhcg==\r\n\
          X-End-To-End: kept\r\n\r\n",

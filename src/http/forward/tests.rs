@@ -35,7 +35,7 @@ fn fw(trusted: bool) -> Forwarding<'static> {
 #[test]
 fn hop_by_hop_and_connection_named_headers_are_removed() {
     let out = rewrite(
-        "GET /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\nX-Secret: s\r\nTE: trailers\r\nProxy-Authorization: p\r\nX-Keep: k\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\nX-Secret: s\r\nTE: gzip\r\nProxy-Authorization: p\r\nX-Keep: k\r\n\r\n",
         &fw(false),
     );
     assert!(out.starts_with("GET /a HTTP/1.1\r\nHost: x\r\n"), "{out}");
@@ -284,4 +284,13 @@ fn ip_text_formats_both_families() {
     let v6: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap();
     assert_eq!(IpText::new(v6).as_str().parse::<IpAddr>().unwrap(), v6);
     assert_eq!(status_digits(204), *b"204");
+}
+
+#[test]
+fn te_trailers_goes_on_as_in_go() {
+    let out = rewrite(
+        "GET / HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\n",
+        &fw(false),
+    );
+    assert!(out.contains("TE: trailers\r\n"), "{out}");
 }

@@ -127,7 +127,7 @@ impl Downstream for Stream {
             }
             buf.clear();
             if chunked {
-                buf.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                chunk_size_line(&mut buf, data.len());
             }
             buf.extend_from_slice(&data);
             if chunked {
@@ -255,6 +255,15 @@ impl Downstream for Stream {
     }
 }
 
+/// `<size in hex>\r\n`, the start of one chunk, without a formatter.
+fn chunk_size_line(buf: &mut Vec<u8>, n: usize) {
+    let digits = (usize::BITS - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        buf.push(b"0123456789abcdef"[(n >> (i * 4)) & 0xf]);
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
 fn idempotent(method: &[u8]) -> bool {
     matches!(
         method,
@@ -326,5 +335,22 @@ impl Sink for H2Sink<'_> {
     fn watch(&self) -> impl Future<Output = ()> {
         // Only polled while the relay waits on the upstream, never during a write.
         poll_fn(|cx| self.0.borrow_mut().poll_reset(cx).map(|_| ()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunk_size_lines_are_lowercase_hex() {
+        for (n, want) in [
+            (0, "0\r\n"),
+            (15, "f\r\n"),
+            (16, "10\r\n"),
+            (16384, "4000\r\n"),
+        ] {
+            let mut buf = Vec::new();
+            super::chunk_size_line(&mut buf, n);
+            assert_eq!(buf, want.as_bytes());
+        }
     }
 }

@@ -143,3 +143,34 @@ fn a_stop_sends_goaway_to_open_connections() {
     p.signal(libc::SIGTERM);
     assert_eq!(goaway(&mut s, Duration::from_secs(8)), Some(0));
 }
+
+/// A client that resets its stream while the upstream works on it has left:
+/// 499 in the log at once, and the upstream connection is not pooled (it is mid-
+/// response), so the next request dials a fresh one.
+#[test]
+fn a_client_reset_is_a_departure_and_the_upstream_connection_is_dropped() {
+    let up = Upstream::start(
+        "up",
+        Behavior::fixed(200, b"ok").delay(Duration::from_secs(5)),
+    );
+    let p = start(&up, None);
+    let mut s = open(p.addr());
+    let mut out = Vec::new();
+    frame(&mut out, HEADERS, END_STREAM_HEADERS, 1, &get_block());
+    s.write_all(&out).unwrap();
+    assert!(up.wait_heads(1, IO_TIMEOUT));
+    out.clear();
+    frame(&mut out, RST_STREAM, 0, 1, &CANCEL.to_be_bytes());
+    s.write_all(&out).unwrap();
+    assert!(
+        p.wait_log("status=499", Duration::from_secs(2)),
+        "{}",
+        p.log_text()
+    );
+    assert_eq!(served(&p), "200");
+    assert_eq!(
+        up.connections(),
+        2,
+        "the reset exchange's connection was not reused"
+    );
+}
