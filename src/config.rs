@@ -66,6 +66,7 @@ pub use health::carry_health;
 pub use middlewares::carry_limits;
 pub use provider::ProviderFiles;
 pub use refused_keys::parse_section;
+pub use services::probe_tls;
 pub use tcp_types::*;
 pub use types::*;
 

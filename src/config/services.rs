@@ -198,16 +198,27 @@ fn load_balancer(
             }
         })
     });
-    match (transport, health_check.transpose()) {
-        (Ok(transport), Ok(health_check)) if errors.is_empty() => Ok(LoadBalancer {
+    let lb = match (transport, health_check.transpose()) {
+        (Ok(transport), Ok(health_check)) if errors.is_empty() => LoadBalancer {
             servers: share_health(servers),
             pass_host_header: raw.pass_host_header.unwrap_or(DEFAULT_PASS_HOST_HEADER),
             transport,
             health_check: health_check.map(Arc::new),
             strategy,
             sticky: sticky.map(Arc::new),
-        }),
-        _ => Err(errors),
+        },
+        _ => return Err(errors),
+    };
+    // The prober builds the same at its reconcile: any error shows here first.
+    for s in &lb.servers {
+        if let Err(why) = probe_tls(&lb, s) {
+            errors.push(def.error(key(".loadBalancer.healthCheck.scheme"), why));
+        }
+    }
+    if errors.is_empty() {
+        Ok(lb)
+    } else {
+        Err(errors)
     }
 }
 
@@ -318,6 +329,24 @@ pub fn default_transport() -> ServersTransport {
         idle_conn_timeout: DEFAULT_IDLE_CONN_TIMEOUT,
         max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
         tls: None,
+    }
+}
+
+/// The TLS a health probe of `server` speaks: the server's own, unless the
+/// health check's `scheme` says otherwise (`https` on an `http://` server
+/// uses the transport's TLS settings, as Traefik's probe does).
+pub fn probe_tls(
+    lb: &LoadBalancer,
+    server: &Server,
+) -> Result<Option<Arc<crate::net::upstream_tls::TlsTarget>>, String> {
+    let scheme = lb.health_check.as_ref().and_then(|c| c.tls);
+    match (scheme, &server.tls) {
+        (None, tls) | (Some(true), tls @ Some(_)) => Ok(tls.clone()),
+        (Some(false), _) => Ok(None),
+        (Some(true), None) => {
+            let url = upstream_url::parse(&server.url)?;
+            upstream_tls(&lb.transport, &url.host).map(Some)
+        }
     }
 }
 

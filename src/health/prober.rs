@@ -123,7 +123,13 @@ fn reconcile(targets: &mut HashMap<Key, Rc<Target>>, snap: &Snapshot) {
             if !live.insert(key.clone()) {
                 continue; // The same URL twice: one server, one flag.
             }
-            let spec = Rc::new(target::spec(check, server, lb.transport.dial_timeout));
+            // Checked when the snapshot was compiled: an error here is not expected.
+            let tls = crate::config::probe_tls(lb, server).unwrap_or_else(|why| {
+                log::warn!("health check of {}: {why}", server.url);
+                None
+            });
+            let dial = lb.transport.dial_timeout;
+            let spec = Rc::new(target::spec(check, server, dial, tls));
             match targets.get(&key) {
                 Some(t) => t.update(spec, &server.health),
                 None => {
