@@ -274,7 +274,7 @@ fn server(raw: &RawServer, transport: Option<&ServersTransport>) -> Result<Serve
     }
     Ok(Server {
         url: url.to_string(),
-        addr: upstream_url::resolve(&parsed)?,
+        addr: super::server_addr::ServerAddr::new(&parsed.host, parsed.port),
         authority: parsed.authority,
         path_prefix: if preserve {
             parsed.path_prefix

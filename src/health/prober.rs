@@ -52,6 +52,10 @@ impl Drop for Prober {
 /// logged: servers then stay up, as without health checks.
 pub fn start(published: Arc<Published>) -> std::io::Result<Prober> {
     let stop = Arc::new(AtomicBool::new(false));
+    // Server host names are re-resolved beside the prober, on a thread of
+    // their own (blocking lookups must not hold probes); it ends with the
+    // prober's flag, unjoined, so a slow lookup never delays a stop.
+    super::resolve::start(published.clone(), stop.clone())?;
     let flag = stop.clone();
     let (built, wait) = std::sync::mpsc::sync_channel(1);
     let thread = std::thread::Builder::new()

@@ -21,6 +21,8 @@ pub struct Spec {
     pub dial_timeout: Duration,
     /// An `https://` server's TLS (its transport's config and name).
     pub tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
+    /// Where the server is now: a host name may resolve differently later.
+    pub server: crate::config::ServerAddr,
 }
 
 /// One HTTP/1.1 request of a probe.
@@ -46,7 +48,9 @@ pub fn spec(
     tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
 ) -> Spec {
     let (host, _) = split_port(&server.authority);
-    let mut addr = server.addr;
+    // A name's address is taken again at each probe (`Spec::server`).
+    let unspecified = std::net::Ipv4Addr::UNSPECIFIED.into();
+    let mut addr = (server.addr.get()).unwrap_or(SocketAddr::new(unspecified, server.addr.port()));
     let mut host_header = server.authority.clone();
     if let Some(port) = check.port {
         addr.set_port(port);
@@ -68,6 +72,7 @@ pub fn spec(
         first,
         dial_timeout,
         tls,
+        server: server.addr.clone(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `https://` servers and `serversTransports` TLS against the real binary: a
-//! rustls upstream with rcgen certificates (`upstream_tls/server.rs`).
+//! rustls upstream with rcgen certificates (`upstream_tls/server.rs`); probes
+//! over TLS (`probes`); server URLs with host names (`names`).
 
+mod names;
 mod probes;
 mod server;
 
