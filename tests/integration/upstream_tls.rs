@@ -203,3 +203,38 @@ fn bad_transport_tls_settings_are_refused_at_load() {
     assert!(err.contains("missing.crt"), "{err}");
     assert!(err.contains("http.serversTransports.t.minVersion"), "{err}");
 }
+
+/// A leaf for 127.0.0.1 that also carries `uri` as a URI SAN.
+fn leaf_with_uri(ca: &Ca, uri: &str) -> Leaf {
+    use rcgen::{CertificateParams, KeyPair, SanType};
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::URI(uri.try_into().unwrap()));
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    Leaf {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        der: cert.der().clone(),
+    }
+}
+
+#[test]
+fn peer_cert_uri_requires_that_uri_san() {
+    let ca = Ca::new("upstream CA");
+    let up = TlsUpstream::start(&leaf_with_uri(&ca, "spiffe://test/upstream"), BOTH, None);
+    let t = "rootCAs = [\"ca.crt\"]\npeerCertURI = \"spiffe://TEST/upstream\"\n";
+    let p = start(&up.url(), t, &[ca_file(&ca)], "");
+    assert!(ok(&p).starts_with("conn=1 "));
+    drop(p);
+    let t = "rootCAs = [\"ca.crt\"]\npeerCertURI = \"spiffe://test/other\"\n";
+    let p = start(&up.url(), t, &[ca_file(&ca)], "");
+    refused(&p, &up.url(), "no URI SAN");
+    drop(p);
+    // With insecureSkipVerify the chain is still checked, as Traefik does.
+    let other = Ca::new("other CA");
+    let t = "rootCAs = [\"ca.crt\"]\ninsecureSkipVerify = true\npeerCertURI = \"spiffe://test/upstream\"\n";
+    let p = start(&up.url(), t, &[ca_file(&other)], "");
+    refused(&p, &up.url(), "UnknownIssuer");
+}
