@@ -59,6 +59,8 @@ mod tests_static;
 #[cfg(test)]
 mod tests_tls;
 #[cfg(test)]
+mod tests_transport_tls;
+#[cfg(test)]
 mod tests_unknown_keys;
 
 pub use duration::parse_duration;
