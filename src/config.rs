@@ -37,6 +37,7 @@ mod tls_types;
 mod traefik_keys;
 mod transport_tls;
 mod transport_verify;
+mod transports;
 mod types;
 mod upstream_url;
 
@@ -70,8 +71,8 @@ pub use middlewares::carry_limits;
 pub use provider::ProviderFiles;
 pub use refused_keys::parse_section;
 pub use server_addr::{DNS_REFRESH, DNS_RETRY, NamedAddr, ServerAddr};
-pub use services::probe_tls;
 pub use tcp_types::*;
+pub use transports::probe_tls;
 pub use types::*;
 
 /// Traefik's `respondingTimeouts.readTimeout` default.
