@@ -30,6 +30,7 @@ mod raw_middleware;
 mod raw_static;
 mod raw_tls;
 mod refused_keys;
+mod server_addr;
 mod services;
 mod static_acme;
 mod static_cfg;
@@ -42,6 +43,7 @@ mod tls_types;
 mod traefik_keys;
 mod transport_tls;
 mod transport_verify;
+mod transports;
 mod types;
 mod upstream_url;
 
@@ -66,6 +68,8 @@ mod tests_static;
 #[cfg(test)]
 mod tests_tls;
 #[cfg(test)]
+mod tests_transport_tls;
+#[cfg(test)]
 mod tests_unknown_keys;
 
 pub use acme_types::*;
@@ -78,7 +82,9 @@ pub use kv::{DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore};
 pub use middlewares::carry_limits;
 pub use provider::{ProviderFiles, SourceFile};
 pub use refused_keys::parse_section;
+pub use server_addr::{DNS_REFRESH, DNS_RETRY, NamedAddr, ServerAddr};
 pub use tcp_types::*;
+pub use transports::probe_tls;
 pub use types::*;
 
 /// Traefik's `respondingTimeouts.readTimeout` default.

@@ -8,10 +8,12 @@
 //! (`probe`, requests built by `target`), and writes the verdict into the
 //! server's shared flag (`config::Health`), which every worker reads without a
 //! lock when it picks a server. The control thread carries the flags across
-//! reloads (`config::carry_health`).
+//! reloads (`config::carry_health`). Beside it, `proxyd-dns` (`resolve`)
+//! keeps the addresses of servers named by host names current.
 
 mod probe;
 mod prober;
+mod resolve;
 mod target;
 
 pub use prober::{Prober, start};

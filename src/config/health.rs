@@ -30,7 +30,7 @@ pub fn compile(raw: &RawHealthCheck) -> Result<HealthCheck, Vec<KeyError>> {
     let mut errors = Vec::new();
     let e = &mut errors;
     take(e, "mode", mode(raw.mode.as_deref()));
-    take(e, "scheme", scheme(raw.scheme.as_deref()));
+    let tls = take(e, "scheme", scheme(raw.scheme.as_deref())).flatten();
     let path = raw.path.clone().unwrap_or_default();
     take(e, "path", relative_path(&path));
     let method = raw.method.as_deref().unwrap_or(DEFAULT_HEALTH_CHECK_METHOD);
@@ -68,6 +68,7 @@ pub fn compile(raw: &RawHealthCheck) -> Result<HealthCheck, Vec<KeyError>> {
         return Err(errors);
     }
     Ok(HealthCheck {
+        tls,
         path,
         method: method.to_string(),
         hostname,
@@ -98,17 +99,19 @@ fn mode(mode: Option<&str>) -> Result<(), String> {
     }
 }
 
-fn scheme(scheme: Option<&str>) -> Result<(), String> {
+/// Whether the probe speaks TLS: `None` as the server URL says.
+fn scheme(scheme: Option<&str>) -> Result<Option<bool>, String> {
     match scheme.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("" | "http") => Ok(()),
-        Some("https") => Err(
-            "`https` health checks are not supported yet (proxyd has no TLS to upstream servers)"
-                .into(),
-        ),
+        None | Some("") => Ok(None),
+        Some("http") => Ok(Some(false)),
+        Some("https") => Ok(Some(true)),
         Some("h2c") => {
             Err("`h2c` health checks are not supported yet (proxyd has no HTTP/2)".into())
         }
-        Some(_) => Err(format!("must be `http`, got {:?}", scheme.unwrap_or(""))),
+        Some(_) => Err(format!(
+            "must be `http` or `https`, got {:?}",
+            scheme.unwrap_or("")
+        )),
     }
 }
 

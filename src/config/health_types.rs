@@ -8,9 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// `http.services.<n>.loadBalancer.healthCheck`, validated. Only the `http`
-/// mode and scheme exist, so neither is stored.
+/// mode exists, so it is not stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthCheck {
+    /// `scheme`: `Some(true)` probes with TLS (`https`), `Some(false)` without
+    /// (`http`), `None` as the server URL says.
+    pub tls: Option<bool>,
     /// Relative URL (path and query) resolved against each server's URL; ""
     /// probes the server URL itself, as Traefik does.
     pub path: String,

@@ -1,17 +1,16 @@
-//! Services and servers transports of the dynamic configuration: validating
-//! each definition, resolving server hosts and transport references, and the
+//! Services of the dynamic configuration: validating each definition, its
+//! servers and its transport reference (transports: `transports.rs`), and the
 //! index routers use to find a service by (possibly qualified) name.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
 use super::compile::{Def, Defs, KeyFn, def_key, not_defined, split_provider};
-use super::duration::ConfigDuration;
 use super::error::ConfigError;
 use super::raw_dynamic::*;
+use super::transports::{lookup_transport, transport, upstream_tls};
 use super::types::*;
 use super::upstream_url;
 use super::*;
@@ -217,8 +216,8 @@ fn load_balancer(
         });
         compiled.ok()
     });
-    match (transport, health_check.transpose()) {
-        (Ok(transport), Ok(health_check)) if errors.is_empty() => Ok(LoadBalancer {
+    let lb = match (transport, health_check.transpose()) {
+        (Ok(transport), Ok(health_check)) if errors.is_empty() => LoadBalancer {
             passive,
             servers: share_health(servers),
             pass_host_header: raw.pass_host_header.unwrap_or(DEFAULT_PASS_HOST_HEADER),
@@ -226,8 +225,19 @@ fn load_balancer(
             health_check: health_check.map(Arc::new),
             strategy,
             sticky: sticky.map(Arc::new),
-        }),
-        _ => Err(errors),
+        },
+        _ => return Err(errors),
+    };
+    // The prober builds the same at its reconcile: any error shows here first.
+    for s in &lb.servers {
+        if let Err(why) = probe_tls(&lb, s) {
+            errors.push(def.error(key(".loadBalancer.healthCheck.scheme"), why));
+        }
+    }
+    if errors.is_empty() {
+        Ok(lb)
+    } else {
+        Err(errors)
     }
 }
 
@@ -283,7 +293,7 @@ fn server(raw: &RawServer, transport: Option<&ServersTransport>) -> Result<Serve
     }
     Ok(Server {
         url: url.to_string(),
-        addr: upstream_url::resolve(&parsed)?,
+        addr: super::server_addr::ServerAddr::new(&parsed.host, parsed.port),
         authority: parsed.authority,
         path_prefix: if preserve {
             parsed.path_prefix
@@ -297,132 +307,6 @@ fn server(raw: &RawServer, transport: Option<&ServersTransport>) -> Result<Serve
             _ => None,
         },
     })
-}
-
-fn lookup_transport(
-    name: Option<&str>,
-    transports: &BTreeMap<&str, Option<ServersTransport>>,
-    defs: &Defs,
-) -> Result<ServersTransport, LookupError> {
-    let Some(name) = name else {
-        return Ok(default_transport());
-    };
-    match split_provider(name) {
-        ("default", Some("internal")) => Ok(default_transport()),
-        (_, None | Some("file" | "redis" | "etcd")) => {
-            match transports.get(def_key(name).unwrap_or(name)) {
-                Some(Some(t)) => Ok(t.clone()),
-                Some(None) => Err(None),
-                None => Err(Some(not_defined(defs, "serversTransport", name))),
-            }
-        }
-        _ => Err(Some(format!(
-            "serversTransport `{name}` is not defined (use a name from http.serversTransports or default@internal)"
-        ))),
-    }
-}
-
-/// Traefik's defaults, under Traefik's name for them.
-/// `default@internal`, the transport of a load balancer that names none.
-impl Default for ServersTransport {
-    fn default() -> Self {
-        default_transport()
-    }
-}
-
-pub fn default_transport() -> ServersTransport {
-    ServersTransport {
-        name: DEFAULT_SERVERS_TRANSPORT.to_string(),
-        dial_timeout: DEFAULT_DIAL_TIMEOUT,
-        response_header_timeout: DEFAULT_RESPONSE_HEADER_TIMEOUT,
-        read_timeout: DEFAULT_UPSTREAM_READ_TIMEOUT,
-        write_timeout: DEFAULT_UPSTREAM_WRITE_TIMEOUT,
-        idle_conn_timeout: DEFAULT_IDLE_CONN_TIMEOUT,
-        max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
-        tls: None,
-    }
-}
-
-/// How an `https://` server is reached: its transport's TLS settings (or the
-/// defaults) and the name to verify.
-fn upstream_tls(
-    t: &ServersTransport,
-    host: &str,
-) -> Result<Arc<crate::net::upstream_tls::TlsTarget>, String> {
-    let tls = match &t.tls {
-        Some(tls) => tls.clone(),
-        None => super::transport_tls::default_tls()?,
-    };
-    super::transport_tls::target(&tls, host)
-}
-
-fn transport(
-    name: &str,
-    def: &Def<RawServersTransport>,
-    extra: &super::transport_tls::Extra,
-) -> Result<ServersTransport, Vec<ConfigError>> {
-    let key = format!("http.serversTransports.{name}");
-    let tls = super::transport_tls::compile(&def.file, &def.raw, extra).map_err(|bad| {
-        let each = bad.into_iter();
-        each.map(|(k, why)| def.error(format!("{key}.{k}"), why))
-            .collect::<Vec<_>>()
-    })?;
-    transport_timeouts(name, def, tls).map_err(|e| vec![e])
-}
-
-fn transport_timeouts(
-    name: &str,
-    def: &Def<RawServersTransport>,
-    tls: Option<Arc<super::transport_tls::TransportTls>>,
-) -> Result<ServersTransport, ConfigError> {
-    let key = format!("http.serversTransports.{name}");
-    let t = def.raw.forwarding_timeouts.as_ref();
-    let fkey = format!("{key}.forwardingTimeouts");
-    let defaults = default_transport();
-    let max_idle =
-        def.raw
-            .max_idle_conns_per_host
-            .map_or(Ok(defaults.max_idle_conns_per_host), |n| {
-                usize::try_from(n)
-                    .map_err(|_| def.error(format!("{key}.maxIdleConnsPerHost"), "too large"))
-            })?;
-    Ok(ServersTransport {
-        name: super::compile::qualified(name),
-        dial_timeout: positive(t.and_then(|t| t.dial_timeout), defaults.dial_timeout)
-            .map_err(|why| def.error(format!("{fkey}.dialTimeout"), why))?,
-        // Zero means "wait forever", as in Traefik.
-        response_header_timeout: or_unlimited(
-            t.and_then(|t| t.response_header_timeout),
-            defaults.response_header_timeout,
-        ),
-        read_timeout: or_unlimited(t.and_then(|t| t.read_timeout), defaults.read_timeout),
-        write_timeout: or_unlimited(t.and_then(|t| t.write_timeout), defaults.write_timeout),
-        idle_conn_timeout: positive(
-            t.and_then(|t| t.idle_conn_timeout),
-            defaults.idle_conn_timeout,
-        )
-        .map_err(|why| def.error(format!("{fkey}.idleConnTimeout"), why))?,
-        max_idle_conns_per_host: max_idle,
-        tls,
-    })
-}
-
-/// A limit where `0` means none.
-fn or_unlimited(value: Option<ConfigDuration>, default: Option<Duration>) -> Option<Duration> {
-    match value {
-        None => default,
-        Some(d) => Some(d.0).filter(|d| !d.is_zero()),
-    }
-}
-
-/// proxyd always bounds dialing and idle pooling (Traefik lets 0 mean
-/// "unbounded"); use `maxIdleConnsPerHost = 0` to disable pooling instead.
-fn positive(value: Option<ConfigDuration>, default: Duration) -> Result<Duration, String> {
-    match value {
-        None => Ok(default),
-        Some(d) if d.0.is_zero() => Err("must be above 0 in proxyd".into()),
-        Some(d) => Ok(d.0),
-    }
 }
 
 /// The `respond` extension; an error names its key below `respond`.

@@ -212,7 +212,7 @@ fn load_balancer_defaults() {
         panic!()
     };
     assert!(lb.pass_host_header);
-    assert_eq!(lb.transport, services::default_transport());
+    assert_eq!(lb.transport, transports::default_transport());
     assert_eq!(lb.transport.name, "default@internal");
     // nginx's proxy_read_timeout and proxy_send_timeout.
     let minute = Some(Duration::from_secs(60));

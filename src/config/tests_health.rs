@@ -79,6 +79,7 @@ headers = { X-Probe = "1", User-Agent = "me" }
     assert_eq!(hc.interval, Duration::from_millis(100));
     assert_eq!(hc.unhealthy_interval, Duration::from_secs(2));
     assert_eq!(hc.timeout, Duration::from_millis(50));
+    assert_eq!(hc.tls, Some(false), "scheme = http");
     assert_eq!(hc.hostname.as_deref(), Some("health.test"));
     assert!(!hc.follow_redirects);
     let want = [("User-Agent", "me"), ("X-Probe", "1")];
@@ -103,7 +104,7 @@ fn bad_health_check_values_name_their_key() {
 servers = [{ url = "http://127.0.0.1:1" }]
 [http.services.s.loadBalancer.healthCheck]
 mode = "grpc"
-scheme = "https"
+scheme = "h2c"
 path = "http://elsewhere/health"
 method = "GE T"
 status = 999

@@ -234,8 +234,8 @@ impl Strategy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Server {
     pub url: String,
-    /// Resolved on the control thread at compile time.
-    pub addr: SocketAddr,
+    /// Where to connect: fixed, or a name resolved off the data path.
+    pub addr: super::server_addr::ServerAddr,
     /// `host[:port]` as written in the URL: the Host header when passHostHeader=false.
     pub authority: String,
     /// The URL's path (no trailing `/`), joined in front of the request path

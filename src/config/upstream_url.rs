@@ -1,8 +1,6 @@
 //! Server URLs of load balancers (`http[s]://host[:port][/path]`): parsing into
-//! the parts the upstream client needs, and resolving the host once at compile
-//! time.
-
-use std::net::{SocketAddr, ToSocketAddrs};
+//! the parts the upstream client needs (the host is resolved by
+//! `server_addr`).
 
 use super::{DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT};
 
@@ -93,17 +91,6 @@ fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), 
     Ok((host.to_string(), port))
 }
 
-/// Resolves the host (blocking DNS; runs on the control thread). The first
-/// address wins, as a dialer would try it first.
-pub fn resolve(url: &UpstreamUrl) -> Result<SocketAddr, String> {
-    let mut addrs = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {:?}: {e}", url.host))?;
-    addrs
-        .next()
-        .ok_or_else(|| format!("{:?} resolved to no address", url.host))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,10 +122,6 @@ mod tests {
             ("::1", 8080, "[::1]:8080")
         );
         assert_eq!(ok("http://[::1]").port, 80);
-        assert_eq!(
-            resolve(&ok("http://[::1]:81")).unwrap(),
-            "[::1]:81".parse().unwrap()
-        );
     }
 
     #[test]
@@ -180,17 +163,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }
-    }
-
-    #[test]
-    fn resolves_ip_and_localhost() {
-        assert_eq!(
-            resolve(&ok("http://10.1.2.3:7")).unwrap(),
-            "10.1.2.3:7".parse().unwrap()
-        );
-        let local = resolve(&ok("http://localhost:9")).unwrap();
-        assert!(local.ip().is_loopback() && local.port() == 9);
-        let err = resolve(&ok("http://no-such-host.invalid")).unwrap_err();
-        assert!(err.contains("cannot resolve"), "{err}");
     }
 }

@@ -36,6 +36,8 @@ pub enum ProbeError {
     Unexpected { got: u16, want: u16 },
     #[error("{0}")]
     Redirect(String),
+    #[error("its host name does not resolve")]
+    Unresolved,
 }
 
 impl From<io::IoFail> for ProbeError {
@@ -61,6 +63,11 @@ pub async fn check(spec: &Spec) -> Result<u16, ProbeError> {
 
 async fn follow(spec: &Spec) -> Result<u16, ProbeError> {
     let mut req = spec.first.clone();
+    // The server's current address (its port may be the check's `port`).
+    let Some(now) = spec.server.get() else {
+        return Err(ProbeError::Unresolved);
+    };
+    req.addr.set_ip(now.ip());
     for _ in 0..=MAX_REDIRECTS {
         let (status, location) = exchange(spec, &req).await?;
         let next = if spec.check.follow_redirects {

@@ -52,6 +52,10 @@ impl Drop for Prober {
 /// logged: servers then stay up, as without health checks.
 pub fn start(published: Arc<Published>) -> std::io::Result<Prober> {
     let stop = Arc::new(AtomicBool::new(false));
+    // Server host names are re-resolved beside the prober, on a thread of
+    // their own (blocking lookups must not hold probes); it ends with the
+    // prober's flag, unjoined, so a slow lookup never delays a stop.
+    super::resolve::start(published.clone(), stop.clone())?;
     let flag = stop.clone();
     let (built, wait) = std::sync::mpsc::sync_channel(1);
     let thread = std::thread::Builder::new()
@@ -123,7 +127,13 @@ fn reconcile(targets: &mut HashMap<Key, Rc<Target>>, snap: &Snapshot) {
             if !live.insert(key.clone()) {
                 continue; // The same URL twice: one server, one flag.
             }
-            let spec = Rc::new(target::spec(check, server, lb.transport.dial_timeout));
+            // Checked when the snapshot was compiled: an error here is not expected.
+            let tls = crate::config::probe_tls(lb, server).unwrap_or_else(|why| {
+                log::warn!("health check of {}: {why}", server.url);
+                None
+            });
+            let dial = lb.transport.dial_timeout;
+            let spec = Rc::new(target::spec(check, server, dial, tls));
             match targets.get(&key) {
                 Some(t) => t.update(spec, &server.health),
                 None => {

@@ -21,6 +21,8 @@ pub struct Spec {
     pub dial_timeout: Duration,
     /// An `https://` server's TLS (its transport's config and name).
     pub tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
+    /// Where the server is now: a host name may resolve differently later.
+    pub server: crate::config::ServerAddr,
 }
 
 /// One HTTP/1.1 request of a probe.
@@ -38,9 +40,17 @@ pub struct Request {
     pub other_host: bool,
 }
 
-pub fn spec(check: &Arc<HealthCheck>, server: &Server, dial_timeout: Duration) -> Spec {
+/// `tls`: what the probe speaks (`config::probe_tls`).
+pub fn spec(
+    check: &Arc<HealthCheck>,
+    server: &Server,
+    dial_timeout: Duration,
+    tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
+) -> Spec {
     let (host, _) = split_port(&server.authority);
-    let mut addr = server.addr;
+    // A name's address is taken again at each probe (`Spec::server`).
+    let unspecified = std::net::Ipv4Addr::UNSPECIFIED.into();
+    let mut addr = (server.addr.get()).unwrap_or(SocketAddr::new(unspecified, server.addr.port()));
     let mut host_header = server.authority.clone();
     if let Some(port) = check.port {
         addr.set_port(port);
@@ -61,7 +71,8 @@ pub fn spec(check: &Arc<HealthCheck>, server: &Server, dial_timeout: Duration) -
         check: check.clone(),
         first,
         dial_timeout,
-        tls: server.tls.clone(),
+        tls,
+        server: server.addr.clone(),
     }
 }
 
@@ -247,6 +258,7 @@ mod tests {
 
     fn check() -> HealthCheck {
         HealthCheck {
+            tls: None,
             path: "/health".into(),
             method: "GET".into(),
             hostname: None,
@@ -276,17 +288,17 @@ mod tests {
     fn port_and_hostname_replace_the_servers() {
         let mut c = check();
         let s = server("http://app.local:8080/base/", "app.local:8080");
-        let plain = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1));
+        let plain = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None);
         assert_eq!(plain.first.host_header, "app.local:8080");
         assert_eq!(plain.first.target, "/health");
         c.port = Some(9000);
         c.path = "ready".into();
-        let ported = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1));
+        let ported = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None);
         assert_eq!(ported.first.addr.port(), 9000);
         assert_eq!(ported.first.host_header, "app.local:9000");
         assert_eq!(ported.first.target, "/base/ready");
         c.hostname = Some("health.test".into());
-        let named = spec(&Arc::new(c), &s, Duration::from_secs(1));
+        let named = spec(&Arc::new(c), &s, Duration::from_secs(1), None);
         assert_eq!(named.first.host_header, "health.test");
         let v6 = server("http://[::1]:8080", "[::1]:8080");
         assert_eq!(split_port(&v6.authority), ("[::1]", Some("8080")));
@@ -296,7 +308,7 @@ mod tests {
     fn redirects_follow_gos_rules() {
         let c = check();
         let s = server("http://app.local:8080", "app.local:8080");
-        let mut first = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1)).first;
+        let mut first = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None).first;
         first.method = "POST".into();
         assert_eq!(first.redirect(200, "/x"), Ok(None));
         assert_eq!(first.redirect(302, ""), Ok(None));

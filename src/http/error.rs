@@ -45,6 +45,9 @@ pub enum ProxyError {
     Connect(io::Error),
     #[error("upstream connect timed out")]
     ConnectTimeout,
+    /// The server's host name does not resolve (the resolver retries it).
+    #[error("server host {0:?} does not resolve")]
+    Unresolved(String),
     /// The TLS handshake with an `https://` server failed (its certificate
     /// did not verify, no common version or suite, a refused client certificate).
     #[error("upstream TLS handshake failed: {0}")]
@@ -76,6 +79,7 @@ impl ProxyError {
             NoServer | Internal(_) => Blame::Internal,
             Connect(_)
             | ConnectTimeout
+            | Unresolved(_)
             | UpstreamTls(_)
             | UpstreamClosed
             | UpstreamIo(_)
@@ -99,8 +103,8 @@ impl ProxyError {
             NotImplemented(_) => 501,
             ClientClosed | ClientIo(_) => 499,
             NoServer => 503,
-            Connect(_) | UpstreamTls(_) | UpstreamClosed | UpstreamIo(_) | UpstreamInvalid(_)
-            | UpstreamBadBody(_) => 502,
+            Connect(_) | Unresolved(_) | UpstreamTls(_) | UpstreamClosed | UpstreamIo(_)
+            | UpstreamInvalid(_) | UpstreamBadBody(_) => 502,
             ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
                 504
             }

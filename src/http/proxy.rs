@@ -98,7 +98,7 @@ async fn attempts<D: Downstream>(
         };
         if error::retry(&e, &at) == Retry::NextAttempt {
             drop(picked);
-            log::debug!("{}: {e}: retrying", server.addr);
+            log::debug!("{}: {e}: retrying", server.url);
             d.record().retries = d.record().retries.saturating_add(1);
             tries.wait().await;
             continue;
@@ -150,16 +150,20 @@ fn pick<'b, D: Downstream>(
     lb: &LoadBalancer,
     balancer: &'b Balancer,
 ) -> Option<Picked<'b>> {
+    // A server whose host name does not resolve (now) is not picked while
+    // another can be; alone, it is picked and answers 502 naming its host.
     let up = |i: usize| lb.server_up(i);
+    let ready = |i: usize| up(i) && lb.servers[i].addr.get().is_some();
     let sticky = lb.sticky.as_deref();
     let pinned = sticky.and_then(|s| {
         d.request_cookie(s.name.as_bytes())
             .and_then(|v| s.server(v))
     });
-    let pinned = pinned.filter(|&(i, _)| up(i));
+    let pinned = pinned.filter(|&(i, _)| ready(i));
     let picked = match pinned {
         Some((i, _)) => Some(balancer.pin(i)),
-        None => balancer.pick(lb, d.client_ip(), up),
+        None => (balancer.pick(lb, d.client_ip(), ready))
+            .or_else(|| balancer.pick(lb, d.client_ip(), up)),
     };
     if let (Some(s), Some(p)) = (sticky, &picked)
         && pinned.is_none_or(|(_, legacy)| legacy)
@@ -189,6 +193,12 @@ async fn exchange<D: Downstream>(
         default_host: &server.authority,
         path_prefix: &server.path_prefix,
     };
+    // The name may have stopped resolving since the pick (or it is the only
+    // server): 502, naming the host.
+    let Some(addr) = server.addr.get() else {
+        let host = server.addr.name().map_or("", |n| n.host.as_str());
+        return Err(ProxyError::Unresolved(host.to_string()));
+    };
     let written = d.write_upstream_request(head, &side);
     // A mirror's copy: the request as the main server gets it, body included
     // only when it came whole with the head.
@@ -199,17 +209,14 @@ async fn exchange<D: Downstream>(
         c.extend_from_slice(d.out());
     }
     let t = &lb.transport;
-    let leg = Leg {
-        addr: server.addr,
-        t,
-    };
+    let leg = Leg { addr, t };
     let mut retried = false;
     let tls = server.tls.as_deref();
-    let key = upstream::pool_key(server.addr, tls);
+    let key = upstream::pool_key(addr, tls);
     let (mut up, resp) = loop {
         let mut up = match d.pool().checkout(key) {
             Some(up) => up,
-            None => upstream::dial_tls(server.addr, t.dial_timeout, tls).await?,
+            None => upstream::dial_tls(addr, t.dial_timeout, tls).await?,
         };
         let mut answered = false;
         let e = match send_and_wait(d, head, &mut up, written.inline, leg, &mut answered).await {
@@ -229,7 +236,7 @@ async fn exchange<D: Downstream>(
         }
         log::debug!(
             "stale pooled connection to {} ({e}): retrying on a fresh one",
-            server.addr
+            addr
         );
         retried = true;
         d.record().retries += 1;
@@ -240,7 +247,7 @@ async fn exchange<D: Downstream>(
         return d.switch_protocols(head, &resp, up).await;
     }
     let from = Source {
-        addr: server.addr,
+        addr,
         read_timeout: t.read_timeout,
     };
     let outcome = d.send_response(head, &resp, &mut up, from).await?;

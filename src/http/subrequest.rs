@@ -35,6 +35,8 @@ pub enum SubError {
     BadBody(crate::http::codec::ChunkError),
     #[error("answer body larger than {0} bytes")]
     TooLarge(u64),
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 impl From<IoFail> for SubError {

@@ -184,7 +184,7 @@ pub fn finish(rec: &mut Record, obs: &WorkerObs, at: &Served) {
         router: router_name,
         service: svc.map_or("", |s| s.name.as_str()),
         service_url: server.map_or("", |s| s.url.as_str()),
-        service_addr: server.map(|s| s.addr),
+        service_addr: server.and_then(|s| s.addr.get()),
         status: rec.status,
         origin_status: rec.origin_status,
         resp_bytes: rec.resp_bytes,

@@ -1,6 +1,9 @@
 //! `https://` servers and `serversTransports` TLS against the real binary: a
-//! rustls upstream with rcgen certificates (`upstream_tls/server.rs`).
+//! rustls upstream with rcgen certificates (`upstream_tls/server.rs`); probes
+//! over TLS (`probes`); server URLs with host names (`names`).
 
+mod names;
+mod probes;
 mod server;
 
 use std::fmt::Write as _;
@@ -13,14 +16,15 @@ use crate::tls::pki::{Ca, Leaf};
 use server::{BOTH, TLS12, TlsUpstream};
 
 /// Proxy config: router `app` (Host `app.test`) → service `app` with `url`
-/// and transport `t` with `transport` lines; `files` go beside the dynamic file.
-fn start(url: &str, transport: &str, files: &[(&str, String)]) -> Proxy {
+/// and transport `t` with `transport` lines, `more` TOML after them; `files`
+/// go beside the dynamic file.
+fn start(url: &str, transport: &str, files: &[(&str, String)], more: &str) -> Proxy {
     let mut dynamic = router("app", "Host(`app.test`)", "app");
     let _ = write!(
         dynamic,
         "[http.services.app.loadBalancer]\nserversTransport = \"t\"\n\
          [[http.services.app.loadBalancer.servers]]\nurl = \"{url}\"\n\
-         [http.serversTransports.t]\n{transport}"
+         [http.serversTransports.t]\n{transport}{more}"
     );
     let mut cfg = ProxyConfig::new(&dynamic);
     for (name, text) in files {
@@ -69,7 +73,7 @@ fn ca_file(ca: &Ca) -> (&'static str, String) {
 fn root_cas_verify_the_upstream_and_connections_are_pooled() {
     let ca = Ca::new("upstream CA");
     let up = TlsUpstream::start(&ca.leaf(&["127.0.0.1"]), BOTH, None);
-    let p = start(&up.url(), "rootCAs = [\"ca.crt\"]\n", &[ca_file(&ca)]);
+    let p = start(&up.url(), "rootCAs = [\"ca.crt\"]\n", &[ca_file(&ca)], "");
     for _ in 0..3 {
         let text = ok(&p);
         // One connection, reused: no SNI for an IP address, TLS 1.3, ALPN-free.
@@ -83,11 +87,16 @@ fn wrong_ca_or_system_roots_refuse_the_upstream() {
     let ca = Ca::new("upstream CA");
     let other = Ca::new("other CA");
     let up = TlsUpstream::start(&ca.leaf(&["127.0.0.1"]), BOTH, None);
-    let p = start(&up.url(), "rootCAs = [\"ca.crt\"]\n", &[ca_file(&other)]);
+    let p = start(
+        &up.url(),
+        "rootCAs = [\"ca.crt\"]\n",
+        &[ca_file(&other)],
+        "",
+    );
     refused(&p, &up.url(), "UnknownIssuer");
     drop(p);
     // No rootCAs: the system's roots, which do not know the test CA.
-    let p = start(&up.url(), "maxIdleConnsPerHost = 1\n", &[]);
+    let p = start(&up.url(), "maxIdleConnsPerHost = 1\n", &[], "");
     refused(&p, &up.url(), "UnknownIssuer");
 }
 
@@ -95,7 +104,7 @@ fn wrong_ca_or_system_roots_refuse_the_upstream() {
 fn insecure_skip_verify_accepts_any_certificate() {
     let ca = Ca::new("unknown CA");
     let up = TlsUpstream::start(&ca.leaf(&["elsewhere.test"]), BOTH, None);
-    let p = start(&up.url(), "insecureSkipVerify = true\n", &[]);
+    let p = start(&up.url(), "insecureSkipVerify = true\n", &[], "");
     assert!(ok(&p).starts_with("conn=1 "));
 }
 
@@ -104,11 +113,11 @@ fn server_name_is_sent_and_verified() {
     let ca = Ca::new("upstream CA");
     let up = TlsUpstream::start(&ca.leaf(&["backend.test"]), BOTH, None);
     let t = "rootCAs = [\"ca.crt\"]\nserverName = \"backend.test\"\n";
-    let p = start(&up.url(), t, &[ca_file(&ca)]);
+    let p = start(&up.url(), t, &[ca_file(&ca)], "");
     assert!(ok(&p).contains("sni=backend.test "));
     drop(p);
     let t = "rootCAs = [\"ca.crt\"]\nserverName = \"other.test\"\n";
-    let p = start(&up.url(), t, &[ca_file(&ca)]);
+    let p = start(&up.url(), t, &[ca_file(&ca)], "");
     refused(&p, &up.url(), "not valid for name");
 }
 
@@ -117,7 +126,7 @@ fn client_certificate_goes_to_an_upstream_that_requires_one() {
     let ca = Ca::new("upstream CA");
     let clients = Ca::new("client CA");
     let up = TlsUpstream::start(&ca.leaf(&["127.0.0.1"]), BOTH, Some(clients.roots()));
-    let p = start(&up.url(), "rootCAs = [\"ca.crt\"]\n", &[ca_file(&ca)]);
+    let p = start(&up.url(), "rootCAs = [\"ca.crt\"]\n", &[ca_file(&ca)], "");
     let r = ask(&p);
     assert_eq!(r.status, 502, "no client certificate: {}", r.text());
     drop(p);
@@ -129,7 +138,7 @@ fn client_certificate_goes_to_an_upstream_that_requires_one() {
         ("me.crt", me.cert_pem.clone()),
         ("me.key", me.key_pem.clone()),
     ];
-    let p = start(&up.url(), t, &files);
+    let p = start(&up.url(), t, &files, "");
     assert!(ok(&p).contains("client_cert=true"));
 }
 
@@ -139,12 +148,12 @@ fn min_and_max_version_are_honoured() {
     let leaf = ca.leaf(&["127.0.0.1"]);
     let both = TlsUpstream::start(&leaf, BOTH, None);
     let t = "rootCAs = [\"ca.crt\"]\nmaxVersion = \"VersionTLS12\"\n";
-    let p = start(&both.url(), t, &[ca_file(&ca)]);
+    let p = start(&both.url(), t, &[ca_file(&ca)], "");
     assert!(ok(&p).contains("version=1.2"));
     drop(p);
     let old = TlsUpstream::start(&leaf, TLS12, None);
     let t = "rootCAs = [\"ca.crt\"]\nminVersion = \"VersionTLS13\"\n";
-    let p = start(&old.url(), t, &[ca_file(&ca)]);
+    let p = start(&old.url(), t, &[ca_file(&ca)], "");
     let r = ask(&p);
     assert_eq!(r.status, 502, "{}", r.text());
     assert_eq!(old.handshakes(), (0, 0));
@@ -159,7 +168,7 @@ fn a_new_connection_resumes_the_session_of_the_previous_one() {
         // No idle pooling: every request dials, so each is a pool miss.
         let t =
             format!("rootCAs = [\"ca.crt\"]\nmaxVersion = \"{max}\"\nmaxIdleConnsPerHost = 0\n");
-        let p = start(&up.url(), &t, &[ca_file(&ca)]);
+        let p = start(&up.url(), &t, &[ca_file(&ca)], "");
         let first = ok(&p);
         assert!(
             first.contains("conn=1 ") && first.contains("resumed=false"),
@@ -193,4 +202,39 @@ fn bad_transport_tls_settings_are_refused_at_load() {
     assert!(err.contains("http.serversTransports.t.rootCAs[0]"), "{err}");
     assert!(err.contains("missing.crt"), "{err}");
     assert!(err.contains("http.serversTransports.t.minVersion"), "{err}");
+}
+
+/// A leaf for 127.0.0.1 that also carries `uri` as a URI SAN.
+fn leaf_with_uri(ca: &Ca, uri: &str) -> Leaf {
+    use rcgen::{CertificateParams, KeyPair, SanType};
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::URI(uri.try_into().unwrap()));
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    Leaf {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        der: cert.der().clone(),
+    }
+}
+
+#[test]
+fn peer_cert_uri_requires_that_uri_san() {
+    let ca = Ca::new("upstream CA");
+    let up = TlsUpstream::start(&leaf_with_uri(&ca, "spiffe://test/upstream"), BOTH, None);
+    let t = "rootCAs = [\"ca.crt\"]\npeerCertURI = \"spiffe://TEST/upstream\"\n";
+    let p = start(&up.url(), t, &[ca_file(&ca)], "");
+    assert!(ok(&p).starts_with("conn=1 "));
+    drop(p);
+    let t = "rootCAs = [\"ca.crt\"]\npeerCertURI = \"spiffe://test/other\"\n";
+    let p = start(&up.url(), t, &[ca_file(&ca)], "");
+    refused(&p, &up.url(), "no URI SAN");
+    drop(p);
+    // With insecureSkipVerify the chain is still checked, as Traefik does.
+    let other = Ca::new("other CA");
+    let t = "rootCAs = [\"ca.crt\"]\ninsecureSkipVerify = true\npeerCertURI = \"spiffe://test/upstream\"\n";
+    let p = start(&up.url(), t, &[ca_file(&other)], "");
+    refused(&p, &up.url(), "UnknownIssuer");
 }

@@ -15,7 +15,16 @@ pub(super) fn compile(m: &RawForwardAuth) -> Result<Middleware, Refusal> {
     let (authority, target) = split_address(address).map_err(|why| ("address".into(), why))?;
     let url = upstream_url::parse(&format!("http://{authority}"))
         .map_err(|why| ("address".to_string(), why))?;
-    let addr = upstream_url::resolve(&url).map_err(|why| ("address".to_string(), why))?;
+    // Resolved once, when the configuration loads (on the control thread).
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(url.host.as_str(), url.port))
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            (
+                "address".to_string(),
+                format!("cannot resolve `{}`", url.host),
+            )
+        })?;
     let regex = match m.auth_response_headers_regex.as_str() {
         "" => None,
         re => Some(regex::Regex::new(re).map_err(|e| {

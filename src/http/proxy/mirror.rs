@@ -71,9 +71,15 @@ pub fn send(m: Mirrored<'_>, mut request: Vec<u8>, head: &RequestHead, client: &
             );
             continue;
         }
+        // Copies go out in plaintext HTTP/1.1, to a resolved address.
+        let server = &lb.servers[index];
+        let (None, Some(addr)) = (&server.tls, server.addr.get()) else {
+            log::debug!("not mirrored to {}: https or unresolved", server.url);
+            continue;
+        };
         let t = &lb.transport;
         let copy = Copy {
-            addr: lb.servers[index].addr,
+            addr,
             dial: t.dial_timeout,
             read: t.read_timeout,
         };

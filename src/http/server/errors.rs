@@ -179,11 +179,25 @@ impl<S: ClientIo> Conn<S> {
         else {
             return Err(SubError::Closed);
         };
-        let up = |i: usize| lb.servers[i].health.is_up();
+        let up = |i: usize| lb.server_up(i) && lb.servers[i].addr.get().is_some();
         let picked = balancer
             .pick(lb, self.client_ip.as_str(), up)
             .ok_or(SubError::Closed)?;
         let server = &lb.servers[picked.index];
+        // Pages are fetched in plaintext HTTP/1.1 (`http::subrequest`).
+        if server.tls.is_some() {
+            let why = format!(
+                "{}: https error-page servers are not supported yet",
+                server.url
+            );
+            return Err(SubError::Unreachable(why));
+        }
+        let Some(addr) = server.addr.get() else {
+            return Err(SubError::Unreachable(format!(
+                "{}: does not resolve",
+                server.url
+            )));
+        };
         let saved = &self.edits.saved;
         let mut parts = saved.splitn(3, |&b| b == b'\n');
         let host = parts.next().unwrap_or(b"").trim_ascii_end();
@@ -214,14 +228,7 @@ impl<S: ClientIo> Conn<S> {
         req.extend_from_slice(b"\r\n");
         let timeout = lb.transport.read_timeout.unwrap_or(PAGE_TIMEOUT);
         let pool = &self.w.pool;
-        let page = subrequest::call(
-            pool,
-            server.addr,
-            &mut req,
-            false,
-            Some(MAX_PAGE_BYTES),
-            timeout,
-        );
+        let page = subrequest::call(pool, addr, &mut req, false, Some(MAX_PAGE_BYTES), timeout);
         page.await
     }
 }
