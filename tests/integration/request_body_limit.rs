@@ -58,3 +58,48 @@ fn a_chunked_body_is_cut_at_the_limit_and_answered_413() {
     ));
     assert_eq!(r.status, 200);
 }
+
+/// Regression: HTTP/2 streams once passed the limit (it was checked by the
+/// HTTP/1.1 connection only): a declared length over it and a streamed body
+/// that passes it are both answered 413.
+#[test]
+fn the_limit_holds_for_http2_streams() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let up = Upstream::echo("up");
+    let p = start(&up);
+    let url = format!("http://{}/h2", p.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    std::fs::write(&big, "x".repeat(1001)).unwrap();
+    let (out, err) = crate::h2::curl(&[
+        "--http2-prior-knowledge",
+        "-H",
+        "Host: app.test",
+        "--data-binary",
+        &format!("@{}", big.display()),
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_version} %{http_code}",
+        &url,
+    ]);
+    assert_eq!(out, "2 413", "{err}");
+    // Streamed from stdin: no length is declared, the count cuts it.
+    let mut curl = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "--http2-prior-knowledge"])
+        .args(["-H", "Host: app.test", "-T", "-", "-o", "/dev/null"])
+        .args(["-w", "%{http_version} %{http_code}", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    let mut stdin = curl.stdin.take().unwrap();
+    let _ = stdin.write_all("y".repeat(1200).as_bytes());
+    drop(stdin);
+    let done = curl.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(out, "2 413", "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(up.requests().iter().all(|s| s.body_len <= 1000));
+}

@@ -111,6 +111,7 @@ impl Downstream for Stream {
         let read_timeout = self.c.ep.cfg.read_timeout;
         let mut buf = std::mem::take(&mut self.scratch);
         let mut sent = 0u64;
+        let limit = self.c.ep.cfg.max_request_body_bytes;
         loop {
             let deadline = read_timeout.map(|d| Instant::now() + d);
             let next = rio::until(deadline, poll_fn(|cx| body.poll_data(cx)));
@@ -124,6 +125,12 @@ impl Downstream for Stream {
             };
             if data.is_empty() {
                 continue;
+            }
+            // The entry point's `transport.maxRequestBodyBytes`, counted on
+            // the DATA frames' payload (a declared length over it was
+            // refused before routing).
+            if limit.is_some_and(|max| sent + data.len() as u64 > max) {
+                return Err(RelayError::TooLarge);
             }
             buf.clear();
             if chunked {
@@ -238,11 +245,12 @@ impl Downstream for Stream {
     }
 
     async fn linger(&mut self) {
-        // The response is out and the request body is not wanted: the stream
-        // ends here (RFC 9113 §8.1), and the rest of the connection goes on.
-        if self.req != ReqState::Consumed {
-            self.reset(h2::Reason::NO_ERROR);
-        }
+        // The response is out and the request body is not wanted. The body
+        // stream was dropped unread when forwarding gave up on it, and the h2
+        // crate then resets the stream for the client (RFC 9113 §8.1) once the
+        // response's frames are sent: an explicit reset here would drop a
+        // response still queued (a 413 the client never saw).
+        self.body = None;
     }
 
     fn retry_policy(&self) -> Option<crate::middleware::Retry> {

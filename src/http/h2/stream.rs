@@ -115,6 +115,13 @@ pub(super) async fn serve(
 
 impl Stream {
     async fn handle(&mut self, head: &RequestHead) {
+        // The entry point's `transport.maxRequestBodyBytes`, as for HTTP/1.1.
+        if let (BodyKind::Length(n), Some(max)) = (head.body, self.c.ep.cfg.max_request_body_bytes)
+            && n > max
+        {
+            self.fail(Some(head), ProxyError::BodyTooLarge).await;
+            return;
+        }
         let view = self.c.w.view();
         let found = {
             let lookup = HeaderView {
@@ -278,10 +285,11 @@ impl Stream {
                 send.send_reset(h2::Reason::CANCEL);
             }
         }
-        // The request body nobody reads: tell the client to stop (RFC 9113 §8.1).
-        if self.req != ReqState::Consumed {
-            send.send_reset(h2::Reason::NO_ERROR);
-        }
+        // The request body nobody reads: dropped, so the h2 crate tells the
+        // client to stop with RST_STREAM(NO_ERROR) (RFC 9113 §8.1) once the
+        // response's frames are out. An explicit reset here would discard the
+        // response still queued, and the client would see no answer at all.
+        self.body = None;
     }
 
     /// Ends the stream with RST_STREAM (`reason`).
