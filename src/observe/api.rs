@@ -36,7 +36,8 @@ pub fn handle(hub: &Hub, snap: &Snapshot, req: &Request) -> Reply {
         "entrypoints" => api_docs::entry_points(hub),
         "http/routers" => api_docs::routers(hub, snap),
         "http/services" => api_docs::services(hub, snap),
-        "http/middlewares" | "tcp/routers" | "tcp/services" | "tcp/middlewares" => Vec::new(),
+        "http/middlewares" => api_docs::middlewares(hub, snap),
+        "tcp/routers" | "tcp/services" | "tcp/middlewares" => Vec::new(),
         _ => return not_found(),
     };
     match name {

@@ -73,6 +73,12 @@ pub fn routers(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                 "name": r.name,
                 "provider": provider(&r.name),
             });
+            if !r.middlewares.is_empty() {
+                let names: Vec<&str> = (r.middlewares.iter())
+                    .map(|&m| snap.middlewares[m as usize].name.as_str())
+                    .collect();
+                doc["middlewares"] = names.into();
+            }
             if let Some(errs) = errors.remove(&r.name) {
                 doc["status"] = "warning".into();
                 doc["error"] = errs.into();
@@ -183,6 +189,50 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
 }
 
 /// The health check as Traefik's API shows it (durations in Go's form).
+/// Traefik's middleware documents: name, type (lower case, as Traefik's API
+/// writes it), provider, and the routers whose chains run it (an entry
+/// point's middlewares count for each of its routers, as they run there).
+pub fn middlewares(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
+    let mut errors = broken(hub, "http.middlewares");
+    let mut out: Vec<Value> = (snap.middlewares.iter().enumerate())
+        .map(|(id, m)| {
+            let id = id as u32;
+            let used_by: Vec<&str> = (snap.routers.iter())
+                .filter(|r| {
+                    r.middlewares.contains(&id)
+                        || r.entry_points.iter().any(|ep| {
+                            let i = hub.cfg.entry_points.iter().position(|e| &e.name == ep);
+                            i.is_some_and(|i| snap.entry_chains[i].contains(&id))
+                        })
+                })
+                .map(|r| r.name.as_str())
+                .collect();
+            let mut doc = json!({
+                "name": m.name,
+                "type": m.kind.type_name().to_ascii_lowercase(),
+                "status": "enabled",
+                "usedBy": used_by,
+                "provider": provider(&m.name),
+            });
+            if let Some(errs) = errors.remove(&m.name) {
+                doc["status"] = "warning".into();
+                doc["error"] = errs.into();
+            }
+            doc
+        })
+        .collect();
+    for (name, errs) in errors {
+        out.push(json!({
+            "status": "disabled",
+            "error": errs,
+            "provider": provider(&name),
+            "name": name,
+            "usedBy": [],
+        }));
+    }
+    sort(out)
+}
+
 fn health_check(hc: &crate::config::HealthCheck) -> Value {
     let mut doc = json!({
         "path": hc.path,
@@ -229,7 +279,7 @@ pub fn overview(hub: &Hub, snap: &Snapshot) -> Value {
         "http": {
             "routers": counts(&routers(hub, snap)),
             "services": counts(&services(hub, snap)),
-            "middlewares": zero,
+            "middlewares": counts(&middlewares(hub, snap)),
         },
         "tcp": {"routers": zero, "services": zero, "middlewares": zero},
         "udp": {"routers": zero, "services": zero},
@@ -278,7 +328,7 @@ pub fn rawdata(hub: &Hub, snap: &Snapshot) -> Value {
     json!({
         "routers": by_name(routers(hub, snap)),
         "services": by_name(services(hub, snap)),
-        "middlewares": {},
+        "middlewares": by_name(middlewares(hub, snap)),
         "tcpRouters": {},
         "tcpServices": {},
         "tcpMiddlewares": {},

@@ -142,3 +142,35 @@ fn observe_entry_point_must_exist() {
         "{err}"
     );
 }
+
+/// Regression: `/api/http/middlewares` answered `[]` whatever was configured.
+#[test]
+fn api_lists_middlewares_with_the_routers_that_run_them() {
+    use crate::common::config::{lb_service, router};
+    let a = Upstream::echo("a");
+    let mut dynamic = router("a", "Host(`a.test`)", "svc");
+    dynamic.push_str("middlewares = [\"strip\"]\n");
+    dynamic.push_str("[http.middlewares.strip.stripPrefix]\nprefixes = [\"/x\"]\n");
+    dynamic.push_str("[http.middlewares.unused.addPrefix]\nprefix = \"/y\"\n");
+    dynamic.push_str(&lb_service("svc", &[a.url()]));
+    let cfg = with_admin(ProxyConfig::new(&dynamic), "[api]\ninsecure = true\n");
+    let p = Proxy::start(&cfg);
+
+    let (status, m) = api(&p, "/api/http/middlewares/strip@file");
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["type"], "stripprefix");
+    assert_eq!(m["status"], "enabled");
+    assert_eq!(m["provider"], "file");
+    assert_eq!(m["usedBy"], serde_json::json!(["a@file"]));
+    let (_, list) = api(&p, "/api/http/middlewares");
+    let names: Vec<&str> = (list.as_array().unwrap().iter())
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["strip@file", "unused@file"]);
+    let (_, r) = api(&p, "/api/http/routers/a@file");
+    assert_eq!(r["middlewares"], serde_json::json!(["strip@file"]));
+    let (_, o) = api(&p, "/api/overview");
+    assert_eq!(o["http"]["middlewares"]["total"], 2);
+    let (_, raw) = api(&p, "/api/rawdata");
+    assert_eq!(raw["middlewares"]["unused@file"]["type"], "addprefix");
+}
