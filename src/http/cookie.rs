@@ -2,6 +2,19 @@
 //! `Request.Cookie` does for the first field that has it: names compare
 //! exactly, values lose their surrounding quotes.
 
+/// The value of the first cookie `name` among the `Cookie` fields of a field
+/// block (`buf` and its fields' spans).
+pub fn in_fields<'a>(
+    buf: &'a [u8],
+    headers: &[crate::http::codec::HeaderSpan],
+    name: &[u8],
+) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .filter(|h| h.name.get(buf).eq_ignore_ascii_case(b"cookie"))
+        .find_map(|h| find(h.value.get(buf), name))
+}
+
 /// The value of cookie `name` in one `Cookie` field value, if it is there.
 pub fn find<'a>(field: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     field.split(|&b| b == b';').find_map(|pair| {

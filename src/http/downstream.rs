@@ -156,3 +156,13 @@ pub trait Downstream {
     /// request sent whole with its head) can go.
     fn end_attempts(&mut self);
 }
+
+/// Whether a request with this method may be sent again after a failed
+/// attempt (RFC 9110 §9.2.2: the idempotent methods; `POST`, `PATCH` and
+/// `CONNECT` are not).
+pub fn idempotent(method: &[u8]) -> bool {
+    matches!(
+        method,
+        b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
+    )
+}

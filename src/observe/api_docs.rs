@@ -59,7 +59,7 @@ fn provider(name: &str) -> &str {
 
 pub fn routers(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
     let mut errors = broken(hub, "http.routers");
-    let mut out: Vec<Value> = snap
+    let out: Vec<Value> = snap
         .routers
         .iter()
         .map(|r| {
@@ -79,28 +79,16 @@ pub fn routers(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                     .collect();
                 doc["middlewares"] = names.into();
             }
-            if let Some(errs) = errors.remove(&r.name) {
-                doc["status"] = "warning".into();
-                doc["error"] = errs.into();
-            }
+            warn(&mut doc, &mut errors, &r.name);
             doc
         })
         .collect();
-    for (name, errs) in errors {
-        out.push(json!({
-            "status": "disabled",
-            "error": errs,
-            "provider": provider(&name),
-            "name": name,
-            "using": [],
-        }));
-    }
-    sort(out)
+    with_disabled(out, errors, "using")
 }
 
 pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
     let mut errors = broken(hub, "http.services");
-    let mut out: Vec<Value> = snap
+    let out: Vec<Value> = snap
         .services
         .iter()
         .enumerate()
@@ -175,26 +163,19 @@ pub fn services(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                 }
                 _ => doc["type"] = "internal".into(),
             }
-            if let Some(errs) = errors.remove(&s.name) {
-                doc["status"] = "warning".into();
-                doc["error"] = errs.into();
-            }
+            warn(&mut doc, &mut errors, &s.name);
             doc
         })
         .collect();
-    for (name, errs) in errors {
-        out.push(json!({"status": "disabled", "error": errs, "provider": provider(&name), "name": name, "usedBy": []}));
-    }
-    sort(out)
+    with_disabled(out, errors, "usedBy")
 }
 
-/// The health check as Traefik's API shows it (durations in Go's form).
 /// Traefik's middleware documents: name, type (lower case, as Traefik's API
 /// writes it), provider, and the routers whose chains run it (an entry
 /// point's middlewares count for each of its routers, as they run there).
 pub fn middlewares(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
     let mut errors = broken(hub, "http.middlewares");
-    let mut out: Vec<Value> = (snap.middlewares.iter().enumerate())
+    let out: Vec<Value> = (snap.middlewares.iter().enumerate())
         .map(|(id, m)| {
             let id = id as u32;
             let used_by: Vec<&str> = (snap.routers.iter())
@@ -214,25 +195,14 @@ pub fn middlewares(hub: &Hub, snap: &Snapshot) -> Vec<Value> {
                 "usedBy": used_by,
                 "provider": provider(&m.name),
             });
-            if let Some(errs) = errors.remove(&m.name) {
-                doc["status"] = "warning".into();
-                doc["error"] = errs.into();
-            }
+            warn(&mut doc, &mut errors, &m.name);
             doc
         })
         .collect();
-    for (name, errs) in errors {
-        out.push(json!({
-            "status": "disabled",
-            "error": errs,
-            "provider": provider(&name),
-            "name": name,
-            "usedBy": [],
-        }));
-    }
-    sort(out)
+    with_disabled(out, errors, "usedBy")
 }
 
+/// The health check as Traefik's API shows it (durations in Go's form).
 fn health_check(hc: &crate::config::HealthCheck) -> Value {
     let mut doc = json!({
         "path": hc.path,
@@ -260,6 +230,35 @@ fn health_check(hc: &crate::config::HealthCheck) -> Value {
         doc["headers"] = json!(headers);
     }
     doc
+}
+
+/// A loaded object that a refused reload would have changed: `warning`, with
+/// the errors.
+fn warn(doc: &mut Value, errors: &mut BTreeMap<String, Vec<String>>, name: &str) {
+    if let Some(errs) = errors.remove(name) {
+        doc["status"] = "warning".into();
+        doc["error"] = errs.into();
+    }
+}
+
+/// The list, plus a `disabled` document for each object only a refused reload
+/// defines (`users`: the list key naming what uses it, empty), sorted by name.
+fn with_disabled(
+    mut out: Vec<Value>,
+    errors: BTreeMap<String, Vec<String>>,
+    users: &str,
+) -> Vec<Value> {
+    for (name, errs) in errors {
+        let mut doc = json!({
+            "status": "disabled",
+            "error": errs,
+            "provider": provider(&name),
+            "name": name,
+        });
+        doc[users] = json!([]);
+        out.push(doc);
+    }
+    sort(out)
 }
 
 fn sort(mut v: Vec<Value>) -> Vec<Value> {

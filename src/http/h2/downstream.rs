@@ -18,7 +18,7 @@ use h2::SendStream;
 use super::stream::Stream;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
-use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written};
+use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written, idempotent};
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
 use crate::http::server::{Outcome, ReqState};
@@ -37,11 +37,7 @@ impl Downstream for Stream {
     }
 
     fn request_cookie(&self, name: &[u8]) -> Option<&[u8]> {
-        let buf = &self.buf;
-        self.headers
-            .iter()
-            .filter(|h| h.name.get(buf).eq_ignore_ascii_case(b"cookie"))
-            .find_map(|h| crate::http::cookie::find(h.value.get(buf), name))
+        crate::http::cookie::in_fields(&self.buf, &self.headers, name)
     }
 
     fn add_response_header(&mut self, name: &[u8], parts: &[&[u8]]) {
@@ -270,13 +266,6 @@ fn chunk_size_line(buf: &mut Vec<u8>, n: usize) {
         buf.push(b"0123456789abcdef"[(n >> (i * 4)) & 0xf]);
     }
     buf.extend_from_slice(b"\r\n");
-}
-
-fn idempotent(method: &[u8]) -> bool {
-    matches!(
-        method,
-        b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
-    )
 }
 
 /// A failure while the response body streams: the status is out, so the

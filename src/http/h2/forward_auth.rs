@@ -39,13 +39,6 @@ impl Stream {
         let method = head.method.get(&self.buf);
         match auth_call::call(&self.c.w.pool, fa, name, &mut request, head, method).await {
             Verdict::Allow(resp) => {
-                let client = auth_call::Client {
-                    buf: &self.buf,
-                    headers: &self.headers,
-                    trusted: self.c.trusted,
-                    tls: self.c.tls,
-                    client_ip: self.c.client_ip.as_str(),
-                };
                 auth_call::copy_fields(&client, &mut self.edits, fa, &resp);
                 true
             }

@@ -10,7 +10,7 @@ use super::{ClientIo, Conn, INLINE_BODY_MAX, Outcome, ReqState};
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::Version;
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
-use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written};
+use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written, idempotent};
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
 use crate::middleware::HeaderOp;
@@ -30,11 +30,7 @@ impl<S: ClientIo> Downstream for Conn<S> {
     }
 
     fn request_cookie(&self, name: &[u8]) -> Option<&[u8]> {
-        let buf = &self.buf;
-        self.headers
-            .iter()
-            .filter(|h| h.name.get(buf).eq_ignore_ascii_case(b"cookie"))
-            .find_map(|h| crate::http::cookie::find(h.value.get(buf), name))
+        crate::http::cookie::in_fields(&self.buf, &self.headers, name)
     }
 
     fn add_response_header(&mut self, name: &[u8], parts: &[&[u8]]) {
@@ -258,13 +254,6 @@ impl<S: ClientIo> Downstream for Conn<S> {
     fn end_attempts(&mut self) {
         io::consume(&mut self.buf, std::mem::take(&mut self.kept_for_retry));
     }
-}
-
-fn idempotent(method: &[u8]) -> bool {
-    matches!(
-        method,
-        b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE" | b"PUT" | b"DELETE"
-    )
 }
 
 impl<S: ClientIo> Conn<S> {

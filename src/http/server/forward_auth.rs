@@ -44,32 +44,22 @@ impl<S: ClientIo> Conn<S> {
             Taken::Range(r) => Some(&self.buf[r.clone()]),
             Taken::Decoded(v) => Some(v),
         };
-        let client = self.auth_client();
-        auth_call::write_request(&client, head, fa, &self.edits, payload, &mut request);
-        let method = head.method.get(&self.buf);
-        match auth_call::call(&self.w.pool, fa, name, &mut request, head, method).await {
-            Verdict::Allow(resp) => {
-                let client = auth_call::Client {
-                    buf: &self.buf,
-                    headers: &self.headers,
-                    trusted: self.trusted,
-                    tls: self.tls,
-                    client_ip: self.client_ip.as_str(),
-                };
-                auth_call::copy_fields(&client, &mut self.edits, fa, &resp);
-                Ok(())
-            }
-            Verdict::Deny(denial) => Err(self.auth_answer(head, &denial).await),
-        }
-    }
-
-    fn auth_client(&self) -> auth_call::Client<'_> {
-        auth_call::Client {
+        // From the fields, not `&self`: the edits are changed while it lives.
+        let client = auth_call::Client {
             buf: &self.buf,
             headers: &self.headers,
             trusted: self.trusted,
             tls: self.tls,
             client_ip: self.client_ip.as_str(),
+        };
+        auth_call::write_request(&client, head, fa, &self.edits, payload, &mut request);
+        let method = head.method.get(&self.buf);
+        match auth_call::call(&self.w.pool, fa, name, &mut request, head, method).await {
+            Verdict::Allow(resp) => {
+                auth_call::copy_fields(&client, &mut self.edits, fa, &resp);
+                Ok(())
+            }
+            Verdict::Deny(denial) => Err(self.auth_answer(head, &denial).await),
         }
     }
 
