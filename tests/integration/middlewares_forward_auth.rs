@@ -162,8 +162,12 @@ fn an_unreachable_auth_server_is_a_500() {
     let r = request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
     assert_eq!((r.status, r.text().as_str()), (500, ""));
     assert!(app.requests().is_empty());
+    // The log is read from proxyd's stderr by another thread: wait for it.
     assert!(
-        p.log_contains("forwardAuth fa@file: error calling"),
+        p.wait_log(
+            "forwardAuth fa@file: error calling",
+            std::time::Duration::from_secs(10)
+        ),
         "{}",
         p.log_text()
     );
