@@ -147,7 +147,11 @@ fn tls_alpn01_issues_the_certificate() {
         "acme tls-alpn-01: start to served certificate {:?}",
         started.elapsed()
     );
-    assert!(p.log_contains("certificate obtained"), "{}", p.log_text());
+    assert!(
+        p.wait_log("certificate obtained", LOG_WAIT),
+        "{}",
+        p.log_text()
+    );
 }
 
 #[test]
@@ -228,10 +232,10 @@ fn a_challenge_proxyd_cannot_answer_is_logged_and_retried() {
     let failed = "cannot obtain a certificate for [\"site.acme.test\"]";
     assert!(p.wait_log_count(failed, 2, ISSUE_LIMIT), "{}", p.log_text());
     assert!(
-        p.log_contains("urn:ietf:params:acme:error:"),
+        p.wait_log("urn:ietf:params:acme:error:", LOG_WAIT),
         "{}",
         p.log_text()
     );
-    assert!(p.log_contains("next try in"), "{}", p.log_text());
+    assert!(p.wait_log("next try in", LOG_WAIT), "{}", p.log_text());
     assert!(served(&pebble.client(), websecure).is_none());
 }

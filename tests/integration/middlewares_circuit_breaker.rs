@@ -77,7 +77,7 @@ fn a_failing_upstream_trips_it_for_the_whole_process() {
         assert_eq!(get(&p).0, 418, "open for every worker");
     }
     assert!(
-        p.log_contains("circuit breaker tripped"),
+        p.wait_log("circuit breaker tripped", LOG_WAIT),
         "{}",
         p.log_text()
     );

@@ -96,7 +96,7 @@ fn the_error_service_down_leaves_the_status_with_its_failure_text() {
     assert_eq!(r.status, 503);
     assert!(r.text().contains("Bad Gateway"), "{}", r.text());
     assert!(
-        p.log_contains("error page for status 503 failed"),
+        p.wait_log("error page for status 503 failed", LOG_WAIT),
         "{}",
         p.log_text()
     );

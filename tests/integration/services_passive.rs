@@ -67,7 +67,7 @@ fn failed_requests_take_a_server_out_until_the_window_passes() {
         tripped.elapsed() < Duration::from_millis(1500),
         "too slow to tell"
     );
-    assert!(p.log_contains(&format!("server={} DOWN for 1.5s", b.url())));
+    assert!(p.wait_log(&format!("server={} DOWN for 1.5s", b.url()), LOG_WAIT));
 
     let (status, doc) = api(&p, "/api/http/services/app@file");
     assert_eq!(status, 200, "{doc}");

@@ -143,10 +143,10 @@ fn upstream_stalled_mid_body_closes_both_sides_after_read_timeout() {
         p.wait_log("status=504", SETTLE),
         "timeout not logged as 504"
     );
-    assert!(p.log_contains(&format!(
-        "upstream {} sent nothing for readTimeout",
-        up.addr()
-    )));
+    assert!(p.wait_log(
+        &format!("upstream {} sent nothing for readTimeout", up.addr()),
+        LOG_WAIT
+    ));
 }
 
 #[test]
@@ -274,8 +274,11 @@ fn upstream_that_never_reads_the_body_is_504_after_write_timeout() {
     assert!(writer.join().unwrap() < len);
     drop(c);
     assert_released(&p, &up, base, true);
-    assert!(p.log_contains(&format!(
-        "upstream {} took no request bytes for writeTimeout",
-        up.addr()
-    )));
+    assert!(p.wait_log(
+        &format!(
+            "upstream {} took no request bytes for writeTimeout",
+            up.addr()
+        ),
+        LOG_WAIT
+    ));
 }

@@ -347,5 +347,5 @@ fn server_url_path_is_prepended_only_with_preserve_path() {
     }
     let seen: Vec<String> = up.requests().into_iter().map(|s| s.target).collect();
     assert_eq!(seen, ["/x?q=1", "/base/x?q=1"]);
-    assert!(p.log_contains("is not sent upstream without preservePath"));
+    assert!(p.wait_log("is not sent upstream without preservePath", LOG_WAIT));
 }

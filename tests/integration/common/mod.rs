@@ -28,6 +28,10 @@ pub use upstream::{Behavior, Upstream};
 /// load, short enough that a hung proxy fails the test instead of the CI job.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a test waits for a log line that follows what it just saw: proxyd's
+/// stderr is read by another thread, so a line can land after the answer.
+pub const LOG_WAIT: Duration = Duration::from_secs(10);
+
 /// Polls `f` until it returns `Some`, sleeping `step` between tries, for at
 /// most `limit`. Returns `None` on timeout.
 pub fn poll_until<T>(
