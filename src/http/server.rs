@@ -10,7 +10,7 @@ use monoio::io::Canceller;
 use monoio::net::TcpStream;
 
 use crate::config::ServiceKind;
-use crate::http::codec::{HeadParser, HeaderSpan, ParseError, RequestHead};
+use crate::http::codec::{HeadParser, HeaderSpan, RequestHead};
 use crate::http::error::ProxyError;
 use crate::http::proxy;
 use crate::middleware::Flow;
@@ -18,7 +18,6 @@ use crate::net::ip_text::IpText;
 use crate::net::tunnel;
 use crate::net::upstream::UpstreamConn;
 use crate::router::{HeaderLookup, RequestInfo};
-use crate::runtime::io::{self, IoFail};
 use crate::runtime::panic::CatchUnwind;
 use crate::worker::view::Runtime;
 use crate::worker::{EntryCtx, Held, Spot, WorkerCtx};
@@ -295,16 +294,6 @@ pub(crate) fn trusted(cfg: &crate::config::EntryPoint, peer: SocketAddr) -> bool
     cfg.forwarded_insecure || cfg.trusted_ips.iter().any(|net| net.contains(&ip))
 }
 
-/// Why no request head came.
-enum NoHead {
-    /// Closed, idle timeout, stop, or an I/O error: end quietly.
-    Closed,
-    /// Quiet for a while: park until the client sends again or `deadline`.
-    Park(Option<Instant>),
-    /// Answer with this error, then close.
-    Fail(ProxyError),
-}
-
 mod acme;
 mod answers;
 mod body_limit;
@@ -315,78 +304,11 @@ mod errors;
 mod forward_auth;
 mod local;
 mod observed;
+mod read_head;
+
+use read_head::NoHead;
 
 impl<S: ClientIo> Conn<S> {
-    /// Reads until a complete request head is buffered. `Err(None)`: the connection
-    /// ended quietly (closed, idle timeout, shutdown); `Err(Some(e))`: answer `e`.
-    async fn read_head(&mut self) -> Result<RequestHead, NoHead> {
-        self.parser.reset();
-        let ep = self.ep.clone();
-        let cfg = &ep.cfg;
-        let mut started = (!self.buf.is_empty()).then(Instant::now);
-        loop {
-            if started.is_some() {
-                match self
-                    .parser
-                    .parse_request(&self.buf, cfg.max_header_bytes, &mut self.headers)
-                {
-                    Ok(Some(head)) => return Ok(head),
-                    Ok(None) => {}
-                    Err(e) => return Err(NoHead::Fail(e.into())),
-                }
-            }
-            if !io::reserve_up_to(&mut self.buf, CLIENT_BUF_SIZE, cfg.max_header_bytes + 1) {
-                return Err(NoHead::Fail(ParseError::TooLarge.into()));
-            }
-            let n = match started {
-                None => self.read_idle().await?,
-                Some(t) => {
-                    let deadline = cfg.read_timeout.map(|d| t + d);
-                    match io::read_some(&mut self.io, &mut self.buf, usize::MAX, deadline).await {
-                        Ok(n) => n,
-                        Err(IoFail::Timeout) => {
-                            return Err(NoHead::Fail(ProxyError::RequestTimeout));
-                        }
-                        Err(IoFail::Io(_)) => return Err(NoHead::Closed),
-                    }
-                }
-            };
-            if n == 0 {
-                return Err(NoHead::Closed);
-            }
-            started.get_or_insert_with(Instant::now);
-        }
-    }
-
-    /// Waits for the first byte of the next request: bounded by idleTimeout, cut
-    /// short by a graceful shutdown, and parked once the client has been quiet for
-    /// [`IDLE_HOLD`] (so 10k idle keep-alive connections cost little more than
-    /// their sockets).
-    async fn read_idle(&mut self) -> Result<usize, NoHead> {
-        let now = Instant::now();
-        let deadline = self.ep.cfg.idle_timeout.map(|d| now + d);
-        let shutdown = self.w.shutdown.clone();
-        if shutdown.is_fired() {
-            return Err(NoHead::Closed);
-        }
-        // An active client's next request usually comes soon: keep a read posted
-        // with the small buffer, as the hot path wants.
-        let hold = deadline.map_or(now + IDLE_HOLD, |d| d.min(now + IDLE_HOLD));
-        let read = self
-            .io
-            .read_or_quiet(&mut self.buf, hold, deadline, &mut self.canceller);
-        let first = monoio::select! {
-            r = read => r,
-            _ = shutdown.wait() => return Err(NoHead::Closed),
-        };
-        match first {
-            IdleRead::Data(Ok(n)) => Ok(n),
-            IdleRead::Data(Err(_)) => Err(NoHead::Closed),
-            IdleRead::Quiet if deadline.is_some_and(|d| Instant::now() >= d) => Err(NoHead::Closed),
-            IdleRead::Quiet => Err(NoHead::Park(deadline)),
-        }
-    }
-
     async fn handle(&mut self, head: &RequestHead) -> Outcome {
         if head.is_connect {
             // proxyd is a reverse proxy: it does not open tunnels for clients.
