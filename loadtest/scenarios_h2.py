@@ -26,6 +26,11 @@ SCENARIOS = {
 }
 H2_CONNS = 4
 H2_STREAMS = 100
+# Up to H2_CONNS × H2_STREAMS requests are in flight, each on its own upstream
+# connection (HTTP/1.1, and nginx's grpc_pass too, do not multiplex): every
+# proxy keeps that many idle, else the pools churn (nginx's usual `keepalive 64`
+# closed ~1 connection per request here).
+POOL = 512
 
 
 def run_h2load(ctx, t, path, duration):
@@ -76,10 +81,13 @@ def scenario_h2(ctx):
 rule = "PathPrefix(`/`)"
 service = "origin"
 [http.services.origin.loadBalancer]
+serversTransport = "pool"
   [[http.services.origin.loadBalancer.servers]]
   url = "http://127.0.0.1:{o}"
+[http.serversTransports.pool]
+maxIdleConnsPerHost = {POOL}
 """, tls=cert),
-        "nginx": c.start_nginx(ctx, "h2", f"""  upstream origin {{ server 127.0.0.1:{o}; keepalive 64; }}
+        "nginx": c.start_nginx(ctx, "h2", f"""  upstream origin {{ server 127.0.0.1:{o}; keepalive {POOL}; }}
   server {{
     listen 127.0.0.1:{{port}}{listen} backlog=4096 default_server;
 {directive}    server_name _;
@@ -95,7 +103,8 @@ service = "origin"
     }
     ctx.add("h2", SCENARIOS["h2"], ctx.h.rows_from(h2_runs(ctx, ts)),
             note=f"h2load -t1 -c{H2_CONNS} -m{H2_STREAMS} over TLS 1.3 (ALPN h2, ECDSA P-256) to the proxy; "
-                 "the proxy to the origin: HTTP/1.1 with keep-alive. nginx `listen … ssl` with HTTP/2 on "
+                 f"the proxy to the origin: HTTP/1.1 with keep-alive, {POOL} idle connections kept (nginx `keepalive`, "
+                 "proxyd `maxIdleConnsPerHost`; HAProxy keeps all by default). nginx `listen … ssl` with HTTP/2 on "
                  "(`http2 on;` from 1.25.1, the `http2` listen parameter before); HAProxy `bind … ssl crt … "
                  "alpn h2,http/1.1`; proxyd's TLS entry point (ALPN `h2`, `http/1.1` by default). h2load gives "
                  "no latency percentiles.")
@@ -126,8 +135,11 @@ def scenario_h2c(ctx):
 rule = "PathPrefix(`/`)"
 service = "origin"
 [http.services.origin.loadBalancer]
+serversTransport = "pool"
   [[http.services.origin.loadBalancer.servers]]
   url = "h2c://127.0.0.1:{o}"
+[http.serversTransports.pool]
+maxIdleConnsPerHost = {POOL}
 """)
     ok, msg = c.proxyd_check(ctx, static)
     skip = ""
@@ -139,7 +151,7 @@ service = "origin"
     # nginx: its front listener speaks h2c on h2_port, HTTP/1.1 on port (readiness).
     h2_front = ctx.h.free_port()
     listen, directive = c.nginx_h2(False)
-    nginx = c.start_nginx(ctx, "h2c", f"""  upstream origin_h2c {{ server 127.0.0.1:{o}; keepalive 64; }}
+    nginx = c.start_nginx(ctx, "h2c", f"""  upstream origin_h2c {{ server 127.0.0.1:{o}; keepalive {POOL}; }}
   server {{
     listen 127.0.0.1:{{port}} backlog=4096 default_server;
     listen 127.0.0.1:{h2_front}{listen} backlog=4096;
@@ -163,7 +175,8 @@ service = "origin"
     note = (f"h2load -t1 -c{H2_CONNS} -m{H2_STREAMS} in clear text (h2c, prior knowledge) to the proxy; the "
             "proxy to the origin (nginx `listen … http2` without TLS): h2c over kept-alive connections. "
             "proxyd: an `h2c://` server; HAProxy `server … proto h2`; nginx has no HTTP/2 `proxy_pass`, so "
-            "it uses `grpc_pass grpc://` (its gRPC proxy, HTTP/2 to the upstream with `keepalive 64`): "
+            "it uses `grpc_pass grpc://` (its gRPC proxy, HTTP/2 to the upstream, one request per connection, "
+            f"`keepalive {POOL}`; proxyd `maxIdleConnsPerHost = {POOL}`): "
             "what is compared is each proxy's cheapest way to forward HTTP/2 to an HTTP/2 origin.")
     if skip:
         note += f" **{skip}**"
