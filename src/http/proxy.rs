@@ -88,7 +88,7 @@ async fn attempts<D: Downstream>(
             more: tries.more(),
             ..Attempt::default()
         };
-        let result = exchange(d, head, lb, server, &mut at, copy.as_deref_mut()).await;
+        let result = exchange(d, head, lb, server, &mut at, copy.as_deref_mut(), &picked).await;
         if let Some(p) = &picked {
             note_passive(d, lb, p.index, &result);
         }
@@ -187,6 +187,7 @@ async fn exchange<D: Downstream>(
     server: &Server,
     at: &mut Attempt,
     copy: Option<&mut Vec<u8>>,
+    picked: &Option<Picked<'_>>,
 ) -> Result<Outcome, ProxyError> {
     let side = ServerSide {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
@@ -243,6 +244,9 @@ async fn exchange<D: Downstream>(
     };
     // From here on the client may see the response: no more attempts.
     at.answered = true;
+    if let Some(p) = picked {
+        p.first_byte();
+    }
     if resp.status == 101 {
         return d.switch_protocols(head, &resp, up).await;
     }
