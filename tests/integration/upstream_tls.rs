@@ -6,6 +6,7 @@ mod names;
 mod probes;
 mod server;
 
+mod sans;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -207,7 +208,13 @@ fn bad_transport_tls_settings_are_refused_at_load() {
 /// A leaf for 127.0.0.1 that also carries `uri` as a URI SAN.
 fn leaf_with_uri(ca: &Ca, uri: &str) -> Leaf {
     use rcgen::{CertificateParams, KeyPair, SanType};
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
+    leaf_with(ca, &["127.0.0.1"], uri)
+}
+
+/// A leaf for `names` (IP addresses or DNS names) and the URI SAN `uri`.
+fn leaf_with(ca: &Ca, names: &[&str], uri: &str) -> Leaf {
     params
         .subject_alt_names
         .push(SanType::URI(uri.try_into().unwrap()));
@@ -230,7 +237,7 @@ fn peer_cert_uri_requires_that_uri_san() {
     drop(p);
     let t = "rootCAs = [\"ca.crt\"]\npeerCertURI = \"spiffe://test/other\"\n";
     let p = start(&up.url(), t, &[ca_file(&ca)], "");
-    refused(&p, &up.url(), "no URI SAN");
+    refused(&p, &up.url(), "no matching SAN");
     drop(p);
     // With insecureSkipVerify the chain is still checked, as Traefik does.
     let other = Ca::new("other CA");
