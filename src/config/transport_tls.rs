@@ -69,7 +69,7 @@ fn is_inline(s: &str) -> bool {
     s.trim_start().starts_with("-----BEGIN")
 }
 
-fn resolve(file: &Path, p: &str) -> PathBuf {
+pub(super) fn resolve(file: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     match file.parent() {
         Some(dir) if p.is_relative() => dir.join(p),

@@ -1,12 +1,14 @@
 //! `https://` servers and `serversTransports` TLS against the real binary: a
 //! rustls upstream with rcgen certificates (`upstream_tls/server.rs`); probes
-//! over TLS (`probes`); server URLs with host names (`names`).
+//! over TLS (`probes`); server URLs with host names (`names`); `peerCertSANs`
+//! (`sans`); forwardAuth to an https auth server (`forward_auth`).
 
+mod forward_auth;
 mod names;
 mod probes;
+mod sans;
 mod server;
 
-mod sans;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -207,14 +209,14 @@ fn bad_transport_tls_settings_are_refused_at_load() {
 
 /// A leaf for 127.0.0.1 that also carries `uri` as a URI SAN.
 fn leaf_with_uri(ca: &Ca, uri: &str) -> Leaf {
-    use rcgen::{CertificateParams, KeyPair, SanType};
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let mut params = CertificateParams::new(names).unwrap();
     leaf_with(ca, &["127.0.0.1"], uri)
 }
 
 /// A leaf for `names` (IP addresses or DNS names) and the URI SAN `uri`.
 fn leaf_with(ca: &Ca, names: &[&str], uri: &str) -> Leaf {
+    use rcgen::{CertificateParams, KeyPair, SanType};
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
     params
         .subject_alt_names
         .push(SanType::URI(uri.try_into().unwrap()));

@@ -228,7 +228,14 @@ impl<S: ClientIo> Conn<S> {
         req.extend_from_slice(b"\r\n");
         let timeout = lb.transport.read_timeout.unwrap_or(PAGE_TIMEOUT);
         let pool = &self.w.pool;
-        let page = subrequest::call(pool, addr, &mut req, false, Some(MAX_PAGE_BYTES), timeout);
+        let page = subrequest::call(
+            pool,
+            (addr, None),
+            &mut req,
+            false,
+            Some(MAX_PAGE_BYTES),
+            timeout,
+        );
         page.await
     }
 }
