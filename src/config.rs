@@ -181,6 +181,7 @@ pub fn read_dynamic_with(static_cfg: &StaticConfig, sources: Vec<SourceFile>) ->
     tls::read_referenced(&mut files);
     middlewares::read_users_files(&mut files);
     transport_tls::read_files(&mut files);
+    middlewares::read_tls_files(&mut files);
     files
 }
 

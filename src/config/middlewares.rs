@@ -32,6 +32,7 @@ mod content_type;
 mod digest_auth;
 mod errors;
 mod forward_auth;
+pub use forward_auth::{RawClientTls, read_tls_files};
 
 pub use errors::link as link_errors;
 mod headers;
@@ -331,7 +332,7 @@ fn one(
             Err((k, reason)) => return fail(key(&format!(".retry.{k}")), reason),
         }
     } else if let Some(m) = &raw.forward_auth {
-        match forward_auth::compile(m) {
+        match forward_auth::compile(&def.file, m, extra) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".forwardAuth.{k}")), reason),
         }

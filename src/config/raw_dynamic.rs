@@ -233,6 +233,8 @@ pub struct RawServersTransport {
     pub disable_http2: Option<bool>,
     #[serde(rename = "peerCertURI")]
     pub peer_cert_uri: Option<String>,
+    #[serde(rename = "peerCertSANs")]
+    pub peer_cert_sans: Option<Vec<super::transport_verify::RawSan>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -335,6 +335,7 @@ pub struct RawForwardAuth {
     pub preserve_request_method: bool,
     #[serde(rename = "authSigninURL", default)]
     pub auth_signin_url: String,
+    pub tls: Option<super::middlewares::RawClientTls>,
 }
 
 /// `errors` (Traefik's `ErrorPage`).

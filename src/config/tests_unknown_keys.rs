@@ -72,7 +72,7 @@ name = \"c\"
 [http.services.s.highestRandomWeight]
 services = []
 [http.serversTransports.x]
-peerCertSANs = [\"x\"]
+spiffe = {}
 ";
     let got = dynamic(src);
     assert_eq!(
@@ -83,8 +83,8 @@ peerCertSANs = [\"x\"]
                 unsupported("highestRandomWeight")
             ),
             (
-                "http.serversTransports.x.peerCertSANs (line 8 column 1)".into(),
-                unsupported("peerCertSANs")
+                "http.serversTransports.x.spiffe (line 8 column 1)".into(),
+                unsupported("spiffe")
             ),
         ]
     );

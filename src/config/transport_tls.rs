@@ -2,7 +2,7 @@
 //! transport, built here on the control thread and shared by every worker:
 //! `serverName`, `insecureSkipVerify`, `rootCAs`, `certificates` (client
 //! certificates for mTLS), `cipherSuites`, `minVersion`, `maxVersion`,
-//! `peerCertURI` (`transport_verify.rs`), and `disableHTTP2` (accepted: proxyd
+//! `peerCertSANs` and `peerCertURI` (`transport_verify.rs`), and `disableHTTP2` (accepted: proxyd
 //! speaks HTTP/1.1 to upstreams, and offers only `http/1.1` in ALPN).
 //!
 //! A transport whose settings and files did not change keeps its very config
@@ -69,7 +69,7 @@ fn is_inline(s: &str) -> bool {
     s.trim_start().starts_with("-----BEGIN")
 }
 
-fn resolve(file: &Path, p: &str) -> PathBuf {
+pub(super) fn resolve(file: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     match file.parent() {
         Some(dir) if p.is_relative() => dir.join(p),
@@ -130,6 +130,7 @@ fn has_tls_keys(t: &RawServersTransport) -> bool {
         || t.min_version.is_some()
         || t.max_version.is_some()
         || t.peer_cert_uri.is_some()
+        || t.peer_cert_sans.is_some()
 }
 
 /// The settings, with file contents, that make one config.
@@ -142,7 +143,7 @@ struct Settings {
     suites: Vec<String>,
     min: u8,
     max: u8,
-    peer_uri: Option<String>,
+    peer_sans: Vec<super::transport_verify::San>,
 }
 
 /// Compiles a transport's TLS keys; `None` when it sets none.
@@ -186,6 +187,14 @@ pub fn compile(
             _ => errors.push((key, "needs both certFile and keyFile".into())),
         }
     }
+    // As Traefik: the deprecated peerCertURI is one more URI entry.
+    let mut peer_sans = super::transport_verify::sans(t.peer_cert_sans.as_deref().unwrap_or(&[]))
+        .unwrap_or_else(|e| {
+            errors.extend(e);
+            Vec::new()
+        });
+    let uri = t.peer_cert_uri.clone().filter(|s| !s.is_empty());
+    peer_sans.extend(uri.map(super::transport_verify::San::Uri));
     let settings = Settings {
         server_name: t.server_name.clone().filter(|s| !s.is_empty()),
         insecure: t.insecure_skip_verify.unwrap_or(false),
@@ -194,7 +203,7 @@ pub fn compile(
         suites: t.cipher_suites.clone().unwrap_or_default(),
         min,
         max,
-        peer_uri: t.peer_cert_uri.clone().filter(|s| !s.is_empty()),
+        peer_sans,
     };
     if !errors.is_empty() {
         return Err(errors);
@@ -260,7 +269,7 @@ fn build(s: &Settings) -> Result<Arc<ClientConfig>, Vec<KeyError>> {
         Some(pems) => Arc::new(roots_from(pems).map_err(|e| err("rootCAs", e))?),
         None => system_roots().map_err(|e| err("rootCAs", e))?,
     };
-    let verifier = Verifier::new(roots, s.insecure, s.peer_uri.clone(), provider.clone())
+    let verifier = Verifier::new(roots, s.insecure, s.peer_sans.clone(), provider.clone())
         .map_err(|e| err("rootCAs", e))?;
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)

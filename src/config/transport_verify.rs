@@ -1,8 +1,11 @@
 //! How an upstream's certificate is checked, as Go's crypto/tls checks it for
 //! Traefik: the chain against `rootCAs` (or the system roots) and the server
-//! name; nothing with `insecureSkipVerify`; and with `peerCertURI`, besides, a
-//! chain check without the name and a URI SAN equal to it (Traefik's
-//! `VerifyPeerCertificate`, which runs even with `insecureSkipVerify`). The
+//! name; nothing with `insecureSkipVerify`; and with `peerCertSANs` (and the
+//! older `peerCertURI`, one more URI entry), besides, a chain check without
+//! the name and one entry of the list matching the certificate: a `URI` equal
+//! to one of its URI SANs, or a `DNSName` (a DNS name or an IP address) it is
+//! valid for (Traefik's `VerifyPeerCertificate`, which runs even with
+//! `insecureSkipVerify`). The
 //! handshake signature is always verified: skipping verification trusts the
 //! certificate, not a peer that cannot prove it holds its key.
 
@@ -13,14 +16,66 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
+use serde::Deserialize;
+
+/// One entry of `peerCertSANs` as written (Traefik's `tls.SAN`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSan {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub value: Option<String>,
+}
+
+/// A SAN the upstream's certificate may match.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum San {
+    /// `URI`: one of the certificate's URI SANs, ignoring ASCII case.
+    Uri(String),
+    /// `DNSName`: a name (wildcards in the certificate apply) or an IP
+    /// address the certificate is valid for.
+    Dns(String),
+}
+
+/// Compiles `peerCertSANs`; errors name the entry's key below the transport.
+pub fn sans(raw: &[RawSan]) -> Result<Vec<San>, Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, s) in raw.iter().enumerate() {
+        let key = |k: &str| format!("peerCertSANs[{i}].{k}");
+        let Some(value) = s.value.clone().filter(|v| !v.is_empty()) else {
+            errors.push((key("value"), "is required".into()));
+            continue;
+        };
+        match s.kind.as_deref() {
+            Some("URI") => out.push(San::Uri(value)),
+            Some("DNSName") if ServerName::try_from(value.as_str()).is_ok() => {
+                out.push(San::Dns(value));
+            }
+            Some("DNSName") => errors.push((
+                key("value"),
+                format!("{value:?} is not a DNS name or an IP address"),
+            )),
+            other => errors.push((
+                key("type"),
+                format!("{other:?}: expected \"DNSName\" or \"URI\""),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
 
 #[derive(Debug)]
 pub struct Verifier {
     /// The usual check (chain and name); `None` with `insecureSkipVerify`.
     webpki: Option<Arc<WebPkiServerVerifier>>,
     roots: Arc<RootCertStore>,
-    /// `peerCertURI`.
-    peer_uri: Option<String>,
+    /// `peerCertSANs`, then `peerCertURI`: one must match.
+    sans: Vec<San>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -28,7 +83,7 @@ impl Verifier {
     pub fn new(
         roots: Arc<RootCertStore>,
         insecure: bool,
-        peer_uri: Option<String>,
+        sans: Vec<San>,
         provider: Arc<CryptoProvider>,
     ) -> Result<Verifier, String> {
         let webpki = if insecure {
@@ -43,7 +98,7 @@ impl Verifier {
         Ok(Verifier {
             webpki,
             roots,
-            peer_uri,
+            sans,
             provider,
         })
     }
@@ -55,9 +110,7 @@ impl Verifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<(), Error> {
-        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
-            Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(e))))
-        })?;
+        let cert = end_entity_cert(end_entity)?;
         cert.verify_for_usage(
             self.provider.signature_verification_algorithms.all,
             &self.roots.roots,
@@ -77,6 +130,28 @@ impl Verifier {
             Error::InvalidCertificate(reason)
         })
     }
+}
+
+fn end_entity_cert<'a>(der: &'a CertificateDer<'a>) -> Result<webpki::EndEntityCert<'a>, Error> {
+    webpki::EndEntityCert::try_from(der).map_err(|e| {
+        Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(e))))
+    })
+}
+
+/// Whether one of `sans` matches the certificate.
+fn matches(end_entity: &CertificateDer<'_>, sans: &[San]) -> bool {
+    sans.iter().any(|san| match san {
+        San::Uri(uri) => has_uri(end_entity, uri),
+        San::Dns(name) => {
+            let (Ok(cert), Ok(name)) = (
+                end_entity_cert(end_entity),
+                ServerName::try_from(name.as_str()),
+            ) else {
+                return false;
+            };
+            cert.verify_is_valid_for_subject_name(&name).is_ok()
+        }
+    })
 }
 
 /// Whether the certificate has a URI SAN equal to `uri` (ASCII case aside, as
@@ -105,14 +180,14 @@ impl ServerCertVerifier for Verifier {
         if let Some(v) = &self.webpki {
             v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
         }
-        if let Some(uri) = &self.peer_uri {
+        if !self.sans.is_empty() {
             if self.webpki.is_none() {
                 self.verify_chain(end_entity, intermediates, now)?;
             }
-            if !has_uri(end_entity, uri) {
-                return Err(Error::General(format!(
-                    "no URI SAN {uri:?} in the peer certificate (peerCertURI)"
-                )));
+            if !matches(end_entity, &self.sans) {
+                return Err(Error::General(
+                    "no matching SAN in the peer certificate (peerCertSANs)".into(),
+                ));
             }
         }
         Ok(ServerCertVerified::assertion())

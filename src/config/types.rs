@@ -207,6 +207,8 @@ pub enum Strategy {
     P2c,
     /// `hrw`: highest random weight of the client address.
     Hrw,
+    /// `leasttime`: lowest average time to first byte, times requests in flight.
+    LeastTime,
 }
 
 impl Strategy {
@@ -215,9 +217,9 @@ impl Strategy {
             "wrr" => Ok(Strategy::Wrr),
             "p2c" => Ok(Strategy::P2c),
             "hrw" => Ok(Strategy::Hrw),
-            "leasttime" => Err("leasttime is not supported yet by proxyd".into()),
+            "leasttime" => Ok(Strategy::LeastTime),
             other => Err(format!(
-                "unknown strategy {other:?}: expected wrr, p2c or hrw (leasttime is not supported yet)"
+                "unknown strategy {other:?}: expected wrr, p2c, hrw or leasttime"
             )),
         }
     }
@@ -227,6 +229,7 @@ impl Strategy {
             Strategy::Wrr => "wrr",
             Strategy::P2c => "p2c",
             Strategy::Hrw => "hrw",
+            Strategy::LeastTime => "leasttime",
         }
     }
 }

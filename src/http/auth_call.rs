@@ -57,7 +57,8 @@ pub async fn call(
 ) -> Verdict {
     let head_request = fa.preserve_request_method && head.is_head;
     let max = fa.max_response_body_size;
-    let answer = subrequest::call(pool, fa.addr, request, head_request, max, AUTH_TIMEOUT);
+    let to = (fa.addr, fa.tls.as_deref());
+    let answer = subrequest::call(pool, to, request, head_request, max, AUTH_TIMEOUT);
     match answer.await {
         Ok(resp) if (200..300).contains(&resp.status) => Verdict::Allow(resp),
         Ok(resp) => Verdict::Deny(Denial::of(fa, method, resp)),
@@ -67,7 +68,8 @@ pub async fn call(
                 _ => 500,
             };
             log::error!(
-                "forwardAuth {name}: error calling http://{}{}: {e} (answered {status})",
+                "forwardAuth {name}: error calling {}://{}{}: {e} (answered {status})",
+                if fa.tls.is_some() { "https" } else { "http" },
                 fa.authority,
                 fa.target
             );

@@ -58,10 +58,10 @@ pub async fn forward<D: Downstream>(
     let mut copy = mirrored
         .as_ref()
         .filter(|_| mirror::eligible(head))
-        .map(|_| Vec::new());
+        .map(|m| mirror::Tee::new(m.def));
     let outcome = attempts(d, head, lb, balancer, copy.as_mut()).await;
     d.end_attempts();
-    if let (Some(m), Some(copy)) = (mirrored, copy.filter(|c| !c.is_empty())) {
+    if let (Some(m), Some(copy)) = (mirrored, copy.and_then(mirror::Tee::take)) {
         mirror::send(m, copy, head, d.client_ip());
     }
     outcome
@@ -73,7 +73,7 @@ async fn attempts<D: Downstream>(
     head: &RequestHead,
     lb: &LoadBalancer,
     balancer: &Balancer,
-    mut copy: Option<&mut Vec<u8>>,
+    mut copy: Option<&mut mirror::Tee>,
 ) -> Outcome {
     let mut tries = retry::Tries::new(d.retry_policy());
     loop {
@@ -88,7 +88,7 @@ async fn attempts<D: Downstream>(
             more: tries.more(),
             ..Attempt::default()
         };
-        let result = exchange(d, head, lb, server, &mut at, copy.as_deref_mut()).await;
+        let result = exchange(d, head, lb, server, &mut at, copy.as_deref_mut(), &picked).await;
         if let Some(p) = &picked {
             note_passive(d, lb, p.index, &result);
         }
@@ -186,7 +186,8 @@ async fn exchange<D: Downstream>(
     lb: &LoadBalancer,
     server: &Server,
     at: &mut Attempt,
-    copy: Option<&mut Vec<u8>>,
+    mut copy: Option<&mut mirror::Tee>,
+    picked: &Option<Picked<'_>>,
 ) -> Result<Outcome, ProxyError> {
     let side = ServerSide {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
@@ -200,13 +201,10 @@ async fn exchange<D: Downstream>(
         return Err(ProxyError::Unresolved(host.to_string()));
     };
     let written = d.write_upstream_request(head, &side);
-    // A mirror's copy: the request as the main server gets it, body included
-    // only when it came whole with the head.
-    if let Some(c) = copy
-        && (written.inline || head.body == BodyKind::None)
-    {
-        c.clear();
-        c.extend_from_slice(d.out());
+    // A mirror's copy: the request as the main server gets it; a streamed
+    // body is added as it goes out.
+    if let Some(c) = copy.as_deref_mut() {
+        c.start(d.out());
     }
     let t = &lb.transport;
     let leg = Leg { addr, t };
@@ -219,7 +217,9 @@ async fn exchange<D: Downstream>(
             None => upstream::dial_tls(addr, t.dial_timeout, tls).await?,
         };
         let mut answered = false;
-        let e = match send_and_wait(d, head, &mut up, written.inline, leg, &mut answered).await {
+        let tee = copy.as_deref_mut();
+        let e = match send_and_wait(d, head, &mut up, written.inline, leg, &mut answered, tee).await
+        {
             Ok(resp) => break (up, resp),
             Err(e) => e,
         };
@@ -243,6 +243,9 @@ async fn exchange<D: Downstream>(
     };
     // From here on the client may see the response: no more attempts.
     at.answered = true;
+    if let Some(p) = picked {
+        p.first_byte();
+    }
     if resp.status == 101 {
         return d.switch_protocols(head, &resp, up).await;
     }
@@ -275,6 +278,7 @@ async fn send_and_wait<D: Downstream>(
     inline: bool,
     leg: Leg<'_>,
     answered: &mut bool,
+    copy: Option<&mut mirror::Tee>,
 ) -> Result<ResponseHead, ProxyError> {
     io::write_vec(&mut up.stream, d.out(), leg.write_deadline())
         .await
@@ -283,7 +287,7 @@ async fn send_and_wait<D: Downstream>(
             IoFail::Timeout => ProxyError::UpstreamWriteTimeout(leg.addr),
         })?;
     if !inline {
-        request::stream_body(d, head, up, leg).await?;
+        request::stream_body(d, head, up, leg, copy).await?;
     }
     let deadline = leg.t.response_header_timeout.map(|d| Instant::now() + d);
     loop {

@@ -1,7 +1,7 @@
 //! One request the proxy makes on its own behalf (forwardAuth's call to the
 //! authentication server), from the worker that serves the client and over
-//! the worker's upstream pool: a pooled connection to the address when one
-//! is idle, else a fresh dial; the whole exchange bounded by one deadline,
+//! the worker's upstream pool: a pooled connection to the address (and TLS
+//! target, for an https one) when one is idle, else a fresh dial; the whole exchange bounded by one deadline,
 //! never blocking the worker. The answer is read whole (its body bounded),
 //! de-chunked, and the connection goes back to the pool when the exchange
 //! ended cleanly.
@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, ResponseHead};
-use crate::net::upstream::{self, DialError, MAX_RESPONSE_HEAD, Pool, UpstreamConn};
+use crate::net::upstream::{self, DialError, MAX_RESPONSE_HEAD, Pool, PoolKey, UpstreamConn};
+use crate::net::upstream_tls::TlsTarget;
 use crate::runtime::io::{self, IoFail};
 
 /// Idle connections kept per sub-request address, per worker.
@@ -66,28 +67,30 @@ impl SubResponse {
     }
 }
 
-/// Sends `request` (a complete HTTP/1.1 request: head and body) to `addr`
-/// and reads the answer within `timeout`; a body over `max_body` bytes is
+/// Sends `request` (a complete HTTP/1.1 request: head and body) to `to` (an
+/// address, and the TLS target when it is https) and reads the answer within `timeout`; a body over `max_body` bytes is
 /// [`SubError::TooLarge`]. `head_request`: the request's method was HEAD.
 pub async fn call(
     pool: &Pool,
-    addr: SocketAddr,
+    to: (SocketAddr, Option<&TlsTarget>),
     request: &mut Vec<u8>,
     head_request: bool,
     max_body: Option<u64>,
     timeout: Duration,
 ) -> Result<SubResponse, SubError> {
     let deadline = Instant::now() + timeout;
+    let (addr, tls) = to;
+    let key = upstream::pool_key(addr, tls);
     // A pooled connection may have died while idle: one fresh try after a
     // failure with no answer byte, as for proxied requests.
-    if let Some(up) = pool.checkout(upstream::pool_key(addr, None)) {
-        match exchange(pool, addr, up, request, head_request, max_body, deadline).await {
+    if let Some(up) = pool.checkout(key) {
+        match exchange(pool, key, up, request, head_request, max_body, deadline).await {
             Err((SubError::Io(_) | SubError::Closed, false)) => {}
             other => return other.map_err(|(e, _)| e),
         }
     }
-    let up = upstream::dial(addr, timeout).await?;
-    exchange(pool, addr, up, request, head_request, max_body, deadline)
+    let up = upstream::dial_tls(addr, timeout, tls).await?;
+    exchange(pool, key, up, request, head_request, max_body, deadline)
         .await
         .map_err(|(e, _)| e)
 }
@@ -95,7 +98,7 @@ pub async fn call(
 /// One attempt; the error says whether any answer byte came.
 async fn exchange(
     pool: &Pool,
-    addr: SocketAddr,
+    key: PoolKey,
     mut up: UpstreamConn,
     request: &mut Vec<u8>,
     head_request: bool,
@@ -124,7 +127,7 @@ async fn exchange(
         .await
         .map_err(|e| (body_error(e, max_body), true))?;
     if !resp.close && resp.body != BodyKind::UntilClose && up.buf.is_empty() {
-        pool.checkin(upstream::pool_key(addr, None), up, MAX_IDLE, IDLE_TIMEOUT);
+        pool.checkin(key, up, MAX_IDLE, IDLE_TIMEOUT);
     }
     Ok(SubResponse {
         status: resp.status,

@@ -24,6 +24,8 @@ pub const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 pub struct ForwardAuth {
     /// The auth server, resolved when the configuration was compiled.
     pub addr: SocketAddr,
+    /// `https://` addresses: the TLS client and the name to verify.
+    pub tls: Option<std::sync::Arc<crate::net::upstream_tls::TlsTarget>>,
     /// `host[:port]` as written: the auth request's Host.
     pub authority: String,
     /// Path and query of the address (`/` when it has none): the auth
@@ -150,7 +152,8 @@ impl ForwardAuth {
         if self.preserve_location_header {
             return value.to_string();
         }
-        resolve_reference(&self.authority, &self.target, value)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        resolve_reference(scheme, &self.authority, &self.target, value)
     }
 }
 
@@ -217,10 +220,10 @@ pub fn canonical_key(name: &[u8], out: &mut String) {
     }
 }
 
-/// `value` resolved against `http://authority` + `target` (RFC 3986 §5.2,
+/// `value` resolved against `scheme://authority` + `target` (RFC 3986 §5.2,
 /// enough of it for a Location header: absolute URLs stay, `//host/p` gets
 /// the scheme, `/p` the authority, a relative path the base's directory).
-pub fn resolve_reference(authority: &str, target: &str, value: &str) -> String {
+pub fn resolve_reference(scheme: &str, authority: &str, target: &str, value: &str) -> String {
     let has_scheme = value.split_once(':').is_some_and(|(s, _)| {
         !s.is_empty()
             && s.bytes()
@@ -231,20 +234,20 @@ pub fn resolve_reference(authority: &str, target: &str, value: &str) -> String {
         return value.to_string();
     }
     if let Some(rest) = value.strip_prefix("//") {
-        return format!("http://{rest}");
+        return format!("{scheme}://{rest}");
     }
     if value.starts_with('/') {
-        return format!("http://{authority}{value}");
+        return format!("{scheme}://{authority}{value}");
     }
     let base_path = target.split('?').next().unwrap_or("/");
     if value.is_empty() {
-        return format!("http://{authority}{target}");
+        return format!("{scheme}://{authority}{target}");
     }
     if value.starts_with('?') {
-        return format!("http://{authority}{base_path}{value}");
+        return format!("{scheme}://{authority}{base_path}{value}");
     }
     let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
-    format!("http://{authority}{dir}{value}")
+    format!("{scheme}://{authority}{dir}{value}")
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ use super::*;
 fn fa() -> ForwardAuth {
     ForwardAuth {
         addr: "127.0.0.1:1".parse().unwrap(),
+        tls: None,
         authority: "auth.test:9000".into(),
         target: "/verify/check?x=1".into(),
         trust_forward_header: None,

@@ -3,23 +3,30 @@
 //! `p2c` (power of two choices: of two servers drawn at random, the one with
 //! fewer requests in flight) and `hrw` (highest random weight: the client
 //! address hashed with each server's name, the best weighted score wins, so a
-//! client keeps its server while the set of servers up does not change).
-//! Servers that are down are never picked.
+//! client keeps its server while the set of servers up does not change) and
+//! `leasttime` (lowest average time to first byte times requests in flight,
+//! `leasttime`). Servers that are down are never picked.
 //!
 //! Everything here is per worker, as the rest of a worker's state: p2c counts
 //! the requests in flight on this worker (no atomic shared with other cores),
 //! which balances each worker's share as Traefik's process-wide count balances
-//! its one process.
+//! its one process; leasttime's times and counts are this worker's too.
 
 use crate::config::{LoadBalancer, Strategy};
 use std::cell::{Cell, RefCell};
+use std::time::Instant;
 
 use super::wrr::Wrr;
+
+mod leasttime;
+
+use leasttime::LeastTime;
 
 pub enum Balancer {
     Wrr(RefCell<Wrr>),
     P2c(P2c),
     Hrw,
+    LeastTime(LeastTime),
 }
 
 impl Balancer {
@@ -30,6 +37,9 @@ impl Balancer {
             }
             Strategy::P2c => Balancer::P2c(P2c::new(lb.servers.len())),
             Strategy::Hrw => Balancer::Hrw,
+            Strategy::LeastTime => {
+                Balancer::LeastTime(LeastTime::new(lb.servers.iter().map(|s| s.weight)))
+            }
         }
     }
 
@@ -46,27 +56,49 @@ impl Balancer {
             Balancer::Wrr(wrr) => wrr.borrow_mut().pick_up(up)?,
             Balancer::P2c(p2c) => p2c.pick(up)?,
             Balancer::Hrw => hrw(lb, client, up)?,
+            Balancer::LeastTime(lt) => lt.pick(up)?,
         };
         Some(self.pin(index))
     }
 
-    /// Server `index` (a sticky cookie named it), counted as p2c counts a pick.
+    /// Server `index` (a sticky cookie named it), counted as p2c and
+    /// leasttime count a pick.
     pub fn pin(&self, index: usize) -> Picked<'_> {
-        let inflight = match self {
-            Balancer::P2c(p2c) => Some(&p2c.inflight[index]),
-            _ => None,
+        let (inflight, timed) = match self {
+            Balancer::P2c(p2c) => (Some(&p2c.inflight[index]), None),
+            Balancer::LeastTime(lt) => (
+                Some(&lt.servers[index].inflight),
+                Some((lt, Instant::now())),
+            ),
+            _ => (None, None),
         };
         if let Some(n) = inflight {
             n.set(n.get() + 1);
         }
-        Picked { index, inflight }
+        Picked {
+            index,
+            inflight,
+            timed,
+        }
     }
 }
 
-/// A picked server; p2c counts it as busy until this is dropped.
+/// A picked server; p2c and leasttime count it as busy until this is dropped.
 pub struct Picked<'a> {
     pub index: usize,
     inflight: Option<&'a Cell<u32>>,
+    /// leasttime: where to note the time to first byte, from when.
+    timed: Option<(&'a LeastTime, Instant)>,
+}
+
+impl Picked<'_> {
+    /// The server's response head arrived: leasttime notes the time since
+    /// the pick (dial included, as Traefik's time to first byte).
+    pub fn first_byte(&self) {
+        if let Some((lt, since)) = self.timed {
+            lt.answered(self.index, since);
+        }
+    }
 }
 
 impl Drop for Picked<'_> {

@@ -221,7 +221,7 @@ highestRandomWeight.services = []
 url = \"http://127.0.0.1:9\"
 wieght = 2
 [http.serversTransports.t]
-peerCertSANs = [\"x\"]
+spiffe = {}
 ";
     cfg.dynamic.push(("keys.toml".into(), text.into()));
     let err = check_fails(&cfg);
@@ -244,8 +244,8 @@ peerCertSANs = [\"x\"]
             "unknown field `wieght`, expected one of `url`, `weight`, `preservePath`",
         ),
         (
-            "http.serversTransports.t.peerCertSANs (line 11 column 1)",
-            "`peerCertSANs` is not supported yet by proxyd",
+            "http.serversTransports.t.spiffe (line 11 column 1)",
+            "`spiffe` is not supported yet by proxyd",
         ),
     ];
     assert_eq!(lines.len(), expect.len(), "{err}");

@@ -101,3 +101,21 @@ fn the_error_service_down_leaves_the_status_with_its_failure_text() {
         p.log_text()
     );
 }
+
+#[test]
+fn a_weighted_error_service_serves_the_page_from_its_load_balancer() {
+    let app = Upstream::start("app", Behavior::fixed(503, b"original body"));
+    let pages = Upstream::start("pages", Behavior::fixed(200, b"sorry"));
+    let text = format!(
+        "{}middlewares = [\"e\"]\n{}{}[http.middlewares.e.errors]\nservice = \"pages\"\n\
+         status = [\"500-599\"]\nquery = \"err/{{status}}\"\n\
+         [http.services.pages.weighted]\nservices = [{{ name = \"pages-lb\", weight = 1 }}]\n",
+        router("r", "PathPrefix(`/`)", "s"),
+        lb_service("s", &[app.url()]),
+        lb_service("pages-lb", &[pages.url()]),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&text));
+    let r = request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assert_eq!((r.status, r.text().as_str()), (503, "sorry"));
+    assert_eq!(pages.only_request().request_line(), "GET /err/503 HTTP/1.1");
+}

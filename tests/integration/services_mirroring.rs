@@ -128,3 +128,53 @@ fn bodies_are_copied_within_max_body_size() {
     assert_eq!(bodies, [b"small".to_vec(), b"tiny".to_vec()]);
     assert_eq!(main.requests().len(), 3);
 }
+
+/// A chunked POST of `size` bytes (4 KiB chunks), sent in pieces so that it
+/// streams rather than arriving with the head.
+fn chunked_post(c: &mut Client, size: usize) -> (Vec<u8>, client::Response) {
+    let body: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+    c.send(b"POST /up HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for piece in body.chunks(4096) {
+        c.send(format!("{:x}\r\n", piece.len()).as_bytes());
+        c.send(piece);
+        c.send(b"\r\n");
+    }
+    c.send(b"0\r\n\r\n");
+    (body, c.read_response())
+}
+
+#[test]
+fn streamed_bodies_reach_the_mirror_within_max_body_size_without_delaying_the_client() {
+    let main = Upstream::echo("main");
+    // A mirror that takes 3 s to answer each copy.
+    let m = Upstream::start(
+        "m",
+        Behavior::fixed(200, b"m").delay(Duration::from_secs(3)),
+    );
+    let extra = "maxBodySize = 100000\n";
+    let text = mirrored_app(&main.url(), &[("m", &m.url(), 100)], extra);
+    let p = Proxy::start(&ProxyConfig::new(&text));
+    let mut c = Client::connect(p.addr());
+    let start = Instant::now();
+    let (small, r) = chunked_post(&mut c, 64 * 1024);
+    assert_eq!(r.status, 200);
+    let (large, r) = chunked_post(&mut c, 128 * 1024);
+    assert_eq!(r.status, 200);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "the client waited for the mirror: {:?}",
+        start.elapsed()
+    );
+    let bodies: Vec<Vec<u8>> = main.requests().into_iter().map(|s| s.body).collect();
+    assert_eq!(bodies, [small.clone(), large]);
+    // The 64 KiB body reached the mirror whole; the 128 KiB one, over
+    // maxBodySize, was not copied.
+    assert_eq!(wait_count(&m, 1), 1);
+    let copy = m.only_request();
+    assert_eq!(copy.header("transfer-encoding"), Some("chunked"));
+    assert!(
+        copy.body == small,
+        "the mirror got {} bytes",
+        copy.body.len()
+    );
+}

@@ -1,9 +1,12 @@
 //! `https://` servers and `serversTransports` TLS against the real binary: a
 //! rustls upstream with rcgen certificates (`upstream_tls/server.rs`); probes
-//! over TLS (`probes`); server URLs with host names (`names`).
+//! over TLS (`probes`); server URLs with host names (`names`); `peerCertSANs`
+//! (`sans`); forwardAuth to an https auth server (`forward_auth`).
 
+mod forward_auth;
 mod names;
 mod probes;
+mod sans;
 mod server;
 
 use std::fmt::Write as _;
@@ -206,8 +209,14 @@ fn bad_transport_tls_settings_are_refused_at_load() {
 
 /// A leaf for 127.0.0.1 that also carries `uri` as a URI SAN.
 fn leaf_with_uri(ca: &Ca, uri: &str) -> Leaf {
+    leaf_with(ca, &["127.0.0.1"], uri)
+}
+
+/// A leaf for `names` (IP addresses or DNS names) and the URI SAN `uri`.
+fn leaf_with(ca: &Ca, names: &[&str], uri: &str) -> Leaf {
     use rcgen::{CertificateParams, KeyPair, SanType};
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
     params
         .subject_alt_names
         .push(SanType::URI(uri.try_into().unwrap()));
@@ -230,7 +239,7 @@ fn peer_cert_uri_requires_that_uri_san() {
     drop(p);
     let t = "rootCAs = [\"ca.crt\"]\npeerCertURI = \"spiffe://test/other\"\n";
     let p = start(&up.url(), t, &[ca_file(&ca)], "");
-    refused(&p, &up.url(), "no URI SAN");
+    refused(&p, &up.url(), "no matching SAN");
     drop(p);
     // With insecureSkipVerify the chain is still checked, as Traefik does.
     let other = Ca::new("other CA");

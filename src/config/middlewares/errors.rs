@@ -66,12 +66,22 @@ pub fn link(
         let name = raw.raw.errors.as_ref().and_then(|r| r.service.as_deref());
         let key = format!("http.middlewares.{base}.errors.service");
         match services.lookup(defs, name.unwrap_or("")) {
-            Ok(id) if matches!(services.services[id].kind, ServiceKind::LoadBalancer(_)) => {
+            // Services of services are walked down to a load balancer per
+            // page, as for requests.
+            Ok(id)
+                if matches!(
+                    services.services[id].kind,
+                    ServiceKind::LoadBalancer(_)
+                        | ServiceKind::Weighted(_)
+                        | ServiceKind::Failover(_)
+                        | ServiceKind::Mirroring(_)
+                ) =>
+            {
                 e.service = id;
             }
             Ok(_) => errors.push(raw.error(
                 key,
-                "only a loadBalancer service can serve error pages (others are not supported yet)",
+                "error pages come from a loadBalancer service or a weighted, failover or mirroring one over load balancers (other kinds are not supported yet)",
             )),
             Err(Some(reason)) => errors.push(raw.error(key, reason)),
             Err(None) => {}

@@ -1,19 +1,69 @@
 //! `forwardAuth` definitions → [`ForwardAuth`]: the address parsed and its
 //! host resolved here (on the control thread, never on a worker), the regex
-//! compiled, sizes checked. proxyd has no TLS client for upstreams yet, so an
-//! https address is refused as not supported yet (and `tls` through the
-//! Traefik key table).
+//! compiled, sizes checked. An `https://` address speaks TLS with the
+//! upstream TLS client: `tls` (Traefik's `ClientTLS`: `ca`, `cert`, `key`,
+//! file paths or PEM, and `insecureSkipVerify`) compiles as a servers
+//! transport's `rootCAs`, `certificates` and `insecureSkipVerify` would
+//! (`transport_tls`), the files read with the dynamic files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
 
 use super::Refusal;
+use crate::config::provider::ProviderFiles;
+use crate::config::raw_dynamic::RawServersTransport;
 use crate::config::raw_middleware::RawForwardAuth;
+use crate::config::transport_tls::{self, Extra, RawClientCert};
 use crate::config::upstream_url;
 use crate::middleware::Middleware;
 use crate::middleware::forward_auth::{DEFAULT_MAX_BODY_SIZE, ForwardAuth, canonical_key};
+use crate::net::upstream_tls::TlsTarget;
 
-pub(super) fn compile(m: &RawForwardAuth) -> Result<Middleware, Refusal> {
+/// `forwardAuth.tls`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawClientTls {
+    pub ca: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Deprecated in Traefik and without effect there (client authentication
+    /// is the server's choice): accepted, and a warning logged.
+    pub ca_optional: Option<bool>,
+}
+
+impl RawClientTls {
+    /// The same settings as a servers transport's TLS keys.
+    fn as_transport(&self) -> RawServersTransport {
+        let set = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let certificates = (set(&self.cert).is_some() || set(&self.key).is_some()).then(|| {
+            vec![RawClientCert {
+                cert_file: set(&self.cert),
+                key_file: set(&self.key),
+            }]
+        });
+        RawServersTransport {
+            insecure_skip_verify: Some(self.insecure_skip_verify),
+            root_cas: set(&self.ca).map(|ca| vec![ca]),
+            certificates,
+            ..RawServersTransport::default()
+        }
+    }
+}
+
+pub(super) fn compile(
+    file: &Path,
+    m: &RawForwardAuth,
+    extra: &Extra,
+) -> Result<Middleware, Refusal> {
     let address = m.address.as_deref().unwrap_or("");
-    let (authority, target) = split_address(address).map_err(|why| ("address".into(), why))?;
-    let url = upstream_url::parse(&format!("http://{authority}"))
+    let (https, authority, target) =
+        split_address(address).map_err(|why| ("address".into(), why))?;
+    let scheme = if https { "https" } else { "http" };
+    let url = upstream_url::parse(&format!("{scheme}://{authority}"))
         .map_err(|why| ("address".to_string(), why))?;
     // Resolved once, when the configuration loads (on the control thread).
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&(url.host.as_str(), url.port))
@@ -25,6 +75,9 @@ pub(super) fn compile(m: &RawForwardAuth) -> Result<Middleware, Refusal> {
                 format!("cannot resolve `{}`", url.host),
             )
         })?;
+    let tls = https
+        .then(|| client_tls(file, m.tls.as_ref(), &url.host, extra))
+        .transpose()?;
     let regex = match m.auth_response_headers_regex.as_str() {
         "" => None,
         re => Some(regex::Regex::new(re).map_err(|e| {
@@ -45,6 +98,7 @@ pub(super) fn compile(m: &RawForwardAuth) -> Result<Middleware, Refusal> {
         .collect();
     Ok(Middleware::ForwardAuth(Box::new(ForwardAuth {
         addr,
+        tls,
         authority: url.authority,
         target,
         trust_forward_header: m.trust_forward_header,
@@ -64,6 +118,65 @@ pub(super) fn compile(m: &RawForwardAuth) -> Result<Middleware, Refusal> {
     })))
 }
 
+/// The TLS client for an https auth server (`host` is the name sent and
+/// verified); without `tls`, the system roots, as Go's default transport.
+fn client_tls(
+    file: &Path,
+    raw: Option<&RawClientTls>,
+    host: &str,
+    extra: &Extra,
+) -> Result<Arc<TlsTarget>, Refusal> {
+    if raw.is_some_and(|t| t.ca_optional.is_some()) {
+        log::warn!("forwardAuth tls.caOptional is deprecated and has no effect");
+    }
+    let compiled = match raw {
+        Some(t) => transport_tls::compile(file, &t.as_transport(), extra)
+            .map_err(|mut e| {
+                let (key, why) = e.swap_remove(0);
+                (format!("tls.{}", tls_key(&key)), why)
+            })?
+            .map_or_else(transport_tls::default_tls, Ok),
+        None => transport_tls::default_tls(),
+    };
+    let compiled = compiled.map_err(|why| ("tls".to_string(), why))?;
+    transport_tls::target(&compiled, host).map_err(|why| ("address".to_string(), why))
+}
+
+/// A transport key → the `tls` key it came from.
+fn tls_key(transport_key: &str) -> &str {
+    match transport_key.split(['[', '.']).next() {
+        Some("rootCAs") => "ca",
+        _ if transport_key.ends_with("keyFile") => "key",
+        Some("certificates") => "cert",
+        Some("insecureSkipVerify") => "insecureSkipVerify",
+        _ => transport_key,
+    }
+}
+
+/// The files `tls.ca`, `tls.cert` and `tls.key` of every forwardAuth name,
+/// read with the dynamic files (so replacing one reloads).
+pub fn read_tls_files(files: &mut ProviderFiles) {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for f in &files.files {
+        let Some(http) = f.parsed.as_ref().ok().and_then(|p| p.http.as_ref()) else {
+            continue;
+        };
+        let tls = http
+            .middlewares
+            .values()
+            .filter_map(|m| m.forward_auth.as_ref()?.tls.as_ref());
+        let values = tls.flat_map(|t| [&t.ca, &t.cert, &t.key].into_iter().flatten());
+        let values = values.filter(|v| !v.is_empty() && !v.trim_start().starts_with("-----BEGIN"));
+        paths.extend(values.map(|v| transport_tls::resolve(&f.path, v)));
+    }
+    for p in paths {
+        let bytes = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        files.extra.push((p, bytes));
+    }
+    files.extra.sort_by(|a, b| a.0.cmp(&b.0));
+    files.extra.dedup_by(|a, b| a.0 == b.0);
+}
+
 /// A size limit: negative (Traefik's -1) or unset is none.
 fn limit(key: &str, v: Option<i64>) -> Result<Option<u64>, Refusal> {
     match v {
@@ -75,22 +188,24 @@ fn limit(key: &str, v: Option<i64>) -> Result<Option<u64>, Refusal> {
     }
 }
 
-/// `http://authority[/path][?query]` → (authority, target). The target is
-/// what the auth request asks for: `/` when the address has no path.
-fn split_address(address: &str) -> Result<(String, String), String> {
+/// `http(s)://authority[/path][?query]` → (https, authority, target). The
+/// target is what the auth request asks for: `/` when the address has no path.
+fn split_address(address: &str) -> Result<(bool, String, String), String> {
     if address.is_empty() {
         return Err("missing: the authentication server's URL is required".into());
     }
     let (scheme, rest) = address
         .split_once("://")
         .ok_or_else(|| format!("{address:?} is not a URL (expected http://host[:port][/path])"))?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" => {
-            return Err("https authentication servers are not supported yet".into());
+    let https = match scheme.to_ascii_lowercase().as_str() {
+        "http" => false,
+        "https" => true,
+        other => {
+            return Err(format!(
+                "scheme {other:?} is not supported (use http or https)"
+            ));
         }
-        other => return Err(format!("scheme {other:?} is not supported (use http)")),
-    }
+    };
     let rest = rest.split('#').next().unwrap_or("");
     let at = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, target) = rest.split_at(at);
@@ -104,7 +219,7 @@ fn split_address(address: &str) -> Result<(String, String), String> {
         t if t.starts_with('?') => format!("/{t}"),
         t => t.to_string(),
     };
-    Ok((authority.to_string(), target))
+    Ok((https, authority.to_string(), target))
 }
 
 #[cfg(test)]
@@ -139,9 +254,19 @@ mod tests {
         for (def, key, why) in [
             ("", "address", "missing"),
             (
-                "address = \"https://127.0.0.1:9\"",
+                "address = \"ftp://127.0.0.1:9\"",
                 "address",
-                "not supported yet",
+                "not supported",
+            ),
+            (
+                "address = \"https://127.0.0.1:9\"\n[http.middlewares.a.forwardAuth.tls]\nca = \"missing.pem\"",
+                "tls.ca",
+                "missing.pem",
+            ),
+            (
+                "address = \"https://127.0.0.1:9\"\n[http.middlewares.a.forwardAuth.tls]\ncert = \"c.pem\"",
+                "tls.cert",
+                "both",
             ),
             ("address = \"127.0.0.1:9\"", "address", "not a URL"),
             (

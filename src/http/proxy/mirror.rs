@@ -3,10 +3,13 @@
 //! from a task of its own on this worker, with `Connection: close`; its answer
 //! is read and thrown away. Nothing of it reaches the client or delays it.
 //!
-//! Memory stays bounded: a copy exists only for a request whose body came
-//! whole with its head (and within `maxBodySize`), a copy is read through
-//! one 16 KiB buffer, each is bounded in time, and a worker runs at most
-//! [`MAX_IN_FLIGHT`] of them (more are dropped, logged at debug).
+//! The copy is taken as the request goes to the main server ([`Tee`]): the
+//! head, and the body as it is written (streamed bodies too), never delaying
+//! it. Memory stays bounded: a body past `maxBodySize` (or
+//! [`MAX_STREAMED_COPY`] when that is negative) stops being copied and the
+//! request is not mirrored, a copy is read through one 16 KiB buffer, each is
+//! bounded in time, and a worker runs at most [`MAX_IN_FLIGHT`] of them (more
+//! are dropped, logged at debug).
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -20,6 +23,9 @@ use crate::worker::view::{Runtime, View};
 
 /// Copies in flight per worker, at most.
 pub const MAX_IN_FLIGHT: usize = 256;
+/// The largest body copied for mirrors when `maxBodySize` is negative (no
+/// limit of Traefik's): proxyd never holds an unbounded copy.
+pub const MAX_STREAMED_COPY: u64 = 4 * 1024 * 1024;
 /// The longest a copy may take, whatever its transport allows.
 const MAX_TIME: Duration = Duration::from_secs(60);
 const READ_CHUNK: usize = 16 * 1024;
@@ -38,6 +44,67 @@ pub struct Mirrored<'v> {
 /// Whether a request can be copied at all (upgrades and CONNECT cannot).
 pub fn eligible(head: &RequestHead) -> bool {
     !head.upgrade && !head.is_connect
+}
+
+/// The mirrors' copy of one request, taken while it goes to the main server:
+/// its head and body bytes as written (chunked framing included), up to a
+/// bound; `None` once the body went past it or did not go out whole.
+pub struct Tee {
+    bytes: Option<Vec<u8>>,
+    /// Most body bytes kept.
+    limit: u64,
+    head_len: usize,
+}
+
+impl Tee {
+    pub fn new(def: &Mirroring) -> Tee {
+        let limit = match (def.mirror_body, def.max_body_size) {
+            (false, _) => 0,
+            (true, n) if n < 0 => MAX_STREAMED_COPY,
+            (true, n) => (n as u64).min(MAX_STREAMED_COPY),
+        };
+        Tee {
+            bytes: Some(Vec::new()),
+            limit,
+            head_len: 0,
+        }
+    }
+
+    /// A new attempt wrote `written` (its head, and its body when that came
+    /// whole with it): the copy starts over from it.
+    pub fn start(&mut self, written: &[u8]) {
+        let bytes = self.bytes.get_or_insert_with(Vec::new);
+        bytes.clear();
+        bytes.extend_from_slice(written);
+        self.head_len = written
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(written.len(), |end| end + 4);
+        if (written.len() - self.head_len) as u64 > self.limit {
+            self.bytes = None;
+        }
+    }
+
+    /// Body bytes on their way to the main server.
+    pub fn body(&mut self, chunk: &[u8]) {
+        let Some(bytes) = &mut self.bytes else { return };
+        if (bytes.len() - self.head_len + chunk.len()) as u64 > self.limit {
+            log::debug!("not mirrored: its body is past {} bytes", self.limit);
+            self.bytes = None;
+            return;
+        }
+        bytes.extend_from_slice(chunk);
+    }
+
+    /// The body did not go out whole: nothing to mirror.
+    pub fn spoil(&mut self) {
+        self.bytes = None;
+    }
+
+    /// The whole request, if it could be copied.
+    pub fn take(self) -> Option<Vec<u8>> {
+        self.bytes.filter(|b| !b.is_empty())
+    }
 }
 
 /// Sends `request` (head and whole body, as written to the main server) to

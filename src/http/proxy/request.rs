@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::Leg;
+use super::mirror::Tee;
 use crate::http::body::{RelayError, Sink};
 use crate::http::codec::RequestHead;
 use crate::http::downstream::Downstream;
@@ -35,9 +36,15 @@ pub(super) async fn stream_body<D: Downstream>(
     head: &RequestHead,
     up: &mut UpstreamConn,
     leg: Leg<'_>,
+    copy: Option<&mut Tee>,
 ) -> Result<(), ProxyError> {
-    let mut sink = UpstreamSink(&mut up.stream);
-    match d.send_body(head, &mut sink, leg.t.write_timeout).await {
+    let mut sink = UpstreamSink(&mut up.stream, copy);
+    let result = d.send_body(head, &mut sink, leg.t.write_timeout).await;
+    // A mirror gets only a body that went out whole.
+    if let (Err(_), Some(copy)) = (&result, sink.1) {
+        copy.spoil();
+    }
+    match result {
         Ok(_) => Ok(()),
         Err(RelayError::Stopped) => {
             log::debug!(
@@ -58,8 +65,9 @@ pub(super) async fn stream_body<D: Downstream>(
     }
 }
 
-/// The upstream as the destination of a request body.
-struct UpstreamSink<'a>(&'a mut UpStream);
+/// The upstream as the destination of a request body, and the mirrors' copy
+/// of it, if any.
+struct UpstreamSink<'a>(&'a mut UpStream, Option<&'a mut Tee>);
 
 impl Sink for UpstreamSink<'_> {
     async fn write(
@@ -72,6 +80,9 @@ impl Sink for UpstreamSink<'_> {
         // Not under TLS: a record that arrives (a session ticket) need not be
         // an answer, and only rustls could tell; an upstream that answers and
         // closes still fails the write.
+        if let Some(copy) = self.1.as_deref_mut() {
+            copy.body(&buf[..len]);
+        }
         let fd = (!self.0.is_tls()).then(|| self.0.as_raw_fd());
         let write = io::write_prefix(self.0, buf, len, deadline);
         match io::watched(write, || answered(fd)).await {

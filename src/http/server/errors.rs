@@ -165,15 +165,18 @@ impl<S: ClientIo> Conn<S> {
     }
 
     /// GET of the page from the service's next server, with the request's
-    /// Host (unless `passHostHeader = false`) and fields.
+    /// Host (unless `passHostHeader = false`) and fields. A service of
+    /// services is walked down as for a request (weighted turns, failover,
+    /// mirroring's main service; no copies) to the load balancer that answers.
     async fn fetch_page(
-        &self,
+        &mut self,
         view: &View,
         e: &Errors,
         code: u16,
         original: u16,
     ) -> Result<SubResponse, SubError> {
-        let service = &view.services[e.service];
+        let (id, _) = crate::http::proxy::resolve(self, view, e.service).ok_or(SubError::Closed)?;
+        let service = &view.services[id];
         let (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) =
             (&service.runtime, &service.def.kind)
         else {
@@ -184,14 +187,6 @@ impl<S: ClientIo> Conn<S> {
             .pick(lb, self.client_ip.as_str(), up)
             .ok_or(SubError::Closed)?;
         let server = &lb.servers[picked.index];
-        // Pages are fetched in plaintext HTTP/1.1 (`http::subrequest`).
-        if server.tls.is_some() {
-            let why = format!(
-                "{}: https error-page servers are not supported yet",
-                server.url
-            );
-            return Err(SubError::Unreachable(why));
-        }
         let Some(addr) = server.addr.get() else {
             return Err(SubError::Unreachable(format!(
                 "{}: does not resolve",
@@ -228,7 +223,14 @@ impl<S: ClientIo> Conn<S> {
         req.extend_from_slice(b"\r\n");
         let timeout = lb.transport.read_timeout.unwrap_or(PAGE_TIMEOUT);
         let pool = &self.w.pool;
-        let page = subrequest::call(pool, addr, &mut req, false, Some(MAX_PAGE_BYTES), timeout);
+        let page = subrequest::call(
+            pool,
+            (addr, server.tls.as_deref()),
+            &mut req,
+            false,
+            Some(MAX_PAGE_BYTES),
+            timeout,
+        );
         page.await
     }
 }

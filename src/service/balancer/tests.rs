@@ -101,18 +101,59 @@ fn hrw_score_is_traefiks_fnv1a_of_client_then_server_name() {
 }
 
 #[test]
-fn strategy_names_parse_and_leasttime_is_not_supported_yet() {
+fn strategy_names_parse() {
     assert_eq!(Strategy::parse("wrr"), Ok(Strategy::Wrr));
     assert_eq!(Strategy::parse("p2c"), Ok(Strategy::P2c));
     assert_eq!(Strategy::parse("hrw"), Ok(Strategy::Hrw));
-    assert!(
-        Strategy::parse("leasttime")
-            .unwrap_err()
-            .contains("not supported yet")
-    );
+    assert_eq!(Strategy::parse("leasttime"), Ok(Strategy::LeastTime));
     assert!(
         Strategy::parse("random")
             .unwrap_err()
             .contains("unknown strategy")
     );
+}
+
+/// A leasttime pick that answered after `ms` milliseconds.
+fn answer_after(b: &Balancer, lb: &LoadBalancer, ms: u64) -> usize {
+    let p = b.pick(lb, "", |_| true).unwrap();
+    let Picked { timed, .. } = &p;
+    let (lt, _) = timed.unwrap();
+    lt.answered(
+        p.index,
+        Instant::now() - std::time::Duration::from_millis(ms),
+    );
+    p.index
+}
+
+#[test]
+fn leasttime_takes_turns_by_weight_while_tied() {
+    // Before any answer every score is 0: earliest deadline first, so
+    // weights 1 and 3 share 1:3 (off by one at most: the servers start one
+    // turn apart).
+    let lb = lb(Strategy::LeastTime, &[1, 3, 0]);
+    let b = Balancer::new(&lb);
+    let mut counts = [0usize; 3];
+    for _ in 0..400 {
+        counts[b.pick(&lb, "", |_| true).unwrap().index] += 1;
+    }
+    assert!(counts[0].abs_diff(100) <= 1 && counts[2] == 0, "{counts:?}");
+    assert_eq!(counts[0] + counts[1], 400);
+}
+
+#[test]
+fn leasttime_prefers_the_faster_server_and_weighs_requests_in_flight() {
+    let lb = lb(Strategy::LeastTime, &[1, 1]);
+    let b = Balancer::new(&lb);
+    // Server 0 first (earliest deadline), then 1: each answers once.
+    assert_eq!(answer_after(&b, &lb, 40), 0);
+    assert_eq!(answer_after(&b, &lb, 10), 1);
+    // 40 ms against 10 ms: the faster one, while it has fewer than 3 in flight.
+    let held: Vec<_> = (0..3).map(|_| b.pick(&lb, "", |_| true).unwrap()).collect();
+    assert!(held.iter().all(|p| p.index == 1));
+    // 10 × (1 + 3) = 40 ties with 40 × 1: turns decide, server 0's comes first.
+    assert_eq!(b.pick(&lb, "", |_| true).unwrap().index, 0);
+    drop(held);
+    assert_eq!(b.pick(&lb, "", |_| true).unwrap().index, 1);
+    // Down servers are never picked.
+    assert_eq!(b.pick(&lb, "", |i| i == 0).unwrap().index, 0);
 }
