@@ -3,7 +3,9 @@
 //! bodies with bounded memory, ALPN, and the attack limits (`h2/frames.rs`
 //! drives raw frames). Needs Debian's `curl` and `nghttp2-client`.
 
+mod attacks;
 mod frames;
+mod middlewares;
 
 use std::process::Command;
 use std::time::Duration;

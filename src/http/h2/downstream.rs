@@ -13,7 +13,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use h2::SendStream;
+use h2::{RecvStream, SendStream};
 
 use super::stream::Stream;
 use crate::http::body::{Relay, RelayError, Sink};
@@ -26,6 +26,9 @@ use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
 use crate::observe::Record;
 use crate::runtime::io::{self as rio, IoFail};
+
+/// How long the rest of a body past the limit is read before the 413 ([`drain`]).
+pub const DEFAULT_DRAIN_TIME: Duration = Duration::from_secs(1);
 
 impl Downstream for Stream {
     fn pool(&self) -> &Pool {
@@ -101,7 +104,9 @@ impl Downstream for Stream {
                 .status(100)
                 .body(())
                 .unwrap_or_default();
-            let _ = self.respond.borrow_mut().send_informational(cont);
+            if let Some(r) = self.respond.borrow_mut().as_mut() {
+                let _ = r.send_informational(cont);
+            }
         }
         let chunked = head.body == BodyKind::Chunked;
         let read_timeout = self.c.ep.cfg.read_timeout;
@@ -126,6 +131,7 @@ impl Downstream for Stream {
             // the DATA frames' payload (a declared length over it was
             // refused before routing).
             if limit.is_some_and(|max| sent + data.len() as u64 > max) {
+                drain(&mut body).await;
                 return Err(RelayError::TooLarge);
             }
             buf.clear();
@@ -204,15 +210,19 @@ impl Downstream for Stream {
         let empty = head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0));
         self.response_started = true;
         (self.rec.status, self.rec.origin_status) = (resp.status, resp.status);
-        let sent = self.respond.borrow_mut().send_response(h2resp, empty);
-        let send = sent.map_err(|_| ProxyError::ClientClosed)?;
+        let sent = self
+            .respond
+            .borrow_mut()
+            .as_mut()
+            .map(|r| r.send_response(h2resp, empty));
+        let send = sent.and_then(Result::ok).ok_or(ProxyError::ClientClosed)?;
         let send = self.send.insert(send);
         if !empty {
             let relay = Relay {
                 kind: resp.body,
                 dechunk: true,
                 read_timeout: from.read_timeout,
-                write_timeout: self.c.ep.cfg.write_timeout,
+                write_timeout: Some(self.c.window_timeout()),
             };
             let mut sink = H2Sink(RefCell::new(send));
             let sent = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
@@ -241,12 +251,9 @@ impl Downstream for Stream {
     }
 
     async fn linger(&mut self) {
-        // The response is out and the request body is not wanted. The body
-        // stream was dropped unread when forwarding gave up on it, and the h2
-        // crate then resets the stream for the client (RFC 9113 §8.1) once the
-        // response's frames are sent: an explicit reset here would drop a
-        // response still queued (a 413 the client never saw).
-        self.body = None;
+        // The response is out and the request body is not wanted: released
+        // now, so RST_STREAM(NO_ERROR) follows the response at once.
+        self.release();
     }
 
     fn retry_policy(&self) -> Option<crate::middleware::Retry> {
@@ -256,6 +263,27 @@ impl Downstream for Stream {
     fn end_attempts(&mut self) {
         // Nothing is kept for another attempt: a stream's body comes from
         // frames, and a bodiless request is its head alone (`out`).
+    }
+}
+
+/// A body past the limit: what the client is still sending is read and
+/// dropped for a moment (at most a stream window's worth, for
+/// [`DEFAULT_DRAIN_TIME`]), so that when the rest is short the 413 comes after
+/// the client's END_STREAM, to a client that only reads by then. curl (7.88)
+/// sometimes lost an answer that came as its upload was ending ("Empty reply
+/// from server"). A client still sending after that gets the 413, then
+/// RST_STREAM(NO_ERROR).
+async fn drain(body: &mut RecvStream) {
+    let deadline = Some(Instant::now() + DEFAULT_DRAIN_TIME);
+    let mut left = super::DEFAULT_STREAM_WINDOW as usize;
+    while left > 0 && !body.is_end_stream() {
+        match rio::until(deadline, poll_fn(|cx| body.poll_data(cx))).await {
+            Ok(Some(Ok(d))) => {
+                left = left.saturating_sub(d.len());
+                let _ = body.flow_control().release_capacity(d.len());
+            }
+            _ => return,
+        }
     }
 }
 
