@@ -95,8 +95,7 @@ impl Downstream for Stream {
         write_timeout: Option<Duration>,
     ) -> Result<u64, RelayError> {
         let Some(mut body) = self.body.take() else {
-            self.req = ReqState::Consumed;
-            return Ok(0);
+            return self.send_taken(head, dst, write_timeout).await;
         };
         self.req = ReqState::Broken;
         if head.expect_continue {
@@ -263,6 +262,48 @@ impl Downstream for Stream {
     fn end_attempts(&mut self) {
         // Nothing is kept for another attempt: a stream's body comes from
         // frames, and a bodiless request is its head alone (`out`).
+    }
+}
+
+impl Stream {
+    /// The body forwardAuth read first (`taken`), or none: sent whole. It is
+    /// kept, so a retry on a fresh connection sends it again.
+    async fn send_taken<W: Sink>(
+        &mut self,
+        head: &RequestHead,
+        dst: &mut W,
+        write_timeout: Option<Duration>,
+    ) -> Result<u64, RelayError> {
+        let Some(data) = &self.taken else {
+            self.req = ReqState::Consumed;
+            return Ok(0);
+        };
+        let chunked = head.body == BodyKind::Chunked;
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        if chunked && !data.is_empty() {
+            chunk_size_line(&mut buf, data.len());
+        }
+        buf.extend_from_slice(data);
+        if chunked {
+            if !data.is_empty() {
+                buf.extend_from_slice(b"\r\n");
+            }
+            buf.extend_from_slice(b"0\r\n\r\n");
+        }
+        let n = data.len() as u64;
+        self.req = ReqState::Broken;
+        let len = buf.len();
+        let written = dst
+            .write(&mut buf, len, write_timeout.map(|d| Instant::now() + d))
+            .await;
+        self.scratch = buf;
+        written?;
+        if chunked {
+            self.rec.req_bytes += n;
+        }
+        self.req = ReqState::Consumed;
+        Ok(n)
     }
 }
 

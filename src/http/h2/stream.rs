@@ -41,6 +41,9 @@ pub(super) struct Stream {
     pub out: Vec<u8>,
     /// The request body still to come; `None` once taken.
     pub body: Option<RecvStream>,
+    /// The whole body, when forwardAuth's `forwardBody` read it first: the
+    /// upstream request then takes it from here (`send_body`).
+    pub taken: Option<Vec<u8>>,
     /// The stream's response side; `None` once the response is all queued
     /// and the stream released ([`Stream::release`]).
     pub respond: RefCell<Option<SendResponse<Bytes>>>,
@@ -70,6 +73,7 @@ pub(super) async fn serve(
         resp_headers: Vec::new(),
         out: Vec::new(),
         body: Some(body),
+        taken: None,
         respond: RefCell::new(Some(respond)),
         send: None,
         req: if end_stream {
