@@ -32,6 +32,7 @@ pub mod flood;
 mod forward_auth;
 mod head;
 pub mod io;
+pub mod request_body;
 mod stream;
 
 /// The client connection preface (RFC 9113 §3.4) that starts h2c with prior
