@@ -169,10 +169,29 @@ impl Downstream for Stream {
     async fn send_interim(
         &mut self,
         _head: &RequestHead,
-        _up: Answered<'_>,
+        up: Answered<'_>,
     ) -> Result<(), ProxyError> {
-        // 1xx from an HTTP/1.1 upstream are not passed on (a 100 Continue the
-        // client asked for was sent when its body was wanted).
+        // 1xx from an HTTP/1.1 upstream (103 Early Hints…) go on as
+        // informational HEADERS, as Traefik's (Go's) reverse proxy relays
+        // them. Not 100: the one the client asked for was sent when its body
+        // was wanted.
+        if up.resp.status == 100 {
+            return Ok(());
+        }
+        let framing = ResponseFraming {
+            dechunk: true,
+            close: false,
+            keep_alive_10: false,
+        };
+        self.out.clear();
+        let fields = &self.resp_headers;
+        forward::write_response_head(&mut self.out, up.buf, up.resp, fields, &framing, None);
+        if let (Some((resp, _)), Some(r)) = (
+            super::head::response_from_h1(&self.out),
+            self.respond.borrow_mut().as_mut(),
+        ) {
+            let _ = r.send_informational(resp);
+        }
         Ok(())
     }
 
