@@ -220,7 +220,7 @@ fn serve_h2c(
         pos: 0,
         io,
     };
-    monoio::spawn(h2::serve(io, peer, ep, w, false, open));
+    monoio::spawn(h2::serve(io, peer, ep, w, None, open));
 }
 
 /// HTTP/2 over TLS (ALPN `h2`): rustls goes on under a poll-based adapter.
@@ -244,7 +244,8 @@ fn serve_h2_tls(
         eof: false,
         closed: false,
     };
-    monoio::spawn(h2::serve(io, peer, ep, w, true, open));
+    let certs = io.client_certs();
+    monoio::spawn(h2::serve(io, peer, ep, w, Some(certs), open));
 }
 
 async fn handshake(

@@ -21,15 +21,18 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::net::client_certs::ClientCerts;
 use crate::net::ip_text::IpText;
 use crate::worker::admission::{ConnGuard, OpenGuard};
 use crate::worker::{EntryCtx, Held, WorkerCtx};
 
 mod answers;
 mod downstream;
+pub mod flood;
 mod forward_auth;
 mod head;
 pub mod io;
+pub mod request_body;
 mod stream;
 
 /// The client connection preface (RFC 9113 §3.4) that starts h2c with prior
@@ -57,6 +60,11 @@ pub const DEFAULT_MAX_CONCURRENT_RESET_STREAMS: usize = 10;
 /// were being served. Past this many in [`RESET_WINDOW`], GOAWAY.
 pub const DEFAULT_MAX_CLIENT_RESETS: u32 = 200;
 const RESET_WINDOW: Duration = Duration::from_secs(10);
+/// How long a stream may wait for the client's flow-control window when the
+/// entry point sets no `writeTimeout` (nginx's `send_timeout` default): a
+/// client that never opens its window (a zero-window stall) would otherwise
+/// hold the stream and its upstream connection forever.
+pub const DEFAULT_WINDOW_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What every stream of one connection shares (worker-local).
 pub(crate) struct Shared {
@@ -64,6 +72,8 @@ pub(crate) struct Shared {
     pub ep: Rc<EntryCtx>,
     pub w: Rc<WorkerCtx>,
     pub tls: bool,
+    /// The client's certificate chain (TLS with a client certificate).
+    pub client_certs: Option<Rc<ClientCerts>>,
     pub trusted: bool,
     pub client_ip: IpText,
     /// Streams being served, and when the last one ended (idle timeout).
@@ -75,6 +85,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The bound on each wait for the client's window: `writeTimeout`, or
+    /// [`DEFAULT_WINDOW_STALL_TIMEOUT`] without one.
+    pub fn window_timeout(&self) -> Duration {
+        self.ep
+            .cfg
+            .write_timeout
+            .unwrap_or(DEFAULT_WINDOW_STALL_TIMEOUT)
+    }
+
     /// Counts a stream the client reset; true when there were too many.
     pub fn client_reset(&self) -> bool {
         let now = Instant::now();
@@ -105,13 +124,14 @@ fn builder(ep: &crate::config::EntryPoint) -> h2::server::Builder {
 
 /// Serves one HTTP/2 connection until it closes: the client's GOAWAY or close,
 /// `idleTimeout` without a stream, or a stop (graceful GOAWAY, then the
-/// streams in flight finish).
+/// streams in flight finish). `tls`: `None` for h2c; over TLS, the client's
+/// certificate chain if it sent one.
 pub async fn serve<T>(
     io: T,
     peer: SocketAddr,
     ep: Rc<EntryCtx>,
     w: Rc<WorkerCtx>,
-    tls: bool,
+    tls: Option<Option<Rc<ClientCerts>>>,
     open: OpenGuard,
 ) where
     T: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -120,6 +140,8 @@ pub async fn serve<T>(
         open,
         observed: ConnGuard::new(&w, ep.index),
     };
+    let wire = Rc::new(flood::Tripwire::default());
+    let io = flood::Guarded::new(io, wire.clone());
     // The preface and first SETTINGS come within readTimeout, as a head would.
     let deadline = ep.cfg.read_timeout.map(|d| Instant::now() + d);
     let mut conn =
@@ -137,7 +159,8 @@ pub async fn serve<T>(
         client_ip: IpText::new(peer.ip().to_canonical()),
         ep,
         w: w.clone(),
-        tls,
+        tls: tls.is_some(),
+        client_certs: tls.flatten(),
         trusted,
         active: Cell::new(0),
         last_end: Cell::new(now),
@@ -157,11 +180,23 @@ pub async fn serve<T>(
             }
             shared.w.shutdown.wait().await
         };
+        let flood = async {
+            if draining {
+                std::future::pending::<()>().await
+            }
+            wire.tripped().await
+        };
         let accepted = monoio::select! {
             r = conn.accept() => r,
             _ = stop => {
                 // A stop: GOAWAY, then serve what is in flight.
                 conn.graceful_shutdown();
+                draining = true;
+                continue;
+            }
+            _ = flood => {
+                log::info!("HTTP/2 client {peer} sent too many PING/SETTINGS frames: GOAWAY");
+                conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
                 draining = true;
                 continue;
             }

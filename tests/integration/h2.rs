@@ -3,7 +3,9 @@
 //! bodies with bounded memory, ALPN, and the attack limits (`h2/frames.rs`
 //! drives raw frames). Needs Debian's `curl` and `nghttp2-client`.
 
+mod attacks;
 mod frames;
+mod middlewares;
 
 use std::process::Command;
 use std::time::Duration;
@@ -339,4 +341,34 @@ fn a_header_list_over_max_header_bytes_is_refused() {
     // proxyd goes on serving.
     let (out, err) = curl(&[&h2c[..], &[url.as_str()]].concat());
     assert_eq!(out, "200", "{err}");
+}
+
+/// 103 Early Hints from an HTTP/1.1 upstream reach an HTTP/2 client before
+/// the response, fields included, as Traefik (Go's reverse proxy) relays them.
+#[test]
+fn early_hints_from_an_http1_upstream_reach_http2_clients() {
+    let up = Upstream::start("up", Behavior::fixed(200, b"ok").interim(103));
+    let dynamic = router("r", "PathPrefix(`/`)", "app") + &lb_service("app", &[up.url()]);
+    let p = Proxy::start(&ProxyConfig::new(&dynamic));
+    let url = format!("http://{}/", p.addr());
+    let (out, err) = curl(&[
+        "--http2-prior-knowledge",
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        &url,
+    ]);
+    let lower = out.to_ascii_lowercase();
+    let hints = lower
+        .find("http/2 103")
+        .unwrap_or_else(|| panic!("{out} {err}"));
+    let last = lower
+        .find("http/2 200")
+        .unwrap_or_else(|| panic!("{out} {err}"));
+    assert!(hints < last, "{out}");
+    assert!(
+        lower[hints..last].contains("link: </style.css>; rel=preload"),
+        "{out}"
+    );
 }

@@ -16,13 +16,13 @@ use crate::common::*;
 use crate::tls::pki::{Opts, TlsClient, client_config, connect};
 use crate::tls::{Site, certs_toml, start_with};
 
-const CERT: &str = "X-Forwarded-Tls-Client-Cert";
+pub(crate) const CERT: &str = "X-Forwarded-Tls-Client-Cert";
 const INFO: &str = "X-Forwarded-Tls-Client-Cert-Info";
 
 /// TLS routers `/pem` (pem = true), `/info` (every info option) and `/none`
 /// (the middleware with nothing asked) to `up`; client certificates are
 /// verified when given, not required.
-fn dynamic(up: &Upstream) -> String {
+pub(crate) fn dynamic(up: &Upstream) -> String {
     let mut s = lb_service("s", &[up.url()]);
     for (name, def) in [
         (
@@ -55,7 +55,7 @@ fn dynamic(up: &Upstream) -> String {
 }
 
 /// A client certificate signed by the site's CA, with everything info reports.
-fn client_cert(
+pub(crate) fn client_cert(
     site: &Site,
 ) -> (
     CertificateDer<'static>,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use h2::SendStream;
 
+use super::request_body::{chunk_size_line, drain};
 use super::stream::Stream;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
@@ -92,8 +93,7 @@ impl Downstream for Stream {
         write_timeout: Option<Duration>,
     ) -> Result<u64, RelayError> {
         let Some(mut body) = self.body.take() else {
-            self.req = ReqState::Consumed;
-            return Ok(0);
+            return self.send_taken(head, dst, write_timeout).await;
         };
         self.req = ReqState::Broken;
         if head.expect_continue {
@@ -101,7 +101,9 @@ impl Downstream for Stream {
                 .status(100)
                 .body(())
                 .unwrap_or_default();
-            let _ = self.respond.borrow_mut().send_informational(cont);
+            if let Some(r) = self.respond.borrow_mut().as_mut() {
+                let _ = r.send_informational(cont);
+            }
         }
         let chunked = head.body == BodyKind::Chunked;
         let read_timeout = self.c.ep.cfg.read_timeout;
@@ -126,6 +128,7 @@ impl Downstream for Stream {
             // the DATA frames' payload (a declared length over it was
             // refused before routing).
             if limit.is_some_and(|max| sent + data.len() as u64 > max) {
+                drain(&mut body).await;
                 return Err(RelayError::TooLarge);
             }
             buf.clear();
@@ -166,10 +169,29 @@ impl Downstream for Stream {
     async fn send_interim(
         &mut self,
         _head: &RequestHead,
-        _up: Answered<'_>,
+        up: Answered<'_>,
     ) -> Result<(), ProxyError> {
-        // 1xx from an HTTP/1.1 upstream are not passed on (a 100 Continue the
-        // client asked for was sent when its body was wanted).
+        // 1xx from an HTTP/1.1 upstream (103 Early Hints…) go on as
+        // informational HEADERS, as Traefik's (Go's) reverse proxy relays
+        // them. Not 100: the one the client asked for was sent when its body
+        // was wanted.
+        if up.resp.status == 100 {
+            return Ok(());
+        }
+        let framing = ResponseFraming {
+            dechunk: true,
+            close: false,
+            keep_alive_10: false,
+        };
+        self.out.clear();
+        let fields = &self.resp_headers;
+        forward::write_response_head(&mut self.out, up.buf, up.resp, fields, &framing, None);
+        if let (Some((resp, _)), Some(r)) = (
+            super::head::response_from_h1(&self.out),
+            self.respond.borrow_mut().as_mut(),
+        ) {
+            let _ = r.send_informational(resp);
+        }
         Ok(())
     }
 
@@ -204,15 +226,19 @@ impl Downstream for Stream {
         let empty = head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0));
         self.response_started = true;
         (self.rec.status, self.rec.origin_status) = (resp.status, resp.status);
-        let sent = self.respond.borrow_mut().send_response(h2resp, empty);
-        let send = sent.map_err(|_| ProxyError::ClientClosed)?;
+        let sent = self
+            .respond
+            .borrow_mut()
+            .as_mut()
+            .map(|r| r.send_response(h2resp, empty));
+        let send = sent.and_then(Result::ok).ok_or(ProxyError::ClientClosed)?;
         let send = self.send.insert(send);
         if !empty {
             let relay = Relay {
                 kind: resp.body,
                 dechunk: true,
                 read_timeout: from.read_timeout,
-                write_timeout: self.c.ep.cfg.write_timeout,
+                write_timeout: Some(self.c.window_timeout()),
             };
             let mut sink = H2Sink(RefCell::new(send));
             let sent = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
@@ -241,12 +267,9 @@ impl Downstream for Stream {
     }
 
     async fn linger(&mut self) {
-        // The response is out and the request body is not wanted. The body
-        // stream was dropped unread when forwarding gave up on it, and the h2
-        // crate then resets the stream for the client (RFC 9113 §8.1) once the
-        // response's frames are sent: an explicit reset here would drop a
-        // response still queued (a 413 the client never saw).
-        self.body = None;
+        // The response is out and the request body is not wanted: released
+        // now, so RST_STREAM(NO_ERROR) follows the response at once.
+        self.release();
     }
 
     fn retry_policy(&self) -> Option<crate::middleware::Retry> {
@@ -257,15 +280,6 @@ impl Downstream for Stream {
         // Nothing is kept for another attempt: a stream's body comes from
         // frames, and a bodiless request is its head alone (`out`).
     }
-}
-
-/// `<size in hex>\r\n`, the start of one chunk, without a formatter.
-fn chunk_size_line(buf: &mut Vec<u8>, n: usize) {
-    let digits = (usize::BITS - n.leading_zeros()).div_ceil(4).max(1);
-    for i in (0..digits).rev() {
-        buf.push(b"0123456789abcdef"[(n >> (i * 4)) & 0xf]);
-    }
-    buf.extend_from_slice(b"\r\n");
 }
 
 /// A failure while the response body streams: the status is out, so the
@@ -332,22 +346,5 @@ impl Sink for H2Sink<'_> {
     fn watch(&self) -> impl Future<Output = ()> {
         // Only polled while the relay waits on the upstream, never during a write.
         poll_fn(|cx| self.0.borrow_mut().poll_reset(cx).map(|_| ()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn chunk_size_lines_are_lowercase_hex() {
-        for (n, want) in [
-            (0, "0\r\n"),
-            (15, "f\r\n"),
-            (16, "10\r\n"),
-            (16384, "4000\r\n"),
-        ] {
-            let mut buf = Vec::new();
-            super::chunk_size_line(&mut buf, n);
-            assert_eq!(buf, want.as_bytes());
-        }
     }
 }

@@ -1,9 +1,12 @@
 //! forwardAuth for an HTTP/2 stream: the chain stopped at the middleware
 //! (`Flow::Call`), the call is made as for HTTP/1.1 (`http::auth_call`), and a
-//! refusal is the stream's answer. A body for the auth server (`forwardBody`)
-//! would have to be read from the stream's frames and kept for the upstream:
-//! not done yet, so such a request is refused (500, logged) rather than let
-//! through unchecked.
+//! refusal is the stream's answer. With `forwardBody`, the body is read from
+//! the stream's DATA frames first (bounded by `maxBodySize`: over it, 401 as
+//! in Traefik) and kept in `Stream::taken`, where the upstream request takes
+//! it from (`downstream::send_body`).
+
+use std::future::poll_fn;
+use std::time::Instant;
 
 use super::stream::Stream;
 use crate::http::answer::{self, Answer};
@@ -20,11 +23,12 @@ impl Stream {
         fa: &ForwardAuth,
         name: &str,
     ) -> bool {
-        if fa.forward_body && head.body != BodyKind::None {
-            log::error!(
-                "forwardAuth {name}: forwardBody is not supported over HTTP/2 yet: answered 500"
-            );
-            self.auth_answer(head, &Denial::empty(500)).await;
+        if fa.forward_body
+            && head.body != BodyKind::None
+            && let Err(status) = self.take_body(fa).await
+        {
+            log::debug!("forwardAuth {name}: request body not taken: answered {status}");
+            self.auth_answer(head, &Denial::empty(status)).await;
             return false;
         }
         let mut request = Vec::with_capacity(512);
@@ -35,7 +39,8 @@ impl Stream {
             tls: self.c.tls,
             client_ip: self.c.client_ip.as_str(),
         };
-        auth_call::write_request(&client, head, fa, &self.edits, None, &mut request);
+        let payload = self.taken.as_deref();
+        auth_call::write_request(&client, head, fa, &self.edits, payload, &mut request);
         let method = head.method.get(&self.buf);
         match auth_call::call(&self.c.w.pool, fa, name, &mut request, head, method).await {
             Verdict::Allow(resp) => {
@@ -47,6 +52,40 @@ impl Stream {
                 false
             }
         }
+    }
+
+    /// Reads the whole body from the stream's frames into `taken`. `Err`:
+    /// over `maxBodySize` (401, as Traefik), over the entry point's
+    /// `maxRequestBodyBytes` (413), or unreadable (500).
+    async fn take_body(&mut self, fa: &ForwardAuth) -> Result<(), u16> {
+        let Some(mut body) = self.body.take() else {
+            return Ok(());
+        };
+        let max = fa.max_body_size.unwrap_or(u64::MAX);
+        let limit = self.c.ep.cfg.max_request_body_bytes.unwrap_or(u64::MAX);
+        let read_timeout = self.c.ep.cfg.read_timeout;
+        let mut data = Vec::new();
+        loop {
+            let deadline = read_timeout.map(|d| Instant::now() + d);
+            let next = crate::runtime::io::until(deadline, poll_fn(|cx| body.poll_data(cx)));
+            match next.await {
+                Ok(None) => break,
+                Ok(Some(Ok(d))) => {
+                    data.extend_from_slice(&d);
+                    let _ = body.flow_control().release_capacity(d.len());
+                }
+                Ok(Some(Err(_))) | Err(_) => return Err(500),
+            }
+            let n = data.len() as u64;
+            if n > max {
+                return Err(401);
+            }
+            if n > limit {
+                return Err(413);
+            }
+        }
+        self.taken = Some(data);
+        Ok(())
     }
 
     /// Sends the middleware's answer: its status, exactly its fields and

@@ -72,6 +72,17 @@ pub struct PollTls {
     pub closed: bool,
 }
 
+impl PollTls {
+    /// The client's certificate chain, when it sent one (for passTLSClientCert).
+    pub fn client_certs(&self) -> Option<std::rc::Rc<crate::net::client_certs::ClientCerts>> {
+        let chain = self.conn.peer_certificates().filter(|c| !c.is_empty())?;
+        let chain = chain.iter().map(|c| c.clone().into_owned()).collect();
+        Some(std::rc::Rc::new(
+            crate::net::client_certs::ClientCerts::new(chain),
+        ))
+    }
+}
+
 /// The socket as the blocking-style reader/writer rustls wants, for one poll:
 /// "not ready" is `WouldBlock`, and the poll has registered the waker.
 struct Sync<'a, 'b> {

@@ -41,7 +41,12 @@ pub(super) struct Stream {
     pub out: Vec<u8>,
     /// The request body still to come; `None` once taken.
     pub body: Option<RecvStream>,
-    pub respond: RefCell<SendResponse<Bytes>>,
+    /// The whole body, when forwardAuth's `forwardBody` read it first: the
+    /// upstream request then takes it from here (`send_body`).
+    pub taken: Option<Vec<u8>>,
+    /// The stream's response side; `None` once the response is all queued
+    /// and the stream released ([`Stream::release`]).
+    pub respond: RefCell<Option<SendResponse<Bytes>>>,
     pub send: Option<SendStream<Bytes>>,
     pub req: ReqState,
     pub response_started: bool,
@@ -68,7 +73,8 @@ pub(super) async fn serve(
         resp_headers: Vec::new(),
         out: Vec::new(),
         body: Some(body),
-        respond: RefCell::new(respond),
+        taken: None,
+        respond: RefCell::new(Some(respond)),
         send: None,
         req: if end_stream {
             ReqState::Consumed
@@ -211,7 +217,9 @@ impl Stream {
                     buf: &self.buf,
                     headers: &self.headers,
                 };
-                let info = self.request_info(head, &lookup);
+                let mut info = self.request_info(head, &lookup);
+                // passTLSClientCert: the chain the client sent in the handshake.
+                info.client_certs = self.c.client_certs.as_deref();
                 crate::middleware::run_from(defs, states, chains, &info, &mut self.edits, from)
             };
             let Flow::Call(at) = flow else {
@@ -273,10 +281,14 @@ impl Stream {
         };
         let body = Bytes::copy_from_slice(&self.out[at..]);
         let end = is_head || body.is_empty();
-        let sent = self.respond.borrow_mut().send_response(resp, end);
-        let Ok(mut send) = sent else { return };
+        let sent = self
+            .respond
+            .borrow_mut()
+            .as_mut()
+            .map(|r| r.send_response(resp, end));
+        let Some(Ok(mut send)) = sent else { return };
         if !end {
-            let deadline = self.c.ep.cfg.write_timeout.map(|d| Instant::now() + d);
+            let deadline = Some(Instant::now() + self.c.window_timeout());
             let sending = super::downstream::send_all(&mut send, body, true);
             if !matches!(
                 crate::runtime::clock::until(deadline, sending).await,
@@ -285,18 +297,33 @@ impl Stream {
                 send.send_reset(h2::Reason::CANCEL);
             }
         }
-        // The request body nobody reads: dropped, so the h2 crate tells the
-        // client to stop with RST_STREAM(NO_ERROR) (RFC 9113 §8.1) once the
-        // response's frames are out. An explicit reset here would discard the
-        // response still queued, and the client would see no answer at all.
+        drop(send);
+        self.release();
+    }
+
+    /// The response is all queued: every handle on the stream is dropped at
+    /// once. If the client is still sending its body, the h2 crate then
+    /// queues RST_STREAM(NO_ERROR) behind the response's frames (RFC 9113
+    /// §8.1), so the client sees the answer and the reset together. Holding a
+    /// handle longer lets the response go out alone, and a client whose upload
+    /// is still open may take it as no answer (curl 7.88 then reported "Empty
+    /// reply from server"); an explicit reset instead would discard the
+    /// response still queued.
+    pub(super) fn release(&mut self) {
         self.body = None;
+        self.send = None;
+        self.respond.borrow_mut().take();
     }
 
     /// Ends the stream with RST_STREAM (`reason`).
     pub(super) fn reset(&mut self, reason: h2::Reason) {
         match self.send.as_mut() {
             Some(s) => s.send_reset(reason),
-            None => self.respond.borrow_mut().send_reset(reason),
+            None => {
+                if let Some(r) = self.respond.borrow_mut().as_mut() {
+                    r.send_reset(reason);
+                }
+            }
         }
     }
 
@@ -345,7 +372,11 @@ impl Stream {
 
     /// Resolves when the client reset the stream or the connection ended.
     pub(super) fn client_gone(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(move |cx| self.respond.borrow_mut().poll_reset(cx).map(|_| ()))
+        poll_fn(move |cx| match self.respond.borrow_mut().as_mut() {
+            Some(r) => r.poll_reset(cx).map(|_| ()),
+            // Released: the exchange is over, nobody waits on this.
+            None => std::task::Poll::Pending,
+        })
     }
 }
 

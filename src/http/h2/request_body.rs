@@ -1,0 +1,106 @@
+//! The request body of an HTTP/2 stream, besides the relay in
+//! `downstream::send_body`: a body forwardAuth read whole first (`taken`),
+//! the drain of what follows a body past the limit, and chunk framing.
+
+use std::future::poll_fn;
+use std::time::{Duration, Instant};
+
+use h2::RecvStream;
+
+use super::stream::Stream;
+use crate::http::body::{RelayError, Sink};
+use crate::http::codec::{BodyKind, RequestHead};
+use crate::http::server::ReqState;
+use crate::runtime::io as rio;
+
+/// How long the rest of a body past the limit is read before the 413 ([`drain`]).
+pub const DEFAULT_DRAIN_TIME: Duration = Duration::from_secs(1);
+
+impl Stream {
+    /// The body forwardAuth read first (`taken`), or none: sent whole. It is
+    /// kept, so a retry on a fresh connection sends it again.
+    pub(super) async fn send_taken<W: Sink>(
+        &mut self,
+        head: &RequestHead,
+        dst: &mut W,
+        write_timeout: Option<Duration>,
+    ) -> Result<u64, RelayError> {
+        let Some(data) = &self.taken else {
+            self.req = ReqState::Consumed;
+            return Ok(0);
+        };
+        let chunked = head.body == BodyKind::Chunked;
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        if chunked && !data.is_empty() {
+            chunk_size_line(&mut buf, data.len());
+        }
+        buf.extend_from_slice(data);
+        if chunked {
+            if !data.is_empty() {
+                buf.extend_from_slice(b"\r\n");
+            }
+            buf.extend_from_slice(b"0\r\n\r\n");
+        }
+        let n = data.len() as u64;
+        self.req = ReqState::Broken;
+        let len = buf.len();
+        let written = dst
+            .write(&mut buf, len, write_timeout.map(|d| Instant::now() + d))
+            .await;
+        self.scratch = buf;
+        written?;
+        if chunked {
+            self.rec.req_bytes += n;
+        }
+        self.req = ReqState::Consumed;
+        Ok(n)
+    }
+}
+
+/// A body past the limit: what the client is still sending is read and
+/// dropped for a moment (at most a stream window's worth, for
+/// [`DEFAULT_DRAIN_TIME`]), so that when the rest is short the 413 comes after
+/// the client's END_STREAM, to a client that only reads by then. curl (7.88)
+/// sometimes lost an answer that came as its upload was ending ("Empty reply
+/// from server"). A client still sending after that gets the 413, then
+/// RST_STREAM(NO_ERROR).
+pub(super) async fn drain(body: &mut RecvStream) {
+    let deadline = Some(Instant::now() + DEFAULT_DRAIN_TIME);
+    let mut left = super::DEFAULT_STREAM_WINDOW as usize;
+    while left > 0 && !body.is_end_stream() {
+        match rio::until(deadline, poll_fn(|cx| body.poll_data(cx))).await {
+            Ok(Some(Ok(d))) => {
+                left = left.saturating_sub(d.len());
+                let _ = body.flow_control().release_capacity(d.len());
+            }
+            _ => return,
+        }
+    }
+}
+
+/// `<size in hex>\r\n`, the start of one chunk, without a formatter.
+pub(super) fn chunk_size_line(buf: &mut Vec<u8>, n: usize) {
+    let digits = (usize::BITS - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        buf.push(b"0123456789abcdef"[(n >> (i * 4)) & 0xf]);
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunk_size_lines_are_lowercase_hex() {
+        for (n, want) in [
+            (0, "0\r\n"),
+            (15, "f\r\n"),
+            (16, "10\r\n"),
+            (16384, "4000\r\n"),
+        ] {
+            let mut buf = Vec::new();
+            super::chunk_size_line(&mut buf, n);
+            assert_eq!(buf, want.as_bytes());
+        }
+    }
+}
