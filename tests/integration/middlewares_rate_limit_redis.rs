@@ -2,8 +2,9 @@
 //! redis-server): Traefik's 429 and bucket layout in the store, one limit
 //! shared by two proxyd processes, Traefik's 500 while the store is down (fast,
 //! with other routers still served) and limiting again once it is back, a
-//! silent store costing its read timeout without stalling the worker, and the
-//! limit kept over a reload that leaves the definition alone.
+//! silent store costing its read timeout without stalling the worker, the
+//! limit kept over a reload that leaves the definition alone, and HTTP/2
+//! requests (curl, h2c) limited by the same bucket.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -216,5 +217,34 @@ fn redis_rate_limit_keeps_working_over_a_reload() {
         !p.log_contains("Could not insert/update bucket"),
         "{}",
         p.log_text()
+    );
+}
+
+/// HTTP/2 (h2c, curl) requests take from the same shared bucket as HTTP/1.1
+/// ones, and get the same 429 and, with the store down, the same 500.
+#[test]
+fn redis_rate_limit_holds_over_http2() {
+    let mut store = redis("");
+    let p = Proxy::start(&ProxyConfig::new(&config(
+        "average = 1\nperiod = \"1m\"",
+        &endpoint(&store),
+    )));
+    let url = format!("http://{}/", p.addr());
+    let h2 = || {
+        let args = ["--http2-prior-knowledge", "-H", "Host: app.test"];
+        let (out, err) =
+            crate::h2::curl(&[&args[..], &["-w", "\n%{http_version} %{http_code}", &url]].concat());
+        assert!(out.contains("\n2 "), "not HTTP/2: {out} {err}");
+        out
+    };
+    assert!(h2().ends_with("2 200"), "{}", p.log_text());
+    let refused = h2();
+    assert!(refused.ends_with("Too Many Requests\n2 429"), "{refused}");
+    assert_eq!(app(&p).status, 429, "one bucket for both protocols");
+    store.stop();
+    let failed = h2();
+    assert!(
+        failed.ends_with(&format!("{STORE_FAILED}\n2 500")),
+        "{failed}"
     );
 }
