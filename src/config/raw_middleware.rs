@@ -280,8 +280,7 @@ pub struct RawRateLimit {
     pub redis: Option<RawRateLimitRedis>,
 }
 
-/// `rateLimit.redis` (Traefik's `tls` is not a field: refused as not
-/// supported yet). Defaults in `config/middlewares/rate_limit_redis.rs`.
+/// `rateLimit.redis`. Defaults in `config/middlewares/rate_limit_redis.rs`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRateLimitRedis {
@@ -298,6 +297,18 @@ pub struct RawRateLimitRedis {
     pub read_timeout: Option<super::duration::ConfigDuration>,
     pub write_timeout: Option<super::duration::ConfigDuration>,
     pub dial_timeout: Option<super::duration::ConfigDuration>,
+    pub tls: Option<RawRedisTls>,
+}
+
+/// `rateLimit.redis.tls` (Traefik's `ClientTLS`): file paths or PEM text.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRedisTls {
+    pub ca: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 /// `inFlightReq`.

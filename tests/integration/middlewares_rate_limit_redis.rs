@@ -4,7 +4,8 @@
 //! with other routers still served) and limiting again once it is back, a
 //! silent store costing its read timeout without stalling the worker, the
 //! limit kept over a reload that leaves the definition alone, and HTTP/2
-//! requests (curl, h2c) limited by the same bucket.
+//! requests (curl, h2c) limited by the same bucket; `tls` to a redis-server
+//! serving TLS only.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::common::client::{Response, get};
 use crate::common::config::router;
 use crate::common::*;
-use crate::kv_store::{CHANGE_LIMIT, Store, redis, redis_cli};
+use crate::kv_store::{CHANGE_LIMIT, Store, free_port, redis, redis_cli};
 use crate::reload::{respond, wait_generation, write_renamed};
 
 /// Traefik's answer when the store fails (Go's `http.Error` adds the newline).
@@ -247,4 +248,94 @@ fn redis_rate_limit_holds_over_http2() {
         failed.ends_with(&format!("{STORE_FAILED}\n2 500")),
         "{failed}"
     );
+}
+
+/// A `redis-server` that speaks only TLS, with a certificate for 127.0.0.1
+/// from `ca`; killed on drop.
+struct TlsRedis(std::process::Child, u16, tempfile::TempDir);
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tls_redis(ca: &crate::tls::pki::Ca) -> TlsRedis {
+    let dir = tempfile::tempdir().unwrap();
+    let leaf = ca.leaf(&["127.0.0.1"]);
+    let path = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (cert, key, ca_file) = (
+        path("c.pem", &leaf.cert_pem),
+        path("k.pem", &leaf.key_pem),
+        path("ca.pem", &ca.pem()),
+    );
+    let port = free_port();
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args([
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &ca_file,
+        ])
+        .args(["--tls-auth-clients", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (Debian package redis-server)");
+    let up = poll_until(Duration::from_secs(20), Duration::from_millis(50), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    assert!(up.is_some(), "redis-server did not listen on {port}");
+    TlsRedis(child, port, dir)
+}
+
+/// `tls.ca`: the limit holds through a TLS-only store, verified with the CA
+/// (a file); another CA fails the handshake, answered with Traefik's 500.
+#[test]
+fn redis_rate_limit_through_tls() {
+    let ca = crate::tls::pki::Ca::new("redis test CA");
+    let store = tls_redis(&ca);
+    let ca_path = store.2.path().join("ca.pem");
+    let redis_cfg = |ca: &str| {
+        format!(
+            "endpoints = [\"127.0.0.1:{}\"]\n[http.middlewares.lim.rateLimit.redis.tls]\nca = {ca:?}",
+            store.1
+        )
+    };
+    let p = Proxy::start(&ProxyConfig::new(&config(
+        "average = 1\nperiod = \"1m\"",
+        &redis_cfg(ca_path.to_str().unwrap()),
+    )));
+    assert_eq!(app(&p).status, 200, "{}", p.log_text());
+    assert_eq!(app(&p).status, 429, "{}", p.log_text());
+
+    let other = crate::tls::pki::Ca::new("another CA");
+    let q = Proxy::start(&ProxyConfig::new(&config(
+        "average = 1\nperiod = \"1m\"",
+        &redis_cfg(&other.pem()),
+    )));
+    let r = app(&q);
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (500, STORE_FAILED),
+        "{}",
+        q.log_text()
+    );
+    assert!(q.log_contains("TLS handshake failed"), "{}", q.log_text());
 }

@@ -1,14 +1,21 @@
 //! Compiles `rateLimit.redis` with Traefik's defaults (`Redis.SetDefaults`
 //! and go-redis'): the endpoint's address is resolved here, on the control
-//! thread, so a worker never waits on DNS.
+//! thread, so a worker never waits on DNS. `tls` is built by the same code as
+//! a servers transport's (`transport_tls.rs`): `ca` as its `rootCAs`, `cert`
+//! and `key` as its client certificate.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Refusal;
-use crate::config::raw_middleware::RawRateLimitRedis;
+use crate::config::raw_dynamic::RawServersTransport;
+use crate::config::raw_middleware::{RawRateLimitRedis, RawRedisTls};
+use crate::config::transport_tls::{self, RawClientCert};
 use crate::middleware::limits::RedisRate;
 use crate::net::redis_client::Settings;
+use crate::net::upstream_tls::TlsTarget;
 
 /// Traefik's default endpoint.
 pub const DEFAULT_ENDPOINT: &str = "localhost:6379";
@@ -46,8 +53,10 @@ pub(super) fn compile(
     count("minIdleConns", r.min_idle_conns)?;
     let settings = Settings {
         addr: resolve(&endpoint),
-        endpoint,
-        tls: None,
+        tls: match &r.tls {
+            Some(t) => Some(tls(t, &endpoint)?),
+            None => None,
+        },
         username: r.username.clone(),
         password: r.password.clone(),
         db: db as i64,
@@ -63,6 +72,7 @@ pub(super) fn compile(
             .unwrap_or(DEFAULT_DIAL_TIMEOUT),
         read_timeout: io_timeout(r.read_timeout),
         write_timeout: io_timeout(r.write_timeout),
+        endpoint,
     };
     Ok(RedisRate::new(settings, average, period, burst).map(Box::new))
 }
@@ -90,4 +100,50 @@ fn resolve(endpoint: &str) -> Result<SocketAddr, String> {
         .or(all.first())
         .copied()
         .ok_or_else(|| "no address".to_string())
+}
+
+/// The TLS target of `tls`: each of `ca`, `cert`, `key` is PEM text or a
+/// file (read here, relative to the working directory as Traefik reads it);
+/// the name verified is the endpoint's host.
+fn tls(t: &RawRedisTls, endpoint: &str) -> Result<Arc<TlsTarget>, Refusal> {
+    let refuse = |key: &str, why: String| (format!("redis.tls.{key}"), why);
+    let certificates = match (&t.cert, &t.key) {
+        (Some(c), Some(k)) => Some(vec![RawClientCert {
+            cert_file: Some(c.clone()),
+            key_file: Some(k.clone()),
+        }]),
+        (None, None) => None,
+        _ => return Err(refuse("cert", "cert and key go together".into())),
+    };
+    let raw = RawServersTransport {
+        insecure_skip_verify: Some(t.insecure_skip_verify),
+        root_cas: t.ca.clone().map(|ca| vec![ca]),
+        certificates,
+        ..Default::default()
+    };
+    let mut extra: Vec<(PathBuf, Result<Vec<u8>, String>)> = [&t.ca, &t.cert, &t.key]
+        .into_iter()
+        .flatten()
+        .filter(|v| !v.trim_start().starts_with("-----BEGIN"))
+        .map(|v| {
+            let read = std::fs::read(v).map_err(|e| format!("cannot read {v}: {e}"));
+            (PathBuf::from(v), read)
+        })
+        .collect();
+    extra.sort_by(|a, b| a.0.cmp(&b.0));
+    extra.dedup_by(|a, b| a.0 == b.0);
+    let compiled = transport_tls::compile(Path::new(""), &raw, &extra).map_err(|errors| {
+        let (key, why) = errors.into_iter().next().unwrap_or_default();
+        // The transport's names for these keys, back to Traefik's.
+        let key = match key.as_str() {
+            k if k.starts_with("rootCAs") => "ca",
+            k if k.ends_with("keyFile") => "key",
+            _ => "cert",
+        };
+        refuse(key, why)
+    })?;
+    let tls = compiled.ok_or_else(|| refuse("ca", "no TLS settings".into()))?;
+    let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    transport_tls::target(&tls, host).map_err(|why| ("redis.endpoints".into(), why))
 }

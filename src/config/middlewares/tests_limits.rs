@@ -1,5 +1,5 @@
 //! rateLimit and inFlightReq configuration: defaults, refusals naming their
-//! keys, `redis` with its defaults (its `tls` not supported yet), and the tables carried over a reload.
+//! keys, `redis` with its defaults, and the tables carried over a reload.
 
 use std::sync::Arc;
 
@@ -44,7 +44,7 @@ fn defaults_are_traefiks() {
 }
 
 #[test]
-fn bad_values_name_their_keys_and_redis_tls_is_not_supported_yet() {
+fn bad_values_name_their_keys() {
     let text = r#"
 [http.middlewares.neg.rateLimit]
 average = -1
@@ -86,16 +86,6 @@ excludedIPs = ["nope"]
         "{errors:?}"
     );
 
-    let redis = "[http.middlewares.r.rateLimit]\naverage = 1\n[http.middlewares.r.rateLimit.redis.tls]\nca = \"ca.pem\"\n";
-    let (_, errors) = errs(&[("l.toml", redis)]);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0]
-            .key
-            .starts_with("http.middlewares.r.rateLimit.redis.tls"),
-        "{errors:?}"
-    );
-    assert!(errors[0].reason.contains("not supported yet"), "{errors:?}");
     for (line, key, why) in [
         (
             "endpoints = [\"a:1\", \"b:2\"]",
@@ -104,6 +94,12 @@ excludedIPs = ["nope"]
         ),
         ("db = -1", "redis.db", "negative"),
         ("maxActiveConns = -2", "redis.maxActiveConns", "negative"),
+        (
+            "tls.ca = \"/nonexistent/ca.pem\"",
+            "redis.tls.ca",
+            "cannot read",
+        ),
+        ("tls.cert = \"c.pem\"", "redis.tls.cert", "together"),
     ] {
         let text = format!("[http.middlewares.r.rateLimit.redis]\n{line}\n");
         let (_, errors) = errs(&[("l.toml", &text)]);
