@@ -49,6 +49,8 @@ fn limits(c: &mut Criterion) {
         bucket: Bucket::new(1_000_000_000, Duration::from_secs(1), 1_000),
         source: client_ip(),
         table: Arc::default(),
+        redis: None,
+        uses_redis: false,
     };
     c.bench_function("rate_limit_admit", |b| {
         b.iter(|| black_box(admit.apply(black_box(&r), &mut edits)))
@@ -57,6 +59,8 @@ fn limits(c: &mut Criterion) {
         bucket: Bucket::new(1, Duration::from_secs(3600), 1),
         source: client_ip(),
         table: Arc::default(),
+        redis: None,
+        uses_redis: false,
     };
     c.bench_function("rate_limit_refuse", |b| {
         b.iter(|| {

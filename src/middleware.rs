@@ -145,7 +145,7 @@ pub enum Flow {
     /// The answer is in [`Edits::answer`]: send it and skip the service.
     Answer,
     /// The middleware at this place needs an asynchronous call (forwardAuth's
-    /// sub-request), which the protocol layer makes; the chain then resumes
+    /// sub-request, rateLimit's Redis script), which the protocol layer makes; the chain then resumes
     /// at the next place ([`run_from`]).
     Call(At),
 }
@@ -239,6 +239,11 @@ pub fn on_request(
             Middleware::ContentType(m) => m.apply(edits),
             Middleware::DigestAuth(m) => m.apply(req, edits),
             Middleware::PassTlsClientCert(m) => m.apply(req, edits),
+            // rateLimit.redis: the protocol layer calls the store.
+            Middleware::RateLimit(m) if m.needs_call() => Flow::Call(At {
+                chain: 0,
+                index: index as u32,
+            }),
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
             Middleware::Retry(m) => m.apply(edits),

@@ -269,7 +269,7 @@ pub struct RawIssuerDn {
     pub domain_component: bool,
 }
 
-/// `rateLimit` (Traefik's `redis` is not a field: refused as not supported yet).
+/// `rateLimit`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRateLimit {
@@ -277,6 +277,38 @@ pub struct RawRateLimit {
     pub period: Option<super::duration::ConfigDuration>,
     pub burst: Option<i64>,
     pub source_criterion: Option<RawSourceCriterion>,
+    pub redis: Option<RawRateLimitRedis>,
+}
+
+/// `rateLimit.redis`. Defaults in `config/middlewares/rate_limit_redis.rs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRateLimitRedis {
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    pub db: Option<i64>,
+    pub pool_size: Option<i64>,
+    pub min_idle_conns: Option<i64>,
+    pub max_active_conns: Option<i64>,
+    pub read_timeout: Option<super::duration::ConfigDuration>,
+    pub write_timeout: Option<super::duration::ConfigDuration>,
+    pub dial_timeout: Option<super::duration::ConfigDuration>,
+    pub tls: Option<RawRedisTls>,
+}
+
+/// `rateLimit.redis.tls` (Traefik's `ClientTLS`): file paths or PEM text.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRedisTls {
+    pub ca: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 /// `inFlightReq`.

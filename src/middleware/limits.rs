@@ -9,6 +9,9 @@
 //! a header or the host, per `sourceCriterion`) with the table's random seed,
 //! and updates one 64-bit word with compare-exchange: no lock, no hand-off.
 //!
+//! With `rateLimit.redis` the buckets live in Redis instead, shared by every
+//! node (`redis.rs`).
+//!
 //! Layout: 65,536 words (512 KiB) per middleware, in sets of 8 words (one cache
 //! line); a source lives in one set, named by 16 (rate) or 32 (in-flight) bits
 //! of its hash. Two sources with the same set and tag share their budget
@@ -17,10 +20,12 @@
 mod go_duration;
 mod in_flight;
 mod rate;
+pub mod redis;
 mod source;
 
 pub use in_flight::{Acquire, Held, InFlightGuard, InFlightReq, InFlightTable};
 pub use rate::{Bucket, RateLimit, RateTable, Take};
+pub use redis::RedisRate;
 pub use source::Source;
 
 /// Words per table: Traefik keeps at most 65,536 sources per rate limiter.

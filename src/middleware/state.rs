@@ -1,5 +1,5 @@
-//! What a middleware keeps on a worker between requests (today: the auth
-//! middlewares' verified credentials). One per snapshot middleware, held by the
+//! What a middleware keeps on a worker between requests: the auth
+//! middlewares' verified credentials, rateLimit.redis' connections. One per snapshot middleware, held by the
 //! worker's view and carried over a reload that leaves the middleware's
 //! definition (and the files it reads) unchanged.
 
@@ -12,12 +12,18 @@ pub enum State {
     /// The middleware needs nothing between requests.
     Stateless,
     Credentials(RefCell<CredentialCache>),
+    /// This worker's connections to the store of a `rateLimit.redis`.
+    Redis(crate::net::redis_client::Client),
 }
 
 impl State {
     pub fn new(kind: &Middleware) -> State {
         match kind {
             Middleware::BasicAuth(_) => State::Credentials(RefCell::default()),
+            Middleware::RateLimit(m) => match &m.redis {
+                Some(r) => State::Redis(crate::net::redis_client::Client::new(r.settings.clone())),
+                None => State::Stateless,
+            },
             _ => State::Stateless,
         }
     }
@@ -25,7 +31,14 @@ impl State {
     pub fn credentials(&self) -> Option<&RefCell<CredentialCache>> {
         match self {
             State::Credentials(c) => Some(c),
-            State::Stateless => None,
+            _ => None,
+        }
+    }
+
+    pub fn redis(&self) -> Option<&crate::net::redis_client::Client> {
+        match self {
+            State::Redis(c) => Some(c),
+            _ => None,
         }
     }
 }

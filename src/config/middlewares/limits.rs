@@ -2,12 +2,16 @@
 //! burst 1, average 0 = no limit; rateLimit's source is the client address and
 //! inFlightReq's the request host unless `sourceCriterion` names one), and
 //! carries their shared tables over a reload that keeps the definition.
+//! `rateLimit.redis` is compiled in `rate_limit_redis.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Refusal;
+
+#[path = "rate_limit_redis.rs"]
+mod redis;
 use crate::config::Snapshot;
 use crate::config::raw_middleware::{RawInFlightReq, RawRateLimit, RawSourceCriterion};
 use crate::middleware::ip_strategy::IpStrategy;
@@ -22,10 +26,16 @@ pub(super) fn rate_limit(m: &RawRateLimit) -> Result<Middleware, Refusal> {
         Some(p) => p,
     };
     let source = source(m.source_criterion.as_ref(), false)?;
+    let redis = match &m.redis {
+        Some(r) => redis::compile(r, average, period, burst)?,
+        None => None,
+    };
     Ok(Middleware::RateLimit(RateLimit {
         bucket: Bucket::new(average, period, burst),
         source,
         table: Default::default(),
+        redis,
+        uses_redis: m.redis.is_some(),
     }))
 }
 

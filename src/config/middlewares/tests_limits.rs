@@ -1,5 +1,5 @@
 //! rateLimit and inFlightReq configuration: defaults, refusals naming their
-//! keys, `redis` as not supported yet, and the tables carried over a reload.
+//! keys, `redis` with its defaults, and the tables carried over a reload.
 
 use std::sync::Arc;
 
@@ -44,7 +44,7 @@ fn defaults_are_traefiks() {
 }
 
 #[test]
-fn bad_values_name_their_keys_and_redis_is_not_supported_yet() {
+fn bad_values_name_their_keys() {
     let text = r#"
 [http.middlewares.neg.rateLimit]
 average = -1
@@ -86,16 +86,56 @@ excludedIPs = ["nope"]
         "{errors:?}"
     );
 
-    let redis = "[http.middlewares.r.rateLimit]\naverage = 1\n[http.middlewares.r.rateLimit.redis]\nendpoints = [\"127.0.0.1:6379\"]\n";
-    let (_, errors) = errs(&[("l.toml", redis)]);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0]
-            .key
-            .starts_with("http.middlewares.r.rateLimit.redis"),
-        "{errors:?}"
+    for (line, key, why) in [
+        (
+            "endpoints = [\"a:1\", \"b:2\"]",
+            "redis.endpoints",
+            "not supported yet",
+        ),
+        ("db = -1", "redis.db", "negative"),
+        ("maxActiveConns = -2", "redis.maxActiveConns", "negative"),
+        (
+            "tls.ca = \"/nonexistent/ca.pem\"",
+            "redis.tls.ca",
+            "cannot read",
+        ),
+        ("tls.cert = \"c.pem\"", "redis.tls.cert", "together"),
+    ] {
+        let text = format!("[http.middlewares.r.rateLimit.redis]\n{line}\n");
+        let (_, errors) = errs(&[("l.toml", &text)]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, format!("http.middlewares.r.rateLimit.{key}"));
+        assert!(errors[0].reason.contains(why), "{errors:?}");
+    }
+}
+
+/// Traefik's defaults for `redis`, and its table left out of the shared
+/// in-process buckets.
+#[test]
+fn redis_takes_traefiks_defaults() {
+    let s = snapshot(
+        "[http.middlewares.rl.rateLimit]\naverage = 4\n[http.middlewares.rl.rateLimit.redis]\n\
+         [http.middlewares.off.rateLimit.redis]\nendpoints = [\"127.0.0.1:7000\"]\nreadTimeout = \"0s\"\n",
     );
-    assert!(errors[0].reason.contains("not supported yet"), "{errors:?}");
+    let Middleware::RateLimit(rl) = kind(&s, "rl@file") else {
+        panic!("not a rateLimit")
+    };
+    let r = rl.redis.as_ref().expect("redis settings");
+    let st = &r.settings;
+    assert_eq!(st.endpoint, "localhost:6379");
+    assert_eq!((st.pool_size, st.max_active, st.db), (10, 0, 0));
+    let secs = std::time::Duration::from_secs;
+    assert_eq!(
+        (st.read_timeout, st.write_timeout),
+        (Some(secs(3)), Some(secs(3)))
+    );
+    assert_eq!(st.dial_timeout, secs(5));
+    assert_eq!((r.burst, r.ttl), (1, 2));
+    // Average 0: no limit, the store is never asked.
+    let Middleware::RateLimit(off) = kind(&s, "off@file") else {
+        panic!("not a rateLimit")
+    };
+    assert!(off.redis.is_none() && off.uses_redis);
 }
 
 #[test]

@@ -21,6 +21,7 @@ use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, RequestHead};
 use crate::http::error::{ProxyError, error_body, error_response};
 use crate::http::proxy;
 use crate::http::server::ReqState;
+use crate::middleware::limits::redis;
 use crate::middleware::{At, Edits, Flow, Middleware};
 use crate::observe::{Record, Served};
 use crate::router::{HeaderLookup, RequestInfo};
@@ -196,7 +197,7 @@ impl Stream {
     }
 
     /// The entry point's chain, then the router's. A middleware that needs a
-    /// call (forwardAuth) has it made here, then the chain goes on after it;
+    /// call (forwardAuth, rateLimit.redis) has it made here, then the chain goes on after it;
     /// `None`: that call's answer was sent to the client.
     async fn run_chain(
         &mut self,
@@ -230,6 +231,20 @@ impl Stream {
                 && !self.forward_auth(head, fa, &def.name).await
             {
                 return None;
+            }
+            if let Middleware::RateLimit(rl) = &def.kind {
+                let key = {
+                    let lookup = HeaderView {
+                        buf: &self.buf,
+                        headers: &self.headers,
+                    };
+                    let info = self.request_info(head, &lookup);
+                    redis::key(rl, &def.name, &info)
+                };
+                let state = &states[chains[at.chain as usize][at.index as usize] as usize];
+                if redis::call(rl, &def.name, state, &key, &mut self.edits).await == Flow::Answer {
+                    return Some(Flow::Answer);
+                }
             }
             from = at.next();
         }

@@ -7,6 +7,7 @@
 use super::{ClientIo, Conn, HeaderView, Outcome, request_info};
 use crate::config::Router;
 use crate::http::codec::RequestHead;
+use crate::middleware::limits::redis;
 use crate::middleware::{self, At, Flow, Middleware};
 use crate::worker::view::View;
 
@@ -48,6 +49,21 @@ impl<S: ClientIo> Conn<S> {
             let def = &defs[chains[at.chain as usize][at.index as usize] as usize];
             if let Middleware::ForwardAuth(fa) = &def.kind {
                 self.forward_auth(head, fa, &def.name).await?;
+            }
+            if let Middleware::RateLimit(rl) = &def.kind {
+                let key = {
+                    let lookup = HeaderView {
+                        buf: &self.buf,
+                        headers: &self.headers,
+                    };
+                    let info =
+                        request_info(head, &self.buf, &lookup, self.peer, self.tls, self.trusted);
+                    redis::key(rl, &def.name, &info)
+                };
+                let state = &states[chains[at.chain as usize][at.index as usize] as usize];
+                if redis::call(rl, &def.name, state, &key, &mut self.edits).await == Flow::Answer {
+                    return Ok(Flow::Answer);
+                }
             }
             from = at.next();
         }

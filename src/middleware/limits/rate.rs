@@ -188,10 +188,24 @@ pub struct RateLimit {
     pub source: Source,
     /// Shared by every worker; carried over a reload that keeps the definition.
     pub table: Arc<RateTable>,
+    /// `redis`: the buckets live in Redis instead (`limits/redis.rs`); `None`
+    /// there too when there is no limit.
+    pub redis: Option<Box<super::RedisRate>>,
+    /// Whether `redis` was configured (with or without a limit).
+    pub uses_redis: bool,
 }
 
 impl RateLimit {
+    /// Whether the request phase must stop here for a call to Redis.
+    pub fn needs_call(&self) -> bool {
+        self.redis.is_some()
+    }
+
     pub fn apply(&self, req: &RequestInfo<'_>, edits: &mut Edits) -> Flow {
+        if self.uses_redis {
+            // No limit (average 0): Traefik does not ask the store either.
+            return Flow::Next;
+        }
         let Some(b) = &self.bucket else {
             return Flow::Next;
         };
@@ -199,23 +213,28 @@ impl RateLimit {
         let Err(wait) = self.table.take(b, hash, || b.now(self.table.epoch)) else {
             return Flow::Next;
         };
-        let delay = b.to_duration(wait);
-        let mut buf = [0u8; 40];
-        let secs = delay.as_nanos().div_ceil(1_000_000_000);
-        edits.response_header(
-            HeaderOp::Set,
-            b"Retry-After",
-            fmt(&mut buf, format_args!("{secs}")),
-        );
-        let text = super::go_duration::GoDuration(delay);
-        edits.response_header(
-            HeaderOp::Set,
-            b"X-Retry-In",
-            fmt(&mut buf, format_args!("{text}")),
-        );
-        edits.answer(429, b"Too Many Requests");
+        refuse(b.to_duration(wait), edits);
         Flow::Answer
     }
+}
+
+/// Traefik's 429 for a token due in `delay`: `Retry-After` (whole seconds,
+/// rounded up), `X-Retry-In` (Go's duration text) and `Too Many Requests`.
+pub(super) fn refuse(delay: Duration, edits: &mut Edits) {
+    let mut buf = [0u8; 40];
+    let secs = delay.as_nanos().div_ceil(1_000_000_000);
+    edits.response_header(
+        HeaderOp::Set,
+        b"Retry-After",
+        fmt(&mut buf, format_args!("{secs}")),
+    );
+    let text = super::go_duration::GoDuration(delay);
+    edits.response_header(
+        HeaderOp::Set,
+        b"X-Retry-In",
+        fmt(&mut buf, format_args!("{text}")),
+    );
+    edits.answer(429, b"Too Many Requests");
 }
 
 /// Formats into a stack buffer (no allocation on the refusal path).
