@@ -31,6 +31,7 @@ pub struct RawMiddleware {
     pub errors: Option<RawErrors>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
     pub compress: Option<RawCompress>,
+    pub buffering: Option<RawBuffering>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -296,6 +297,17 @@ pub struct RawSourceCriterion {
     pub request_header_name: String,
     #[serde(default)]
     pub request_host: bool,
+}
+
+/// `buffering` (oxy's buffer, as Traefik configures it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawBuffering {
+    pub max_request_body_bytes: Option<i64>,
+    pub mem_request_body_bytes: Option<i64>,
+    pub max_response_body_bytes: Option<i64>,
+    pub mem_response_body_bytes: Option<i64>,
+    pub retry_expression: Option<String>,
 }
 
 /// `retry` (Traefik's `timeout`, `maxRequestBodyBytes`, `status`,

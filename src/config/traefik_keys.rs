@@ -50,7 +50,7 @@ const STATIC: &[(&str, &[&str])] = &[
 const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.routers.*", &["parentRefs", "ruleSyntax", "observability"]),
     ("http.services.*", &["middlewares", "highestRandomWeight"]),
-    ("http.middlewares.*", &["encodedCharacters", "buffering", "grpcWeb", "plugin"]),
+    ("http.middlewares.*", &["encodedCharacters", "grpcWeb", "plugin"]),
     ("http.middlewares.*.stripPrefix", &["forceSlash"]),
     ("http.middlewares.*.encodedCharacters", &["allowEncodedSlash", "allowEncodedBackSlash",
         "allowEncodedNullCharacter", "allowEncodedSemicolon", "allowEncodedPercent",
@@ -63,8 +63,6 @@ const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.middlewares.*.forwardAuth", &["tls"]),
     ("http.middlewares.*.forwardAuth.tls", &["ca", "cert", "key", "insecureSkipVerify",
         "caOptional"]),
-    ("http.middlewares.*.buffering", &["maxRequestBodyBytes", "memRequestBodyBytes",
-        "maxResponseBodyBytes", "memResponseBodyBytes", "retryExpression"]),
     ("http.middlewares.*.retry", &["timeout", "maxRequestBodyBytes", "status",
         "disableRetryOnNetworkError", "retryNonIdempotentMethod"]),
     ("http.middlewares.*.grpcWeb", &["allowOrigins"]),

@@ -130,6 +130,9 @@ pub struct Attempt {
     pub retried: bool,
     /// A `retry` middleware allows another attempt (its count not used up).
     pub more: bool,
+    /// `buffering`'s `retryExpression` asks for this attempt to be made again
+    /// (its request is kept whole, and the client has seen nothing).
+    pub replay: bool,
 }
 
 /// Whether a failed attempt is sent again (pingora's `RetryType`, reduced to
@@ -163,6 +166,11 @@ pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
     let unanswered_end = matches!(err, ProxyError::UpstreamClosed | ProxyError::UpstreamIo(_));
     if unanswered_end && at.reused && !at.answered && at.replayable && !at.retried {
         return Retry::FreshConnection;
+    }
+    // oxy replays a buffered request whatever went wrong, as its expression
+    // says; a client that left has nothing to replay for.
+    if at.replay && err.blame() != Blame::Client {
+        return Retry::NextAttempt;
     }
     let never_reached = matches!(err, ProxyError::Connect(_) | ProxyError::ConnectTimeout);
     let lost = unanswered_end && !at.answered && at.replayable;
@@ -322,6 +330,7 @@ mod tests {
             replayable: true,
             retried: false,
             more: false,
+            replay: false,
         };
         assert_eq!(
             retry(&ProxyError::UpstreamClosed, &stale),
@@ -377,6 +386,7 @@ mod tests {
             replayable: true,
             retried: false,
             more: true,
+            replay: false,
         };
         let streamed = Attempt {
             replayable: false,
@@ -405,5 +415,31 @@ mod tests {
             ..fresh
         };
         assert_eq!(retry(&ProxyError::ConnectTimeout, &spent), Retry::Never);
+    }
+
+    #[test]
+    fn a_buffering_retry_expression_replays_anything_but_a_client_gone() {
+        let asked = Attempt {
+            answered: true,
+            replay: true,
+            ..Attempt::default()
+        };
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for err in [
+            ProxyError::Connect(io()),
+            ProxyError::UpstreamTimeout,
+            ProxyError::UpstreamClosed,
+        ] {
+            assert_eq!(retry(&err, &asked), Retry::NextAttempt, "{err}");
+        }
+        assert_eq!(retry(&ProxyError::ClientClosed, &asked), Retry::Never);
+        let not_asked = Attempt {
+            replay: false,
+            ..asked
+        };
+        assert_eq!(
+            retry(&ProxyError::UpstreamTimeout, &not_asked),
+            Retry::Never
+        );
     }
 }

@@ -12,6 +12,8 @@ pub(super) struct Tries {
     policy: Option<Retry>,
     /// Made at the first retry, so a request that needs none pays nothing.
     backoff: Option<Backoff>,
+    /// Attempts made so far, the current one included.
+    made: u32,
 }
 
 impl Tries {
@@ -20,6 +22,7 @@ impl Tries {
             left: policy.map_or(0, |r| r.attempts.saturating_sub(1)),
             policy,
             backoff: None,
+            made: 1,
         }
     }
 
@@ -28,9 +31,15 @@ impl Tries {
         self.left > 0
     }
 
+    /// Attempts made so far (`buffering`'s `Attempts()`).
+    pub(super) fn made(&self) -> u32 {
+        self.made
+    }
+
     /// Uses up one attempt and waits the backoff before it.
     pub(super) async fn wait(&mut self) {
         self.left = self.left.saturating_sub(1);
+        self.made = self.made.saturating_add(1);
         let Some(policy) = self.policy else { return };
         let backoff = self.backoff.get_or_insert_with(|| policy.backoff(seed()));
         let wait = backoff.next_wait();
