@@ -66,6 +66,9 @@ pub enum ProxyError {
     UpstreamReadTimeout(SocketAddr),
     #[error("upstream {0} took no request bytes for writeTimeout")]
     UpstreamWriteTimeout(SocketAddr),
+    /// A `buffering` middleware's `maxResponseBodyBytes` (oxy answers 500).
+    #[error("upstream response body larger than maxResponseBodyBytes")]
+    ResponseTooLarge,
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -85,6 +88,7 @@ impl ProxyError {
             | UpstreamIo(_)
             | UpstreamInvalid(_)
             | UpstreamBadBody(_)
+            | ResponseTooLarge
             | UpstreamTimeout
             | UpstreamReadTimeout(_)
             | UpstreamWriteTimeout(_) => Blame::Upstream,
@@ -108,7 +112,7 @@ impl ProxyError {
             ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
                 504
             }
-            Internal(_) => 500,
+            Internal(_) | ResponseTooLarge => 500,
         }
     }
 }
@@ -319,6 +323,7 @@ mod tests {
         assert_eq!(ProxyError::UpstreamWriteTimeout(up).status(), 504);
         assert_eq!(ProxyError::ClientClosed.status(), 499);
         assert_eq!(ProxyError::Internal("x").status(), 500);
+        assert_eq!(ProxyError::ResponseTooLarge.status(), 500);
     }
 
     #[test]

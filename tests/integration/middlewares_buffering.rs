@@ -234,3 +234,43 @@ fn buffering_max_request_body_bytes_holds_for_http2_streams() {
     assert_eq!(out, "2 413", "{err}");
     assert!(up.requests().iter().all(|s| s.body_len < 1001));
 }
+
+#[test]
+fn buffering_answers_500_past_max_response_body_bytes_with_nothing_of_the_upstream() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, behavior) in [
+        ("declared", Behavior::pattern(2000)),
+        ("chunked", Behavior::pattern(2000).chunked()),
+        ("until-close", Behavior::pattern(2000).until_close()),
+    ] {
+        let up = Upstream::start(name, behavior);
+        let p = start(&[up.url()], "maxResponseBodyBytes = 1000", tmp.path());
+        let r = crate::common::client::get(p.addr(), "app.test", "/big");
+        assert_eq!(r.status, 500, "{name}: {}", r.text());
+        assert_eq!(r.text(), "500 Internal Server Error\n", "{name}");
+        assert!(
+            r.upstream().is_none(),
+            "{name}: the upstream's head went out"
+        );
+    }
+}
+
+#[test]
+fn buffering_sends_a_buffered_response_whole_with_its_length() {
+    const LEN: u64 = 1024 * 1024;
+    let up = Upstream::start("up", Behavior::pattern(LEN).chunked());
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = "maxResponseBodyBytes = 2000000\nmemResponseBodyBytes = 4096";
+    let p = start(&[up.url()], opts, tmp.path());
+    let mut c = Client::connect(p.addr());
+    for _ in 0..2 {
+        // Keep-alive: the length frames it, and the connection serves again.
+        let r = c.request("GET /big HTTP/1.1\r\nHost: app.test\r\n\r\n");
+        assert_eq!(r.status, 200);
+        assert!(!r.chunked, "the buffered response kept chunked framing");
+        assert_eq!(r.header("content-length"), Some(LEN.to_string().as_str()));
+        assert_eq!(r.body.len() as u64, LEN);
+        assert_eq!(crate::common::client::fnv(&r.body), Pattern::fnv(LEN));
+    }
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

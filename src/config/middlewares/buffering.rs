@@ -10,14 +10,6 @@ use crate::middleware::buffering::{DEFAULT_MEM_BODY_BYTES, expr};
 use crate::middleware::{Buffering, Middleware};
 
 pub(super) fn compile(m: &RawBuffering) -> Result<Middleware, Refusal> {
-    for (key, v) in [
-        ("maxResponseBodyBytes", m.max_response_body_bytes),
-        ("memResponseBodyBytes", m.mem_response_body_bytes),
-    ] {
-        if v.is_some() {
-            return Err((key.into(), "not supported yet".into()));
-        }
-    }
     let retry = match m.retry_expression.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(src) => Some(expr::parse(src).map_err(|e| ("retryExpression".to_string(), e))?),
@@ -72,12 +64,13 @@ mod tests {
     #[test]
     fn sizes_and_expression() {
         let src = "[buffering]\nmaxRequestBodyBytes = 2000000\nmemRequestBodyBytes = 4096\n\
-                   retryExpression = \"IsNetworkError() && Attempts() < 2\"";
+                   maxResponseBodyBytes = 10\nretryExpression = \"IsNetworkError() && Attempts() < 2\"";
         let Middleware::Buffering(b) = compile(src).unwrap() else {
             panic!("not buffering")
         };
         assert_eq!(b.max_request_body_bytes, Some(2_000_000));
         assert_eq!(b.mem_request_body_bytes, 4096);
+        assert_eq!(b.max_response_body_bytes, Some(10));
         assert!(b.replay(1, 502) && !b.replay(2, 502));
     }
 

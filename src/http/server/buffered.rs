@@ -5,13 +5,21 @@
 //! (`kept_for_retry`), followed by any pipelined bytes, so every attempt can
 //! write it anew; the upstream gets the body with a Content-Length
 //! (`Downstream::write_upstream_request`) from the spool (`send_body`).
+//!
+//! The response is read whole the same way (`send_buffered`) before its head
+//! goes out: past `maxResponseBodyBytes` the client gets a 500 and nothing of
+//! the upstream's answer; otherwise the body goes out with a Content-Length.
 
-use super::downstream::CONTINUE_100;
+use super::downstream::{CONTINUE_100, ClientSink, body_error};
 use super::{ClientIo, Conn, Outcome, ReqState};
 use crate::http::body::{Relay, RelayError};
-use crate::http::codec::{BodyKind, RequestHead};
+use crate::http::codec::{BodyKind, RequestHead, ResponseHead};
+use crate::http::downstream::Source;
 use crate::http::error::ProxyError;
+use crate::http::forward::{ResponseFraming, write_response_head};
 use crate::http::spool::{Spool, SpoolSink};
+use crate::middleware::{Buffering, HeaderOp};
+use crate::net::upstream::UpstreamConn;
 use crate::runtime::io::{self, IoFail};
 
 impl<S: ClientIo> Conn<S> {
@@ -91,5 +99,88 @@ impl<S: ClientIo> Conn<S> {
             self.linger().await;
         }
         Some(outcome)
+    }
+
+    /// Reads the response body whole into a spool, then sends the response
+    /// with its length. Nothing goes to the client before the body is read.
+    pub(super) async fn send_buffered(
+        &mut self,
+        head: &RequestHead,
+        resp: &ResponseHead,
+        up: &mut UpstreamConn,
+        from: Source,
+        b: &Buffering,
+    ) -> Result<Outcome, ProxyError> {
+        let max = b.max_response_body_bytes;
+        if let (BodyKind::Length(n), Some(max)) = (resp.body, max)
+            && n > max
+        {
+            return Err(ProxyError::ResponseTooLarge);
+        }
+        let mut spool = Spool::new(b.mem_response_body_bytes, max);
+        let mut rest = up.buf.split_off(resp.head_len);
+        let relay = Relay {
+            kind: resp.body,
+            dechunk: true,
+            read_timeout: from.read_timeout,
+            write_timeout: None,
+        };
+        let read = relay
+            .run(&mut up.stream, &mut rest, &mut SpoolSink(&mut spool))
+            .await;
+        match read {
+            Ok(_) => {}
+            Err(RelayError::TooLarge) => return Err(ProxyError::ResponseTooLarge),
+            Err(RelayError::Write(IoFail::Io(e))) => {
+                log::error!("buffering: cannot write a response body to a temporary file: {e}");
+                return Err(ProxyError::Internal("temporary file"));
+            }
+            Err(e) => return Err(body_error(e, &mut self.rec, from)),
+        }
+        // The whole response is here: its length replaces the upstream's framing.
+        let close = head.close || self.w.shutdown.is_fired() || self.req != ReqState::Consumed;
+        let mut framed = resp.clone();
+        framed.drop_content_length = true;
+        let length = spool.len().to_string();
+        self.edits
+            .response_header(HeaderOp::Set, b"Content-Length", length.as_bytes());
+        let framing = ResponseFraming {
+            dechunk: true,
+            close,
+            keep_alive_10: head.version == crate::http::codec::Version::Http10 && !close,
+        };
+        self.out.clear();
+        write_response_head(
+            &mut self.out,
+            &up.buf,
+            &framed,
+            &self.resp_headers,
+            &framing,
+            Some(&self.edits),
+        );
+        // What followed the body is not this response's: the connection is
+        // not pooled with it (`exchange` checks `up.buf`).
+        up.buf.clear();
+        up.buf.extend_from_slice(&rest);
+        self.response_started = true;
+        (self.rec.status, self.rec.origin_status) = (resp.status, resp.status);
+        let deadline = self.write_deadline();
+        io::write_vec(&mut self.io, &mut self.out, deadline)
+            .await
+            .map_err(|_| ProxyError::ClientClosed)?;
+        let mut scratch = Vec::new();
+        let sent = spool
+            .replay(
+                &mut ClientSink(&mut self.io),
+                &mut scratch,
+                self.ep.cfg.write_timeout,
+            )
+            .await;
+        self.rec.resp_bytes = sent.map_err(|_| ProxyError::ClientClosed)?;
+        Ok(if close {
+            Outcome::Close
+        } else {
+            Outcome::KeepAlive
+        })
     }
 }

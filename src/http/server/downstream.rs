@@ -185,6 +185,15 @@ impl<S: ClientIo> Downstream for Conn<S> {
             // An `errors` middleware sends its page instead (`errors.rs`).
             return self.replace_response(head, resp, up, from, caught).await;
         }
+        if let Some(b) = self
+            .edits
+            .buffering()
+            .filter(|_| resp.body != BodyKind::None)
+        {
+            // `buffering` reads the whole response first (`buffered.rs`).
+            let b = b.clone();
+            return Box::pin(self.send_buffered(head, resp, up, from, &b)).await;
+        }
         if self.edits.compression().is_some()
             && let Some(sent) = Box::pin(self.try_compressed(head, resp, up, from)).await
         {
