@@ -310,7 +310,7 @@ pub struct RawBuffering {
     pub retry_expression: Option<String>,
 }
 
-/// `retry` (Traefik's `timeout`, `maxRequestBodyBytes`, `status`,
+/// `retry` (Traefik's `maxRequestBodyBytes`, `status`,
 /// `disableRetryOnNetworkError` and `retryNonIdempotentMethod` are not
 /// fields: refused as not supported yet).
 #[derive(Debug, Default, Deserialize)]
@@ -318,6 +318,7 @@ pub struct RawBuffering {
 pub struct RawRetry {
     pub attempts: Option<i64>,
     pub initial_interval: Option<super::duration::ConfigDuration>,
+    pub timeout: Option<super::duration::ConfigDuration>,
 }
 
 /// `forwardAuth` (Traefik's `tls` is not a field: refused as not supported

@@ -63,7 +63,7 @@ const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.middlewares.*.forwardAuth", &["tls"]),
     ("http.middlewares.*.forwardAuth.tls", &["ca", "cert", "key", "insecureSkipVerify",
         "caOptional"]),
-    ("http.middlewares.*.retry", &["timeout", "maxRequestBodyBytes", "status",
+    ("http.middlewares.*.retry", &["maxRequestBodyBytes", "status",
         "disableRetryOnNetworkError", "retryNonIdempotentMethod"]),
     ("http.middlewares.*.grpcWeb", &["allowOrigins"]),
     ("http", &["models"]),

@@ -97,6 +97,7 @@ async fn attempts<D: Downstream>(
             Err(e) => e,
         };
         at.replay = d.replay(tries.made(), e.status());
+        at.more = tries.more();
         if error::retry(&e, &at) == Retry::NextAttempt {
             drop(picked);
             log::debug!("{}: {e}: retrying", server.url);

@@ -14,6 +14,8 @@ pub(super) struct Tries {
     backoff: Option<Backoff>,
     /// Attempts made so far, the current one included.
     made: u32,
+    /// When the first attempt began (`timeout` counts from it).
+    start: Instant,
 }
 
 impl Tries {
@@ -23,12 +25,18 @@ impl Tries {
             policy,
             backoff: None,
             made: 1,
+            start: Instant::now(),
         }
     }
 
-    /// Whether another attempt may follow the current one.
+    /// Whether another attempt may follow the current one: attempts are
+    /// left and, as Traefik checks it when an attempt ends, `timeout` has
+    /// not passed since the first began.
     pub(super) fn more(&self) -> bool {
-        self.left > 0
+        let timed_out = (self.policy)
+            .and_then(|p| p.timeout)
+            .is_some_and(|t| self.start.elapsed() >= t);
+        self.left > 0 && !timed_out
     }
 
     /// Attempts made so far (`buffering`'s `Attempts()`).
