@@ -13,5 +13,6 @@ pub mod h2;
 pub mod proxy;
 pub mod redirect;
 pub mod server;
+pub mod spool;
 pub mod subrequest;
 pub mod whoami;

@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub use crate::router::RequestInfo;
 
 mod basic_auth;
+pub mod buffering;
 pub mod circuit_breaker;
 pub mod compress;
 pub mod content_type;
@@ -44,6 +45,7 @@ mod state;
 mod status_text;
 
 pub use basic_auth::BasicAuth;
+pub use buffering::Buffering;
 pub use circuit_breaker::CircuitBreaker;
 pub use content_type::ContentType;
 pub use credential_cache::CredentialCache;
@@ -102,6 +104,7 @@ pub enum Middleware {
     Errors(Errors),
     CircuitBreaker(CircuitBreaker),
     Compress(Arc<compress::Compress>),
+    Buffering(Arc<Buffering>),
 }
 
 impl Middleware {
@@ -129,6 +132,7 @@ impl Middleware {
             Middleware::Errors(_) => "errors",
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::Compress(_) => "compress",
+            Middleware::Buffering(_) => "buffering",
         }
     }
 }
@@ -257,6 +261,7 @@ pub fn on_request(
                 index: index as u32,
             }),
             Middleware::Compress(m) => compress::apply(m, req, edits),
+            Middleware::Buffering(m) => Buffering::apply(m, edits),
         };
         if flow != Flow::Next {
             return flow;

@@ -17,6 +17,7 @@ use super::error::ConfigError;
 use super::raw_middleware::*;
 use crate::middleware::{self as mw, Chain, Middleware, MiddlewareDef};
 
+mod buffering;
 mod compress;
 mod ip_allow;
 mod limits;
@@ -225,6 +226,7 @@ fn one(
         ("errors", raw.errors.is_some()),
         ("circuitBreaker", raw.circuit_breaker.is_some()),
         ("compress", raw.compress.is_some()),
+        ("buffering", raw.buffering.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -345,6 +347,11 @@ fn one(
         match circuit_breaker::compile(m) {
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".circuitBreaker.{k}")), reason),
+        }
+    } else if let Some(m) = &raw.buffering {
+        match buffering::compile(m) {
+            Ok(kind) => kind,
+            Err((k, reason)) => return fail(key(&format!(".buffering.{k}")), reason),
         }
     } else if let Some(m) = &raw.compress {
         match compress::compile(m) {

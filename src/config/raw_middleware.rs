@@ -31,6 +31,7 @@ pub struct RawMiddleware {
     pub errors: Option<RawErrors>,
     pub circuit_breaker: Option<RawCircuitBreaker>,
     pub compress: Option<RawCompress>,
+    pub buffering: Option<RawBuffering>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -330,7 +331,18 @@ pub struct RawSourceCriterion {
     pub request_host: bool,
 }
 
-/// `retry` (Traefik's `timeout`, `maxRequestBodyBytes`, `status`,
+/// `buffering` (oxy's buffer, as Traefik configures it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawBuffering {
+    pub max_request_body_bytes: Option<i64>,
+    pub mem_request_body_bytes: Option<i64>,
+    pub max_response_body_bytes: Option<i64>,
+    pub mem_response_body_bytes: Option<i64>,
+    pub retry_expression: Option<String>,
+}
+
+/// `retry` (Traefik's `maxRequestBodyBytes`, `status`,
 /// `disableRetryOnNetworkError` and `retryNonIdempotentMethod` are not
 /// fields: refused as not supported yet).
 #[derive(Debug, Default, Deserialize)]
@@ -338,6 +350,7 @@ pub struct RawSourceCriterion {
 pub struct RawRetry {
     pub attempts: Option<i64>,
     pub initial_interval: Option<super::duration::ConfigDuration>,
+    pub timeout: Option<super::duration::ConfigDuration>,
 }
 
 /// `forwardAuth` (Traefik's `tls` is not a field: refused as not supported

@@ -152,6 +152,13 @@ pub trait Downstream {
     /// The `retry` middleware's policy for this request, if its chain has one.
     fn retry_policy(&self) -> Option<crate::middleware::Retry>;
 
+    /// Whether `buffering`'s `retryExpression` sends the request again after
+    /// attempt number `attempt` ended with `status` (nothing reached the
+    /// client, and the request is kept whole).
+    fn replay(&self, _attempt: u32, _status: u16) -> bool {
+        false
+    }
+
     /// Forwarding made its last attempt: what was kept for another one (a
     /// request sent whole with its head) can go.
     fn end_attempts(&mut self);

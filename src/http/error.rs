@@ -66,6 +66,9 @@ pub enum ProxyError {
     UpstreamReadTimeout(SocketAddr),
     #[error("upstream {0} took no request bytes for writeTimeout")]
     UpstreamWriteTimeout(SocketAddr),
+    /// A `buffering` middleware's `maxResponseBodyBytes` (oxy answers 500).
+    #[error("upstream response body larger than maxResponseBodyBytes")]
+    ResponseTooLarge,
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -85,6 +88,7 @@ impl ProxyError {
             | UpstreamIo(_)
             | UpstreamInvalid(_)
             | UpstreamBadBody(_)
+            | ResponseTooLarge
             | UpstreamTimeout
             | UpstreamReadTimeout(_)
             | UpstreamWriteTimeout(_) => Blame::Upstream,
@@ -108,7 +112,7 @@ impl ProxyError {
             ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
                 504
             }
-            Internal(_) => 500,
+            Internal(_) | ResponseTooLarge => 500,
         }
     }
 }
@@ -130,6 +134,9 @@ pub struct Attempt {
     pub retried: bool,
     /// A `retry` middleware allows another attempt (its count not used up).
     pub more: bool,
+    /// `buffering`'s `retryExpression` asks for this attempt to be made again
+    /// (its request is kept whole, and the client has seen nothing).
+    pub replay: bool,
 }
 
 /// Whether a failed attempt is sent again (pingora's `RetryType`, reduced to
@@ -163,6 +170,11 @@ pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
     let unanswered_end = matches!(err, ProxyError::UpstreamClosed | ProxyError::UpstreamIo(_));
     if unanswered_end && at.reused && !at.answered && at.replayable && !at.retried {
         return Retry::FreshConnection;
+    }
+    // oxy replays a buffered request whatever went wrong, as its expression
+    // says; a client that left has nothing to replay for.
+    if at.replay && err.blame() != Blame::Client {
+        return Retry::NextAttempt;
     }
     let never_reached = matches!(err, ProxyError::Connect(_) | ProxyError::ConnectTimeout);
     let lost = unanswered_end && !at.answered && at.replayable;
@@ -311,6 +323,7 @@ mod tests {
         assert_eq!(ProxyError::UpstreamWriteTimeout(up).status(), 504);
         assert_eq!(ProxyError::ClientClosed.status(), 499);
         assert_eq!(ProxyError::Internal("x").status(), 500);
+        assert_eq!(ProxyError::ResponseTooLarge.status(), 500);
     }
 
     #[test]
@@ -322,6 +335,7 @@ mod tests {
             replayable: true,
             retried: false,
             more: false,
+            replay: false,
         };
         assert_eq!(
             retry(&ProxyError::UpstreamClosed, &stale),
@@ -377,6 +391,7 @@ mod tests {
             replayable: true,
             retried: false,
             more: true,
+            replay: false,
         };
         let streamed = Attempt {
             replayable: false,
@@ -405,5 +420,31 @@ mod tests {
             ..fresh
         };
         assert_eq!(retry(&ProxyError::ConnectTimeout, &spent), Retry::Never);
+    }
+
+    #[test]
+    fn a_buffering_retry_expression_replays_anything_but_a_client_gone() {
+        let asked = Attempt {
+            answered: true,
+            replay: true,
+            ..Attempt::default()
+        };
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for err in [
+            ProxyError::Connect(io()),
+            ProxyError::UpstreamTimeout,
+            ProxyError::UpstreamClosed,
+        ] {
+            assert_eq!(retry(&err, &asked), Retry::NextAttempt, "{err}");
+        }
+        assert_eq!(retry(&ProxyError::ClientClosed, &asked), Retry::Never);
+        let not_asked = Attempt {
+            replay: false,
+            ..asked
+        };
+        assert_eq!(
+            retry(&ProxyError::UpstreamTimeout, &not_asked),
+            Retry::Never
+        );
     }
 }

@@ -96,6 +96,8 @@ async fn attempts<D: Downstream>(
             Ok(outcome) => return outcome,
             Err(e) => e,
         };
+        at.replay = d.replay(tries.made(), e.status());
+        at.more = tries.more();
         if error::retry(&e, &at) == Retry::NextAttempt {
             drop(picked);
             log::debug!("{}: {e}: retrying", server.url);
@@ -230,6 +232,7 @@ async fn exchange<D: Downstream>(
             replayable: written.replayable || d.body_state() == ReqState::Untouched,
             retried,
             more: at.more,
+            replay: false,
         };
         if error::retry(&e, at) != Retry::FreshConnection {
             return Err(e);

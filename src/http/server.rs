@@ -82,6 +82,9 @@ pub struct Conn<S> {
     /// Bytes of a request sent whole with its head, kept at the front of
     /// `buf` while a `retry` middleware may send it again.
     pub kept_for_retry: usize,
+    /// The request body a `buffering` middleware read whole (`buffered`);
+    /// dropped, with its temporary file, when forwarding ends.
+    pub spool: Option<crate::http::spool::Spool>,
     /// Reused by local answers whose body or headers are built per request
     /// (whoami's page, a redirect's Location).
     scratch: Vec<u8>,
@@ -229,6 +232,7 @@ async fn serve_active<S: ClientIo>(
         routed: None,
         edits: Default::default(),
         kept_for_retry: 0,
+        spool: None,
         scratch: Vec::new(),
         canceller: Canceller::new(),
         client_ip: IpText::new(peer.ip().to_canonical()),
@@ -297,6 +301,7 @@ pub(crate) fn trusted(cfg: &crate::config::EntryPoint, peer: SocketAddr) -> bool
 mod acme;
 mod answers;
 mod body_limit;
+mod buffered;
 mod chain;
 mod compressed;
 mod downstream;
@@ -353,6 +358,12 @@ impl<S: ClientIo> Conn<S> {
         let service = view.services[leaf].clone();
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
+                // Boxed: only requests with `buffering` pay for its future.
+                if self.edits.buffering().is_some()
+                    && let Some(answered) = Box::pin(self.buffer_request(head)).await
+                {
+                    return answered;
+                }
                 proxy::forward(self, head, lb, balancer, mirrored).await
             }
             _ => self.answer_locally(head, &view, &service).await,

@@ -71,6 +71,8 @@ pub struct Edits {
     )>,
     /// `compress`: the encoding the request chose, and the middleware's rules.
     compression: Option<super::compress::Chosen>,
+    /// `buffering`: the body is read whole before forwarding.
+    buffering: Option<std::sync::Arc<super::Buffering>>,
 }
 
 impl Edits {
@@ -90,6 +92,7 @@ impl Edits {
         self.saved.clear();
         self.breakers.clear();
         self.compression = None;
+        self.buffering = None;
     }
 
     /// Records `compress`'s choice (see `middleware::compress`).
@@ -99,6 +102,15 @@ impl Edits {
 
     pub fn compression(&self) -> Option<&super::compress::Chosen> {
         self.compression.as_ref()
+    }
+
+    /// Arms `buffering` for this request (see `middleware::buffering`).
+    pub fn set_buffering(&mut self, b: std::sync::Arc<super::Buffering>) {
+        self.buffering = Some(b);
+    }
+
+    pub fn buffering(&self) -> Option<&std::sync::Arc<super::Buffering>> {
+        self.buffering.as_ref()
     }
 
     /// Arms `retry` for this request (see `middleware::retry`).

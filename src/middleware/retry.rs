@@ -27,6 +27,9 @@ pub struct Retry {
     pub attempts: u32,
     /// The first wait; zero retries at once.
     pub initial_interval: Duration,
+    /// `timeout`: once this long has passed since the first attempt began,
+    /// an attempt's failure goes to the client (no more attempts).
+    pub timeout: Option<Duration>,
 }
 
 impl Retry {
@@ -97,6 +100,7 @@ mod tests {
         let r = Retry {
             attempts: 5,
             initial_interval: Duration::from_millis(100),
+            timeout: None,
         };
         let mut b = r.backoff(42);
         // Four waits between five attempts: centres 100, 119, 141, 168 ms.
@@ -114,6 +118,7 @@ mod tests {
         let r = Retry {
             attempts: 3,
             initial_interval: Duration::ZERO,
+            timeout: None,
         };
         let mut b = r.backoff(7);
         assert_eq!(b.next_wait(), Duration::ZERO);

@@ -22,6 +22,7 @@ mod limits;
 mod middlewares;
 mod middlewares_all;
 mod middlewares_auth;
+mod middlewares_buffering;
 mod middlewares_circuit_breaker;
 mod middlewares_compress;
 mod middlewares_content_type;

@@ -183,3 +183,20 @@ fn retry_does_not_resend_a_request_whose_body_streamed_away() {
     assert_eq!(retries(&log_lines(&log, 1)), [0]);
     assert_eq!(eater.connections(), 1);
 }
+
+#[test]
+fn retry_stops_once_its_timeout_has_passed() {
+    // Every server refuses: 100 attempts about 50 ms apart would take ~5 s;
+    // `timeout` ends them after 300 ms, and the last failure is the answer.
+    let (p, _dir, log) = start(
+        &[refused_url(), refused_url()],
+        "attempts = 100\ninitialInterval = \"50ms\"\ntimeout = \"300ms\"",
+    );
+    let started = Instant::now();
+    let r = get(p.addr(), "app.test", "/");
+    let took = started.elapsed();
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    let n = retries(&log_lines(&log, 1))[0];
+    assert!((2..40).contains(&n), "{n} retries");
+}

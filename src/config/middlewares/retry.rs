@@ -1,5 +1,6 @@
 //! Compiles `retry`: `attempts` (required, at least 1, as Traefik refuses 0 and
-//! less) and `initialInterval` (the first backoff wait; none retries at once).
+//! less), `initialInterval` (the first backoff wait; none retries at once) and
+//! `timeout` (how long attempts may go on; 0 or none: no limit).
 
 use std::time::Duration;
 
@@ -19,9 +20,11 @@ pub(super) fn compile(m: &RawRetry) -> Result<Middleware, Refusal> {
         }
     };
     let initial_interval = m.initial_interval.map_or(Duration::ZERO, |d| d.0);
+    let timeout = m.timeout.map(|d| d.0).filter(|d| !d.is_zero());
     Ok(Middleware::Retry(Retry {
         attempts,
         initial_interval,
+        timeout,
     }))
 }
 
@@ -36,12 +39,14 @@ mod tests {
 
     #[test]
     fn attempts_and_interval_as_traefik_writes_them() {
-        let m = compile("[retry]\nattempts = 4\ninitialInterval = \"100ms\"").unwrap();
+        let m = compile("[retry]\nattempts = 4\ninitialInterval = \"100ms\"\ntimeout = \"2s\"")
+            .unwrap();
         let crate::middleware::Middleware::Retry(r) = m else {
             panic!("not a retry")
         };
         assert_eq!(r.attempts, 4);
         assert_eq!(r.initial_interval, std::time::Duration::from_millis(100));
+        assert_eq!(r.timeout, Some(std::time::Duration::from_secs(2)));
     }
 
     #[test]

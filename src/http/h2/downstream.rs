@@ -109,7 +109,16 @@ impl Downstream for Stream {
         let read_timeout = self.c.ep.cfg.read_timeout;
         let mut buf = std::mem::take(&mut self.scratch);
         let mut sent = 0u64;
-        let limit = self.c.ep.cfg.max_request_body_bytes;
+        // A `buffering` middleware's limit holds too: its body is streamed,
+        // not buffered, on HTTP/2, but never past that limit.
+        let buffered = self
+            .edits
+            .buffering()
+            .and_then(|b| b.max_request_body_bytes);
+        let limit = match (self.c.ep.cfg.max_request_body_bytes, buffered) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         loop {
             let deadline = read_timeout.map(|d| Instant::now() + d);
             let next = rio::until(deadline, poll_fn(|cx| body.poll_data(cx)));

@@ -18,7 +18,7 @@ use crate::net::upstream::{Pool, UpstreamConn};
 use crate::observe::Record;
 use crate::runtime::io::{self, IoFail};
 
-const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+pub(super) const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 impl<S: ClientIo> Downstream for Conn<S> {
     fn pool(&self) -> &Pool {
@@ -63,6 +63,19 @@ impl<S: ClientIo> Downstream for Conn<S> {
             upgrade: head.upgrade,
             edits: &self.edits,
         };
+        if let Some(spool) = &self.spool {
+            // A buffered body (`buffered.rs`) goes with its length, from the
+            // spool; the head stays in `buf` for the next attempt.
+            let sized = RequestHead {
+                body: BodyKind::Length(spool.len()),
+                ..head.clone()
+            };
+            forward::write_request_head(&mut self.out, &self.buf, &sized, &self.headers, &fw);
+            return Written {
+                inline: false,
+                replayable: idempotent(head.method.get(&self.buf)),
+            };
+        }
         forward::write_request_head(&mut self.out, &self.buf, head, &self.headers, &fw);
         let Some(n) = inline_body(head, self.buf.len()) else {
             return Written {
@@ -99,6 +112,16 @@ impl<S: ClientIo> Downstream for Conn<S> {
         dst: &mut W,
         write_timeout: Option<Duration>,
     ) -> Result<u64, RelayError> {
+        if let Some(spool) = self.spool.as_mut() {
+            // Sent again whole on each attempt. An upstream that stopped
+            // taking it is mid-request: `Broken` keeps it out of the pool.
+            let sent = spool.replay(dst, &mut Vec::new(), write_timeout).await;
+            self.req = match sent {
+                Ok(_) => ReqState::Consumed,
+                Err(_) => ReqState::Broken,
+            };
+            return sent;
+        }
         io::consume(&mut self.buf, head.head_len);
         self.req = ReqState::Broken;
         if head.expect_continue {
@@ -161,6 +184,15 @@ impl<S: ClientIo> Downstream for Conn<S> {
         if let Some(caught) = self.catcher(resp.status) {
             // An `errors` middleware sends its page instead (`errors.rs`).
             return self.replace_response(head, resp, up, from, caught).await;
+        }
+        if let Some(b) = self
+            .edits
+            .buffering()
+            .filter(|_| resp.body != BodyKind::None)
+        {
+            // `buffering` reads the whole response first (`buffered.rs`).
+            let b = b.clone();
+            return Box::pin(self.send_buffered(head, resp, up, from, &b)).await;
         }
         if self.edits.compression().is_some()
             && let Some(sent) = Box::pin(self.try_compressed(head, resp, up, from)).await
@@ -251,7 +283,18 @@ impl<S: ClientIo> Downstream for Conn<S> {
         self.edits.retry()
     }
 
+    fn replay(&self, attempt: u32, status: u16) -> bool {
+        // A buffering request reaches forwarding only with its body spooled
+        // (or without one): it is whole.
+        !self.response_started
+            && self
+                .edits
+                .buffering()
+                .is_some_and(|b| b.replay(attempt, status))
+    }
+
     fn end_attempts(&mut self) {
+        self.spool = None;
         io::consume(&mut self.buf, std::mem::take(&mut self.kept_for_retry));
     }
 }

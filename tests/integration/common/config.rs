@@ -92,6 +92,8 @@ pub struct ProxyConfig {
     pub extra_static: String,
     /// `[log] level` (`INFO` unless a test needs proxyd's debug lines).
     pub log_level: &'static str,
+    /// Environment variables proxyd runs with (e.g. `TMPDIR`).
+    pub env: Vec<(String, String)>,
 }
 
 impl ProxyConfig {
@@ -109,6 +111,7 @@ impl ProxyConfig {
             layout: None,
             extra_static: String::new(),
             log_level: "INFO",
+            env: Vec::new(),
         }
     }
 

@@ -105,6 +105,7 @@ impl Proxy {
                 });
             }
         }
+        cmd.envs(cfg.env.iter().map(|(k, v)| (k, v)));
         cmd.env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
