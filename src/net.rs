@@ -5,6 +5,7 @@
 
 pub mod client_certs;
 pub mod client_io;
+pub mod h2_body;
 pub mod ip_text;
 pub mod peer;
 pub mod tls_peer;

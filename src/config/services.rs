@@ -306,6 +306,7 @@ fn server(raw: &RawServer, transport: Option<&ServersTransport>) -> Result<Serve
             Some(t) if parsed.tls => Some(upstream_tls(t, &parsed.host)?),
             _ => None,
         },
+        h2c: parsed.h2c,
     })
 }
 

@@ -2,8 +2,8 @@
 //! transport, built here on the control thread and shared by every worker:
 //! `serverName`, `insecureSkipVerify`, `rootCAs`, `certificates` (client
 //! certificates for mTLS), `cipherSuites`, `minVersion`, `maxVersion`,
-//! `peerCertURI` (`transport_verify.rs`), and `disableHTTP2` (accepted: proxyd
-//! speaks HTTP/1.1 to upstreams, and offers only `http/1.1` in ALPN).
+//! `peerCertURI` (`transport_verify.rs`), and `disableHTTP2` (ALPN offers
+//! `h2, http/1.1` as Go's transport does, or only `http/1.1` with it).
 //!
 //! A transport whose settings and files did not change keeps its very config
 //! across reloads (a cache by fingerprint, used only here), and with it the
@@ -35,8 +35,10 @@ use crate::tls::acceptor;
 /// TLS sessions kept per transport for resumption (rustls' in-memory store,
 /// by server name): enough for every server of a large service.
 pub const SESSION_CACHE_SIZE: usize = 1024;
-/// ALPN offered to upstreams: HTTP/1.1 only (no HTTP/2 to upstreams yet).
-const ALPN: &[u8] = b"http/1.1";
+/// ALPN offered to upstreams: HTTP/2 first, as Go's transport (so Traefik)
+/// does unless `disableHTTP2`; the server's choice decides the protocol.
+const ALPN_H2: &[u8] = b"h2";
+const ALPN_H1: &[u8] = b"http/1.1";
 
 /// One entry of a transport's `certificates`.
 #[derive(Debug, Default, Deserialize)]
@@ -130,6 +132,7 @@ fn has_tls_keys(t: &RawServersTransport) -> bool {
         || t.min_version.is_some()
         || t.max_version.is_some()
         || t.peer_cert_uri.is_some()
+        || t.disable_http2.is_some()
 }
 
 /// The settings, with file contents, that make one config.
@@ -143,6 +146,7 @@ struct Settings {
     min: u8,
     max: u8,
     peer_uri: Option<String>,
+    disable_http2: bool,
 }
 
 /// Compiles a transport's TLS keys; `None` when it sets none.
@@ -195,6 +199,7 @@ pub fn compile(
         min,
         max,
         peer_uri: t.peer_cert_uri.clone().filter(|s| !s.is_empty()),
+        disable_http2: t.disable_http2.unwrap_or(false),
     };
     if !errors.is_empty() {
         return Err(errors);
@@ -278,7 +283,11 @@ fn build(s: &Settings) -> Result<Arc<ClientConfig>, Vec<KeyError>> {
         let certs = client_certs(&s.certs, &provider).map_err(|e| err("certificates", e))?;
         builder.with_client_cert_resolver(Arc::new(ClientCerts(certs)))
     };
-    cfg.alpn_protocols = vec![ALPN.to_vec()];
+    cfg.alpn_protocols = if s.disable_http2 {
+        vec![ALPN_H1.to_vec()]
+    } else {
+        vec![ALPN_H2.to_vec(), ALPN_H1.to_vec()]
+    };
     cfg.resumption = Resumption::in_memory_sessions(SESSION_CACHE_SIZE);
     Ok(Arc::new(cfg))
 }

@@ -217,8 +217,12 @@ impl Downstream for Stream {
             let mut sink = H2Sink(RefCell::new(send));
             let sent = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
             self.rec.resp_bytes += sent.map_err(|e| body_error(e, &mut self.rec, from))?;
-            send.send_data(Bytes::new(), true)
-                .map_err(|_| ProxyError::ClientClosed)?;
+            // An HTTP/2 upstream's trailers (gRPC's status) end the stream.
+            match up.stream.h2().and_then(|b| b.take_trailers()) {
+                Some(trailers) => send.send_trailers(trailers),
+                None => send.send_data(Bytes::new(), true),
+            }
+            .map_err(|_| ProxyError::ClientClosed)?;
         }
         Ok(Outcome::KeepAlive)
     }
