@@ -1,7 +1,8 @@
 //! gRPC through proxyd with real grpcio (Debian's `python3-grpcio`): a Python
 //! server as an `h2c://` and as an `https://` (TLS, ALPN h2) upstream, a
 //! Python client through proxyd over h2c and over TLS (`grpc/*.py`): unary,
-//! server streaming, bidirectional streaming, an aborted call's status and
+//! server streaming, bidirectional streaming (also ping-pong: both
+//! directions at once), an aborted call's status and
 //! message (trailers), `grpc-timeout` passed through, and a cancelled stream
 //! seen by the server.
 
@@ -108,6 +109,7 @@ fn check(out: &str, server: &GrpcServer, p: &Proxy) {
         "unary=echo:hi deadline=yes",
         "server_stream=item0,item1,item2,item3,item4",
         "bidi=re:a,re:b,re:c",
+        "pingpong=re:a,re:b,re:c",
         "abort=PERMISSION_DENIED/not for you: x",
         "deadline=DEADLINE_EXCEEDED",
         "cancel=tick0,tick1,tick2",
@@ -165,4 +167,42 @@ fn grpc_to_an_https_upstream_that_agrees_h2() {
         + &certs_toml(true);
     let p = crate::tls::start_with(&site, &dynamic, |c| c);
     check(&client(&p.addr().to_string(), None), &server, &p);
+}
+
+/// Whether a chunked response has come to its end (last chunk, trailers, CRLF).
+fn chunked_ended(got: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(got);
+    text.find("\r\n0\r\n")
+        .is_some_and(|at| text[at + 2..].ends_with("\r\n\r\n"))
+}
+
+#[test]
+fn an_http1_client_gets_the_h2c_upstreams_trailers_in_its_chunked_body() {
+    use std::io::{Read, Write};
+    let server = GrpcServer::start(None);
+    let url = format!("h2c://127.0.0.1:{}", server.port);
+    let p = Proxy::start(&ProxyConfig::new(&crate::common::config::app(&[url])));
+    let mut s = std::net::TcpStream::connect(p.addr()).unwrap();
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    // One gRPC message: no compression, length 2, "hi".
+    let body = b"\x00\x00\x00\x00\x02hi";
+    let head = format!(
+        "POST /test.T/Unary HTTP/1.1\r\nHost: app.test\r\nContent-Type: application/grpc\r\n\
+         TE: trailers\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let (mut got, mut buf) = (Vec::new(), [0u8; 4096]);
+    while !chunked_ended(&got) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked"), "{text}");
+    assert!(text.contains("echo:hi deadline=no"), "{text}");
+    let trailers = text.rsplit("\r\n0\r\n").next().unwrap();
+    assert!(trailers.contains("grpc-status: 0"), "{text}");
 }

@@ -18,7 +18,9 @@ use h2::SendStream;
 use super::stream::Stream;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
-use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written, idempotent};
+use crate::http::downstream::{
+    Answered, Downstream, ServerSide, Source, StreamBody, Written, idempotent,
+};
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
 use crate::http::server::{Outcome, ReqState};
@@ -255,6 +257,20 @@ impl Downstream for Stream {
 
     fn retry_policy(&self) -> Option<crate::middleware::Retry> {
         self.edits.retry()
+    }
+
+    fn take_stream_body(&mut self, head: &RequestHead) -> Option<StreamBody> {
+        // A client that waits for `100 Continue` goes the usual way (`send_body`).
+        if head.expect_continue {
+            return None;
+        }
+        let recv = self.body.take()?;
+        self.req = ReqState::Broken;
+        Some(StreamBody {
+            recv,
+            max_bytes: self.c.ep.cfg.max_request_body_bytes,
+            read_timeout: self.c.ep.cfg.read_timeout,
+        })
     }
 
     fn end_attempts(&mut self) {

@@ -16,6 +16,7 @@
 //! Dropping the exchange (a client that left, an error) drops the stream's
 //! handles, and the `h2` crate resets the stream with CANCEL.
 
+use std::os::fd::RawFd;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -33,6 +34,7 @@ use crate::net::upstream::{MAX_RESPONSE_HEAD, PoolKey, UpstreamConn};
 use crate::net::upstream_tls::TlsTarget;
 use crate::runtime::io::{self as rio, IoFail};
 
+mod duplex;
 mod pool;
 mod request;
 
@@ -119,7 +121,7 @@ pub(super) async fn exchange<D: Downstream>(
     }
 }
 
-enum Failed {
+pub(super) enum Failed {
     /// The connection could not open a stream: nothing was sent.
     NoStream(ProxyError),
     Stream(ProxyError),
@@ -147,15 +149,38 @@ async fn attempt<D: Downstream>(
     let (response, mut send) = sender
         .send_request(req, end)
         .map_err(|e| Failed::NoStream(stream_error(e)))?;
-    let stream = Failed::Stream;
+    if !end
+        && body_at == d.out().len()
+        && let Some(body) = d.take_stream_body(head)
+    {
+        // An HTTP/2 client's body goes beside the response (full duplex).
+        return duplex::run(d, head, leg, slot.fd(), response, send, body, answered).await;
+    }
     if !end {
         send_body(d, head, &mut send, body_at, chunked, leg)
             .await
-            .map_err(stream)?;
+            .map_err(Failed::Stream)?;
     }
-    let parts = wait_response(d, response, leg).await.map_err(stream)?;
+    let outcome = respond(d, head, leg, slot.fd(), response, answered).await;
+    // A response that did not run to its end (a client that left, an error):
+    // dropping `send` (and the body in `respond`) resets the stream with CANCEL.
+    drop(send);
+    outcome
+}
+
+/// Waits for the response head, then passes the response on through the
+/// downstream, its body read from the stream (`net::h2_body`).
+async fn respond<D: Downstream>(
+    d: &mut D,
+    head: &RequestHead,
+    leg: Leg<'_>,
+    fd: RawFd,
+    response: ResponseFuture,
+    answered: &mut bool,
+) -> Result<Outcome, Failed> {
+    let stream = Failed::Stream;
+    let (parts, recv) = wait_response(d, response, leg).await.map_err(stream)?;
     *answered = true;
-    let (parts, recv) = parts;
     let mut buf = Vec::with_capacity(1024);
     let chunked = render_head(&mut buf, &parts, recv.is_end_stream(), head.is_head);
     let resp = {
@@ -167,17 +192,14 @@ async fn attempt<D: Downstream>(
             Err(e) => return Err(stream(ProxyError::UpstreamInvalid(e))),
         }
     };
-    let body = H2Body::new(recv, chunked, slot.fd());
-    let mut up = UpstreamConn::h2(body, buf);
+    let mut up = UpstreamConn::h2(H2Body::new(recv, chunked, fd), buf);
     let from = Source {
         addr: leg.addr,
         read_timeout: leg.t.read_timeout,
     };
-    let outcome = d.send_response(head, &resp, &mut up, from).await;
-    // A response that did not run to its end (a client that left, an error):
-    // dropping `up` and `send` resets the stream with CANCEL.
-    drop(send);
-    outcome.map_err(stream)
+    d.send_response(head, &resp, &mut up, from)
+        .await
+        .map_err(stream)
 }
 
 /// Sends what was inlined after the head, then streams the rest of the body,
@@ -243,7 +265,7 @@ async fn wait_response<D: Downstream>(
 /// A stream's failure: a refused stream (REFUSED_STREAM, or above the
 /// server's graceful GOAWAY) was never processed; anything else is an I/O
 /// failure of the upstream.
-fn stream_error(e: h2::Error) -> ProxyError {
+pub(super) fn stream_error(e: h2::Error) -> ProxyError {
     let refused = e.reason() == Some(h2::Reason::REFUSED_STREAM)
         || (e.is_go_away() && e.is_remote() && e.reason() == Some(h2::Reason::NO_ERROR));
     if refused {

@@ -1,7 +1,7 @@
 """A gRPC client for proxyd's tests: runs every scenario through TARGET and
 prints one "name=result" line each. With --ca CA --name NAME it speaks TLS."""
 import argparse
-import time
+import queue
 
 import grpc
 
@@ -33,6 +33,22 @@ items = [m.decode() for m in call("unary_stream", "ServerStream")(b"5", timeout=
 out("server_stream", ",".join(items))
 reqs = iter([b"a", b"b", b"c"])
 out("bidi", ",".join(m.decode() for m in call("stream_stream", "Bidi")(reqs, timeout=20)))
+# Ping-pong: each message waits for the answer to the one before, so the
+# request and response streams must flow at the same time.
+answers = queue.Queue()
+
+
+def pingpong():
+    for m in [b"a", b"b", b"c"]:
+        yield m
+        answers.get(timeout=5)
+
+
+got = []
+for m in call("stream_stream", "Bidi")(pingpong(), timeout=20):
+    got.append(m.decode())
+    answers.put(m)
+out("pingpong", ",".join(got))
 try:
     call("unary_unary", "Abort")(b"x", timeout=20)
     out("abort", "no error")
