@@ -366,6 +366,22 @@ impl ResolvesClientCert for ClientCerts {
     }
 }
 
+/// The same target offering only `http/1.1` in ALPN, for clients that speak
+/// nothing else (health probes); built when the prober reconciles, never per
+/// request. The session store is shared with the original config.
+pub fn http1_only(t: &Arc<TlsTarget>) -> Arc<TlsTarget> {
+    if t.config.alpn_protocols == [ALPN_H1] {
+        return t.clone();
+    }
+    let mut config = (*t.config).clone();
+    config.alpn_protocols = vec![ALPN_H1.to_vec()];
+    Arc::new(TlsTarget {
+        config: Arc::new(config),
+        name: t.name.clone(),
+        id: t.id,
+    })
+}
+
 /// How to reach one `https://` server: the name sent and verified is
 /// `serverName` if set, else the URL's host (an IP address is verified against
 /// the certificate's IP SANs, and sent as no SNI).
