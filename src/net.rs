@@ -7,6 +7,7 @@
 
 pub mod client_certs;
 pub mod client_io;
+pub mod h2_body;
 pub mod ip_text;
 pub mod peer;
 pub mod redis_client;

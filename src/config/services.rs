@@ -233,6 +233,14 @@ fn load_balancer(
         if let Err(why) = probe_tls(&lb, s) {
             errors.push(def.error(key(".loadBalancer.healthCheck.scheme"), why));
         }
+        // Probes speak HTTP/1.1, which an h2c server would not answer.
+        if s.h2c && lb.health_check.is_some() {
+            let why = format!(
+                "{}: health checks of h2c:// servers are not supported yet",
+                s.url
+            );
+            errors.push(def.error(key(".loadBalancer.healthCheck"), why));
+        }
     }
     if errors.is_empty() {
         Ok(lb)
@@ -306,6 +314,7 @@ fn server(raw: &RawServer, transport: Option<&ServersTransport>) -> Result<Serve
             Some(t) if parsed.tls => Some(upstream_tls(t, &parsed.host)?),
             _ => None,
         },
+        h2c: parsed.h2c,
     })
 }
 

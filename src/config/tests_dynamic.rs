@@ -195,6 +195,7 @@ fn load_balancer_keys_reach_runtime_type() {
         // A flag is equal only to itself (`Health: PartialEq`).
         health: lb.servers[0].health.clone(),
         tls: None,
+        h2c: false,
     };
     assert_eq!(lb.servers[0], first);
     assert_eq!(lb.servers[1].addr, "[::1]:9001".parse().unwrap());

@@ -43,7 +43,7 @@ servers = [{ url = "http://no-such-host.invalid:80" }]
         ]
     );
     assert!(errors.iter().all(|e| e.file == file(&s, "bad.toml")));
-    assert!(got[4].1.contains("use http or https"), "{}", got[4].1);
+    assert!(got[4].1.contains("use http, https or h2c"), "{}", got[4].1);
     assert!(got[7].1.contains("`x` is not defined"), "{}", got[7].1);
 }
 

@@ -205,3 +205,17 @@ servers = [{ url = "http://127.0.0.1:1/base/" }]
     let kept = lb_of(&again, "s@file").servers;
     assert_eq!(kept, p.servers, "an unchanged service stays equal");
 }
+
+#[test]
+fn health_checks_of_h2c_servers_are_refused_for_now() {
+    let text = r#"
+[http.services.s.loadBalancer]
+servers = [{ url = "h2c://127.0.0.1:1" }]
+[http.services.s.loadBalancer.healthCheck]
+path = "/health"
+"#;
+    let (_, errors) = errs(&[("h.toml", text)]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].key, "http.services.s.loadBalancer.healthCheck");
+    assert!(errors[0].reason.contains("h2c://"), "{errors:?}");
+}

@@ -66,3 +66,19 @@ fn server_name_and_tls_reach_the_servers() {
     assert!(std::sync::Arc::ptr_eq(&tls.config, &tls2.config));
     assert_eq!(tls.id, tls2.id);
 }
+
+#[test]
+fn http2_is_offered_unless_disabled() {
+    let s = setup(&[("t.toml", &transport("insecureSkipVerify = true\n"))]);
+    let snap = load_snapshot(&s.st, 1).unwrap_or_else(|e| panic!("{e}"));
+    let ServiceKind::LoadBalancer(lb) = &snap.services[0].kind else {
+        panic!("not a load balancer");
+    };
+    let tls = lb.servers[0].tls.as_ref().expect("https server has TLS");
+    let offered = [b"h2".to_vec(), b"http/1.1".to_vec()];
+    assert_eq!(tls.config.alpn_protocols, offered);
+    // Health probes speak HTTP/1.1 only.
+    let probe = transport_tls::http1_only(tls);
+    assert_eq!(probe.config.alpn_protocols, [b"http/1.1".to_vec()]);
+    assert_eq!(probe.id, tls.id);
+}

@@ -2,8 +2,8 @@
 //! transport, built here on the control thread and shared by every worker:
 //! `serverName`, `insecureSkipVerify`, `rootCAs`, `certificates` (client
 //! certificates for mTLS), `cipherSuites`, `minVersion`, `maxVersion`,
-//! `peerCertSANs` and `peerCertURI` (`transport_verify.rs`), and `disableHTTP2` (accepted: proxyd
-//! speaks HTTP/1.1 to upstreams, and offers only `http/1.1` in ALPN).
+//! `peerCertSANs` and `peerCertURI` (`transport_verify.rs`), and `disableHTTP2`
+//! (ALPN offers `h2, http/1.1` as Go's transport does, or only `http/1.1` with it).
 //!
 //! A transport whose settings and files did not change keeps its very config
 //! across reloads (a cache by fingerprint, used only here), and with it the
@@ -35,8 +35,10 @@ use crate::tls::acceptor;
 /// TLS sessions kept per transport for resumption (rustls' in-memory store,
 /// by server name): enough for every server of a large service.
 pub const SESSION_CACHE_SIZE: usize = 1024;
-/// ALPN offered to upstreams: HTTP/1.1 only (no HTTP/2 to upstreams yet).
-const ALPN: &[u8] = b"http/1.1";
+/// ALPN offered to upstreams: HTTP/2 first, as Go's transport (so Traefik)
+/// does unless `disableHTTP2`; the server's choice decides the protocol.
+const ALPN_H2: &[u8] = b"h2";
+const ALPN_H1: &[u8] = b"http/1.1";
 
 /// One entry of a transport's `certificates`.
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +133,7 @@ fn has_tls_keys(t: &RawServersTransport) -> bool {
         || t.max_version.is_some()
         || t.peer_cert_uri.is_some()
         || t.peer_cert_sans.is_some()
+        || t.disable_http2.is_some()
 }
 
 /// The settings, with file contents, that make one config.
@@ -144,6 +147,7 @@ struct Settings {
     min: u8,
     max: u8,
     peer_sans: Vec<super::transport_verify::San>,
+    disable_http2: bool,
 }
 
 /// Compiles a transport's TLS keys; `None` when it sets none.
@@ -204,6 +208,7 @@ pub fn compile(
         min,
         max,
         peer_sans,
+        disable_http2: t.disable_http2.unwrap_or(false),
     };
     if !errors.is_empty() {
         return Err(errors);
@@ -287,7 +292,11 @@ fn build(s: &Settings) -> Result<Arc<ClientConfig>, Vec<KeyError>> {
         let certs = client_certs(&s.certs, &provider).map_err(|e| err("certificates", e))?;
         builder.with_client_cert_resolver(Arc::new(ClientCerts(certs)))
     };
-    cfg.alpn_protocols = vec![ALPN.to_vec()];
+    cfg.alpn_protocols = if s.disable_http2 {
+        vec![ALPN_H1.to_vec()]
+    } else {
+        vec![ALPN_H2.to_vec(), ALPN_H1.to_vec()]
+    };
     cfg.resumption = Resumption::in_memory_sessions(SESSION_CACHE_SIZE);
     Ok(Arc::new(cfg))
 }
@@ -364,6 +373,22 @@ impl ResolvesClientCert for ClientCerts {
     fn has_certs(&self) -> bool {
         true
     }
+}
+
+/// The same target offering only `http/1.1` in ALPN, for clients that speak
+/// nothing else (health probes); built when the prober reconciles, never per
+/// request. The session store is shared with the original config.
+pub fn http1_only(t: &Arc<TlsTarget>) -> Arc<TlsTarget> {
+    if t.config.alpn_protocols == [ALPN_H1] {
+        return t.clone();
+    }
+    let mut config = (*t.config).clone();
+    config.alpn_protocols = vec![ALPN_H1.to_vec()];
+    Arc::new(TlsTarget {
+        config: Arc::new(config),
+        name: t.name.clone(),
+        id: t.id,
+    })
 }
 
 /// How to reach one `https://` server: the name sent and verified is

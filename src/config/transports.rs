@@ -68,14 +68,16 @@ pub fn probe_tls(
     server: &Server,
 ) -> Result<Option<Arc<crate::net::upstream_tls::TlsTarget>>, String> {
     let scheme = lb.health_check.as_ref().and_then(|c| c.tls);
-    match (scheme, &server.tls) {
-        (None, tls) | (Some(true), tls @ Some(_)) => Ok(tls.clone()),
-        (Some(false), _) => Ok(None),
+    let tls = match (scheme, &server.tls) {
+        (None, tls) | (Some(true), tls @ Some(_)) => tls.clone(),
+        (Some(false), _) => None,
         (Some(true), None) => {
             let url = upstream_url::parse(&server.url)?;
-            upstream_tls(&lb.transport, &url.host).map(Some)
+            Some(upstream_tls(&lb.transport, &url.host)?)
         }
-    }
+    };
+    // Probes speak HTTP/1.1: a server that prefers h2 must not be offered it.
+    Ok(tls.map(|t| super::transport_tls::http1_only(&t)))
 }
 
 /// How an `https://` server is reached: its transport's TLS settings (or the

@@ -249,6 +249,8 @@ pub struct Server {
     pub health: Health,
     /// `https://`: the transport's TLS config and the name to verify.
     pub tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
+    /// `h2c://`: HTTP/2 with prior knowledge, in clear text.
+    pub h2c: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,5 @@
-//! Server URLs of load balancers (`http[s]://host[:port][/path]`): parsing into
+//! Server URLs of load balancers (`http[s]://host[:port][/path]`, and
+//! `h2c://` for HTTP/2 in clear text with prior knowledge): parsing into
 //! the parts the upstream client needs (the host is resolved by
 //! `server_addr`).
 
@@ -9,6 +10,8 @@ use super::{DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT};
 pub struct UpstreamUrl {
     /// `https`: TLS to the server.
     pub tls: bool,
+    /// `h2c`: HTTP/2 with prior knowledge, in clear text (Traefik's scheme).
+    pub h2c: bool,
     /// Host without brackets (an IPv6 literal is bare here).
     pub host: String,
     pub port: u16,
@@ -18,18 +21,19 @@ pub struct UpstreamUrl {
     pub path_prefix: String,
 }
 
-/// Parses a server URL. `http` and `https` are accepted; anything a proxy
+/// Parses a server URL. `http`, `https` and `h2c` are accepted; anything a proxy
 /// cannot forward to unambiguously (userinfo, query, fragment) is refused.
 pub fn parse(url: &str) -> Result<UpstreamUrl, String> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("{url:?} is not a URL (expected http://host[:port][/path])"))?;
-    let tls = match scheme.to_ascii_lowercase().as_str() {
-        "http" => false,
-        "https" => true,
+    let (tls, h2c) = match scheme.to_ascii_lowercase().as_str() {
+        "http" => (false, false),
+        "https" => (true, false),
+        "h2c" => (false, true),
         other => {
             return Err(format!(
-                "scheme {other:?} is not supported (use http or https)"
+                "scheme {other:?} is not supported (use http, https or h2c)"
             ));
         }
     };
@@ -53,6 +57,7 @@ pub fn parse(url: &str) -> Result<UpstreamUrl, String> {
         split_host_port(authority, default_port).map_err(|why| format!("{url:?}: {why}"))?;
     Ok(UpstreamUrl {
         tls,
+        h2c,
         host,
         port,
         authority: authority.to_string(),
@@ -139,6 +144,13 @@ mod tests {
         let u = ok("https://10.0.0.1:8443/x");
         assert_eq!((u.tls, u.port), (true, 8443));
         assert!(!ok("http://h").tls);
+    }
+
+    #[test]
+    fn h2c_is_clear_text_http2_on_port_80() {
+        let u = ok("h2c://grpc.internal");
+        assert_eq!((u.h2c, u.tls, u.port), (true, false, 80));
+        assert!(!ok("http://h").h2c);
     }
 
     #[test]

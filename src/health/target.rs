@@ -281,6 +281,7 @@ mod tests {
             weight: 1,
             health: Default::default(),
             tls: None,
+            h2c: false,
         }
     }
 

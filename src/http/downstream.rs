@@ -162,6 +162,23 @@ pub trait Downstream {
     /// Forwarding made its last attempt: what was kept for another one (a
     /// request sent whole with its head) can go.
     fn end_attempts(&mut self);
+
+    /// The request body as the HTTP/2 stream it arrives on, handed over for
+    /// good, when the client spoke HTTP/2: an HTTP/2 upstream then gets it
+    /// beside the response (full duplex, as gRPC's bidirectional streams
+    /// need) with its trailers. `None` (the default): use `send_body`.
+    fn take_stream_body(&mut self, _head: &RequestHead) -> Option<StreamBody> {
+        None
+    }
+}
+
+/// A client's HTTP/2 request body, with the entry point's limits on it.
+pub struct StreamBody {
+    pub recv: h2::RecvStream,
+    /// `transport.maxRequestBodyBytes`.
+    pub max_bytes: Option<u64>,
+    /// `readTimeout`: the longest wait for the next DATA frame.
+    pub read_timeout: Option<Duration>,
 }
 
 /// Whether a request with this method may be sent again after a failed

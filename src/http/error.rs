@@ -56,6 +56,10 @@ pub enum ProxyError {
     UpstreamClosed,
     #[error("upstream i/o: {0}")]
     UpstreamIo(io::Error),
+    /// The upstream refused an HTTP/2 stream (REFUSED_STREAM, or the stream
+    /// was above its GOAWAY's last stream id): it never processed it.
+    #[error("upstream refused the HTTP/2 stream: {0}")]
+    UpstreamRefused(String),
     #[error("invalid upstream response: {0}")]
     UpstreamInvalid(ParseError),
     #[error("invalid upstream body: {0}")]
@@ -86,6 +90,7 @@ impl ProxyError {
             | UpstreamTls(_)
             | UpstreamClosed
             | UpstreamIo(_)
+            | UpstreamRefused(_)
             | UpstreamInvalid(_)
             | UpstreamBadBody(_)
             | ResponseTooLarge
@@ -108,7 +113,7 @@ impl ProxyError {
             ClientClosed | ClientIo(_) => 499,
             NoServer => 503,
             Connect(_) | Unresolved(_) | UpstreamTls(_) | UpstreamClosed | UpstreamIo(_)
-            | UpstreamInvalid(_) | UpstreamBadBody(_) => 502,
+            | UpstreamRefused(_) | UpstreamInvalid(_) | UpstreamBadBody(_) => 502,
             ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
                 504
             }
@@ -168,7 +173,11 @@ pub enum Retry {
 /// after the upstream said something goes to the client as its status.
 pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
     let unanswered_end = matches!(err, ProxyError::UpstreamClosed | ProxyError::UpstreamIo(_));
-    if unanswered_end && at.reused && !at.answered && at.replayable && !at.retried {
+    // An HTTP/2 stream the upstream refused was never processed (RFC 9113
+    // §8.7), whatever connection it went on: as safe as a stale one.
+    let refused = matches!(err, ProxyError::UpstreamRefused(_));
+    let stale = refused || (unanswered_end && at.reused);
+    if stale && !at.answered && at.replayable && !at.retried {
         return Retry::FreshConnection;
     }
     // oxy replays a buffered request whatever went wrong, as its expression
@@ -177,7 +186,7 @@ pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
         return Retry::NextAttempt;
     }
     let never_reached = matches!(err, ProxyError::Connect(_) | ProxyError::ConnectTimeout);
-    let lost = unanswered_end && !at.answered && at.replayable;
+    let lost = (unanswered_end || refused) && !at.answered && at.replayable;
     if at.more && (never_reached || lost) {
         Retry::NextAttempt
     } else {
@@ -345,6 +354,18 @@ mod tests {
             retry(&ProxyError::UpstreamIo(io()), &stale),
             Retry::FreshConnection
         );
+        // A refused HTTP/2 stream, even on a fresh connection.
+        let refused = ProxyError::UpstreamRefused("REFUSED_STREAM".into());
+        let fresh = Attempt {
+            reused: false,
+            ..stale
+        };
+        assert_eq!(retry(&refused, &fresh), Retry::FreshConnection);
+        let streamed = Attempt {
+            replayable: false,
+            ..fresh
+        };
+        assert_eq!(retry(&refused, &streamed), Retry::Never);
         let up = "127.0.0.1:80".parse().unwrap();
         for err in [
             ProxyError::UpstreamTimeout,

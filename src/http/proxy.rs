@@ -24,6 +24,7 @@ mod request;
 mod response;
 mod retry;
 mod tree;
+mod upstream_h2;
 
 pub use mirror::Mirrored;
 pub use tree::resolve;
@@ -213,8 +214,16 @@ async fn exchange<D: Downstream>(
     let mut retried = false;
     let tls = server.tls.as_deref();
     let key = upstream::pool_key(addr, tls);
+    // HTTP/2 (`h2c://`, or `https://` that agrees `h2`) runs its own exchange.
+    let mut first = None;
+    if upstream_h2::wanted(server) {
+        match upstream_h2::exchange(d, head, server, leg, key, written, at).await {
+            upstream_h2::Via::H2(result) => return result,
+            upstream_h2::Via::H1(up) => first = up,
+        }
+    }
     let (mut up, resp) = loop {
-        let mut up = match d.pool().checkout(key) {
+        let mut up = match first.take().or_else(|| d.pool().checkout(key)) {
             Some(up) => up,
             None => upstream::dial_tls(addr, t.dial_timeout, tls).await?,
         };

@@ -101,6 +101,21 @@ pub async fn dial(addr: SocketAddr, timeout: Duration) -> Result<UpstreamConn, D
     })
 }
 
+impl UpstreamConn {
+    /// The response side of one HTTP/2 stream, its head already rendered in
+    /// HTTP/1.1 form at the front of `buf`; never checked in.
+    pub fn h2(body: crate::net::h2_body::H2Body, buf: Vec<u8>) -> Self {
+        let now = Instant::now();
+        UpstreamConn {
+            stream: UpStream::H2(Box::new(body)),
+            buf,
+            reused: false,
+            idle_since: now,
+            idle_deadline: now,
+        }
+    }
+}
+
 /// Idle upstream connections of one worker, by server address. Keyed by address
 /// rather than by service so that a reload that keeps a server keeps its connections.
 #[derive(Default)]

@@ -1,7 +1,8 @@
 //! TLS to upstream servers (`https://` server URLs): the client handshake on
 //! the worker's runtime, over the same rustls adapter as the server side
 //! (`tls_stream`), and [`UpStream`], an upstream connection that is plain TCP
-//! or TLS, with halves for tunnels.
+//! or TLS, with halves for tunnels, or the response body of one HTTP/2
+//! stream (`h2_body`), which only the response relay reads.
 //!
 //! The `ClientConfig` comes built from the snapshot ([`TlsTarget`]), never per
 //! request; its session store lets a new connection to a server resume a
@@ -19,6 +20,7 @@ use monoio::net::TcpStream;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
+use crate::net::h2_body::H2Body;
 use crate::net::tls_stream::{self, TlsReadHalf, TlsStream, TlsWriteHalf};
 
 /// Longest TLS handshake with an upstream, after the TCP connect: Go's
@@ -58,6 +60,9 @@ pub async fn connect(
 pub enum UpStream {
     Plain(TcpStream),
     Tls(Box<TlsStream<ClientConnection>>),
+    /// One HTTP/2 stream's response body: never pooled, watched as a socket,
+    /// written to or split (an HTTP/2 response is never a 101).
+    H2(Box<H2Body>),
 }
 
 pub enum UpRead {
@@ -75,6 +80,15 @@ impl UpStream {
         match self {
             UpStream::Plain(s) => s,
             UpStream::Tls(s) => s.tcp(),
+            UpStream::H2(_) => unreachable!("an HTTP/2 stream is not watched as a socket"),
+        }
+    }
+
+    /// The HTTP/2 stream's body, when the response came over HTTP/2.
+    pub fn h2(&mut self) -> Option<&mut H2Body> {
+        match self {
+            UpStream::H2(b) => Some(b),
+            _ => None,
         }
     }
 
@@ -88,6 +102,7 @@ impl UpStream {
         match self {
             UpStream::Plain(_) => false,
             UpStream::Tls(s) => s.has_buffered(),
+            UpStream::H2(_) => true,
         }
     }
 
@@ -101,13 +116,17 @@ impl UpStream {
                 let (r, w) = s.into_halves();
                 (UpRead::Tls(r), UpWrite::Tls(w))
             }
+            UpStream::H2(_) => unreachable!("an HTTP/2 response is never a 101"),
         }
     }
 }
 
 impl AsRawFd for UpStream {
     fn as_raw_fd(&self) -> RawFd {
-        self.tcp().as_raw_fd()
+        match self {
+            UpStream::H2(b) => b.fd(),
+            _ => self.tcp().as_raw_fd(),
+        }
     }
 }
 
@@ -157,7 +176,61 @@ macro_rules! impl_write {
     };
 }
 
-impl_read!(UpStream);
 impl_read!(UpRead);
-impl_write!(UpStream);
 impl_write!(UpWrite);
+
+impl AsyncReadRent for UpStream {
+    async fn read<T: IoBufMut>(&mut self, buf: T) -> BufResult<usize, T> {
+        match self {
+            Self::Plain(s) => s.read(buf).await,
+            Self::Tls(s) => s.read(buf).await,
+            Self::H2(s) => s.read(buf).await,
+        }
+    }
+
+    async fn readv<T: IoVecBufMut>(&mut self, buf: T) -> BufResult<usize, T> {
+        match self {
+            Self::Plain(s) => s.readv(buf).await,
+            Self::Tls(s) => s.readv(buf).await,
+            Self::H2(s) => s.readv(buf).await,
+        }
+    }
+}
+
+/// Writes go to the connection; an HTTP/2 stream's body is read only (its
+/// request went out through the stream itself).
+macro_rules! h2_write_refused {
+    ($self:ident, $buf:ident, $s:ident => $e:expr) => {
+        match $self {
+            Self::Plain($s) => $e,
+            Self::Tls($s) => $e,
+            Self::H2(_) => (Err(io::ErrorKind::Unsupported.into()), $buf),
+        }
+    };
+}
+
+impl AsyncWriteRent for UpStream {
+    async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+        h2_write_refused!(self, buf, s => s.write(buf).await)
+    }
+
+    async fn writev<T: IoVecBuf>(&mut self, buf: T) -> BufResult<usize, T> {
+        h2_write_refused!(self, buf, s => s.writev(buf).await)
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush().await,
+            Self::Tls(s) => s.flush().await,
+            Self::H2(_) => Ok(()),
+        }
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(s) => s.shutdown().await,
+            Self::Tls(s) => s.shutdown().await,
+            Self::H2(_) => Ok(()),
+        }
+    }
+}

@@ -19,7 +19,9 @@ use super::request_body::{chunk_size_line, drain};
 use super::stream::Stream;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
-use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written, idempotent};
+use crate::http::downstream::{
+    Answered, Downstream, ServerSide, Source, StreamBody, Written, idempotent,
+};
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
 use crate::http::server::{Outcome, ReqState};
@@ -252,8 +254,12 @@ impl Downstream for Stream {
             let mut sink = H2Sink(RefCell::new(send));
             let sent = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
             self.rec.resp_bytes += sent.map_err(|e| body_error(e, &mut self.rec, from))?;
-            send.send_data(Bytes::new(), true)
-                .map_err(|_| ProxyError::ClientClosed)?;
+            // An HTTP/2 upstream's trailers (gRPC's status) end the stream.
+            match up.stream.h2().and_then(|b| b.take_trailers()) {
+                Some(trailers) => send.send_trailers(trailers),
+                None => send.send_data(Bytes::new(), true),
+            }
+            .map_err(|_| ProxyError::ClientClosed)?;
         }
         Ok(Outcome::KeepAlive)
     }
@@ -283,6 +289,20 @@ impl Downstream for Stream {
 
     fn retry_policy(&self) -> Option<crate::middleware::Retry> {
         self.edits.retry()
+    }
+
+    fn take_stream_body(&mut self, head: &RequestHead) -> Option<StreamBody> {
+        // A client that waits for `100 Continue` goes the usual way (`send_body`).
+        if head.expect_continue {
+            return None;
+        }
+        let recv = self.body.take()?;
+        self.req = ReqState::Broken;
+        Some(StreamBody {
+            recv,
+            max_bytes: self.c.ep.cfg.max_request_body_bytes,
+            read_timeout: self.c.ep.cfg.read_timeout,
+        })
     }
 
     fn end_attempts(&mut self) {

@@ -13,6 +13,8 @@ use monoio::net::tcp::stream_poll::TcpStreamPoll;
 use rustls::ServerConnection;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::net::tls_stream::TlsSide;
+
 /// A socket whose first bytes were already read (the accept path's peek): they
 /// are handed out again before the socket is read.
 pub struct Rewind {
@@ -63,9 +65,10 @@ impl AsyncWrite for Rewind {
 
 /// A terminated TLS connection, driven by polls: rustls' buffers in between
 /// the socket and HTTP/2. `rest` is ciphertext read before the switch.
-pub struct PollTls {
+/// Server side by default; the client side drives HTTP/2 to upstreams.
+pub struct PollTls<C: TlsSide = ServerConnection> {
     pub io: TcpStreamPoll,
-    pub conn: ServerConnection,
+    pub conn: C,
     pub rest: Vec<u8>,
     pub eof: bool,
     /// close_notify was queued.
@@ -121,7 +124,7 @@ fn pending_on_would_block<T>(r: io::Result<T>) -> Poll<io::Result<T>> {
     }
 }
 
-impl PollTls {
+impl<C: TlsSide> PollTls<C> {
     /// Writes the records rustls has queued; Pending while the socket is full.
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.wants_write() {
@@ -158,7 +161,7 @@ impl PollTls {
     }
 }
 
-impl AsyncRead for PollTls {
+impl<C: TlsSide + Unpin> AsyncRead for PollTls<C> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -194,7 +197,7 @@ impl AsyncRead for PollTls {
     }
 }
 
-impl AsyncWrite for PollTls {
+impl<C: TlsSide + Unpin> AsyncWrite for PollTls<C> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -13,6 +13,7 @@ fn lb(strategy: Strategy, weights: &[u32]) -> LoadBalancer {
             weight,
             health: Health::new(),
             tls: None,
+            h2c: false,
         })
         .collect();
     LoadBalancer {
