@@ -17,6 +17,7 @@ mod health;
 mod kv_etcd;
 mod kv_redis;
 mod kv_store;
+mod kv_tls;
 mod lifecycle;
 mod limits;
 mod middlewares;

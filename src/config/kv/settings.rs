@@ -1,11 +1,13 @@
 //! Static `providers.redis` and `providers.etcd`: Traefik's options and
-//! defaults, checked into [`KvProvider`]. Options proxyd does not implement
-//! yet (`tls`, Redis `sentinel`) are refused as such, never ignored.
+//! defaults, checked into [`KvProvider`] (`tls` is built in `kv/tls.rs`).
+//! Options proxyd does not implement yet (Redis `sentinel`) are refused as
+//! such, never ignored.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::tls::{KvTls, RawClientTls, client_tls};
 use crate::config::error::Collector;
 
 /// Traefik's `rootKey` default (both stores).
@@ -26,7 +28,7 @@ pub struct RawRedisProvider {
     pub username: Option<String>,
     pub password: Option<String>,
     pub db: Option<u32>,
-    pub tls: Option<toml::Value>,
+    pub tls: Option<RawClientTls>,
     pub sentinel: Option<toml::Value>,
 }
 
@@ -37,7 +39,7 @@ pub struct RawEtcdProvider {
     pub endpoints: Option<Vec<String>>,
     pub username: Option<String>,
     pub password: Option<String>,
-    pub tls: Option<toml::Value>,
+    pub tls: Option<RawClientTls>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,14 +69,13 @@ pub struct KvProvider {
     pub password: Option<String>,
     /// Redis database number (`SELECT`); 0 for etcd.
     pub db: u32,
+    /// `tls`: the client config when the store speaks TLS.
+    pub tls: Option<KvTls>,
 }
 
 pub fn redis(raw: RawRedisProvider, c: &mut Collector) -> Option<KvProvider> {
-    refuse_unsupported(
-        c,
-        "providers.redis",
-        &[("tls", &raw.tls), ("sentinel", &raw.sentinel)],
-    );
+    refuse_unsupported(c, "providers.redis", &[("sentinel", &raw.sentinel)]);
+    let tls = raw.tls.map(|t| client_tls(t, "providers.redis", c));
     provider(
         KvStore::Redis,
         (raw.root_key, raw.endpoints, DEFAULT_REDIS_ENDPOINT),
@@ -82,10 +83,11 @@ pub fn redis(raw: RawRedisProvider, c: &mut Collector) -> Option<KvProvider> {
         raw.db.unwrap_or(0),
         c,
     )
+    .and_then(|p| with_tls(p, tls))
 }
 
 pub fn etcd(raw: RawEtcdProvider, c: &mut Collector) -> Option<KvProvider> {
-    refuse_unsupported(c, "providers.etcd", &[("tls", &raw.tls)]);
+    let tls = raw.tls.map(|t| client_tls(t, "providers.etcd", c));
     provider(
         KvStore::Etcd,
         (raw.root_key, raw.endpoints, DEFAULT_ETCD_ENDPOINT),
@@ -93,6 +95,18 @@ pub fn etcd(raw: RawEtcdProvider, c: &mut Collector) -> Option<KvProvider> {
         0,
         c,
     )
+    .and_then(|p| with_tls(p, tls))
+}
+
+/// `tls` is `Some(None)` when it was given and refused.
+fn with_tls(p: KvProvider, tls: Option<Option<KvTls>>) -> Option<KvProvider> {
+    match tls {
+        Some(None) => None,
+        tls => Some(KvProvider {
+            tls: tls.flatten(),
+            ..p
+        }),
+    }
 }
 
 fn refuse_unsupported(c: &mut Collector, section: &str, keys: &[(&str, &Option<toml::Value>)]) {
@@ -148,5 +162,6 @@ fn provider(
         username,
         password,
         db,
+        tls: None,
     })
 }

@@ -5,9 +5,9 @@
 //! docs/architecture.md, "KV providers").
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use super::stream::Stream;
 use crate::config::KvProvider;
 
 /// Largest bulk string accepted (a value or a key); Redis' own limit is 512 MiB,
@@ -47,7 +47,7 @@ fn invalid(msg: impl Into<String>) -> io::Error {
 }
 
 pub struct Conn {
-    stream: BufReader<TcpStream>,
+    stream: BufReader<Stream>,
 }
 
 impl Conn {
@@ -65,23 +65,12 @@ impl Conn {
     }
 
     fn connect_one(endpoint: &str, p: &KvProvider, timeout: Duration) -> io::Result<Conn> {
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-        for addr in endpoint.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, timeout) {
-                Ok(s) => {
-                    s.set_read_timeout(Some(timeout))?;
-                    s.set_write_timeout(Some(timeout))?;
-                    s.set_nodelay(true)?;
-                    let mut c = Conn {
-                        stream: BufReader::new(s),
-                    };
-                    c.handshake(p)?;
-                    return Ok(c);
-                }
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
+        let s = Stream::connect(endpoint, p.tls.as_ref(), timeout)?;
+        let mut c = Conn {
+            stream: BufReader::new(s),
+        };
+        c.handshake(p)?;
+        Ok(c)
     }
 
     fn handshake(&mut self, p: &KvProvider) -> io::Result<()> {
@@ -98,7 +87,7 @@ impl Conn {
     }
 
     pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.stream.get_ref().set_read_timeout(t)
+        self.stream.get_ref().tcp().set_read_timeout(t)
     }
 
     /// Sends one command and reads its reply; an error reply is an `Err`.
@@ -115,7 +104,9 @@ impl Conn {
             out.extend_from_slice(a);
             out.extend_from_slice(b"\r\n");
         }
-        self.stream.get_mut().write_all(&out)
+        let s = self.stream.get_mut();
+        s.write_all(&out)?;
+        s.flush()
     }
 
     pub fn read_reply(&mut self) -> io::Result<Reply> {
