@@ -28,7 +28,7 @@ use super::refused_keys::MAX_ERRORS;
 
 pub use decode::DecodeError;
 pub use settings::{
-    DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore, RawEtcdProvider, RawRedisProvider,
+    DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore, RawEtcdProvider, RawRedisProvider, Sentinel,
 };
 pub use tls::KvTls;
 

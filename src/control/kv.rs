@@ -13,6 +13,7 @@
 mod etcd;
 mod redis;
 mod resp;
+mod sentinel;
 mod stream;
 
 use std::sync::Arc;

@@ -41,7 +41,7 @@ pub struct Store {
     dir: tempfile::TempDir,
     start: fn(&Store) -> Child,
     /// More server arguments (TLS), and the client's (`redis-cli`, `etcdctl`).
-    server_args: Vec<String>,
+    pub server_args: Vec<String>,
     client_args: Vec<String>,
     tls: bool,
 }
@@ -194,6 +194,20 @@ impl Store {
         self.tls = true;
         self.started()
     }
+}
+
+/// A server started by `start` (which may read `server_args`) on a free port.
+pub fn custom_store(start: fn(&Store) -> Child, server_args: Vec<String>) -> Store {
+    Store {
+        child: None,
+        port: free_port(),
+        dir: tempfile::tempdir().unwrap(),
+        start,
+        server_args,
+        client_args: Vec::new(),
+        tls: false,
+    }
+    .started()
 }
 
 /// `redis-server` with keyspace notifications and TLS only, on its port.

@@ -16,6 +16,7 @@ mod harness;
 mod health;
 mod kv_etcd;
 mod kv_redis;
+mod kv_sentinel;
 mod kv_store;
 mod kv_tls;
 mod lifecycle;

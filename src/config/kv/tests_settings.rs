@@ -71,3 +71,40 @@ fn tls_errors_name_the_key() {
     let errs = errors("[providers.redis.tls]\nverify = true\n", &[]);
     assert!(errs[0].reason.contains("verify"), "{errs:?}");
 }
+
+#[test]
+fn sentinel_settings_and_refusals() {
+    let cfg = load(
+        "[providers.redis]\nendpoints = [\"10.0.0.1:26379\"]\n[providers.redis.sentinel]\n\
+         masterName = \"m\"\npassword = \"s\"\n",
+        &[],
+    )
+    .unwrap();
+    let s = cfg.kv[0].sentinel.as_ref().expect("sentinel");
+    assert_eq!(
+        (s.master_name.as_str(), s.password.as_deref()),
+        ("m", Some("s"))
+    );
+
+    let errs = errors("[providers.redis.sentinel]\npassword = \"s\"\n", &[]);
+    assert_eq!(
+        errs[0].key, "providers.redis.sentinel.masterName",
+        "{errs:?}"
+    );
+
+    let errs = errors(
+        "[providers.redis.sentinel]\nmasterName = \"m\"\nlatencyStrategy = true\nreplicaStrategy = true\n",
+        &[],
+    );
+    assert!(errs[0].reason.contains("mutually exclusive"), "{errs:?}");
+
+    let errs = errors(
+        "[providers.redis.sentinel]\nmasterName = \"m\"\nrandomStrategy = true\n",
+        &[],
+    );
+    assert_eq!(
+        errs[0].key, "providers.redis.sentinel.randomStrategy",
+        "{errs:?}"
+    );
+    assert!(errs[0].reason.contains("not supported yet"), "{errs:?}");
+}
