@@ -392,3 +392,61 @@ pub fn toml_pairs(src: &str) -> Vec<(String, String)> {
     );
     out
 }
+
+/// Starts proxyd on a file holding a sample configuration and proxyd on
+/// `provider_toml` alone, has `write` put the same sample into the store, and
+/// checks that the API documents are the same but for the provider (`@file`
+/// against `@<provider>`, and the `provider` fields).
+pub fn same_api_documents(
+    provider_toml: &str,
+    provider: &str,
+    write: impl FnOnce(&[(String, String)]),
+) {
+    use crate::common::config::{lb_service, router};
+    let up = Upstream::echo("u");
+    let doc = format!(
+        "{}{}[http.routers.a.tls]\n[http.middlewares.strip.stripPrefix]\nprefixes = [\"/x\", \"/y\"]\n\
+         [http.routers.b]\nrule = \"PathPrefix(`/b`)\"\nservice = \"svc\"\nmiddlewares = [\"strip\"]\npriority = 7\n",
+        router("a", "Host(`a.test`)", "svc"),
+        lb_service("svc", &[up.url()]),
+    );
+    let api = "[api]\ninsecure = true\n";
+    let mut file_cfg = ProxyConfig::new(&doc).entry_point(EntryPoint::new("traefik"));
+    file_cfg.extra_static = api.into();
+    let from_file = Proxy::start(&file_cfg);
+
+    let mut cfg = ProxyConfig::new("").entry_point(EntryPoint::new("traefik"));
+    cfg.extra_static = format!("{api}{provider_toml}");
+    let from_store = Proxy::start(&cfg);
+    write(&toml_pairs(&doc));
+    let served = poll_until(CHANGE_LIMIT, Duration::from_millis(20), || {
+        (get(from_store.addr(), "x", "/b").status == 200).then_some(())
+    });
+    assert!(served.is_some(), "{}", from_store.log_text());
+
+    for path in [
+        "/api/http/routers",
+        "/api/http/services",
+        "/api/http/middlewares",
+    ] {
+        let doc = |p: &Proxy| get(p.addr_of("traefik"), "admin", path).text();
+        let want = doc(&from_file);
+        let got = doc(&from_store)
+            .replace(&format!("@{provider}"), "@file")
+            .replace(
+                &format!("\"provider\":\"{provider}\""),
+                "\"provider\":\"file\"",
+            );
+        assert_eq!(got, want, "{path}");
+        // Each list is compared with something in it.
+        let must = match path {
+            "/api/http/middlewares" => "strip@file",
+            _ => "svc@file",
+        };
+        assert!(
+            want.contains(must),
+            "{path}: {want}\n{}",
+            from_file.log_text()
+        );
+    }
+}
