@@ -78,7 +78,7 @@ pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use health::carry_health;
 pub use kv::source as kv_source;
-pub use kv::{DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore};
+pub use kv::{DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore, KvTls, Sentinel as RedisSentinel};
 pub use middlewares::carry_limits;
 pub use provider::{ProviderFiles, SourceFile};
 pub use refused_keys::parse_section;

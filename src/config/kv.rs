@@ -7,12 +7,15 @@
 mod decode;
 mod qualify;
 mod settings;
+mod tls;
 mod tree;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_providers;
+#[cfg(test)]
+mod tests_settings;
 
 use std::path::PathBuf;
 
@@ -25,8 +28,9 @@ use super::refused_keys::MAX_ERRORS;
 
 pub use decode::DecodeError;
 pub use settings::{
-    DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore, RawEtcdProvider, RawRedisProvider,
+    DEFAULT_KV_POLL_INTERVAL, KvProvider, KvStore, RawEtcdProvider, RawRedisProvider, Sentinel,
 };
+pub use tls::KvTls;
 
 /// The static `providers.redis` and `providers.etcd`, checked.
 pub fn providers(

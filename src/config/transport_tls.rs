@@ -320,7 +320,7 @@ fn roots_from(pems: &[Vec<u8>]) -> Result<RootCertStore, String> {
 }
 
 /// The system's roots, loaded once per process.
-fn system_roots() -> Result<Arc<RootCertStore>, String> {
+pub(super) fn system_roots() -> Result<Arc<RootCertStore>, String> {
     static CELL: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
     let load = || {
         let found = rustls_native_certs::load_native_certs();

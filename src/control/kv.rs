@@ -13,6 +13,8 @@
 mod etcd;
 mod redis;
 mod resp;
+mod sentinel;
+mod stream;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,9 @@ pub struct Source {
     /// `None` until the store was read once.
     last: Option<Vec<(String, String)>>,
     pub up: Arc<AtomicBool>,
+    /// Whether a state was logged yet: the first is logged even if down (as
+    /// the flag starts), so a store refused at start says why.
+    told: Arc<AtomicBool>,
 }
 
 /// Every KV provider of the static configuration.
@@ -53,6 +58,7 @@ impl Sources {
                     cfg: cfg.clone(),
                     last: None,
                     up: Arc::new(AtomicBool::new(false)),
+                    told: Arc::new(AtomicBool::new(false)),
                 })
                 .collect(),
         )
@@ -103,11 +109,11 @@ impl Source {
     fn read(&mut self) -> Option<SourceFile> {
         match self.fetch() {
             Ok(pairs) => {
-                set_up(&self.up, self.name(), true, "");
+                set_up((&self.up, &self.told), self.name(), true, "");
                 self.last = Some(pairs);
             }
             Err(e) => {
-                set_up(&self.up, self.name(), false, &e.to_string());
+                set_up((&self.up, &self.told), self.name(), false, &e.to_string());
             }
         }
         let pairs = self.last.as_ref()?;
@@ -127,6 +133,7 @@ impl Source {
         let w = Watch {
             name: self.name(),
             up: self.up.clone(),
+            told: self.told.clone(),
             stop,
             changed: Box::new(changed),
         };
@@ -156,8 +163,9 @@ fn text((key, value): (String, Vec<u8>)) -> (String, String) {
 
 /// Logs only a change of state: a store down for an hour is one line, not one
 /// per retry.
-fn set_up(flag: &AtomicBool, name: &str, up: bool, why: &str) {
-    if flag.swap(up, Ordering::Relaxed) != up {
+fn set_up((flag, told): (&AtomicBool, &AtomicBool), name: &str, up: bool, why: &str) {
+    let first = !told.swap(true, Ordering::Relaxed);
+    if flag.swap(up, Ordering::Relaxed) != up || first {
         if up {
             log::info!("provider {name}: store reachable");
         } else {
@@ -189,6 +197,7 @@ impl Drop for StopOnDrop {
 pub struct Watch {
     name: &'static str,
     up: Arc<AtomicBool>,
+    told: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     changed: Box<dyn Fn() + Send>,
 }
@@ -203,11 +212,11 @@ impl Watch {
     }
 
     fn up(&self) {
-        set_up(&self.up, self.name, true, "");
+        set_up((&self.up, &self.told), self.name, true, "");
     }
 
     fn down(&self, why: &str) {
-        set_up(&self.up, self.name, false, why);
+        set_up((&self.up, &self.told), self.name, false, why);
     }
 
     /// Sleeps `d`, waking early when stopped.

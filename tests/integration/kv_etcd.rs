@@ -94,3 +94,40 @@ fn etcd_lost_and_back_keeps_serving_and_resumes_watching() {
     );
     wait_body(&p, "app.test", "v2");
 }
+
+/// One etcd transaction putting every pair (`etcdctl txn`: compares, blank
+/// line, success requests, blank line, failure requests).
+fn put_txn(s: &Store, pairs: &[(String, String)]) {
+    let mut script = String::from("\n");
+    for (k, v) in pairs {
+        script += &format!("put {k} \"{v}\"\n");
+    }
+    etcdctl(s, &["txn"], &(script + "\n\n"));
+}
+
+/// The same dynamic configuration as a file and as etcd keys: the API
+/// documents are the same but for the provider.
+#[test]
+fn etcd_and_file_give_the_same_api_documents() {
+    let store = etcd();
+    same_api_documents(&provider(&store), "etcd", |pairs| put_txn(&store, pairs));
+}
+
+/// Two proxyd processes on one etcd: each transaction is one reload in each,
+/// so they serve the same content at the same generation.
+#[test]
+fn two_proxies_on_one_etcd_converge() {
+    let store = etcd();
+    let (a, b) = (proxy(&provider(&store)), proxy(&provider(&store)));
+    for (generation, body) in [(2, "v1"), (3, "v2")] {
+        put_txn(&store, &respond_pairs("app", "app.test", body));
+        for p in [&a, &b] {
+            wait_body(p, "app.test", body);
+            let line = format!("{RELOADED}{generation} ");
+            assert!(p.wait_log(&line, CHANGE_LIMIT), "{}", p.log_text());
+        }
+    }
+    std::thread::sleep(SETTLE);
+    assert_eq!(a.log_count(RELOADED), 2, "{}", a.log_text());
+    assert_eq!(b.log_count(RELOADED), 2, "{}", b.log_text());
+}

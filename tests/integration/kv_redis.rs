@@ -160,56 +160,14 @@ fn redis_down_at_start_starts_with_the_files_and_adds_it_later() {
 /// documents are the same but for the provider in names and `provider`.
 #[test]
 fn redis_and_file_give_the_same_api_documents() {
-    use crate::common::config::{lb_service, router};
-    use crate::common::{EntryPoint, Proxy, ProxyConfig, Upstream};
-    let up = Upstream::echo("u");
-    let doc = format!(
-        "{}{}[http.routers.a.tls]\n[http.middlewares.strip.stripPrefix]\nprefixes = [\"/x\", \"/y\"]\n\
-         [http.routers.b]\nrule = \"PathPrefix(`/b`)\"\nservice = \"svc\"\nmiddlewares = [\"strip\"]\npriority = 7\n",
-        router("a", "Host(`a.test`)", "svc"),
-        lb_service("svc", &[up.url()]),
-    );
-    let api = "[api]\ninsecure = true\n";
-    let mut file_cfg = ProxyConfig::new(&doc).entry_point(EntryPoint::new("traefik"));
-    file_cfg.extra_static = api.into();
-    let from_file = Proxy::start(&file_cfg);
-
     let store = redis("KA");
-    let mut cfg = ProxyConfig::new("").entry_point(EntryPoint::new("traefik"));
-    cfg.extra_static = format!("{api}{}", provider(&store));
-    let from_redis = Proxy::start(&cfg);
-    let mut script = String::from("MULTI\n");
-    for (k, v) in toml_pairs(&doc) {
-        script += &format!("SET \"{k}\" \"{v}\"\n");
-    }
-    redis_cli(&store, &[], &(script + "EXEC\n"));
-    let served = crate::common::poll_until(CHANGE_LIMIT, Duration::from_millis(20), || {
-        (get(from_redis.addr(), "x", "/b").status == 200).then_some(())
+    same_api_documents(&provider(&store), "redis", |pairs| {
+        let mut script = String::from("MULTI\n");
+        for (k, v) in pairs {
+            script += &format!("SET \"{k}\" \"{v}\"\n");
+        }
+        redis_cli(&store, &[], &(script + "EXEC\n"));
     });
-    assert!(served.is_some(), "{}", from_redis.log_text());
-
-    for path in [
-        "/api/http/routers",
-        "/api/http/services",
-        "/api/http/middlewares",
-    ] {
-        let doc = |p: &Proxy| get(p.addr_of("traefik"), "admin", path).text();
-        let want = doc(&from_file);
-        let got = doc(&from_redis)
-            .replace("@redis", "@file")
-            .replace("\"provider\":\"redis\"", "\"provider\":\"file\"");
-        assert_eq!(got, want, "{path}");
-        // Each list is compared with something in it.
-        let must = match path {
-            "/api/http/middlewares" => "strip@file",
-            _ => "svc@file",
-        };
-        assert!(
-            want.contains(must),
-            "{path}: {want}\n{}",
-            from_file.log_text()
-        );
-    }
 }
 
 /// `proxyd check` reads the store once: its content is validated, and a store

@@ -40,11 +40,26 @@ pub struct Store {
     pub port: u16,
     dir: tempfile::TempDir,
     start: fn(&Store) -> Child,
+    /// More server arguments (TLS), and the client's (`redis-cli`, `etcdctl`).
+    pub server_args: Vec<String>,
+    client_args: Vec<String>,
+    tls: bool,
 }
 
 impl Store {
     pub fn endpoint(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn dir(&self) -> String {
+        self.dir.path().to_str().unwrap().to_string()
+    }
+
+    /// A file in the store's directory (certificates), written now.
+    pub fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
     }
 
     pub fn stop(&mut self) {
@@ -70,6 +85,10 @@ impl Drop for Store {
 
 /// `redis-server` on a free port; `notify` is its `notify-keyspace-events`.
 pub fn redis(notify: &'static str) -> Store {
+    redis_unstarted(notify).started()
+}
+
+fn redis_unstarted(notify: &'static str) -> Store {
     fn spawn_with(s: &Store, notify: &str) -> Child {
         Command::new("redis-server")
             .args(["--port", &s.port.to_string(), "--bind", "127.0.0.1"])
@@ -77,6 +96,7 @@ pub fn redis(notify: &'static str) -> Store {
             .arg("--dir")
             .arg(s.dir.path())
             .args(["--notify-keyspace-events", notify])
+            .args(&s.server_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -88,7 +108,7 @@ pub fn redis(notify: &'static str) -> Store {
     fn without_notify(s: &Store) -> Child {
         spawn_with(s, "")
     }
-    let mut s = Store {
+    Store {
         child: None,
         port: free_port(),
         dir: tempfile::tempdir().unwrap(),
@@ -97,15 +117,21 @@ pub fn redis(notify: &'static str) -> Store {
         } else {
             with_notify
         },
-    };
-    s.restart();
-    s
+        server_args: Vec::new(),
+        client_args: Vec::new(),
+        tls: false,
+    }
 }
 
 /// `etcd` on free ports, one member.
 pub fn etcd() -> Store {
+    etcd_unstarted().started()
+}
+
+fn etcd_unstarted() -> Store {
     fn spawn(s: &Store) -> Child {
-        let client = format!("http://127.0.0.1:{}", s.port);
+        let scheme = if s.tls { "https" } else { "http" };
+        let client = format!("{scheme}://127.0.0.1:{}", s.port);
         let peer = format!("http://127.0.0.1:{}", s.port + 1);
         Command::new("etcd")
             .args(["--name", "t", "--data-dir"])
@@ -123,6 +149,7 @@ pub fn etcd() -> Store {
                 &peer,
             ])
             .args(["--initial-cluster", &format!("t={peer}")])
+            .args(&s.server_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -135,14 +162,66 @@ pub fn etcd() -> Store {
             break p;
         }
     };
-    let mut s = Store {
+    Store {
         child: None,
         port,
         dir: tempfile::tempdir().unwrap(),
         start: spawn,
-    };
-    s.restart();
-    s
+        server_args: Vec::new(),
+        client_args: Vec::new(),
+        tls: false,
+    }
+}
+
+impl Store {
+    fn started(mut self) -> Store {
+        self.restart();
+        self
+    }
+
+    /// Starts with TLS: `server` and `client` are more server and client
+    /// arguments, where `{dir}` stands for the store's directory and `{port}`
+    /// for its port; `files` are written into the directory first.
+    fn with_tls(mut self, files: &[(&str, &str)], server: &[&str], client: &[&str]) -> Store {
+        for (name, text) in files {
+            self.file(name, text);
+        }
+        let dir = self.dir.path().to_str().unwrap().to_string();
+        let port = self.port.to_string();
+        let fill = |a: &&str| a.replace("{dir}", &dir).replace("{port}", &port);
+        self.server_args = server.iter().map(fill).collect();
+        self.client_args = client.iter().map(fill).collect();
+        self.tls = true;
+        self.started()
+    }
+}
+
+/// A server started by `start` (which may read `server_args`) on a free port.
+pub fn custom_store(start: fn(&Store) -> Child, server_args: Vec<String>) -> Store {
+    Store {
+        child: None,
+        port: free_port(),
+        dir: tempfile::tempdir().unwrap(),
+        start,
+        server_args,
+        client_args: Vec::new(),
+        tls: false,
+    }
+    .started()
+}
+
+/// `redis-server` with keyspace notifications and TLS only, on its port.
+pub fn redis_tls(files: &[(&str, &str)], server: &[&str], client: &[&str]) -> Store {
+    let mut args = vec!["--port", "0", "--tls-port", "{port}"];
+    args.extend_from_slice(server);
+    let mut cli = vec!["--tls"];
+    cli.extend_from_slice(client);
+    redis_unstarted("KA").with_tls(files, &args, &cli)
+}
+
+/// `etcd` serving its clients over TLS only.
+pub fn etcd_tls(files: &[(&str, &str)], server: &[&str], client: &[&str]) -> Store {
+    etcd_unstarted().with_tls(files, server, client)
 }
 
 /// Runs a store client; panics with its output if it fails.
@@ -174,13 +253,16 @@ pub fn client(program: &str, args: &[&str], stdin: &str) -> String {
 pub fn redis_cli(s: &Store, args: &[&str], stdin: &str) -> String {
     let port = s.port.to_string();
     let mut all = vec!["-p", &port];
+    all.extend(s.client_args.iter().map(String::as_str));
     all.extend_from_slice(args);
     client("redis-cli", &all, stdin)
 }
 
 pub fn etcdctl(s: &Store, args: &[&str], stdin: &str) -> String {
-    let endpoints = format!("--endpoints=http://{}", s.endpoint());
+    let scheme = if s.tls { "https" } else { "http" };
+    let endpoints = format!("--endpoints={scheme}://{}", s.endpoint());
     let mut all = vec![endpoints.as_str()];
+    all.extend(s.client_args.iter().map(String::as_str));
     all.extend_from_slice(args);
     let out = Command::new("etcdctl")
         .env("ETCDCTL_API", "3")
@@ -309,4 +391,62 @@ pub fn toml_pairs(src: &str) -> Vec<(String, String)> {
         &mut out,
     );
     out
+}
+
+/// Starts proxyd on a file holding a sample configuration and proxyd on
+/// `provider_toml` alone, has `write` put the same sample into the store, and
+/// checks that the API documents are the same but for the provider (`@file`
+/// against `@<provider>`, and the `provider` fields).
+pub fn same_api_documents(
+    provider_toml: &str,
+    provider: &str,
+    write: impl FnOnce(&[(String, String)]),
+) {
+    use crate::common::config::{lb_service, router};
+    let up = Upstream::echo("u");
+    let doc = format!(
+        "{}{}[http.routers.a.tls]\n[http.middlewares.strip.stripPrefix]\nprefixes = [\"/x\", \"/y\"]\n\
+         [http.routers.b]\nrule = \"PathPrefix(`/b`)\"\nservice = \"svc\"\nmiddlewares = [\"strip\"]\npriority = 7\n",
+        router("a", "Host(`a.test`)", "svc"),
+        lb_service("svc", &[up.url()]),
+    );
+    let api = "[api]\ninsecure = true\n";
+    let mut file_cfg = ProxyConfig::new(&doc).entry_point(EntryPoint::new("traefik"));
+    file_cfg.extra_static = api.into();
+    let from_file = Proxy::start(&file_cfg);
+
+    let mut cfg = ProxyConfig::new("").entry_point(EntryPoint::new("traefik"));
+    cfg.extra_static = format!("{api}{provider_toml}");
+    let from_store = Proxy::start(&cfg);
+    write(&toml_pairs(&doc));
+    let served = poll_until(CHANGE_LIMIT, Duration::from_millis(20), || {
+        (get(from_store.addr(), "x", "/b").status == 200).then_some(())
+    });
+    assert!(served.is_some(), "{}", from_store.log_text());
+
+    for path in [
+        "/api/http/routers",
+        "/api/http/services",
+        "/api/http/middlewares",
+    ] {
+        let doc = |p: &Proxy| get(p.addr_of("traefik"), "admin", path).text();
+        let want = doc(&from_file);
+        let got = doc(&from_store)
+            .replace(&format!("@{provider}"), "@file")
+            .replace(
+                &format!("\"provider\":\"{provider}\""),
+                "\"provider\":\"file\"",
+            );
+        assert_eq!(got, want, "{path}");
+        // Each list is compared with something in it.
+        let must = match path {
+            "/api/http/middlewares" => "strip@file",
+            _ => "svc@file",
+        };
+        assert!(
+            want.contains(must),
+            "{path}: {want}\n{}",
+            from_file.log_text()
+        );
+    }
 }

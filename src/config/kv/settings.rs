@@ -1,11 +1,13 @@
 //! Static `providers.redis` and `providers.etcd`: Traefik's options and
-//! defaults, checked into [`KvProvider`]. Options proxyd does not implement
-//! yet (`tls`, Redis `sentinel`) are refused as such, never ignored.
+//! defaults, checked into [`KvProvider`] (`tls` is built in `kv/tls.rs`).
+//! Redis `sentinel` options that route reads to replicas are refused as not
+//! supported yet, never ignored.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::tls::{KvTls, RawClientTls, client_tls};
 use crate::config::error::Collector;
 
 /// Traefik's `rootKey` default (both stores).
@@ -26,8 +28,29 @@ pub struct RawRedisProvider {
     pub username: Option<String>,
     pub password: Option<String>,
     pub db: Option<u32>,
-    pub tls: Option<toml::Value>,
-    pub sentinel: Option<toml::Value>,
+    pub tls: Option<RawClientTls>,
+    pub sentinel: Option<RawSentinel>,
+}
+
+/// Traefik's `providers.redis.sentinel`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSentinel {
+    pub master_name: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub latency_strategy: Option<bool>,
+    pub random_strategy: Option<bool>,
+    pub replica_strategy: Option<bool>,
+    pub use_disconnected_replicas: Option<bool>,
+}
+
+/// Redis Sentinel: `endpoints` are the sentinels, asked for the master.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sentinel {
+    pub master_name: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,7 +60,7 @@ pub struct RawEtcdProvider {
     pub endpoints: Option<Vec<String>>,
     pub username: Option<String>,
     pub password: Option<String>,
-    pub tls: Option<toml::Value>,
+    pub tls: Option<RawClientTls>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,25 +90,74 @@ pub struct KvProvider {
     pub password: Option<String>,
     /// Redis database number (`SELECT`); 0 for etcd.
     pub db: u32,
+    /// `tls`: the client config when the store speaks TLS.
+    pub tls: Option<KvTls>,
+    /// Redis only.
+    pub sentinel: Option<Sentinel>,
 }
 
 pub fn redis(raw: RawRedisProvider, c: &mut Collector) -> Option<KvProvider> {
-    refuse_unsupported(
-        c,
-        "providers.redis",
-        &[("tls", &raw.tls), ("sentinel", &raw.sentinel)],
-    );
-    provider(
+    let sentinel = raw.sentinel.map(|s| sentinel(s, c));
+    let tls = raw.tls.map(|t| client_tls(t, "providers.redis", c));
+    let p = provider(
         KvStore::Redis,
         (raw.root_key, raw.endpoints, DEFAULT_REDIS_ENDPOINT),
         (raw.username, raw.password),
         raw.db.unwrap_or(0),
         c,
     )
+    .and_then(|p| with_tls(p, tls))?;
+    match sentinel {
+        Some(None) => None,
+        sentinel => Some(KvProvider {
+            sentinel: sentinel.flatten(),
+            ..p
+        }),
+    }
+}
+
+/// Checks `sentinel`. proxyd only reads, and reads from the master: the
+/// options that send reads to replicas are refused rather than ignored.
+fn sentinel(raw: RawSentinel, c: &mut Collector) -> Option<Sentinel> {
+    let key = |k: &str| format!("providers.redis.sentinel.{k}");
+    let strategies = [
+        ("latencyStrategy", raw.latency_strategy),
+        ("randomStrategy", raw.random_strategy),
+        ("replicaStrategy", raw.replica_strategy),
+        ("useDisconnectedReplicas", raw.use_disconnected_replicas),
+    ];
+    let set: Vec<&str> = strategies[..3]
+        .iter()
+        .filter(|(_, on)| *on == Some(true))
+        .map(|(k, _)| *k)
+        .collect();
+    if set.len() > 1 {
+        c.push(
+            key(set[1]),
+            "latencyStrategy, randomStrategy and replicaStrategy options are mutually exclusive, please use only one of those options",
+        );
+        return None;
+    }
+    if let Some((k, _)) = strategies.iter().find(|(_, on)| *on == Some(true)) {
+        c.push(
+            key(k),
+            "not supported yet by proxyd: it reads the configuration from the master only",
+        );
+        return None;
+    }
+    let Some(master_name) = raw.master_name.filter(|m| !m.is_empty()) else {
+        c.push(key("masterName"), "is required with sentinel");
+        return None;
+    };
+    Some(Sentinel {
+        master_name,
+        username: raw.username.filter(|u| !u.is_empty()),
+        password: raw.password.filter(|p| !p.is_empty()),
+    })
 }
 
 pub fn etcd(raw: RawEtcdProvider, c: &mut Collector) -> Option<KvProvider> {
-    refuse_unsupported(c, "providers.etcd", &[("tls", &raw.tls)]);
+    let tls = raw.tls.map(|t| client_tls(t, "providers.etcd", c));
     provider(
         KvStore::Etcd,
         (raw.root_key, raw.endpoints, DEFAULT_ETCD_ENDPOINT),
@@ -93,16 +165,17 @@ pub fn etcd(raw: RawEtcdProvider, c: &mut Collector) -> Option<KvProvider> {
         0,
         c,
     )
+    .and_then(|p| with_tls(p, tls))
 }
 
-fn refuse_unsupported(c: &mut Collector, section: &str, keys: &[(&str, &Option<toml::Value>)]) {
-    for (key, v) in keys {
-        if v.is_some() {
-            c.push(
-                format!("{section}.{key}"),
-                format!("`{key}` is not supported yet by proxyd"),
-            );
-        }
+/// `tls` is `Some(None)` when it was given and refused.
+fn with_tls(p: KvProvider, tls: Option<Option<KvTls>>) -> Option<KvProvider> {
+    match tls {
+        Some(None) => None,
+        tls => Some(KvProvider {
+            tls: tls.flatten(),
+            ..p
+        }),
     }
 }
 
@@ -148,5 +221,7 @@ fn provider(
         username,
         password,
         db,
+        tls: None,
+        sentinel: None,
     })
 }

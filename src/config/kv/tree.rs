@@ -5,6 +5,8 @@
 //! `udp`, `tls`): other tools keep their own keys under the same root, and
 //! Traefik skips them too.
 
+use rustc_hash::FxHashMap;
+
 /// The dynamic configuration's top-level sections; keys under any other first
 /// segment are not ours.
 const SECTIONS: &[&str] = &["http", "tcp", "udp", "tls"];
@@ -19,22 +21,30 @@ pub struct Node {
     pub key: String,
     pub value: Option<String>,
     pub children: Vec<Node>,
+    /// Lowercased child name → its index in `children`: finding a sibling to
+    /// merge into is a lookup, not a scan (10,000 routers under `routers`
+    /// would make the build quadratic).
+    pub(super) index: FxHashMap<String, usize>,
 }
 
 impl Node {
     fn child(&mut self, name: &str) -> &mut Node {
-        let at = self
-            .children
-            .iter()
-            .position(|c| c.name.eq_ignore_ascii_case(name));
-        let at = at.unwrap_or_else(|| {
+        // Pairs come sorted, so the child wanted is most often the last one.
+        let last = self.children.len().checked_sub(1);
+        let at = match last.filter(|&i| self.children[i].name == name) {
+            Some(i) => i,
+            None => {
+                let n = self.children.len();
+                *self.index.entry(name.to_ascii_lowercase()).or_insert(n)
+            }
+        };
+        if at == self.children.len() {
             self.children.push(Node {
                 name: name.to_string(),
                 key: format!("{}/{name}", self.key),
                 ..Node::default()
             });
-            self.children.len() - 1
-        });
+        }
         &mut self.children[at]
     }
 
@@ -42,6 +52,11 @@ impl Node {
     pub fn remove(&mut self, key: &str) -> bool {
         if let Some(at) = self.children.iter().position(|c| c.key == key) {
             self.children.remove(at);
+            self.index.retain(|_, i| *i != at);
+            self.index
+                .values_mut()
+                .filter(|i| **i > at)
+                .for_each(|i| *i -= 1);
             return true;
         }
         self.children.iter_mut().any(|c| {

@@ -6,12 +6,12 @@
 //! (docs/architecture.md, "KV providers").
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use super::stream::Stream;
 use super::{Watch, connect_timeout};
 use crate::config::KvProvider;
 
@@ -64,7 +64,10 @@ fn session(p: &KvProvider, w: &Watch) -> io::Result<()> {
     // away is read now.
     w.up();
     w.changed();
-    conn.0.get_ref().set_read_timeout(Some(super::STOP_CHECK))?;
+    conn.0
+        .get_ref()
+        .tcp()
+        .set_read_timeout(Some(super::STOP_CHECK))?;
     let mut buf = vec![0u8; 64 * 1024];
     while !w.stopped() {
         match conn.0.read(&mut buf) {
@@ -107,7 +110,7 @@ fn invalid(msg: impl Into<String>) -> io::Error {
 fn open(p: &KvProvider) -> io::Result<(Http, Option<String>)> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no endpoint");
     for endpoint in &p.endpoints {
-        match Http::connect(endpoint) {
+        match Http::connect(endpoint, p) {
             Ok(mut conn) => {
                 let Some(user) = &p.username else {
                     return Ok((conn, None));
@@ -131,22 +134,12 @@ fn open(p: &KvProvider) -> io::Result<(Http, Option<String>)> {
 }
 
 /// One HTTP/1.1 connection to the gateway.
-struct Http(BufReader<TcpStream>, String);
+struct Http(BufReader<Stream>, String);
 
 impl Http {
-    fn connect(endpoint: &str) -> io::Result<Http> {
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-        for addr in endpoint.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, connect_timeout()) {
-                Ok(s) => {
-                    s.set_read_timeout(Some(connect_timeout()))?;
-                    s.set_write_timeout(Some(connect_timeout()))?;
-                    return Ok(Http(BufReader::new(s), endpoint.to_string()));
-                }
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
+    fn connect(endpoint: &str, p: &KvProvider) -> io::Result<Http> {
+        let s = Stream::connect(endpoint, p.tls.as_ref(), connect_timeout())?;
+        Ok(Http(BufReader::new(s), endpoint.to_string()))
     }
 
     fn request(&mut self, path: &str, body: &str, token: Option<&str>) -> io::Result<()> {
@@ -159,7 +152,8 @@ impl Http {
         );
         let s = self.0.get_mut();
         s.write_all(head.as_bytes())?;
-        s.write_all(body.as_bytes())
+        s.write_all(body.as_bytes())?;
+        s.flush()
     }
 
     /// A request and its whole (bounded) body.

@@ -83,7 +83,9 @@ pub fn watch(p: &KvProvider, w: &Watch) {
     while !w.stopped() {
         let started = Instant::now();
         match session(p, w) {
-            Ok(()) => return,
+            Ok(Ended::Stopped) => return,
+            // Another master: connect to it now, the store is not down.
+            Ok(Ended::Moved) => backoff = w.backoff(),
             Err(e) => {
                 w.down(&e.to_string());
                 if started.elapsed() > super::BACKOFF_MAX {
@@ -96,7 +98,29 @@ pub fn watch(p: &KvProvider, w: &Watch) {
     }
 }
 
-fn session(p: &KvProvider, w: &Watch) -> io::Result<()> {
+/// Why a session ended without an error.
+enum Ended {
+    Stopped,
+    Moved,
+}
+
+/// With Sentinel: whether the sentinels now name another master than the one
+/// `conn` is on (a failover that left the old master running, as a replica).
+/// A sentinel that does not answer changes nothing.
+fn moved(p: &KvProvider, conn: &Conn) -> bool {
+    let Some(s) = &p.sentinel else {
+        return false;
+    };
+    match super::sentinel::master(p, s, connect_timeout()) {
+        Ok(m) if m != conn.endpoint() => {
+            log::info!("redis: master moved from {} to {m}", conn.endpoint());
+            true
+        }
+        _ => false,
+    }
+}
+
+fn session(p: &KvProvider, w: &Watch) -> io::Result<Ended> {
     let mut conn = Conn::connect(p, connect_timeout())?;
     if !notifications_on(&mut conn) {
         log::info!(
@@ -112,20 +136,27 @@ fn session(p: &KvProvider, w: &Watch) -> io::Result<()> {
     w.up();
     w.changed();
     conn.set_read_timeout(Some(super::STOP_CHECK))?;
+    let mut next_check = Instant::now() + DEFAULT_KV_POLL_INTERVAL;
     while !w.stopped() {
         match conn.read_reply() {
             Ok(_) => w.changed(),
             Err(e) if timed_out(&e) => {}
             Err(e) => return Err(e),
         }
+        if Instant::now() >= next_check {
+            if moved(p, &conn) {
+                return Ok(Ended::Moved);
+            }
+            next_check = Instant::now() + DEFAULT_KV_POLL_INTERVAL;
+        }
     }
-    Ok(())
+    Ok(Ended::Stopped)
 }
 
 /// No notifications: ask for a look every interval (the reload compares what
 /// it read with the last read, so an unchanged store publishes nothing), and
 /// `PING` to notice a lost store between looks.
-fn poll(p: &KvProvider, w: &Watch, mut conn: Conn) -> io::Result<()> {
+fn poll(p: &KvProvider, w: &Watch, mut conn: Conn) -> io::Result<Ended> {
     w.up();
     w.changed();
     let mut next = Instant::now() + DEFAULT_KV_POLL_INTERVAL;
@@ -135,11 +166,14 @@ fn poll(p: &KvProvider, w: &Watch, mut conn: Conn) -> io::Result<()> {
             break;
         }
         conn.call(&[b"PING"])
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.endpoints.join(","))))?;
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", conn.endpoint())))?;
+        if moved(p, &conn) {
+            return Ok(Ended::Moved);
+        }
         w.changed();
         next = Instant::now() + DEFAULT_KV_POLL_INTERVAL;
     }
-    Ok(())
+    Ok(Ended::Stopped)
 }
 
 fn timed_out(e: &io::Error) -> bool {

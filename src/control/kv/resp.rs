@@ -5,10 +5,10 @@
 //! docs/architecture.md, "KV providers").
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::config::KvProvider;
+use super::stream::Stream;
+use crate::config::{KvProvider, KvTls};
 
 /// Largest bulk string accepted (a value or a key); Redis' own limit is 512 MiB,
 /// far beyond any configuration value.
@@ -47,13 +47,20 @@ fn invalid(msg: impl Into<String>) -> io::Error {
 }
 
 pub struct Conn {
-    stream: BufReader<TcpStream>,
+    stream: BufReader<Stream>,
+    endpoint: String,
 }
 
 impl Conn {
-    /// Connects to the first endpoint that answers, then authenticates and
-    /// selects the database. `timeout` bounds each connect, read and write.
+    /// Connects to the first endpoint that answers (with Sentinel: to the
+    /// master the sentinels name), then authenticates and selects the
+    /// database. `timeout` bounds each connect, read and write.
     pub fn connect(p: &KvProvider, timeout: Duration) -> io::Result<Conn> {
+        if let Some(s) = &p.sentinel {
+            let master = super::sentinel::master(p, s, timeout)?;
+            return Self::connect_one(&master, p, timeout)
+                .map_err(|e| io::Error::new(e.kind(), format!("master {master}: {e}")));
+        }
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no endpoint");
         for endpoint in &p.endpoints {
             match Self::connect_one(endpoint, p, timeout) {
@@ -65,40 +72,41 @@ impl Conn {
     }
 
     fn connect_one(endpoint: &str, p: &KvProvider, timeout: Duration) -> io::Result<Conn> {
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-        for addr in endpoint.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, timeout) {
-                Ok(s) => {
-                    s.set_read_timeout(Some(timeout))?;
-                    s.set_write_timeout(Some(timeout))?;
-                    s.set_nodelay(true)?;
-                    let mut c = Conn {
-                        stream: BufReader::new(s),
-                    };
-                    c.handshake(p)?;
-                    return Ok(c);
-                }
-                Err(e) => last = e,
-            }
+        let mut c = Conn::open(endpoint, p.tls.as_ref(), timeout)?;
+        c.auth(p.username.as_deref(), p.password.as_deref())?;
+        if p.db != 0 {
+            c.call(&[b"SELECT", p.db.to_string().as_bytes()])?;
         }
-        Err(last)
+        Ok(c)
     }
 
-    fn handshake(&mut self, p: &KvProvider) -> io::Result<()> {
-        if let Some(password) = &p.password {
-            match &p.username {
+    /// A connection to `endpoint`, before any command.
+    pub fn open(endpoint: &str, tls: Option<&KvTls>, timeout: Duration) -> io::Result<Conn> {
+        let s = Stream::connect(endpoint, tls, timeout)?;
+        Ok(Conn {
+            stream: BufReader::new(s),
+            endpoint: endpoint.to_string(),
+        })
+    }
+
+    /// `AUTH` when a password is set (an ACL user with `username`).
+    pub fn auth(&mut self, username: Option<&str>, password: Option<&str>) -> io::Result<()> {
+        if let Some(password) = password {
+            match username {
                 Some(user) => self.call(&[b"AUTH", user.as_bytes(), password.as_bytes()])?,
                 None => self.call(&[b"AUTH", password.as_bytes()])?,
             };
         }
-        if p.db != 0 {
-            self.call(&[b"SELECT", p.db.to_string().as_bytes()])?;
-        }
         Ok(())
     }
 
+    /// The `host:port` this connection went to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.stream.get_ref().set_read_timeout(t)
+        self.stream.get_ref().tcp().set_read_timeout(t)
     }
 
     /// Sends one command and reads its reply; an error reply is an `Err`.
@@ -115,7 +123,9 @@ impl Conn {
             out.extend_from_slice(a);
             out.extend_from_slice(b"\r\n");
         }
-        self.stream.get_mut().write_all(&out)
+        let s = self.stream.get_mut();
+        s.write_all(&out)?;
+        s.flush()
     }
 
     pub fn read_reply(&mut self) -> io::Result<Reply> {
