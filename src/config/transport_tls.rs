@@ -270,12 +270,16 @@ fn build(s: &Settings) -> Result<Arc<ClientConfig>, Vec<KeyError>> {
         provider.cipher_suites = acceptor::preference_order(&suites);
     }
     let provider = Arc::new(provider);
-    let roots = match &s.roots {
-        Some(pems) => Arc::new(roots_from(pems).map_err(|e| err("rootCAs", e))?),
-        None => system_roots().map_err(|e| err("rootCAs", e))?,
+    let (roots, pinned) = match &s.roots {
+        Some(pems) => {
+            let (store, certs) = roots_from(pems).map_err(|e| err("rootCAs", e))?;
+            (Arc::new(store), certs)
+        }
+        None => (system_roots().map_err(|e| err("rootCAs", e))?, Vec::new()),
     };
     let verifier = Verifier::new(roots, s.insecure, s.peer_sans.clone(), provider.clone())
-        .map_err(|e| err("rootCAs", e))?;
+        .map_err(|e| err("rootCAs", e))?
+        .with_pinned(pinned);
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
         .map_err(|e| {
@@ -301,22 +305,26 @@ fn build(s: &Settings) -> Result<Arc<ClientConfig>, Vec<KeyError>> {
     Ok(Arc::new(cfg))
 }
 
-fn roots_from(pems: &[Vec<u8>]) -> Result<RootCertStore, String> {
+/// The trust anchors of `rootCAs`, and the certificates themselves (a server
+/// may present one of them: see `transport_verify`).
+fn roots_from(pems: &[Vec<u8>]) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
     let mut roots = RootCertStore::empty();
+    let mut certs = Vec::new();
     for (i, pem) in pems.iter().enumerate() {
         let mut found = false;
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| format!("[{i}]: bad PEM: {e}"))?;
             roots
-                .add(cert)
+                .add(cert.clone())
                 .map_err(|e| format!("[{i}]: bad CA certificate: {e}"))?;
+            certs.push(cert);
             found = true;
         }
         if !found {
             return Err(format!("[{i}]: no certificate in it"));
         }
     }
-    Ok(roots)
+    Ok((roots, certs))
 }
 
 /// The system's roots, loaded once per process.

@@ -8,6 +8,11 @@
 //! `insecureSkipVerify`). The
 //! handshake signature is always verified: skipping verification trusts the
 //! certificate, not a peer that cannot prove it holds its key.
+//!
+//! A server certificate that is itself one of the `rootCAs` is trusted as Go
+//! trusts it (a chain of one), even when it is marked as a CA: that is what
+//! `openssl req -x509` makes by default, the usual self-signed backend
+//! certificate, which webpki alone refuses (`CaUsedAsEndEntity`).
 
 use std::sync::Arc;
 
@@ -77,6 +82,8 @@ pub struct Verifier {
     /// `peerCertSANs`, then `peerCertURI`: one must match.
     sans: Vec<San>,
     provider: Arc<CryptoProvider>,
+    /// The `rootCAs` certificates themselves, for a server that presents one.
+    pinned: Vec<CertificateDer<'static>>,
 }
 
 impl Verifier {
@@ -100,7 +107,44 @@ impl Verifier {
             roots,
             sans,
             provider,
+            pinned: Vec::new(),
         })
+    }
+
+    /// Trusts a server certificate equal to one of `certs` (the `rootCAs`).
+    pub fn with_pinned(mut self, certs: Vec<CertificateDer<'static>>) -> Verifier {
+        self.pinned = certs;
+        self
+    }
+
+    /// Go's chain of one: the presented certificate is byte for byte a
+    /// configured root, within its validity period, and (when `name` is
+    /// given) valid for the server name. Its signature needs no check: it is
+    /// the very certificate the operator trusts.
+    fn is_pinned(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        name: Option<&ServerName<'_>>,
+        now: UnixTime,
+    ) -> bool {
+        if !self
+            .pinned
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref())
+        {
+            return false;
+        }
+        let Ok((_, cert)) = x509_parser::parse_x509_certificate(end_entity) else {
+            return false;
+        };
+        let secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let in_time = x509_parser::time::ASN1Time::from_timestamp(secs)
+            .is_ok_and(|t| cert.validity().is_valid_at(t));
+        in_time
+            && name.is_none_or(|n| {
+                end_entity_cert(end_entity)
+                    .is_ok_and(|c| c.verify_is_valid_for_subject_name(n).is_ok())
+            })
     }
 
     /// The chain up to a root, whatever name it is for.
@@ -178,10 +222,13 @@ impl ServerCertVerifier for Verifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         if let Some(v) = &self.webpki {
-            v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
+            let checked = v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+            if checked.is_err() && !self.is_pinned(end_entity, Some(server_name), now) {
+                checked?;
+            }
         }
         if !self.sans.is_empty() {
-            if self.webpki.is_none() {
+            if self.webpki.is_none() && !self.is_pinned(end_entity, None, now) {
                 self.verify_chain(end_entity, intermediates, now)?;
             }
             if !matches(end_entity, &self.sans) {
@@ -219,3 +266,6 @@ impl ServerCertVerifier for Verifier {
             .supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests;
