@@ -111,7 +111,7 @@ fn http01_issues_serves_and_keeps_the_certificate_across_a_restart() {
     drop(second);
     drop(p);
     // A restart serves the stored certificate at once, without a new order.
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     assert!(
         p.wait_log("1 certificate(s) loaded", Duration::from_secs(5)),
         "{}",
@@ -170,7 +170,7 @@ fn a_certificate_inside_its_renew_period_is_renewed() {
     let p = Proxy::start(&cfg);
     let first = wait_served(&pebble, websecure, &p);
     drop(p);
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     assert!(
         p.wait_log("renewing the certificate", ISSUE_LIMIT),
         "{}",
@@ -202,7 +202,7 @@ fn a_failed_renewal_keeps_the_certificate() {
     let client = pebble.client();
     pebble.stop_ca();
     // Due for renewal at start, the CA is gone: logged, and the old one stays.
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     let failed = "cannot renew a certificate for [\"site.acme.test\"]";
     assert!(p.wait_log(failed, ISSUE_LIMIT), "{}", p.log_text());
     assert_eq!(served(&client, websecure).as_deref(), Some(&first[..]));

@@ -152,7 +152,10 @@ fn redis_down_answers_500_then_limits_again_when_back() {
         assert_eq!(get(p.addr(), "other.test", "/").text(), "other");
     }
     assert!(
-        p.log_contains("rateLimit lim@file: Could not insert/update bucket"),
+        p.wait_log(
+            "rateLimit lim@file: Could not insert/update bucket",
+            LOG_WAIT
+        ),
         "{}",
         p.log_text()
     );
@@ -346,5 +349,9 @@ fn redis_rate_limit_through_tls() {
         "{}",
         q.log_text()
     );
-    assert!(q.log_contains("TLS handshake failed"), "{}", q.log_text());
+    assert!(
+        q.wait_log("TLS handshake failed", LOG_WAIT),
+        "{}",
+        q.log_text()
+    );
 }

@@ -47,8 +47,31 @@ impl Proxy {
         Proxy::ready(Proxy::spawn_with(cfg, Some(nofile)))
     }
 
+    /// [`Proxy::start`] for a restart on ports the test chose before: between
+    /// two runs another test's client connection can take such a port as its
+    /// ephemeral source port for a moment, so "already in use" is retried for
+    /// a few seconds instead of failing the test (CI saw it once).
+    pub fn restart(cfg: &ProxyConfig) -> Proxy {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut p = Proxy::spawn(cfg);
+            let ready = Proxy::wait_ready(&mut p);
+            let busy = ready == Some(false) && p.log_contains("is already in use");
+            if !busy || Instant::now() >= deadline {
+                return Proxy::finish_start(p, ready);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     fn ready(mut p: Proxy) -> Proxy {
-        let ready = poll_until(START_LIMIT, Duration::from_millis(10), || {
+        let ready = Proxy::wait_ready(&mut p);
+        Proxy::finish_start(p, ready)
+    }
+
+    /// `Some(true)`: ready; `Some(false)`: exited; `None`: not in time.
+    fn wait_ready(p: &mut Proxy) -> Option<bool> {
+        poll_until(START_LIMIT, Duration::from_millis(10), || {
             if p.log_contains("ready workers=") {
                 return Some(true);
             }
@@ -56,7 +79,10 @@ impl Proxy {
                 return Some(false);
             }
             None
-        });
+        })
+    }
+
+    fn finish_start(mut p: Proxy, ready: Option<bool>) -> Proxy {
         match ready {
             Some(true) => {}
             Some(false) => panic!(
