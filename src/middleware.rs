@@ -39,6 +39,7 @@ pub mod ip_strategy;
 pub mod limits;
 mod pass_tls_client_cert;
 mod path;
+mod predicate;
 mod redirect;
 mod retry;
 mod state;

@@ -6,20 +6,12 @@
 //! `>=`), joined by `&&` and `||` (`&&` binds tighter), with parentheses.
 //! Parsed when the configuration is compiled; an error names its position.
 
+pub use crate::middleware::predicate::Cmp;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value {
     Attempts,
     ResponseCode,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,14 +33,7 @@ impl Expr {
                     Value::Attempts => i64::from(attempts),
                     Value::ResponseCode => i64::from(status),
                 };
-                match op {
-                    Cmp::Eq => x == *n,
-                    Cmp::Ne => x != *n,
-                    Cmp::Lt => x < *n,
-                    Cmp::Le => x <= *n,
-                    Cmp::Gt => x > *n,
-                    Cmp::Ge => x >= *n,
-                }
+                op.holds(x, *n)
             }
         }
     }

@@ -8,6 +8,7 @@
 //! configuration is compiled; an error names its position.
 
 use super::metrics::Window;
+pub use crate::middleware::predicate::Cmp;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
@@ -16,16 +17,6 @@ pub enum Metric {
     /// A quantile in percent.
     LatencyAtQuantileMs(f64),
     RequestThreshold,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,14 +38,7 @@ impl Expr {
                     Metric::LatencyAtQuantileMs(q) => w.latency_at_quantile_ms(*q) as f64,
                     Metric::RequestThreshold => w.total() as f64,
                 };
-                match op {
-                    Cmp::Eq => x == *v,
-                    Cmp::Ne => x != *v,
-                    Cmp::Lt => x < *v,
-                    Cmp::Le => x <= *v,
-                    Cmp::Gt => x > *v,
-                    Cmp::Ge => x >= *v,
-                }
+                op.holds(x, *v)
             }
         }
     }
