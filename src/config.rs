@@ -30,6 +30,7 @@ mod raw_middleware;
 mod raw_static;
 mod raw_tls;
 mod refused_keys;
+mod roots;
 mod server_addr;
 mod services;
 mod static_acme;

@@ -11,26 +11,29 @@
 //! `rootCAs`, certificates are checked against the system's roots, loaded once
 //! per process as Go loads them (`rustls-native-certs`: `SSL_CERT_FILE`,
 //! `SSL_CERT_DIR`, then the distribution's bundle).
+//!
+//! Here: the settings, their compilation and the cache; `files` reads what
+//! they name, `client` builds the rustls config.
+
+mod client;
+mod files;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use rustc_hash::FxHashMap;
-use rustls::client::{ResolvesClientCert, Resumption};
-use rustls::crypto::{CryptoProvider, ring};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, RootCertStore, SignatureScheme, SupportedProtocolVersion};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use serde::Deserialize;
 
-use super::provider::ProviderFiles;
 use super::raw_dynamic::RawServersTransport;
-use super::transport_verify::Verifier;
 use crate::net::upstream_tls::TlsTarget;
 use crate::tls::acceptor;
+use files::pem;
+pub(in crate::config) use files::resolve;
+pub use files::{Extra, read_files};
 
 /// TLS sessions kept per transport for resumption (rustls' in-memory store,
 /// by server name): enough for every server of a large service.
@@ -66,60 +69,6 @@ impl PartialEq for TransportTls {
 
 /// A key below the transport and why it is wrong.
 pub type KeyError = (String, String);
-
-fn is_inline(s: &str) -> bool {
-    s.trim_start().starts_with("-----BEGIN")
-}
-
-pub(super) fn resolve(file: &Path, p: &str) -> PathBuf {
-    let p = Path::new(p);
-    match file.parent() {
-        Some(dir) if p.is_relative() => dir.join(p),
-        _ => p.to_path_buf(),
-    }
-}
-
-/// The file-or-PEM values a transport names.
-fn named(t: &RawServersTransport) -> impl Iterator<Item = &String> {
-    let certs = t.certificates.iter().flatten();
-    let pairs = certs.flat_map(|c| [&c.cert_file, &c.key_file].into_iter().flatten());
-    t.root_cas.iter().flatten().chain(pairs)
-}
-
-/// Adds the files every transport names to `files.extra` (so replacing a CA
-/// or a client certificate changes the fingerprint and reloads).
-pub fn read_files(files: &mut ProviderFiles) {
-    let paths: Vec<PathBuf> = files
-        .files
-        .iter()
-        .filter_map(|f| Some((f, f.parsed.as_ref().ok()?.http.as_ref()?)))
-        .flat_map(|(f, http)| {
-            let values = http.servers_transports.values().flat_map(named);
-            let values = values.filter(|v| !is_inline(v));
-            values.map(|v| resolve(&f.path, v)).collect::<Vec<_>>()
-        })
-        .collect();
-    for p in paths {
-        let bytes = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-        files.extra.push((p, bytes));
-    }
-    files.extra.sort_by(|a, b| a.0.cmp(&b.0));
-    files.extra.dedup_by(|a, b| a.0 == b.0);
-}
-
-pub type Extra = [(PathBuf, Result<Vec<u8>, String>)];
-
-/// PEM bytes of a file-or-content value.
-fn pem<'a>(file: &Path, value: &'a str, extra: &'a Extra) -> Result<&'a [u8], String> {
-    if is_inline(value) {
-        return Ok(value.as_bytes());
-    }
-    let path = resolve(file, value);
-    match extra.binary_search_by(|(p, _)| p.as_path().cmp(&path)) {
-        Ok(i) => extra[i].1.as_deref().map_err(Clone::clone),
-        Err(_) => Err(format!("{} was not read", path.display())),
-    }
-}
 
 /// Whether the transport sets any TLS key (else `https://` servers get the
 /// default settings).
@@ -244,143 +193,13 @@ fn cached(s: Settings) -> Result<Arc<TransportTls>, Vec<KeyError>> {
         return Ok(tls);
     }
     let tls = Arc::new(TransportTls {
-        config: build(&s)?,
+        config: client::build(&s)?,
         server_name: s.server_name,
         fingerprint,
     });
     cache.retain(|_, w| w.strong_count() > 0);
     cache.insert(fingerprint, Arc::downgrade(&tls));
     Ok(tls)
-}
-
-fn build(s: &Settings) -> Result<Arc<ClientConfig>, Vec<KeyError>> {
-    let err = |key: &str, why: String| vec![(key.to_string(), why)];
-    static V12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
-    static V13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
-    static BOTH: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
-    let versions = match (s.min, s.max) {
-        (12, 12) => V12,
-        (13, 13) => V13,
-        (12, 13) => BOTH,
-        _ => return Err(err("minVersion", "is above maxVersion".into())),
-    };
-    let mut provider = ring::default_provider();
-    if !s.suites.is_empty() {
-        let suites = acceptor::select_suites(&s.suites).map_err(|e| err("cipherSuites", e))?;
-        provider.cipher_suites = acceptor::preference_order(&suites);
-    }
-    let provider = Arc::new(provider);
-    let (roots, pinned) = match &s.roots {
-        Some(pems) => {
-            let (store, certs) = roots_from(pems).map_err(|e| err("rootCAs", e))?;
-            (Arc::new(store), certs)
-        }
-        None => (system_roots().map_err(|e| err("rootCAs", e))?, Vec::new()),
-    };
-    let verifier = Verifier::new(roots, s.insecure, s.peer_sans.clone(), provider.clone())
-        .map_err(|e| err("rootCAs", e))?
-        .with_pinned(pinned);
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(versions)
-        .map_err(|e| {
-            err(
-                "cipherSuites",
-                format!("no usable cipher suite for these versions: {e}"),
-            )
-        })?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier));
-    let mut cfg = if s.certs.is_empty() {
-        builder.with_no_client_auth()
-    } else {
-        let certs = client_certs(&s.certs, &provider).map_err(|e| err("certificates", e))?;
-        builder.with_client_cert_resolver(Arc::new(ClientCerts(certs)))
-    };
-    cfg.alpn_protocols = if s.disable_http2 {
-        vec![ALPN_H1.to_vec()]
-    } else {
-        vec![ALPN_H2.to_vec(), ALPN_H1.to_vec()]
-    };
-    cfg.resumption = Resumption::in_memory_sessions(SESSION_CACHE_SIZE);
-    Ok(Arc::new(cfg))
-}
-
-/// The trust anchors of `rootCAs`, and the certificates themselves (a server
-/// may present one of them: see `transport_verify`).
-fn roots_from(pems: &[Vec<u8>]) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
-    let mut roots = RootCertStore::empty();
-    let mut certs = Vec::new();
-    for (i, pem) in pems.iter().enumerate() {
-        let mut found = false;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| format!("[{i}]: bad PEM: {e}"))?;
-            roots
-                .add(cert.clone())
-                .map_err(|e| format!("[{i}]: bad CA certificate: {e}"))?;
-            certs.push(cert);
-            found = true;
-        }
-        if !found {
-            return Err(format!("[{i}]: no certificate in it"));
-        }
-    }
-    Ok((roots, certs))
-}
-
-/// The system's roots, loaded once per process.
-pub(super) fn system_roots() -> Result<Arc<RootCertStore>, String> {
-    static CELL: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
-    let load = || {
-        let found = rustls_native_certs::load_native_certs();
-        for e in &found.errors {
-            log::warn!("system CA certificates: {e}");
-        }
-        let mut roots = RootCertStore::empty();
-        let (added, _) = roots.add_parsable_certificates(found.certs);
-        if added == 0 {
-            return Err("no system CA certificates found (install ca-certificates, set SSL_CERT_FILE, or give rootCAs)".into());
-        }
-        Ok(Arc::new(roots))
-    };
-    CELL.get_or_init(load).clone()
-}
-
-fn client_certs(
-    pairs: &[(Vec<u8>, Vec<u8>)],
-    provider: &CryptoProvider,
-) -> Result<Vec<Arc<CertifiedKey>>, String> {
-    let one = |(i, (cert, key)): (usize, &(Vec<u8>, Vec<u8>))| {
-        let chain: Vec<_> = CertificateDer::pem_slice_iter(cert)
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("[{i}].certFile: bad PEM: {e}"))?;
-        if chain.is_empty() {
-            return Err(format!("[{i}].certFile: no certificate in it"));
-        }
-        let key = PrivateKeyDer::from_pem_slice(key)
-            .map_err(|e| format!("[{i}].keyFile: no private key: {e}"))?;
-        let key = provider
-            .key_provider
-            .load_private_key(key)
-            .map_err(|e| format!("[{i}].keyFile: {e}"))?;
-        Ok(Arc::new(CertifiedKey::new(chain, key)))
-    };
-    pairs.iter().enumerate().map(one).collect()
-}
-
-/// `certificates`: as Go's client, the first one whose key can sign with a
-/// scheme the server accepts.
-#[derive(Debug)]
-struct ClientCerts(Vec<Arc<CertifiedKey>>);
-
-impl ResolvesClientCert for ClientCerts {
-    fn resolve(&self, _hints: &[&[u8]], schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        let usable = |c: &&Arc<CertifiedKey>| c.key.choose_scheme(schemes).is_some();
-        self.0.iter().find(usable).cloned()
-    }
-
-    fn has_certs(&self) -> bool {
-        true
-    }
 }
 
 /// The same target offering only `http/1.1` in ALPN, for clients that speak

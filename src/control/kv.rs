@@ -219,6 +219,18 @@ impl Watch {
         set_up((&self.up, &self.told), self.name, false, why);
     }
 
+    /// Called by a connected watcher every [`DEFAULT_KV_POLL_INTERVAL`]: when the
+    /// last read failed although the watch connected (a Redis still loading its
+    /// data answers `LOADING`), asks for another look. Nothing else would: the
+    /// watch only speaks when a key changes, and the store stayed down meanwhile.
+    ///
+    /// [`DEFAULT_KV_POLL_INTERVAL`]: crate::config::DEFAULT_KV_POLL_INTERVAL
+    fn read_again_if_it_failed(&self) {
+        if !self.up.load(Ordering::Relaxed) {
+            self.changed();
+        }
+    }
+
     /// Sleeps `d`, waking early when stopped.
     fn sleep(&self, d: Duration) {
         let until = Instant::now() + d;

@@ -237,6 +237,9 @@ impl Reloader {
                 Outcome::Published(generation)
             }
             Err(errors) => {
+                // Recorded before the line is logged: whoever acts on the line (an
+                // operator, a test) must find the refusal in the API and metrics.
+                self.state.record_failure(&errors);
                 let n = errors.0.len();
                 // One log line per refusal: log shippers and `grep` see it whole.
                 let one_line: Vec<String> = errors
@@ -249,7 +252,6 @@ impl Reloader {
                      serving: {}",
                     one_line.join("; ")
                 );
-                self.state.record_failure(&errors);
                 Outcome::Refused
             }
         }

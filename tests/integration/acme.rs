@@ -85,7 +85,7 @@ fn http01_issues_serves_and_keeps_the_certificate_across_a_restart() {
         &pebble.resolver("pebble", &storage, challenge, ""),
     );
     let started = Instant::now();
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     let first = wait_served(&pebble, websecure, &p);
     eprintln!(
         "acme http-01: start to served certificate {:?}",
@@ -98,7 +98,7 @@ fn http01_issues_serves_and_keeps_the_certificate_across_a_restart() {
     assert_eq!(stored_certs(&storage)[0]["domain"]["main"], HOST);
     // A second proxyd reading the same storage serves it too, without an order.
     let (web2, secure2) = (free_port(), free_port());
-    let second = Proxy::start(&config(web2, secure2, &cfg.extra_static));
+    let second = Proxy::restart(&config(web2, secure2, &cfg.extra_static));
     assert_eq!(
         served(&pebble.client(), secure2).as_deref(),
         Some(&first[..])
@@ -141,7 +141,7 @@ fn tls_alpn01_issues_the_certificate() {
         &pebble.resolver("pebble", &storage, challenge, ""),
     );
     let started = Instant::now();
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     wait_served(&pebble, websecure, &p);
     eprintln!(
         "acme tls-alpn-01: start to served certificate {:?}",
@@ -167,7 +167,7 @@ fn a_certificate_inside_its_renew_period_is_renewed() {
     let challenge = "[certificatesResolvers.pebble.acme.httpChallenge]\nentryPoint = \"web\"";
     let resolver = pebble.resolver("pebble", &storage, challenge, "certificatesDuration = 1");
     let cfg = config(web, websecure, &resolver);
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     let first = wait_served(&pebble, websecure, &p);
     drop(p);
     let p = Proxy::restart(&cfg);
@@ -196,7 +196,7 @@ fn a_failed_renewal_keeps_the_certificate() {
     let challenge = "[certificatesResolvers.pebble.acme.httpChallenge]\nentryPoint = \"web\"";
     let resolver = pebble.resolver("pebble", &storage, challenge, "certificatesDuration = 1");
     let cfg = config(web, websecure, &resolver);
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     let first = wait_served(&pebble, websecure, &p);
     drop(p);
     let client = pebble.client();
@@ -228,7 +228,7 @@ fn a_challenge_proxyd_cannot_answer_is_logged_and_retried() {
         &pebble.resolver("pebble", &storage, challenge, ""),
     )
     .entry_point(other_ep);
-    let p = Proxy::start(&cfg);
+    let p = Proxy::restart(&cfg);
     let failed = "cannot obtain a certificate for [\"site.acme.test\"]";
     assert!(p.wait_log_count(failed, 2, ISSUE_LIMIT), "{}", p.log_text());
     assert!(

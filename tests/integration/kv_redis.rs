@@ -156,6 +156,45 @@ fn redis_down_at_start_starts_with_the_files_and_adds_it_later() {
     wait_body(&p, "app.test", "late");
 }
 
+/// Guards the read that failed once the watch was connected: a Redis still
+/// loading its data accepts the watch (`CONFIG GET`, `PSUBSCRIBE`) but answers
+/// the read with `LOADING`, and loading sends no notification, so the store
+/// stayed unread (and marked down) until some key changed. It is read again
+/// within a poll interval instead. Loading is slowed down to 4 s (`key-load-delay`
+/// per key), longer than any wait of the reconnect backoff until then, so a
+/// reconnect lands in it whatever the machine's load.
+#[test]
+fn redis_still_loading_when_the_watch_connects_is_read_once_loaded() {
+    let mut store = redis("KA");
+    set(&store, &respond_pairs("app", "app.test", "loaded"));
+    let filler: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("other/fill{i}"), "x".repeat(300)))
+        .collect();
+    set(&store, &filler);
+    // Uncompressed, the snapshot is big enough (12 KB) for Redis to answer
+    // clients every few keys while it loads it.
+    redis_cli(&store, &["CONFIG", "SET", "rdbcompression", "no"], "");
+    redis_cli(&store, &["SAVE"], "");
+    store.stop();
+    let p = proxy(&provider(&store));
+    assert_eq!(get(p.addr(), "app.test", "/").status, 404);
+    // From the snapshot just saved (not the append-only file), 100 ms a key,
+    // answering clients between keys.
+    store.server_args = ["--appendonly", "no", "--key-load-delay", "100000"]
+        .into_iter()
+        .chain(["--loading-process-events-interval-bytes", "1024"])
+        .map(String::from)
+        .collect();
+    store.restart();
+    assert!(
+        p.wait_log("LOADING", CHANGE_LIMIT),
+        "the watch never met the store loading; log:\n{}",
+        p.log_text()
+    );
+    wait_body(&p, "app.test", "loaded");
+    wait_provider_up(&p, "redis", true);
+}
+
 /// The same dynamic configuration as a file and as Redis keys: the API
 /// documents are the same but for the provider in names and `provider`.
 #[test]

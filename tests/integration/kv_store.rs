@@ -19,9 +19,9 @@ pub const SETTLE: Duration = Duration::from_millis(1000);
 pub const RELOADED: &str = "configuration reloaded generation=";
 pub const REFUSED: &str = "configuration reload refused";
 
+/// A store's port: it is stopped and started again on it (see `common::ports`).
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().unwrap().port()
+    crate::common::ports::fixed_port()
 }
 
 fn wait_port(port: u16, what: &str) {
@@ -92,7 +92,18 @@ fn redis_unstarted(notify: &'static str) -> Store {
     fn spawn_with(s: &Store, notify: &str) -> Child {
         Command::new("redis-server")
             .args(["--port", &s.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "yes"])
+            // `always`: a write is in the file before its reply, so the data a
+            // test wrote survives `stop` (SIGKILL). With `everysec` Redis may put
+            // off writing the file while an fsync is slow, and a loaded machine
+            // lost the last key of a test that restarts its store.
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
             .arg("--dir")
             .arg(s.dir.path())
             .args(["--notify-keyspace-events", notify])

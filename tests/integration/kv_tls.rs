@@ -123,6 +123,14 @@ fn redis_mtls_without_a_client_certificate_is_refused() {
         "{}",
         p.log_text()
     );
+    // Why: the server's TLS alert. A store marked down alone would also pass
+    // with TLS not spoken at all.
+    assert!(
+        p.log_text()
+            .contains("received fatal alert: CertificateRequired"),
+        "{}",
+        p.log_text()
+    );
     wait_provider_up(&p, "redis", false);
 }
 

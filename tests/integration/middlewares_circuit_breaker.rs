@@ -12,11 +12,6 @@ use crate::common::config::{lb_service, router};
 use crate::common::*;
 use crate::reload::{wait_generation, write_renamed};
 
-fn closed_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", l.local_addr().unwrap())
-}
-
 fn guarded(url: &str, def: &str) -> String {
     format!(
         "{}middlewares = [\"cb\"]\n{}[http.middlewares.cb.circuitBreaker]\n{def}",
@@ -53,7 +48,7 @@ fn a_failing_upstream_trips_it_for_the_whole_process() {
     }
     let def = "expression = \"NetworkErrorRatio() > 0.5 && RequestThreshold() >= 6\"\n\
                checkPeriod = \"1ms\"\nfallbackDuration = \"1h\"\nresponseCode = 418\n";
-    let mut cfg = ProxyConfig::new(&guarded(&closed_url(), def));
+    let mut cfg = ProxyConfig::new(&guarded(&refused_url(), def));
     cfg.cores = Some(2);
     let p = Proxy::start(&cfg);
     assert!(p.log_contains("ready workers=2"), "{}", p.log_text());
@@ -91,7 +86,7 @@ fn it_recovers_after_fallback_duration_and_keeps_its_state_over_a_reload() {
     let up = Upstream::echo("up");
     let def = "expression = \"NetworkErrorRatio() > 0.5\"\ncheckPeriod = \"1ms\"\n\
                fallbackDuration = \"1s\"\nrecoveryDuration = \"100ms\"\n";
-    let cfg = ProxyConfig::new(&guarded(&closed_url(), def)).watched(Some("50ms"));
+    let cfg = ProxyConfig::new(&guarded(&refused_url(), def)).watched(Some("50ms"));
     let p = Proxy::start(&cfg);
     let deadline = Instant::now() + Duration::from_secs(5);
     while get(&p).0 != 503 {

@@ -9,11 +9,6 @@ use crate::common::client::{Client, request};
 use crate::common::config::{lb_service, router};
 use crate::common::*;
 
-fn closed_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", l.local_addr().unwrap())
-}
-
 /// Router `r` on every path through errors `e` (with `def`) to `app`; the
 /// error service `pages` at `pages`.
 fn caught(app: &str, pages: &str, def: &str) -> String {
@@ -81,7 +76,11 @@ fn a_404_range_with_a_rewrite_sends_the_new_status() {
 fn the_proxys_own_502_is_caught() {
     let pages = Upstream::start("pages", Behavior::fixed(200, b"down for now"));
     let def = "status = [\"502\"]\nquery = \"/{status}\"\n";
-    let p = Proxy::start(&ProxyConfig::new(&caught(&closed_url(), &pages.url(), def)));
+    let p = Proxy::start(&ProxyConfig::new(&caught(
+        &refused_url(),
+        &pages.url(),
+        def,
+    )));
     let r = request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
     assert_eq!((r.status, r.text().as_str()), (502, "down for now"));
     assert_eq!(pages.only_request().target, "/502");
@@ -91,7 +90,7 @@ fn the_proxys_own_502_is_caught() {
 fn the_error_service_down_leaves_the_status_with_its_failure_text() {
     let app = Upstream::start("app", Behavior::fixed(503, b"original body"));
     let def = "status = [\"500-599\"]\n";
-    let p = Proxy::start(&ProxyConfig::new(&caught(&app.url(), &closed_url(), def)));
+    let p = Proxy::start(&ProxyConfig::new(&caught(&app.url(), &refused_url(), def)));
     let r = request(p.addr(), "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
     assert_eq!(r.status, 503);
     assert!(r.text().contains("Bad Gateway"), "{}", r.text());

@@ -5,7 +5,7 @@
 //! request whose body streamed to the failed server.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -60,14 +60,6 @@ fn retries(lines: &[Value]) -> Vec<u64> {
         .iter()
         .map(|v| v["RetryAttempts"].as_u64().unwrap())
         .collect()
-}
-
-/// An address nothing listens on: connections to it are refused.
-fn refused_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{addr}")
 }
 
 #[test]

@@ -9,13 +9,14 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use rustls::ClientConfig;
 use rustls::crypto::ring;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, RootCertStore};
 use serde::Deserialize;
 
 use crate::config::error::Collector;
+use crate::config::roots::{self, PemRootsError};
 use crate::config::transport_verify::Verifier;
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,12 +78,12 @@ pub fn client_tls(raw: RawClientTls, section: &str, c: &mut Collector) -> Option
     let mut h = DefaultHasher::new();
     (&ca, &pair, insecure).hash(&mut h);
     let fingerprint = h.finish();
-    let roots = match &ca {
+    let anchors = match &ca {
         Some(pem) => c.check(&key("ca"), roots_from(pem))?,
-        None => c.check(&key("ca"), super::super::transport_tls::system_roots())?,
+        None => c.check(&key("ca"), roots::system())?,
     };
     let provider = Arc::new(ring::default_provider());
-    let verifier = Verifier::new(roots, insecure, Vec::new(), provider.clone());
+    let verifier = Verifier::new(anchors, insecure, Vec::new(), provider.clone());
     let verifier = c.check(&key("ca"), verifier)?;
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -118,18 +119,14 @@ fn pem_or_file(v: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn roots_from(pem: &[u8]) -> Result<Arc<rustls::RootCertStore>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| format!("bad PEM: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("bad CA certificate: {e}"))?;
+/// Traefik's texts: what the first bad certificate says, or that there was none.
+fn roots_from(pem: &[u8]) -> Result<Arc<RootCertStore>, String> {
+    let mut store = RootCertStore::empty();
+    match roots::add_pem(&mut store, pem) {
+        Ok(_) => Ok(Arc::new(store)),
+        Err(PemRootsError::Empty) => Err("failed to parse CA: no certificate in it".into()),
+        Err(e) => Err(e.to_string()),
     }
-    if roots.is_empty() {
-        return Err("failed to parse CA: no certificate in it".into());
-    }
-    Ok(Arc::new(roots))
 }
 
 fn chain(cert: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use super::stream::Stream;
 use super::{Watch, connect_timeout};
-use crate::config::KvProvider;
+use crate::config::{DEFAULT_KV_POLL_INTERVAL, KvProvider};
 
 /// Largest range response read (a 10,000-router store is a few MiB).
 const MAX_BODY: u64 = 256 << 20;
@@ -69,7 +69,12 @@ fn session(p: &KvProvider, w: &Watch) -> io::Result<()> {
         .tcp()
         .set_read_timeout(Some(super::STOP_CHECK))?;
     let mut buf = vec![0u8; 64 * 1024];
+    let mut next_check = Instant::now() + DEFAULT_KV_POLL_INTERVAL;
     while !w.stopped() {
+        if Instant::now() >= next_check {
+            w.read_again_if_it_failed();
+            next_check = Instant::now() + DEFAULT_KV_POLL_INTERVAL;
+        }
         match conn.0.read(&mut buf) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             // One response per revision: a transaction is one, however many

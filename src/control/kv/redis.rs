@@ -147,6 +147,7 @@ fn session(p: &KvProvider, w: &Watch) -> io::Result<Ended> {
             if moved(p, &conn) {
                 return Ok(Ended::Moved);
             }
+            w.read_again_if_it_failed();
             next_check = Instant::now() + DEFAULT_KV_POLL_INTERVAL;
         }
     }

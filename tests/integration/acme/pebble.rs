@@ -3,7 +3,7 @@
 //! httpPort/tlsPort are proxyd's entry points. Both are killed on drop.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -11,13 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::tls::pki::{self, Ca};
 
-/// A port that was free a moment ago (the test needs fixed ports in two configs).
+/// A fixed port (the test needs it in two configs, and restarts proxyd on it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    crate::common::ports::fixed_port()
 }
 
 pub struct Pebble {

@@ -12,7 +12,9 @@ pub mod behavior;
 pub mod client;
 pub mod config;
 pub mod io;
+pub mod ports;
 pub mod proxy;
+pub mod refused;
 pub mod scripted;
 pub mod upstream;
 
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 pub use client::Client;
 pub use config::{EntryPoint, ProxyConfig};
 pub use proxy::Proxy;
+pub use refused::refused_url;
 pub use scripted::{Scripted, Step};
 pub use upstream::{Behavior, Upstream};
 

@@ -18,6 +18,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_proxyd");
 
 /// How long a debug build gets to print `ready`.
 const START_LIMIT: Duration = Duration::from_secs(20);
+/// How long the log reader gets to catch up with an exited proxyd.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Shared log buffer filled by a reader thread.
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -47,10 +49,11 @@ impl Proxy {
         Proxy::ready(Proxy::spawn_with(cfg, Some(nofile)))
     }
 
-    /// [`Proxy::start`] for a restart on ports the test chose before: between
-    /// two runs another test's client connection can take such a port as its
-    /// ephemeral source port for a moment, so "already in use" is retried for
-    /// a few seconds instead of failing the test (CI saw it once).
+    /// [`Proxy::start`] on ports the test chose before (a restart, or a first
+    /// start on ports from a `free_port()`): until proxyd binds such a port,
+    /// another test's client connection can take it as its ephemeral source
+    /// port for a moment, so "already in use" is retried for a few seconds
+    /// instead of failing the test (CI saw it once).
     pub fn restart(cfg: &ProxyConfig) -> Proxy {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -251,12 +254,34 @@ impl Proxy {
         assert_eq!(rc, 0, "kill({}, {sig}) failed", self.child.id());
     }
 
-    /// Non-blocking exit check; remembers the status.
+    /// Non-blocking exit check; remembers the status. Once the process has
+    /// exited, its last log lines are in the log too: the reader thread can
+    /// lag behind the exit, and a test that checks why proxyd exited (or
+    /// [`Proxy::restart`] looking for "already in use") must see every line.
     pub fn try_exit(&mut self) -> Option<ExitStatus> {
         if self.exit.is_none() {
             self.exit = self.child.try_wait().expect("try_wait");
+            if self.exit.is_some() {
+                self.drain_log();
+            }
         }
         self.exit
+    }
+
+    /// Waits (bounded) for the reader to reach the end of stderr, which comes
+    /// once the exited process's descriptors are closed.
+    fn drain_log(&mut self) {
+        let done = poll_until(DRAIN_LIMIT, Duration::from_millis(5), || {
+            self.reader
+                .as_ref()
+                .is_none_or(|r| r.is_finished())
+                .then_some(())
+        });
+        if done.is_some()
+            && let Some(r) = self.reader.take()
+        {
+            let _ = r.join();
+        }
     }
 
     /// Waits (bounded) for the process to exit.
