@@ -36,6 +36,7 @@ mod middlewares_forward_auth;
 mod middlewares_headers;
 mod middlewares_limits;
 mod middlewares_pass_tls_client_cert;
+mod middlewares_rate_limit_hold;
 mod middlewares_rate_limit_redis;
 mod middlewares_redirect_ip;
 mod middlewares_retry;
