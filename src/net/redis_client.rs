@@ -37,7 +37,7 @@ const READ_CHUNK: usize = 4096;
 const POOL_WAIT_EXTRA: Duration = Duration::from_secs(1);
 
 /// How to reach one Redis server, compiled from `rateLimit.redis`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// `host:port` as configured, for log lines.
     pub endpoint: String,
@@ -55,6 +55,9 @@ pub struct Settings {
     /// `None`: no bound (Traefik's `0`).
     pub read_timeout: Option<Duration>,
     pub write_timeout: Option<Duration>,
+    /// Several endpoints (`host:port`, address): a Redis Cluster, these the
+    /// seeds its map is read from (`redis_cluster.rs`); empty: one server.
+    pub seeds: Vec<(String, Result<SocketAddr, String>)>,
 }
 
 /// Why a command got no reply (a `-ERR` reply is a reply, not an error).
@@ -78,6 +81,10 @@ pub enum RedisError {
     OutOfStep(String),
     #[error("{0}: no free connection in the pool (maxActiveConns)")]
     PoolTimeout(String),
+    #[error("cluster {0}: slot {1} has no master in the cluster's slot map")]
+    NoSlot(String, u16),
+    #[error("cluster {0}: more than {1} redirects (MOVED/ASK)")]
+    Redirects(String, usize),
 }
 
 struct Conn {
@@ -147,9 +154,19 @@ impl Client {
     /// before any reply byte came (the server restarted since) is retried
     /// once on a fresh one.
     pub async fn call(&self, args: &[&[u8]]) -> Result<Reply, RedisError> {
+        self.call_on_one(false, args).await
+    }
+
+    /// [`Client::call`] after `ASKING` on the same connection (a Redis
+    /// Cluster's `-ASK` redirect: the slot is being imported here).
+    pub async fn call_asking(&self, args: &[&[u8]]) -> Result<Reply, RedisError> {
+        self.call_on_one(true, args).await
+    }
+
+    async fn call_on_one(&self, asking: bool, args: &[&[u8]]) -> Result<Reply, RedisError> {
         let mut lease = self.lease().await?;
         let mut conn = lease.conn.take().expect("a lease holds a connection");
-        let first = exchange(&self.settings, &mut conn, args).await;
+        let first = send(&self.settings, &mut conn, asking, args).await;
         match first {
             Ok(reply) => {
                 lease.conn = Some(conn);
@@ -164,7 +181,7 @@ impl Client {
         }
         // `lease` (now empty) still holds the place of the failed connection.
         let mut conn = self.dial().await?;
-        let reply = exchange(&self.settings, &mut conn, args).await;
+        let reply = send(&self.settings, &mut conn, asking, args).await;
         if reply.is_ok() {
             lease.conn = Some(conn);
         }
@@ -285,6 +302,19 @@ fn expect_ok(s: &Settings, reply: Reply, what: &'static str) -> Result<(), Redis
             Err(RedisError::Refused(s.endpoint.clone(), what, text))
         }
     }
+}
+
+/// `args` on `conn`, after `ASKING` when `asking`.
+async fn send(
+    s: &Settings,
+    conn: &mut Conn,
+    asking: bool,
+    args: &[&[u8]],
+) -> Result<Reply, RedisError> {
+    if asking {
+        expect_ok(s, exchange(s, conn, &[b"ASKING"]).await?, "ASKING")?;
+    }
+    exchange(s, conn, args).await
 }
 
 /// Writes one command and reads one reply, within the timeouts.

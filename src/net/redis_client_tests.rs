@@ -30,6 +30,7 @@ fn settings(addr: SocketAddr) -> Settings {
         dial_timeout: Duration::from_secs(2),
         read_timeout: Some(Duration::from_millis(300)),
         write_timeout: Some(Duration::from_secs(2)),
+        seeds: Vec::new(),
     }
 }
 

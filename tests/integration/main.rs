@@ -38,6 +38,7 @@ mod middlewares_limits;
 mod middlewares_pass_tls_client_cert;
 mod middlewares_rate_limit_hold;
 mod middlewares_rate_limit_redis;
+mod middlewares_rate_limit_redis_cluster;
 mod middlewares_redirect_ip;
 mod middlewares_retry;
 mod middlewares_state;

@@ -20,7 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{RateLimit, Source};
 use crate::middleware::{Edits, Flow, HeaderOp, RequestInfo};
-use crate::net::redis_client::{Client, RedisError, Settings};
+use crate::net::redis_client::{RedisError, Settings};
+use crate::net::redis_cluster::Store;
 use crate::net::resp::Reply;
 
 /// Traefik's key prefix, shared with its nodes.
@@ -169,7 +170,7 @@ pub async fn call(
 /// `edits` when the request does not go on.
 pub async fn take(
     r: &RedisRate,
-    client: &Client,
+    client: &Store,
     name: &str,
     key: &[u8],
     edits: &mut Edits,
@@ -208,7 +209,7 @@ pub enum EvalError {
 }
 
 /// Runs the script (`EVALSHA`, then `EVAL` on `NOSCRIPT`); the wait in µs.
-async fn eval(r: &RedisRate, client: &Client, key: &[u8]) -> Result<f64, EvalError> {
+async fn eval(r: &RedisRate, client: &Store, key: &[u8]) -> Result<f64, EvalError> {
     let now_us = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -222,11 +223,11 @@ async fn eval(r: &RedisRate, client: &Client, key: &[u8]) -> Result<f64, EvalErr
         num(&mut e, r.max_delay_us),
     ];
     let mut reply = client
-        .call(&command(b"EVALSHA", r.sha.as_bytes(), key, &args))
+        .call(key, &command(b"EVALSHA", r.sha.as_bytes(), key, &args))
         .await?;
     if matches!(&reply, Reply::Error(e) if e.starts_with(b"NOSCRIPT")) {
         let eval = command(b"EVAL", SCRIPT.as_bytes(), key, &args);
-        reply = client.call(&eval).await?;
+        reply = client.call(key, &eval).await?;
     }
     wait_of(reply)
 }
