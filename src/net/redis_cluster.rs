@@ -127,7 +127,7 @@ pub fn parse_slots(reply: &Reply, asked: SocketAddr) -> Option<Vec<(u16, u16, So
 /// One worker's way to the store: one server, or a cluster of them.
 #[derive(Debug)]
 pub enum Store {
-    One(Client),
+    One(Rc<Client>),
     Cluster(Cluster),
 }
 
@@ -233,7 +233,7 @@ impl Cluster {
             seeds: Vec::new(),
             ..(*self.base).clone()
         };
-        Rc::new(Client::new(Arc::new(settings)))
+        Client::new(Arc::new(settings))
     }
 
     /// Reads the slot map from the first node that gives it: the known

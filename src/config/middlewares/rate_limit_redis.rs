@@ -59,7 +59,6 @@ pub(super) fn compile(
         usize::try_from(v).map_err(|_| (format!("redis.{key}"), format!("{v} is negative")))
     };
     let db = count("db", r.db)?;
-    count("minIdleConns", r.min_idle_conns)?;
     let settings = Settings {
         addr: resolve(&endpoints[0]),
         tls: match &r.tls {
@@ -74,6 +73,7 @@ pub(super) fn compile(
             n => n,
         },
         max_active: count("maxActiveConns", r.max_active_conns)?,
+        min_idle: count("minIdleConns", r.min_idle_conns)?,
         dial_timeout: r
             .dial_timeout
             .map(|d| d.0)
