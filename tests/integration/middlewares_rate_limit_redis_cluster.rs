@@ -4,7 +4,8 @@
 //! Two of them are given as seeds; the third is found in the slot map. Each
 //! source's bucket lives on the master of its key's slot, the limit holds
 //! per source on every master, and it holds across a slot migration: `-ASK`
-//! while the slot moves (`ASKING` on the target), `-MOVED` once it has moved.
+//! while the slot moves (`ASKING` on the target), `-MOVED` once it has moved;
+//! a restarted master is used again without action on the proxy.
 
 use std::time::Duration;
 
@@ -175,4 +176,30 @@ fn redis_cluster_rate_limit_holds_across_a_slot_migration() {
     );
     first_passes_then_limited(&p, &late);
     assert!(has(to, &late) && !has(from, &late));
+}
+
+/// A master found only in the slot map (not a seed) stops: requests for its
+/// slots get Traefik's 500; once it is back on its port they are limited
+/// again, with no action on the proxy.
+#[test]
+fn redis_cluster_rate_limit_recovers_when_a_master_restarts() {
+    let mut nodes = cluster();
+    let p = proxy(&[&nodes[0], &nodes[1]]);
+    let (tag, _) = tags(&nodes[0]).swap_remove(2);
+    let id = format!("{{{tag}}}r");
+    first_passes_then_limited(&p, &id);
+    nodes[2].stop();
+    assert_eq!(app(&p, &id).status, 500, "{}", p.log_text());
+    nodes[2].restart();
+    // The bucket may or may not have reached the disk: either answer is a
+    // limit applied; a 500 is not.
+    let back = poll_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        let status = app(&p, &id).status;
+        (status != 500).then_some(status)
+    });
+    assert!(
+        matches!(back, Some(200 | 429)),
+        "{back:?}: {}",
+        p.log_text()
+    );
 }
