@@ -150,8 +150,9 @@ pub enum Flow {
     /// The answer is in [`Edits::answer`]: send it and skip the service.
     Answer,
     /// The middleware at this place needs an asynchronous call (forwardAuth's
-    /// sub-request, rateLimit's Redis script), which the protocol layer makes; the chain then resumes
-    /// at the next place ([`run_from`]).
+    /// sub-request, rateLimit's Redis script or its hold until a token is
+    /// due), which the protocol layer makes; the chain then resumes at the
+    /// next place ([`run_from`]).
     Call(At),
 }
 
@@ -230,7 +231,7 @@ pub fn on_request(
 ) -> Flow {
     for (index, &id) in chain.iter().enumerate().skip(skip) {
         edits.begin_middleware();
-        let flow = match &defs[id as usize].kind {
+        let mut flow = match &defs[id as usize].kind {
             Middleware::AddPrefix(m) => m.apply(req, edits),
             Middleware::StripPrefix(m) => m.apply(req, edits),
             Middleware::StripPrefixRegex(m) => m.apply(req, edits),
@@ -245,10 +246,7 @@ pub fn on_request(
             Middleware::DigestAuth(m) => m.apply(req, edits),
             Middleware::PassTlsClientCert(m) => m.apply(req, edits),
             // rateLimit.redis: the protocol layer calls the store.
-            Middleware::RateLimit(m) if m.needs_call() => Flow::Call(At {
-                chain: 0,
-                index: index as u32,
-            }),
+            Middleware::RateLimit(m) if m.needs_call() => Flow::Call(At::default()),
             Middleware::RateLimit(m) => m.apply(req, edits),
             Middleware::InFlightReq(m) => m.apply(req, edits),
             Middleware::Retry(m) => m.apply(edits),
@@ -257,13 +255,14 @@ pub fn on_request(
                 edits.catch(id);
                 Flow::Next
             }
-            Middleware::ForwardAuth(_) => Flow::Call(At {
-                chain: 0,
-                index: index as u32,
-            }),
+            Middleware::ForwardAuth(_) => Flow::Call(At::default()),
             Middleware::Compress(m) => compress::apply(m, req, edits),
             Middleware::Buffering(m) => Buffering::apply(m, edits),
         };
+        if let Flow::Call(at) = &mut flow {
+            // The chain is set by `run_from`.
+            at.index = index as u32;
+        }
         if flow != Flow::Next {
             return flow;
         }

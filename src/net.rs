@@ -11,6 +11,7 @@ pub mod h2_body;
 pub mod ip_text;
 pub mod peer;
 pub mod redis_client;
+pub mod redis_cluster;
 pub mod resp;
 pub mod tls_peer;
 pub mod tls_stream;

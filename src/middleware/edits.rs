@@ -73,6 +73,9 @@ pub struct Edits {
     compression: Option<super::compress::Chosen>,
     /// `buffering`: the body is read whole before forwarding.
     buffering: Option<std::sync::Arc<super::Buffering>>,
+    /// `rateLimit`: how long to hold the request before going on (its token
+    /// is due within `maxDelay`); taken by the protocol layer at the call.
+    delay: Option<std::time::Duration>,
 }
 
 impl Edits {
@@ -93,6 +96,7 @@ impl Edits {
         self.breakers.clear();
         self.compression = None;
         self.buffering = None;
+        self.delay = None;
     }
 
     /// Records `compress`'s choice (see `middleware::compress`).
@@ -147,6 +151,16 @@ impl Edits {
     /// Holds an inFlightReq place until the request ends (see [`Edits::clear`]).
     pub fn hold(&mut self, g: super::limits::InFlightGuard) {
         self.held.push(g);
+    }
+
+    /// Holds the request for `d` before the rest of the chain (rateLimit).
+    pub fn delay(&mut self, d: std::time::Duration) {
+        self.delay = Some(d);
+    }
+
+    /// The hold a middleware asked for, once.
+    pub fn take_delay(&mut self) -> Option<std::time::Duration> {
+        self.delay.take()
     }
 
     /// The places held, moved out for what outlives the request (a tunnel).

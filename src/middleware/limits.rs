@@ -24,7 +24,7 @@ pub mod redis;
 mod source;
 
 pub use in_flight::{Acquire, Held, InFlightGuard, InFlightReq, InFlightTable};
-pub use rate::{Bucket, RateLimit, RateTable, Take};
+pub use rate::{Bucket, RateLimit, RateTable, Take, hold};
 pub use redis::RedisRate;
 pub use source::Source;
 

@@ -13,7 +13,7 @@ pub enum State {
     Stateless,
     Credentials(RefCell<CredentialCache>),
     /// This worker's connections to the store of a `rateLimit.redis`.
-    Redis(crate::net::redis_client::Client),
+    Redis(crate::net::redis_cluster::Store),
 }
 
 impl State {
@@ -21,7 +21,7 @@ impl State {
         match kind {
             Middleware::BasicAuth(_) => State::Credentials(RefCell::default()),
             Middleware::RateLimit(m) => match &m.redis {
-                Some(r) => State::Redis(crate::net::redis_client::Client::new(r.settings.clone())),
+                Some(r) => State::Redis(crate::net::redis_cluster::Store::new(r.settings.clone())),
                 None => State::Stateless,
             },
             _ => State::Stateless,
@@ -35,7 +35,7 @@ impl State {
         }
     }
 
-    pub fn redis(&self) -> Option<&crate::net::redis_client::Client> {
+    pub fn redis(&self) -> Option<&crate::net::redis_cluster::Store> {
         match self {
             State::Redis(c) => Some(c),
             _ => None,

@@ -13,11 +13,13 @@
 //! Pool: at most `poolSize` idle connections kept (LIFO); with
 //! `maxActiveConns`, at most that many open at once, a command past it waiting
 //! for one to be handed back (at most `readTimeout` + 1 s, go-redis'
-//! `PoolTimeout`).
+//! `PoolTimeout`); with `minIdleConns`, that many kept idle by dial tasks of
+//! the worker, started when a connection is taken.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -37,7 +39,7 @@ const READ_CHUNK: usize = 4096;
 const POOL_WAIT_EXTRA: Duration = Duration::from_secs(1);
 
 /// How to reach one Redis server, compiled from `rateLimit.redis`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// `host:port` as configured, for log lines.
     pub endpoint: String,
@@ -49,12 +51,18 @@ pub struct Settings {
     pub db: i64,
     /// Idle connections kept per worker.
     pub pool_size: usize,
+    /// Idle connections kept ready per worker (`minIdleConns`), dialed off
+    /// the request path; 0: none.
+    pub min_idle: usize,
     /// Open connections per worker at most; 0: no bound.
     pub max_active: usize,
     pub dial_timeout: Duration,
     /// `None`: no bound (Traefik's `0`).
     pub read_timeout: Option<Duration>,
     pub write_timeout: Option<Duration>,
+    /// Several endpoints (`host:port`, address): a Redis Cluster, these the
+    /// seeds its map is read from (`redis_cluster.rs`); empty: one server.
+    pub seeds: Vec<(String, Result<SocketAddr, String>)>,
 }
 
 /// Why a command got no reply (a `-ERR` reply is a reply, not an error).
@@ -78,6 +86,10 @@ pub enum RedisError {
     OutOfStep(String),
     #[error("{0}: no free connection in the pool (maxActiveConns)")]
     PoolTimeout(String),
+    #[error("cluster {0}: slot {1} has no master in the cluster's slot map")]
+    NoSlot(String, u16),
+    #[error("cluster {0}: more than {1} redirects (MOVED/ASK)")]
+    Redirects(String, usize),
 }
 
 struct Conn {
@@ -90,6 +102,10 @@ struct Conn {
 /// One worker's connections to one Redis server.
 pub struct Client {
     settings: Arc<Settings>,
+    /// For the tasks that top the idle list up to `min_idle`.
+    me: Weak<Client>,
+    /// Those tasks' dials in flight.
+    filling: Cell<usize>,
     idle: RefCell<Vec<Conn>>,
     /// Connections open, idle or in use.
     open: Cell<usize>,
@@ -130,12 +146,47 @@ impl Drop for Lease<'_> {
 }
 
 impl Client {
-    pub fn new(settings: Arc<Settings>) -> Client {
-        Client {
+    pub fn new(settings: Arc<Settings>) -> Rc<Client> {
+        Rc::new_cyclic(|me| Client {
             settings,
+            me: me.clone(),
+            filling: Cell::new(0),
             idle: RefCell::default(),
             open: Cell::new(0),
             waiters: RefCell::default(),
+        })
+    }
+
+    /// Starts dials (each its own task on the worker, not the request's)
+    /// until idle and dialing connections reach `minIdleConns`, as go-redis'
+    /// `checkMinIdleConns` after a connection is taken or closed; within
+    /// `maxActiveConns` and `poolSize`.
+    fn top_up(&self) {
+        let s = &*self.settings;
+        let want = s.min_idle.min(s.pool_size.max(1));
+        while self.idle.borrow().len() + self.filling.get() < want
+            && (s.max_active == 0 || self.open.get() < s.max_active)
+        {
+            self.open.set(self.open.get() + 1);
+            self.filling.set(self.filling.get() + 1);
+            let me = self.me.clone();
+            monoio::spawn(async move {
+                let Some(client) = me.upgrade() else {
+                    return;
+                };
+                let dialed = client.dial().await;
+                client.filling.set(client.filling.get() - 1);
+                // A failed dial gives its place back; the next command dials
+                // (and reports) for itself rather than this task retrying.
+                let mut lease = Lease {
+                    client: &client,
+                    conn: dialed.ok(),
+                };
+                if let Some(conn) = lease.conn.as_mut() {
+                    conn.reused = true;
+                }
+                drop(lease);
+            });
         }
     }
 
@@ -147,9 +198,19 @@ impl Client {
     /// before any reply byte came (the server restarted since) is retried
     /// once on a fresh one.
     pub async fn call(&self, args: &[&[u8]]) -> Result<Reply, RedisError> {
+        self.call_on_one(false, args).await
+    }
+
+    /// [`Client::call`] after `ASKING` on the same connection (a Redis
+    /// Cluster's `-ASK` redirect: the slot is being imported here).
+    pub async fn call_asking(&self, args: &[&[u8]]) -> Result<Reply, RedisError> {
+        self.call_on_one(true, args).await
+    }
+
+    async fn call_on_one(&self, asking: bool, args: &[&[u8]]) -> Result<Reply, RedisError> {
         let mut lease = self.lease().await?;
         let mut conn = lease.conn.take().expect("a lease holds a connection");
-        let first = exchange(&self.settings, &mut conn, args).await;
+        let first = send(&self.settings, &mut conn, asking, args).await;
         match first {
             Ok(reply) => {
                 lease.conn = Some(conn);
@@ -164,7 +225,7 @@ impl Client {
         }
         // `lease` (now empty) still holds the place of the failed connection.
         let mut conn = self.dial().await?;
-        let reply = exchange(&self.settings, &mut conn, args).await;
+        let reply = send(&self.settings, &mut conn, asking, args).await;
         if reply.is_ok() {
             lease.conn = Some(conn);
         }
@@ -174,12 +235,15 @@ impl Client {
     /// An idle connection, a new one, or (at `maxActiveConns`) the next one
     /// handed back.
     async fn lease(&self) -> Result<Lease<'_>, RedisError> {
+        self.top_up();
         let wait_until = self
             .settings
             .read_timeout
             .map(|t| Instant::now() + t + POOL_WAIT_EXTRA);
         loop {
-            if let Some(conn) = self.idle.borrow_mut().pop() {
+            // Popped first: `leased` tops the idle list up again.
+            let popped = self.idle.borrow_mut().pop();
+            if let Some(conn) = popped {
                 return Ok(self.leased(conn));
             }
             let max = self.settings.max_active;
@@ -208,6 +272,7 @@ impl Client {
 
     fn leased(&self, mut conn: Conn) -> Lease<'_> {
         conn.reused = true;
+        self.top_up();
         Lease {
             client: self,
             conn: Some(conn),
@@ -285,6 +350,19 @@ fn expect_ok(s: &Settings, reply: Reply, what: &'static str) -> Result<(), Redis
             Err(RedisError::Refused(s.endpoint.clone(), what, text))
         }
     }
+}
+
+/// `args` on `conn`, after `ASKING` when `asking`.
+async fn send(
+    s: &Settings,
+    conn: &mut Conn,
+    asking: bool,
+    args: &[&[u8]],
+) -> Result<Reply, RedisError> {
+    if asking {
+        expect_ok(s, exchange(s, conn, &[b"ASKING"]).await?, "ASKING")?;
+    }
+    exchange(s, conn, args).await
 }
 
 /// Writes one command and reads one reply, within the timeouts.

@@ -30,6 +30,8 @@ fn settings(addr: SocketAddr) -> Settings {
         dial_timeout: Duration::from_secs(2),
         read_timeout: Some(Duration::from_millis(300)),
         write_timeout: Some(Duration::from_secs(2)),
+        min_idle: 0,
+        seeds: Vec::new(),
     }
 }
 
@@ -148,4 +150,36 @@ fn nobody_listening_fails_fast() {
     let reply = runtime().block_on(client.call(&[b"PING"]));
     assert!(matches!(reply, Err(RedisError::Dial(..))), "{reply:?}");
     assert_eq!(client.open.get(), 0);
+}
+
+/// `minIdleConns`: the first command starts dials of its own (tasks, not
+/// the command's) until that many connections sit idle, and later commands
+/// find them ready: no dial on their path.
+#[test]
+fn min_idle_conns_are_dialed_off_the_request_path_and_kept() {
+    let (addr, seen) = server(|_| Some(b"+OK\r\n"));
+    let mut s = settings(addr);
+    (s.password, s.min_idle) = ("p".into(), 2);
+    let client = Client::new(Arc::new(s));
+    runtime().block_on(async {
+        client.call(&[b"PING"]).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // The command's own connection back, and the two dialed for it.
+        while client.idle.borrow().len() < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "idle {}",
+                client.idle.borrow().len()
+            );
+            monoio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for _ in 0..4 {
+            client.call(&[b"PING"]).await.unwrap();
+        }
+        assert_eq!(client.filling.get(), 0, "still two idle: nothing to top up");
+    });
+    let got: Vec<String> = seen.try_iter().collect();
+    let auths = got.iter().filter(|c| c.starts_with("AUTH")).count();
+    assert_eq!(auths, 3, "{got:?}");
+    assert_eq!(client.open.get(), 3);
 }

@@ -88,7 +88,7 @@ pub fn redis(notify: &'static str) -> Store {
     redis_unstarted(notify).started()
 }
 
-fn redis_unstarted(notify: &'static str) -> Store {
+pub fn redis_unstarted(notify: &'static str) -> Store {
     fn spawn_with(s: &Store, notify: &str) -> Child {
         Command::new("redis-server")
             .args(["--port", &s.port.to_string(), "--bind", "127.0.0.1"])
@@ -185,7 +185,7 @@ fn etcd_unstarted() -> Store {
 }
 
 impl Store {
-    fn started(mut self) -> Store {
+    pub fn started(mut self) -> Store {
         self.restart();
         self
     }

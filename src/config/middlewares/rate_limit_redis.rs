@@ -1,6 +1,7 @@
 //! Compiles `rateLimit.redis` with Traefik's defaults (`Redis.SetDefaults`
-//! and go-redis'): the endpoint's address is resolved here, on the control
-//! thread, so a worker never waits on DNS. `tls` is built by the same code as
+//! and go-redis'): the endpoints' addresses are resolved here, on the control
+//! thread, so a worker never waits on DNS (a cluster's nodes are named by
+//! address in its slot map). Several endpoints are a Redis Cluster's seeds. `tls` is built by the same code as
 //! a servers transport's (`transport_tls.rs`): `ca` as its `rootCAs`, `cert`
 //! and `key` as its client certificate.
 
@@ -34,25 +35,32 @@ pub(super) fn compile(
     period: Duration,
     burst: u64,
 ) -> Result<Option<Box<RedisRate>>, Refusal> {
-    let endpoint = match r.endpoints.as_slice() {
-        [] => DEFAULT_ENDPOINT.to_string(),
-        [one] => one.clone(),
-        // go-redis' UniversalClient makes a cluster client of several.
-        _ => {
-            return Err((
-                "redis.endpoints".into(),
-                "more than one endpoint (a Redis Cluster) is not supported yet".into(),
-            ));
-        }
+    let endpoints = match r.endpoints.as_slice() {
+        [] => vec![DEFAULT_ENDPOINT.to_string()],
+        all => all.to_vec(),
     };
+    // go-redis' UniversalClient makes a cluster client of several (Traefik
+    // sets no sentinel master name): they are then the cluster's seeds.
+    let seeds: Vec<_> = match endpoints.len() > 1 {
+        true => endpoints.iter().map(|e| (e.clone(), resolve(e))).collect(),
+        false => Vec::new(),
+    };
+    if !seeds.is_empty() && r.tls.is_some() {
+        // Each node is reached at the address the cluster names, which the
+        // certificate would have to be verified against: not built yet.
+        return Err((
+            "redis.tls".into(),
+            "TLS to a Redis Cluster (several endpoints) is not supported yet".into(),
+        ));
+    }
+    let endpoint = endpoints.join(",");
     let count = |key: &str, v: Option<i64>| -> Result<usize, Refusal> {
         let v = v.unwrap_or(0);
         usize::try_from(v).map_err(|_| (format!("redis.{key}"), format!("{v} is negative")))
     };
     let db = count("db", r.db)?;
-    count("minIdleConns", r.min_idle_conns)?;
     let settings = Settings {
-        addr: resolve(&endpoint),
+        addr: resolve(&endpoints[0]),
         tls: match &r.tls {
             Some(t) => Some(tls(t, &endpoint)?),
             None => None,
@@ -65,6 +73,7 @@ pub(super) fn compile(
             n => n,
         },
         max_active: count("maxActiveConns", r.max_active_conns)?,
+        min_idle: count("minIdleConns", r.min_idle_conns)?,
         dial_timeout: r
             .dial_timeout
             .map(|d| d.0)
@@ -73,6 +82,7 @@ pub(super) fn compile(
         read_timeout: io_timeout(r.read_timeout),
         write_timeout: io_timeout(r.write_timeout),
         endpoint,
+        seeds,
     };
     Ok(RedisRate::new(settings, average, period, burst).map(Box::new))
 }

@@ -88,9 +88,9 @@ excludedIPs = ["nope"]
 
     for (line, key, why) in [
         (
-            "endpoints = [\"a:1\", \"b:2\"]",
-            "redis.endpoints",
-            "not supported yet",
+            "endpoints = [\"a:1\", \"b:2\"]\ntls.insecureSkipVerify = true",
+            "redis.tls",
+            "Redis Cluster (several endpoints) is not supported yet",
         ),
         ("db = -1", "redis.db", "negative"),
         ("maxActiveConns = -2", "redis.maxActiveConns", "negative"),
@@ -115,7 +115,22 @@ excludedIPs = ["nope"]
 fn redis_takes_traefiks_defaults() {
     let s = snapshot(
         "[http.middlewares.rl.rateLimit]\naverage = 4\n[http.middlewares.rl.rateLimit.redis]\n\
-         [http.middlewares.off.rateLimit.redis]\nendpoints = [\"127.0.0.1:7000\"]\nreadTimeout = \"0s\"\n",
+         [http.middlewares.off.rateLimit.redis]\nendpoints = [\"127.0.0.1:7000\"]\nreadTimeout = \"0s\"\n\
+         [http.middlewares.cl.rateLimit]\naverage = 4\n[http.middlewares.cl.rateLimit.redis]\n\
+         endpoints = [\"127.0.0.1:7000\", \"127.0.0.1:7001\"]\ndb = 3\n",
+    );
+    // Several endpoints: a cluster's seeds, as go-redis' UniversalClient.
+    let Middleware::RateLimit(cl) = kind(&s, "cl@file") else {
+        panic!("not a rateLimit")
+    };
+    let seeds = &cl.redis.as_ref().expect("redis settings").settings.seeds;
+    let addrs: Vec<_> = seeds.iter().map(|(e, a)| (e.as_str(), a.clone())).collect();
+    assert_eq!(
+        addrs,
+        [
+            ("127.0.0.1:7000", Ok("127.0.0.1:7000".parse().unwrap())),
+            ("127.0.0.1:7001", Ok("127.0.0.1:7001".parse().unwrap()))
+        ]
     );
     let Middleware::RateLimit(rl) = kind(&s, "rl@file") else {
         panic!("not a rateLimit")

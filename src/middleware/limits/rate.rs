@@ -4,10 +4,11 @@
 //! in units of 1/4096 of a token's interval, wrapping). A bucket whose time is
 //! not ahead of now is full, so an idle source's word is free for another.
 //!
-//! Traefik reserves a token and sleeps until it is due when that is at most
-//! `maxDelay` away (1/(2·rate), or 500 ms below 1 req/s), and answers 429 when
-//! it is further. proxyd admits such a request at once (it never holds a
-//! request), so the debt is the same and the long-run rate too.
+//! As Traefik, a request reserves a token; when the token is due at most
+//! `maxDelay` away (1/(2·rate), or 500 ms below 1 req/s) the request is held
+//! until then (the chain stops with `Flow::Call` and the protocol layer waits
+//! on the worker's timer, [`hold`]), and when it is further it gets a 429 and
+//! the reservation is given back (nothing is written).
 
 use std::collections::hash_map::RandomState;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{SLOTS, Source, WAYS, set_of, table};
-use crate::middleware::{Edits, Flow, HeaderOp, RequestInfo};
+use crate::middleware::{At, Edits, Flow, HeaderOp, RequestInfo};
 
 const TIME_BITS: u32 = 48;
 const TIME_MASK: u64 = (1 << TIME_BITS) - 1;
@@ -78,6 +79,12 @@ impl Bucket {
         (epoch.elapsed().as_nanos() as f64 / self.unit_ns) as u64 & TIME_MASK
     }
 
+    /// How long a request that took the token up to `next` waits for it:
+    /// the part of the debt beyond the burst.
+    pub fn wait(&self, next: u64, now: u64) -> u64 {
+        (next.wrapping_sub(now) & TIME_MASK).saturating_sub(self.burst_t)
+    }
+
     pub fn to_duration(&self, units: u64) -> Duration {
         Duration::from_nanos((units as f64 * self.unit_ns) as u64)
     }
@@ -128,11 +135,12 @@ impl RateTable {
         }
     }
 
-    /// Takes a token for the source `hash`; `Err(units)` when refused. `now`
+    /// Takes a token for the source `hash`: `Ok(units)` to wait before it is
+    /// due (0: at once), `Err(units)` when refused. `now`
     /// is read after the set's words: then no word holds a time taken later
     /// than it, so a drained bucket is never mistaken for a wrapped-around
     /// (full) one by a worker that was descheduled with an older clock.
-    pub fn take(&self, b: &Bucket, hash: u64, now: impl Fn() -> u64) -> Result<(), u64> {
+    pub fn take(&self, b: &Bucket, hash: u64, now: impl Fn() -> u64) -> Result<u64, u64> {
         let set = &self.words[set_of(hash) % self.words.len()..][..WAYS];
         let tag = (hash >> TIME_BITS).max(1) << TIME_BITS;
         // Bounded: a lost compare-exchange means another worker moved this
@@ -163,7 +171,7 @@ impl RateTable {
             let (i, w, tat) = match (mine, victim) {
                 (Some((i, w)), _) => (i, w, Some(w & TIME_MASK)),
                 (None, Some((i, w, _))) => (i, w, None),
-                (None, None) => return Ok(()),
+                (None, None) => return Ok(0),
             };
             match b.take(tat, now) {
                 Take::Refuse(wait) => return Err(wait),
@@ -171,12 +179,12 @@ impl RateTable {
                     let cas =
                         set[i].compare_exchange(w, tag | next, Ordering::AcqRel, Ordering::Relaxed);
                     if cas.is_ok() {
-                        return Ok(());
+                        return Ok(b.wait(next, now));
                     }
                 }
             }
         }
-        Ok(())
+        Ok(0)
     }
 }
 
@@ -210,12 +218,27 @@ impl RateLimit {
             return Flow::Next;
         };
         let hash = self.source.hash(req, &self.table.seed);
-        let Err(wait) = self.table.take(b, hash, || b.now(self.table.epoch)) else {
-            return Flow::Next;
-        };
-        refuse(b.to_duration(wait), edits);
-        Flow::Answer
+        match self.table.take(b, hash, || b.now(self.table.epoch)) {
+            Ok(0) => Flow::Next,
+            Ok(wait) => {
+                // The place is set by `middleware::on_request`.
+                edits.delay(b.to_duration(wait));
+                Flow::Call(At::default())
+            }
+            Err(wait) => {
+                refuse(b.to_duration(wait), edits);
+                Flow::Answer
+            }
+        }
     }
+}
+
+/// Holds a request whose token is due in `delay` (Traefik's `time.After`
+/// before the next handler), on the worker's timer: other connections and
+/// streams go on meanwhile. Boxed: monoio's timer is large and only a held
+/// request needs one, not every connection's future.
+pub async fn hold(delay: Duration) {
+    Box::pin(monoio::time::sleep(delay)).await;
 }
 
 /// Traefik's 429 for a token due in `delay`: `Retry-After` (whole seconds,

@@ -12,15 +12,16 @@
 //! layer takes the source key ([`key`]) and awaits [`take`] on the worker's
 //! own client (`net::redis_client`, in the middleware's per-worker `State`).
 //! A store that fails answers 500 `Could not insert/update bucket`, logged,
-//! as Traefik does; a request whose token is due later than `maxDelay` gets
-//! the same 429 as the in-process limiter.
+//! as Traefik does; a request whose token is due within `maxDelay` is held
+//! until then, and one due later gets the same 429 as the in-process limiter.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{RateLimit, Source};
 use crate::middleware::{Edits, Flow, HeaderOp, RequestInfo};
-use crate::net::redis_client::{Client, RedisError, Settings};
+use crate::net::redis_client::{RedisError, Settings};
+use crate::net::redis_cluster::Store;
 use crate::net::resp::Reply;
 
 /// Traefik's key prefix, shared with its nodes.
@@ -110,8 +111,12 @@ fn sha1_hex(text: &str) -> String {
         .collect()
 }
 
-/// The bucket's key for this request: `rate:<name>:<source>`.
+/// The bucket's key for this request: `rate:<name>:<source>`; empty (no
+/// allocation) without `redis`, where the call is a hold.
 pub fn key(rl: &RateLimit, name: &str, req: &RequestInfo<'_>) -> Vec<u8> {
+    if !rl.needs_call() {
+        return Vec::new();
+    }
     let mut k = Vec::with_capacity(64);
     k.extend_from_slice(KEY_PREFIX.as_bytes());
     k.extend_from_slice(name.as_bytes());
@@ -134,9 +139,12 @@ pub fn key(rl: &RateLimit, name: &str, req: &RequestInfo<'_>) -> Vec<u8> {
     k
 }
 
-/// What the protocol layer runs when the chain stopped at a rateLimit with
-/// `redis` (`Flow::Call`): `Flow::Next` to go on after it, or `Flow::Answer`
-/// with the answer in `edits` and the chain's response edits in order.
+/// What the protocol layer runs when the chain stopped at a rateLimit
+/// (`Flow::Call`): the hold the in-process limiter asked for, or the call to
+/// Redis (`key`: the request's source key, from [`key`] when
+/// [`RateLimit::needs_call`]). `Flow::Next` to go on after
+/// it, or `Flow::Answer` with the answer in `edits` and the chain's response
+/// edits in order.
 pub async fn call(
     rl: &RateLimit,
     name: &str,
@@ -144,6 +152,10 @@ pub async fn call(
     key: &[u8],
     edits: &mut Edits,
 ) -> Flow {
+    if let Some(delay) = edits.take_delay() {
+        super::hold(delay).await;
+        return Flow::Next;
+    }
     let (Some(r), Some(client)) = (&rl.redis, state.redis()) else {
         return Flow::Next;
     };
@@ -158,13 +170,19 @@ pub async fn call(
 /// `edits` when the request does not go on.
 pub async fn take(
     r: &RedisRate,
-    client: &Client,
+    client: &Store,
     name: &str,
     key: &[u8],
     edits: &mut Edits,
 ) -> Flow {
     match eval(r, client, key).await {
-        Ok(wait_us) if wait_us <= r.max_delay_us as f64 => Flow::Next,
+        Ok(wait_us) if wait_us <= r.max_delay_us as f64 => {
+            // As Traefik: held until the token is due.
+            if wait_us > 0.0 {
+                super::hold(Duration::from_nanos((wait_us * 1000.0) as u64)).await;
+            }
+            Flow::Next
+        }
         Ok(wait_us) => {
             let delay = Duration::from_nanos((wait_us * 1000.0) as u64);
             super::rate::refuse(delay, edits);
@@ -191,7 +209,7 @@ pub enum EvalError {
 }
 
 /// Runs the script (`EVALSHA`, then `EVAL` on `NOSCRIPT`); the wait in µs.
-async fn eval(r: &RedisRate, client: &Client, key: &[u8]) -> Result<f64, EvalError> {
+async fn eval(r: &RedisRate, client: &Store, key: &[u8]) -> Result<f64, EvalError> {
     let now_us = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -205,11 +223,11 @@ async fn eval(r: &RedisRate, client: &Client, key: &[u8]) -> Result<f64, EvalErr
         num(&mut e, r.max_delay_us),
     ];
     let mut reply = client
-        .call(&command(b"EVALSHA", r.sha.as_bytes(), key, &args))
+        .call(key, &command(b"EVALSHA", r.sha.as_bytes(), key, &args))
         .await?;
     if matches!(&reply, Reply::Error(e) if e.starts_with(b"NOSCRIPT")) {
         let eval = command(b"EVAL", SCRIPT.as_bytes(), key, &args);
-        reply = client.call(&eval).await?;
+        reply = client.call(key, &eval).await?;
     }
     wait_of(reply)
 }

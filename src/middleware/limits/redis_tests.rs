@@ -19,6 +19,8 @@ fn settings() -> Settings {
         dial_timeout: Duration::from_secs(1),
         read_timeout: None,
         write_timeout: None,
+        min_idle: 0,
+        seeds: Vec::new(),
     }
 }
 

@@ -43,6 +43,31 @@ fn burst_then_refill_at_the_rate() {
     assert!(matches!(b.take(tat, now + t), Take::Admit(_)));
 }
 
+/// Traefik's reservation: a token due within maxDelay (1/(2·rate): 50 ms at
+/// 10/s) is admitted with that wait; one due later is refused.
+#[test]
+fn rate_limit_wait_within_max_delay_is_admitted_with_its_delay() {
+    let b = Bucket::new(10, SEC, 1).unwrap();
+    let t = token(&b);
+    let table = RateTable::with_slots(8);
+    let now = 1 << 40;
+    assert_eq!(table.take(&b, 1 << 48, || now), Ok(0));
+    // 75 ms later the next token is 25 ms away: held, not refused.
+    let later = now + t * 3 / 4;
+    let wait = table
+        .take(&b, 1 << 48, || later)
+        .expect("held, not refused");
+    assert_eq!(b.to_duration(wait), Duration::from_millis(25));
+    // The one after is 125 ms away: refused, and it took nothing.
+    let Err(refused) = table.take(&b, 1 << 48, || later) else {
+        panic!("past maxDelay")
+    };
+    assert_eq!(b.to_duration(refused), Duration::from_millis(125));
+    // Exactly maxDelay away still passes (Traefik refuses only past it).
+    let wait = table.take(&b, 1 << 48, || now + t * 3 / 2).unwrap();
+    assert_eq!(b.to_duration(wait), Duration::from_millis(50));
+}
+
 #[test]
 fn period_divides_the_average() {
     // 6 per minute: one token every 10 s.
