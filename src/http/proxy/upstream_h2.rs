@@ -81,7 +81,7 @@ pub(super) async fn exchange<D: Downstream>(
     let mut retried = false;
     let mut picks = 0;
     loop {
-        let slot = match pool::get(key) {
+        let slot = match pool::get(key, leg.t.max_idle_conns_per_host) {
             Some(slot) => slot,
             None => match pool::dial(key, leg.t, server.tls.as_deref()).await {
                 Ok(Dialed::H2(slot)) => slot,
