@@ -5,6 +5,7 @@
 
 mod faults;
 mod frame_server;
+mod mirror;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

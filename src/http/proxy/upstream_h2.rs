@@ -14,7 +14,8 @@
 //! HTTP/2 client as trailers.
 //!
 //! Dropping the exchange (a client that left, an error) drops the stream's
-//! handles, and the `h2` crate resets the stream with CANCEL.
+//! handles, and the `h2` crate resets the stream with CANCEL. Mirrors' copies
+//! to `h2c://` servers share the same connections (`copy`).
 
 use std::os::fd::RawFd;
 use std::time::Instant;
@@ -34,6 +35,7 @@ use crate::net::upstream::{MAX_RESPONSE_HEAD, PoolKey, UpstreamConn};
 use crate::net::upstream_tls::TlsTarget;
 use crate::runtime::io::{self as rio, IoFail};
 
+pub(super) mod copy;
 mod duplex;
 mod pool;
 mod request;

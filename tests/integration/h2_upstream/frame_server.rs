@@ -75,6 +75,8 @@ pub struct Seen {
     pub peak_open: Vec<usize>,
     /// Connections the peer closed.
     pub closed: usize,
+    /// Each ended request's body: (length, FNV hash).
+    pub bodies: Vec<(u64, u64)>,
 }
 
 pub struct FrameServer {
@@ -289,6 +291,8 @@ impl Conn {
                     s.body_fnv.update(payload);
                     if flags & END_STREAM != 0 {
                         s.ended = Some(Instant::now());
+                        let body = (s.body_len, s.body_fnv.0);
+                        self.seen.lock().unwrap().bodies.push(body);
                     }
                 }
                 if !payload.is_empty() {
@@ -340,6 +344,9 @@ impl Conn {
             let open = self.streams.len() + 1;
             let peak = &mut seen.peak_open[self.number];
             *peak = (*peak).max(open);
+            if flags & END_STREAM != 0 {
+                seen.bodies.push((0, Fnv::default().0));
+            }
         }
         let stream = Stream {
             plan,
