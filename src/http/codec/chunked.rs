@@ -179,8 +179,11 @@ impl ChunkedDecoder {
                     return Err(ChunkError("trailer section too large"));
                 }
                 // The final empty line's CR (TrailerStart) and LF are not kept.
-                let field = !matches!(self.state, State::FinalLf)
-                    && !(self.state == State::TrailerStart && b == b'\r');
+                let end = matches!(
+                    (self.state, b),
+                    (State::FinalLf, _) | (State::TrailerStart, b'\r')
+                );
+                let field = !end;
                 if let (Some(kept), true) = (&mut self.kept, field) {
                     kept.push(b);
                 }
