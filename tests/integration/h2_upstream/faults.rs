@@ -120,7 +120,12 @@ fn a_second_connection_opens_when_the_first_is_at_the_servers_stream_limit() {
     let settings = Settings {
         max_concurrent_streams: Some(2),
     };
-    let up = FrameServer::start(settings, |_, _| later(600, Action::Ok));
+    // Long enough that no stream ends before the last request went out, even
+    // on a slow machine: each request must see the others in flight.
+    let up = FrameServer::start(settings, |conn, ordinal| match (conn, ordinal) {
+        (0, 0) => now(Action::Ok),
+        _ => later(2000, Action::Ok),
+    });
     let p = proxy(&up);
     ok_from(&p, 0);
     let addr = p.addr();
@@ -205,7 +210,10 @@ fn max_idle_conns_per_host_bounds_idle_h2_connections() {
     let settings = Settings {
         max_concurrent_streams: Some(1),
     };
-    let up = FrameServer::start(settings, |_, _| later(300, Action::Ok));
+    let up = FrameServer::start(settings, |conn, ordinal| match (conn, ordinal) {
+        (0, 0) => now(Action::Ok),
+        _ => later(2000, Action::Ok),
+    });
     let p = proxy_with_max_idle(&up, 1);
     ok_from(&p, 0);
     let addr = p.addr();
