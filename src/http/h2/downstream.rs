@@ -260,11 +260,17 @@ impl Downstream for Stream {
             };
             let mut sink = H2Sink(RefCell::new(send));
             // An HTTP/1.1 upstream's chunked trailer section is kept (no
-            // allocation unless there is one).
+            // allocation unless there is one); an HTTP/2 upstream's trailers
+            // are kept as fields already.
             let mut kept = Vec::new();
-            let sent =
-                (relay.run_keeping_trailers(&mut up.stream, &mut up.buf, &mut sink, &mut kept))
-                    .await;
+            let (src, buf) = (&mut up.stream, &mut up.buf);
+            let sent = if src.h2().is_some() {
+                relay.run(src, buf, &mut sink).await
+            } else {
+                relay
+                    .run_keeping_trailers(src, buf, &mut sink, &mut kept)
+                    .await
+            };
             self.rec.resp_bytes += sent.map_err(|e| body_error(e, &mut self.rec, from))?;
             // The upstream's trailers (gRPC's status) end the stream: an
             // HTTP/2 upstream's as they came, an HTTP/1.1 one's from its
