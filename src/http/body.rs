@@ -70,6 +70,28 @@ impl Relay {
         buf: &mut Vec<u8>,
         dst: &mut W,
     ) -> Result<u64, RelayError> {
+        self.run_keeping(src, buf, dst, None).await
+    }
+
+    /// [`Relay::run`], keeping a chunked body's trailer field lines in
+    /// `trailers` (an HTTP/2 client gets them as trailers).
+    pub async fn run_keeping_trailers<R: AsyncReadRent, W: Sink>(
+        &self,
+        src: &mut R,
+        buf: &mut Vec<u8>,
+        dst: &mut W,
+        trailers: &mut Vec<u8>,
+    ) -> Result<u64, RelayError> {
+        self.run_keeping(src, buf, dst, Some(trailers)).await
+    }
+
+    async fn run_keeping<R: AsyncReadRent, W: Sink>(
+        &self,
+        src: &mut R,
+        buf: &mut Vec<u8>,
+        dst: &mut W,
+        mut trailers: Option<&mut Vec<u8>>,
+    ) -> Result<u64, RelayError> {
         let mut sent = 0u64;
         let mut remaining = match self.kind {
             BodyKind::None | BodyKind::Length(0) => return Ok(0),
@@ -77,6 +99,9 @@ impl Relay {
             BodyKind::Chunked | BodyKind::UntilClose => u64::MAX,
         };
         let mut decoder = ChunkedDecoder::new();
+        if trailers.is_some() {
+            decoder.keep_trailers();
+        }
         let mut ranges: Vec<Range<usize>> = Vec::new();
         loop {
             if !buf.is_empty() {
@@ -93,6 +118,9 @@ impl Relay {
                 sent += send as u64;
                 io::consume(buf, taken);
                 if done {
+                    if let Some(t) = trailers.as_deref_mut() {
+                        *t = decoder.take_trailers();
+                    }
                     return Ok(sent);
                 }
             }

@@ -6,6 +6,7 @@
 mod attacks;
 mod frames;
 mod middlewares;
+mod trailers;
 
 use std::process::Command;
 use std::time::Duration;
@@ -259,20 +260,11 @@ fn a_100_mb_body_each_way_streams_with_bounded_memory() {
     let seen = up.only_request();
     assert_eq!(seen.body_len, LEN);
     assert_eq!(seen.body_fnv, Pattern::fnv(LEN));
-    let peak = peak_rss_kib(&p);
+    let peak = p.peak_rss_kib();
     assert!(
         peak < before + 40 * 1024,
         "RSS grew from {before} KiB to {peak} KiB for a 100 MiB body each way"
     );
-}
-
-/// proxyd's peak resident set size so far (`VmHWM`), in KiB.
-fn peak_rss_kib(p: &Proxy) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{}/status", p.pid())).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 /// Regression: an HTTP/2 stream once went past forwardAuth unchecked (the

@@ -3,6 +3,10 @@
 //! (Traefik's option). The server is Python's HTTP/1.1 `http.server` over TLS
 //! (`grpc/h1_tls.py`), which reports the protocol its handshake agreed.
 
+mod faults;
+mod frame_server;
+mod mirror;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};

@@ -121,15 +121,6 @@ fn buffering_spills_past_mem_request_body_bytes_to_an_unlinked_file() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
 
-/// proxyd's peak resident set so far (VmHWM), in KiB.
-fn peak_rss_kib(p: &Proxy) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{}/status", p.pid())).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn buffering_a_100mb_request_keeps_memory_bounded() {
     const BIG: u64 = 100 * 1024 * 1024;
@@ -138,9 +129,9 @@ fn buffering_a_100mb_request_keeps_memory_bounded() {
     let p = start(&[up.url()], "memRequestBodyBytes = 1048576", tmp.path());
     let warm = post_pattern(p.addr(), 1000);
     assert_eq!(warm.status, 200);
-    let base = peak_rss_kib(&p);
+    let base = p.peak_rss_kib();
     let r = post_pattern(p.addr(), BIG);
-    let peak = peak_rss_kib(&p);
+    let peak = p.peak_rss_kib();
     eprintln!("buffering 100 MB: proxyd peak RSS {base} KiB before, {peak} KiB after");
     assert_eq!(r.status, 200, "{}", r.text());
     let seen = up.requests().pop().unwrap();

@@ -54,6 +54,9 @@ pub struct ChunkedDecoder {
     digits: u8,
     line_len: u32,
     trailer_len: u32,
+    /// The trailer section's bytes (each field line with its CRLF), when
+    /// asked for ([`ChunkedDecoder::keep_trailers`]); bounded by `MAX_TRAILERS`.
+    kept: Option<Vec<u8>>,
 }
 
 impl ChunkedDecoder {
@@ -65,6 +68,17 @@ impl ChunkedDecoder {
     #[inline]
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// Keeps the trailer section's field lines for [`ChunkedDecoder::take_trailers`]
+    /// (an HTTP/2 client gets them as a HEADERS frame).
+    pub fn keep_trailers(&mut self) {
+        self.kept = Some(Vec::new());
+    }
+
+    /// The trailer field lines kept (`name: value\r\n` each), empty if none.
+    pub fn take_trailers(&mut self) -> Vec<u8> {
+        self.kept.take().unwrap_or_default()
     }
 
     /// Whether the whole body (last chunk, trailers, final CRLF) has been seen.
@@ -123,7 +137,7 @@ impl ChunkedDecoder {
 
     /// Advances the framing states by one byte.
     fn step(&mut self, b: u8) -> Result<(), ChunkError> {
-        self.count()?;
+        self.count(b)?;
         self.state = match self.state {
             State::Size => self.size_digit(b)?,
             State::SizeWs => bws_byte(b)?,
@@ -144,9 +158,10 @@ impl ChunkedDecoder {
         Ok(())
     }
 
-    /// Charges `b` to the size-line or trailer budget.
+    /// Charges `b` to the size-line or trailer budget (and keeps a trailer
+    /// line's byte when asked to).
     #[inline]
-    fn count(&mut self) -> Result<(), ChunkError> {
+    fn count(&mut self, b: u8) -> Result<(), ChunkError> {
         match self.state {
             State::Size | State::SizeWs | State::Ext | State::SizeLf => {
                 self.line_len += 1;
@@ -162,6 +177,15 @@ impl ChunkedDecoder {
                 self.trailer_len += 1;
                 if self.trailer_len > MAX_TRAILERS {
                     return Err(ChunkError("trailer section too large"));
+                }
+                // The final empty line's CR (TrailerStart) and LF are not kept.
+                let end = matches!(
+                    (self.state, b),
+                    (State::FinalLf, _) | (State::TrailerStart, b'\r')
+                );
+                let field = !end;
+                if let (Some(kept), true) = (&mut self.kept, field) {
+                    kept.push(b);
                 }
             }
             _ => {}

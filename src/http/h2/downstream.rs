@@ -158,9 +158,16 @@ impl Downstream for Stream {
             sent += data.len() as u64;
         }
         if chunked {
+            // The last chunk, with the client's trailers (after the last DATA
+            // frame they are there at once) as its trailer section.
             buf.clear();
-            buf.extend_from_slice(b"0\r\n\r\n");
-            dst.write(&mut buf, 5, write_timeout.map(|d| Instant::now() + d))
+            buf.extend_from_slice(b"0\r\n");
+            if let Ok(Some(t)) = poll_fn(|cx| body.poll_trailers(cx)).await {
+                super::trailers::write_h1(&mut buf, &t);
+            }
+            buf.extend_from_slice(b"\r\n");
+            let len = buf.len();
+            dst.write(&mut buf, len, write_timeout.map(|d| Instant::now() + d))
                 .await?;
             self.rec.req_bytes += sent;
         }
@@ -252,10 +259,24 @@ impl Downstream for Stream {
                 write_timeout: Some(self.c.window_timeout()),
             };
             let mut sink = H2Sink(RefCell::new(send));
-            let sent = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
+            // An HTTP/1.1 upstream's chunked trailer section is kept (no
+            // allocation unless there is one); an HTTP/2 upstream's trailers
+            // are kept as fields already.
+            let mut kept = Vec::new();
+            let (src, buf) = (&mut up.stream, &mut up.buf);
+            let sent = if src.h2().is_some() {
+                relay.run(src, buf, &mut sink).await
+            } else {
+                relay
+                    .run_keeping_trailers(src, buf, &mut sink, &mut kept)
+                    .await
+            };
             self.rec.resp_bytes += sent.map_err(|e| body_error(e, &mut self.rec, from))?;
-            // An HTTP/2 upstream's trailers (gRPC's status) end the stream.
-            match up.stream.h2().and_then(|b| b.take_trailers()) {
+            // The upstream's trailers (gRPC's status) end the stream: an
+            // HTTP/2 upstream's as they came, an HTTP/1.1 one's from its
+            // chunked body.
+            let trailers = up.stream.h2().and_then(|b| b.take_trailers());
+            match trailers.or_else(|| super::trailers::from_h1(&kept)) {
                 Some(trailers) => send.send_trailers(trailers),
                 None => send.send_data(Bytes::new(), true),
             }

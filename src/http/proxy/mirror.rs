@@ -1,7 +1,9 @@
 //! Mirroring's copies: after the client's exchange is over, each mirror
 //! chosen for the request gets the request as it went to the main server,
-//! from a task of its own on this worker, with `Connection: close`; its answer
-//! is read and thrown away. Nothing of it reaches the client or delays it.
+//! from a task of its own on this worker, with `Connection: close` (to an
+//! `h2c://` server: as a stream on this worker's HTTP/2 connections to it,
+//! `upstream_h2::copy`); its answer is read and thrown away. Nothing of it
+//! reaches the client or delays it.
 //!
 //! The copy is taken as the request goes to the main server ([`Tee`]): the
 //! head, and the body as it is written (streamed bodies too), never delaying
@@ -15,7 +17,8 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::config::{Mirroring, ServiceKind};
+use super::upstream_h2;
+use crate::config::{Mirroring, ServersTransport, ServiceKind};
 use crate::http::codec::{BodyKind, RequestHead};
 use crate::net::upstream;
 use crate::runtime::io;
@@ -138,7 +141,8 @@ pub fn send(m: Mirrored<'_>, mut request: Vec<u8>, head: &RequestHead, client: &
             );
             continue;
         }
-        // Copies go out in plaintext HTTP/1.1, to a resolved address.
+        // Copies go out in plaintext (HTTP/1.1, or HTTP/2 to h2c://
+        // servers), to a resolved address.
         let server = &lb.servers[index];
         let (None, Some(addr)) = (&server.tls, server.addr.get()) else {
             log::debug!("not mirrored to {}: https or unresolved", server.url);
@@ -149,6 +153,7 @@ pub fn send(m: Mirrored<'_>, mut request: Vec<u8>, head: &RequestHead, client: &
             addr,
             dial: t.dial_timeout,
             read: t.read_timeout,
+            h2c: server.h2c.then(|| t.clone()),
         };
         monoio::spawn(copy.run(request.clone()));
     }
@@ -158,6 +163,8 @@ struct Copy {
     addr: SocketAddr,
     dial: Duration,
     read: Option<Duration>,
+    /// The server's transport, for an `h2c://` server.
+    h2c: Option<ServersTransport>,
 }
 
 impl Copy {
@@ -165,6 +172,13 @@ impl Copy {
         IN_FLIGHT.set(IN_FLIGHT.get() + 1);
         let _left = Left;
         let end = Instant::now() + MAX_TIME;
+        if let Some(t) = &self.h2c {
+            let sent = upstream_h2::copy::send(self.addr, t, request, end, self.read).await;
+            if let Err(e) = sent {
+                log::debug!("mirror copy to h2c://{} failed: {e}", self.addr);
+            }
+            return;
+        }
         let Ok(mut up) = upstream::dial(self.addr, self.dial).await else {
             return;
         };

@@ -14,7 +14,8 @@
 //! HTTP/2 client as trailers.
 //!
 //! Dropping the exchange (a client that left, an error) drops the stream's
-//! handles, and the `h2` crate resets the stream with CANCEL.
+//! handles, and the `h2` crate resets the stream with CANCEL. Mirrors' copies
+//! to `h2c://` servers share the same connections (`copy`).
 
 use std::os::fd::RawFd;
 use std::time::Instant;
@@ -34,6 +35,7 @@ use crate::net::upstream::{MAX_RESPONSE_HEAD, PoolKey, UpstreamConn};
 use crate::net::upstream_tls::TlsTarget;
 use crate::runtime::io::{self as rio, IoFail};
 
+pub(super) mod copy;
 mod duplex;
 mod pool;
 mod request;
@@ -81,7 +83,7 @@ pub(super) async fn exchange<D: Downstream>(
     let mut retried = false;
     let mut picks = 0;
     loop {
-        let slot = match pool::get(key) {
+        let slot = match pool::get(key, leg.t.max_idle_conns_per_host) {
             Some(slot) => slot,
             None => match pool::dial(key, leg.t, server.tls.as_deref()).await {
                 Ok(Dialed::H2(slot)) => slot,

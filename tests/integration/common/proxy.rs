@@ -302,6 +302,15 @@ impl Proxy {
     pub fn rss_kib(&self) -> Option<u64> {
         rss_kib(self.child.id())
     }
+
+    /// Peak resident set size so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        s.lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM of proxyd")
+    }
 }
 
 impl Drop for Proxy {

@@ -85,6 +85,23 @@ fn every_split_point_and_byte_by_byte() {
 }
 
 #[test]
+fn kept_trailers_are_the_field_lines_whatever_the_splits() {
+    let body = b"3\r\nabc\r\n0\r\nX-Sum: 1\r\nGrpc-Status: 0\r\n\r\n";
+    for split in 0..body.len() {
+        let mut dec = ChunkedDecoder::new();
+        dec.keep_trailers();
+        for piece in [&body[..split], &body[split..]] {
+            dec.feed(piece, &mut |_| {}).unwrap();
+        }
+        assert!(dec.is_done());
+        assert_eq!(dec.take_trailers(), b"X-Sum: 1\r\nGrpc-Status: 0\r\n");
+    }
+    let mut plain = ChunkedDecoder::new();
+    plain.feed(body, &mut |_| {}).unwrap();
+    assert!(plain.take_trailers().is_empty(), "kept only when asked");
+}
+
+#[test]
 fn incomplete_is_not_done_and_done_is_sticky() {
     assert_eq!(decode(b"5\r\nhel").unwrap(), (b"hel".to_vec(), 6, false));
     let mut dec = ChunkedDecoder::new();

@@ -8,6 +8,12 @@
 //! `idleConnTimeout` without a stream. A connection that ended (GOAWAY, an
 //! error, the idle timeout) is marked dead and left out from then on.
 //!
+//! `maxIdleConnsPerHost` bounds the connections without a stream, per server
+//! and worker, as it bounds idle HTTP/1.1 connections: when a connection's
+//! last stream ends and more than that many are idle, that connection leaves
+//! the pool and closes (its task sends GOAWAY once no handle is left); `0`
+//! keeps none, so every request dials.
+//!
 //! Worker-local (a thread-local, as the mirror's count): workers never share
 //! upstream connections, and connections outlive reloads as the HTTP/1.1
 //! pool's do.
@@ -49,6 +55,9 @@ struct ConnState {
     dead: Cell<bool>,
     idle_since: Cell<Instant>,
     fd: RawFd,
+    key: PoolKey,
+    /// The transport's `maxIdleConnsPerHost`, as the last request saw it.
+    max_idle: Cell<usize>,
 }
 
 struct Conn {
@@ -91,13 +100,42 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.state.open.set(self.state.open.get().saturating_sub(1));
+        let open = self.state.open.get().saturating_sub(1);
+        self.state.open.set(open);
         self.state.idle_since.set(Instant::now());
+        if open == 0 {
+            // Not borrowed here: the pool is only borrowed while it takes
+            // slots or adds a connection, and neither drops a slot.
+            POOL.with(|pool| {
+                if let Ok(mut pool) = pool.try_borrow_mut() {
+                    bound_idle(&mut pool, &self.state);
+                }
+            });
+        }
     }
 }
 
-/// A live connection to `key` with room for one more stream.
-pub fn get(key: PoolKey) -> Option<Slot> {
+/// `state`'s connection just went idle: it leaves the pool when that makes
+/// more idle connections to its server than `maxIdleConnsPerHost`.
+fn bound_idle(pool: &mut FxHashMap<PoolKey, Vec<Conn>>, state: &Rc<ConnState>) {
+    let Some(list) = pool.get_mut(&state.key) else {
+        return;
+    };
+    let idle = list
+        .iter()
+        .filter(|c| c.state.open.get() == 0 && !c.state.dead.get())
+        .count();
+    if idle > state.max_idle.get() {
+        // Its `SendRequest` goes with it; once the last handle is gone the
+        // `h2` connection says GOAWAY and its task ends, closing the socket.
+        state.dead.set(true);
+        list.retain(|c| !Rc::ptr_eq(&c.state, state));
+    }
+}
+
+/// A live connection to `key` with room for one more stream; `max_idle` is
+/// the transport's `maxIdleConnsPerHost`.
+pub fn get(key: PoolKey, max_idle: usize) -> Option<Slot> {
     POOL.with_borrow_mut(|pool| {
         let list = pool.get_mut(&key)?;
         list.retain(|c| !c.state.dead.get());
@@ -105,6 +143,7 @@ pub fn get(key: PoolKey) -> Option<Slot> {
         let c = list
             .iter()
             .find(|c| c.state.open.get() < c.state.max.get())?;
+        c.state.max_idle.set(max_idle);
         Some(Slot::take(c, true))
     })
 }
@@ -143,16 +182,12 @@ pub async fn dial(
                 eof: false,
                 closed: false,
             };
-            start(key, io, fd, t.idle_conn_timeout)
-                .await
-                .map(Dialed::H2)
+            start(key, io, fd, t).await.map(Dialed::H2)
         }
         UpStream::Plain(tcp) => {
             let fd = tcp.as_raw_fd();
             let io = tcp.try_into_poll_io().map_err(no_poll)?;
-            start(key, io, fd, t.idle_conn_timeout)
-                .await
-                .map(Dialed::H2)
+            start(key, io, fd, t).await.map(Dialed::H2)
         }
         UpStream::H2(_) => unreachable!("dial returns a socket"),
     }
@@ -160,7 +195,7 @@ pub async fn dial(
 
 /// Sends the connection preface and SETTINGS, spawns the connection's task
 /// and adds the connection to the pool.
-async fn start<T>(key: PoolKey, io: T, fd: RawFd, idle: Duration) -> Result<Slot, DialError>
+async fn start<T>(key: PoolKey, io: T, fd: RawFd, t: &ServersTransport) -> Result<Slot, DialError>
 where
     T: AsyncRead + AsyncWrite + Unpin + 'static,
 {
@@ -179,8 +214,10 @@ where
         dead: Cell::new(false),
         idle_since: Cell::new(Instant::now()),
         fd,
+        key,
+        max_idle: Cell::new(t.max_idle_conns_per_host),
     });
-    monoio::spawn(drive(conn, state.clone(), idle));
+    monoio::spawn(drive(conn, state.clone(), t.idle_conn_timeout));
     let c = Conn { send, state };
     let slot = Slot::take(&c, false);
     POOL.with_borrow_mut(|pool| pool.entry(key).or_default().push(c));
