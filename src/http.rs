@@ -9,6 +9,7 @@ pub mod cookie;
 pub mod downstream;
 pub mod error;
 pub mod forward;
+pub mod grpc_web;
 pub mod h2;
 pub mod proxy;
 pub mod redirect;

@@ -30,6 +30,7 @@ mod answers;
 mod downstream;
 pub mod flood;
 mod forward_auth;
+mod grpc_web;
 mod head;
 pub mod io;
 pub mod request_body;

@@ -73,6 +73,8 @@ pub struct Edits {
     compression: Option<super::compress::Chosen>,
     /// `buffering`: the body is read whole before forwarding.
     buffering: Option<std::sync::Arc<super::Buffering>>,
+    /// `grpcWeb`: the request is converted to gRPC, its response back.
+    grpc_web: Option<super::grpc_web::Mode>,
 }
 
 impl Edits {
@@ -93,6 +95,7 @@ impl Edits {
         self.breakers.clear();
         self.compression = None;
         self.buffering = None;
+        self.grpc_web = None;
     }
 
     /// Records `compress`'s choice (see `middleware::compress`).
@@ -111,6 +114,15 @@ impl Edits {
 
     pub fn buffering(&self) -> Option<&std::sync::Arc<super::Buffering>> {
         self.buffering.as_ref()
+    }
+
+    /// Marks the request as gRPC-Web (see `middleware::grpc_web`).
+    pub fn set_grpc_web(&mut self, m: super::grpc_web::Mode) {
+        self.grpc_web = Some(m);
+    }
+
+    pub fn grpc_web(&self) -> Option<super::grpc_web::Mode> {
+        self.grpc_web
     }
 
     /// Arms `retry` for this request (see `middleware::retry`).

@@ -12,6 +12,7 @@ mod errors;
 mod forwarded;
 mod framing;
 mod grpc;
+mod grpc_web;
 mod h2;
 mod h2_upstream;
 mod harness;

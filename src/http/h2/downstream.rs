@@ -213,6 +213,10 @@ impl Downstream for Stream {
         up: &mut UpstreamConn,
         from: Source,
     ) -> Result<Outcome, ProxyError> {
+        if let Some(mode) = self.edits.grpc_web() {
+            // `grpcWeb` converts the response (`grpc_web.rs`).
+            return Box::pin(self.send_grpc_web(head, resp, up, from, mode)).await;
+        }
         let framing = ResponseFraming {
             dechunk: true,
             close: false,
@@ -305,6 +309,10 @@ impl Downstream for Stream {
         })
     }
 
+    fn grpc_web(&self) -> Option<crate::middleware::grpc_web::Mode> {
+        self.edits.grpc_web()
+    }
+
     fn end_attempts(&mut self) {
         // Nothing is kept for another attempt: a stream's body comes from
         // frames, and a bodiless request is its head alone (`out`).
@@ -313,7 +321,7 @@ impl Downstream for Stream {
 
 /// A failure while the response body streams: the status is out, so the
 /// stream is reset.
-fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
+pub(super) fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
     match e {
         RelayError::Read(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
         RelayError::Read(IoFail::Timeout) => {
@@ -353,7 +361,7 @@ pub(super) async fn send_all(
 }
 
 /// The client's stream as the destination of a response body.
-struct H2Sink<'a>(RefCell<&'a mut SendStream<Bytes>>);
+pub(super) struct H2Sink<'a>(pub(super) RefCell<&'a mut SendStream<Bytes>>);
 
 impl Sink for H2Sink<'_> {
     async fn write(
