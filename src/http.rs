@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod auth_call;
 pub mod body;
+pub mod buffered;
 pub mod codec;
 pub mod cookie;
 pub mod downstream;

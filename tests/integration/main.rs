@@ -28,6 +28,7 @@ mod middlewares;
 mod middlewares_all;
 mod middlewares_auth;
 mod middlewares_buffering;
+mod middlewares_buffering_h2;
 mod middlewares_circuit_breaker;
 mod middlewares_compress;
 mod middlewares_content_type;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::downstream::{H2Sink, body_error, send_all};
 use super::stream::Stream;
 use crate::http::body::Relay;
-use crate::http::codec::{ParseError, RequestHead, ResponseHead};
+use crate::http::codec::{RequestHead, ResponseHead};
 use crate::http::downstream::Source;
 use crate::http::error::ProxyError;
 use crate::http::forward::ResponseFraming;
@@ -39,20 +39,9 @@ impl Stream {
         let to = (mode, false);
         let converted = grpc_web::head(&mut self.out, up_head, fields, &framing, &self.edits, to)?;
         rio::consume(&mut up.buf, resp.head_len);
-        let Some((h2resp, _)) = super::head::response_from_h1(&converted) else {
-            return Err(ProxyError::UpstreamInvalid(ParseError::Invalid(
-                "response head",
-            )));
-        };
-        self.response_started = true;
-        (self.rec.status, self.rec.origin_status) = (resp.status, resp.status);
-        let sent = self
-            .respond
-            .borrow_mut()
-            .as_mut()
-            .map(|r| r.send_response(h2resp, false));
-        let send = sent.and_then(Result::ok).ok_or(ProxyError::ClientClosed)?;
-        let send = self.send.insert(send);
+        let h2resp = super::downstream::h2_head(&converted)?;
+        self.start_response(h2resp, resp.status, false)?;
+        let send = self.send.as_mut().ok_or(ProxyError::ClientClosed)?;
         let relay = Relay {
             kind: resp.body,
             dechunk: true,

@@ -290,11 +290,7 @@ impl<S: ClientIo> Downstream for Conn<S> {
     fn replay(&self, attempt: u32, status: u16) -> bool {
         // A buffering request reaches forwarding only with its body spooled
         // (or without one): it is whole.
-        !self.response_started
-            && self
-                .edits
-                .buffering()
-                .is_some_and(|b| b.replay(attempt, status))
+        crate::http::buffered::replays(&self.edits, self.response_started, attempt, status)
     }
 
     fn grpc_web(&self) -> Option<crate::middleware::grpc_web::Mode> {
