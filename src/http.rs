@@ -4,11 +4,13 @@
 pub mod answer;
 pub mod auth_call;
 pub mod body;
+pub mod buffered;
 pub mod codec;
 pub mod cookie;
 pub mod downstream;
 pub mod error;
 pub mod forward;
+pub mod grpc_web;
 pub mod h2;
 pub mod proxy;
 pub mod redirect;

@@ -32,6 +32,7 @@ mod edits;
 pub mod errors;
 pub mod forward_auth;
 mod go_url;
+pub mod grpc_web;
 mod headers;
 mod htpasswd;
 mod ip_allow;
@@ -56,6 +57,7 @@ pub use edits::test_head::apply_to_head;
 pub use edits::{Answer, Edits, HeaderEdit, HeaderOp, drops, write_appended};
 pub use errors::Errors;
 pub use forward_auth::ForwardAuth;
+pub use grpc_web::GrpcWeb;
 pub use headers::{Cors, Custom, Headers, Secure};
 pub use htpasswd::Secret;
 pub use ip_allow::IpAllowList;
@@ -106,6 +108,7 @@ pub enum Middleware {
     CircuitBreaker(CircuitBreaker),
     Compress(Arc<compress::Compress>),
     Buffering(Arc<Buffering>),
+    GrpcWeb(GrpcWeb),
 }
 
 impl Middleware {
@@ -134,6 +137,7 @@ impl Middleware {
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::Compress(_) => "compress",
             Middleware::Buffering(_) => "buffering",
+            Middleware::GrpcWeb(_) => "grpcWeb",
         }
     }
 }
@@ -258,6 +262,7 @@ pub fn on_request(
             Middleware::ForwardAuth(_) => Flow::Call(At::default()),
             Middleware::Compress(m) => compress::apply(m, req, edits),
             Middleware::Buffering(m) => Buffering::apply(m, edits),
+            Middleware::GrpcWeb(m) => m.apply(req, edits),
         };
         if let Flow::Call(at) = &mut flow {
             // The chain is set by `run_from`.

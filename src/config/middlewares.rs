@@ -227,6 +227,7 @@ fn one(
         ("circuitBreaker", raw.circuit_breaker.is_some()),
         ("compress", raw.compress.is_some()),
         ("buffering", raw.buffering.is_some()),
+        ("grpcWeb", raw.grpc_web.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, p)| p.then_some(k))
@@ -353,6 +354,16 @@ fn one(
             Ok(kind) => kind,
             Err((k, reason)) => return fail(key(&format!(".buffering.{k}")), reason),
         }
+    } else if let Some(m) = &raw.grpc_web {
+        Middleware::GrpcWeb(mw::GrpcWeb {
+            origins: m
+                .allow_origins
+                .iter()
+                .filter(|o| *o != "*")
+                .cloned()
+                .collect(),
+            any_origin: m.allow_origins.iter().any(|o| o == "*"),
+        })
     } else if let Some(m) = &raw.compress {
         match compress::compile(m) {
             Ok(kind) => kind,

@@ -32,6 +32,7 @@ pub struct RawMiddleware {
     pub circuit_breaker: Option<RawCircuitBreaker>,
     pub compress: Option<RawCompress>,
     pub buffering: Option<RawBuffering>,
+    pub grpc_web: Option<RawGrpcWeb>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -419,4 +420,11 @@ pub struct RawCompress {
     pub min_response_body_bytes: Option<i64>,
     pub encodings: Option<Vec<String>>,
     pub default_encoding: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawGrpcWeb {
+    #[serde(default)]
+    pub allow_origins: Vec<String>,
 }

@@ -159,7 +159,7 @@ fn errors_from_every_file_are_collected() {
     let unknown = "[http.routers.q]\nrule = \"Path(`/`)\"\nservce = \"s\"\n";
     let dangling = "[http.routers.p]\nrule = \"Path(`/`)\"\nservice = \"s\"\n";
     let unsupported = "[udp.routers.t]\nservice = \"u\"\n";
-    let later = "[http.middlewares.m.grpcWeb]\nallowOrigins = [\"*\"]\n";
+    let later = "[http.middlewares.m.plugin]\nallowOrigins = [\"*\"]\n";
     let files = [
         ("1.toml", syntax),
         ("2.toml", unknown),
@@ -186,7 +186,7 @@ fn errors_from_every_file_are_collected() {
             (file(&s, "4.toml"), "udp (line 1 column 2)".to_string()),
             (
                 file(&s, "5.toml"),
-                "http.middlewares.m.grpcWeb (line 1 column 21)".to_string()
+                "http.middlewares.m.plugin (line 1 column 21)".to_string()
             ),
             (file(&s, "3.toml"), "http.routers.p.service".to_string()),
         ]

@@ -170,6 +170,12 @@ pub trait Downstream {
     fn take_stream_body(&mut self, _head: &RequestHead) -> Option<StreamBody> {
         None
     }
+
+    /// `grpcWeb` converts this request (`middleware::grpc_web`): its body
+    /// (text mode) and its response change form on the way.
+    fn grpc_web(&self) -> Option<crate::middleware::grpc_web::Mode> {
+        None
+    }
 }
 
 /// A client's HTTP/2 request body, with the entry point's limits on it.

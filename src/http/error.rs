@@ -75,6 +75,9 @@ pub enum ProxyError {
     ResponseTooLarge,
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// `grpcWeb` converted the request for a server that speaks HTTP/1.1.
+    #[error("grpcWeb needs an HTTP/2 server (h2c://, or https:// agreeing h2): {0} is not one")]
+    GrpcWebNeedsH2(String),
 }
 
 impl ProxyError {
@@ -83,7 +86,7 @@ impl ProxyError {
         match self {
             BadRequest(_) | HeadersTooLarge | RequestTimeout | BadBody(_) | BodyTooLarge
             | NoRoute | NotImplemented(_) | ClientClosed | ClientIo(_) => Blame::Client,
-            NoServer | Internal(_) => Blame::Internal,
+            NoServer | Internal(_) | GrpcWebNeedsH2(_) => Blame::Internal,
             Connect(_)
             | ConnectTimeout
             | Unresolved(_)
@@ -113,7 +116,9 @@ impl ProxyError {
             ClientClosed | ClientIo(_) => 499,
             NoServer => 503,
             Connect(_) | Unresolved(_) | UpstreamTls(_) | UpstreamClosed | UpstreamIo(_)
-            | UpstreamRefused(_) | UpstreamInvalid(_) | UpstreamBadBody(_) => 502,
+            | UpstreamRefused(_) | UpstreamInvalid(_) | UpstreamBadBody(_) | GrpcWebNeedsH2(_) => {
+                502
+            }
             ConnectTimeout | UpstreamTimeout | UpstreamReadTimeout(_) | UpstreamWriteTimeout(_) => {
                 504
             }

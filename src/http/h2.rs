@@ -27,9 +27,11 @@ use crate::worker::admission::{ConnGuard, OpenGuard};
 use crate::worker::{EntryCtx, Held, WorkerCtx};
 
 mod answers;
+mod buffered;
 mod downstream;
 pub mod flood;
 mod forward_auth;
+mod grpc_web;
 mod head;
 pub mod io;
 pub mod request_body;

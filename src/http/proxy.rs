@@ -222,6 +222,10 @@ async fn exchange<D: Downstream>(
             upstream_h2::Via::H1(up) => first = up,
         }
     }
+    if d.grpc_web().is_some() {
+        // gRPC-Web becomes gRPC, which HTTP/1.1 cannot carry (trailers).
+        return Err(ProxyError::GrpcWebNeedsH2(server.url.clone()));
+    }
     let (mut up, resp) = loop {
         let mut up = match first.take().or_else(|| d.pool().checkout(key)) {
             Some(up) => up,

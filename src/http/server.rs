@@ -307,6 +307,7 @@ mod compressed;
 mod downstream;
 mod errors;
 mod forward_auth;
+mod grpc_web;
 mod local;
 mod observed;
 mod read_head;

@@ -76,6 +76,8 @@ pub struct Edits {
     /// `rateLimit`: how long to hold the request before going on (its token
     /// is due within `maxDelay`); taken by the protocol layer at the call.
     delay: Option<std::time::Duration>,
+    /// `grpcWeb`: the request is converted to gRPC, its response back.
+    grpc_web: Option<super::grpc_web::Mode>,
 }
 
 impl Edits {
@@ -97,6 +99,7 @@ impl Edits {
         self.compression = None;
         self.buffering = None;
         self.delay = None;
+        self.grpc_web = None;
     }
 
     /// Records `compress`'s choice (see `middleware::compress`).
@@ -115,6 +118,15 @@ impl Edits {
 
     pub fn buffering(&self) -> Option<&std::sync::Arc<super::Buffering>> {
         self.buffering.as_ref()
+    }
+
+    /// Marks the request as gRPC-Web (see `middleware::grpc_web`).
+    pub fn set_grpc_web(&mut self, m: super::grpc_web::Mode) {
+        self.grpc_web = Some(m);
+    }
+
+    pub fn grpc_web(&self) -> Option<super::grpc_web::Mode> {
+        self.grpc_web
     }
 
     /// Arms `retry` for this request (see `middleware::retry`).

@@ -200,32 +200,6 @@ fn buffering_retry_expression_stops_at_its_attempts() {
     assert_eq!(good.heads(), 0);
 }
 
-/// An HTTP/2 stream's body is not buffered, but the middleware's limit holds
-/// for it: 413, and the service never gets the whole body.
-#[test]
-fn buffering_max_request_body_bytes_holds_for_http2_streams() {
-    let up = Upstream::echo("up");
-    let tmp = tempfile::tempdir().unwrap();
-    let p = start(&[up.url()], "maxRequestBodyBytes = 1000", tmp.path());
-    let big = tmp.path().join("big");
-    std::fs::write(&big, "x".repeat(1001)).unwrap();
-    let url = format!("http://{}/h2", p.addr());
-    let (out, err) = crate::h2::curl(&[
-        "--http2-prior-knowledge",
-        "-H",
-        "Host: app.test",
-        "--data-binary",
-        &format!("@{}", big.display()),
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_version} %{http_code}",
-        &url,
-    ]);
-    assert_eq!(out, "2 413", "{err}");
-    assert!(up.requests().iter().all(|s| s.body_len < 1001));
-}
-
 #[test]
 fn buffering_answers_500_past_max_response_body_bytes_with_nothing_of_the_upstream() {
     let tmp = tempfile::tempdir().unwrap();

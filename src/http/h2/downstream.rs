@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use h2::SendStream;
 
-use super::request_body::{chunk_size_line, drain};
 use super::stream::Stream;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
@@ -74,6 +73,20 @@ impl Downstream for Stream {
             edits: &self.edits,
         };
         self.out.clear();
+        if let Some(spool) = &self.spool {
+            // A buffered body (`buffered.rs`) goes with its length, from the
+            // spool, on every attempt.
+            let sized = RequestHead {
+                body: BodyKind::Length(spool.len()),
+                ..head.clone()
+            };
+            forward::write_request_head(&mut self.out, &self.buf, &sized, &self.headers, &fw);
+            let replayable = idempotent(head.method.get(&self.buf));
+            return Written {
+                inline: false,
+                replayable,
+            };
+        }
         forward::write_request_head(&mut self.out, &self.buf, head, &self.headers, &fw);
         // A stream without a body is whole with its head; a body comes from
         // frames, never from a buffer, so it is never inlined.
@@ -94,7 +107,10 @@ impl Downstream for Stream {
         dst: &mut W,
         write_timeout: Option<Duration>,
     ) -> Result<u64, RelayError> {
-        let Some(mut body) = self.body.take() else {
+        if self.spool.is_some() {
+            return self.send_spooled(dst, write_timeout).await;
+        }
+        let Some(body) = self.body.take() else {
             return self.send_taken(head, dst, write_timeout).await;
         };
         self.req = ReqState::Broken;
@@ -108,78 +124,12 @@ impl Downstream for Stream {
             }
         }
         let chunked = head.body == BodyKind::Chunked;
-        let read_timeout = self.c.ep.cfg.read_timeout;
-        let mut buf = std::mem::take(&mut self.scratch);
-        let mut sent = 0u64;
-        // A `buffering` middleware's limit holds too: its body is streamed,
-        // not buffered, on HTTP/2, but never past that limit.
-        let buffered = self
-            .edits
-            .buffering()
-            .and_then(|b| b.max_request_body_bytes);
-        let limit = match (self.c.ep.cfg.max_request_body_bytes, buffered) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        loop {
-            let deadline = read_timeout.map(|d| Instant::now() + d);
-            let next = rio::until(deadline, poll_fn(|cx| body.poll_data(cx)));
-            let data = match rio::watched(next, || dst.watch()).await {
-                None => return Err(RelayError::Stopped),
-                Some(Err(e)) => return Err(RelayError::Read(e)),
-                Some(Ok(None)) => break,
-                Some(Ok(Some(Ok(d)))) => d,
-                // The client reset the stream, or the connection ended.
-                Some(Ok(Some(Err(_)))) => return Err(RelayError::Eof),
-            };
-            if data.is_empty() {
-                continue;
-            }
-            // The entry point's `transport.maxRequestBodyBytes`, counted on
-            // the DATA frames' payload (a declared length over it was
-            // refused before routing).
-            if limit.is_some_and(|max| sent + data.len() as u64 > max) {
-                drain(&mut body).await;
-                return Err(RelayError::TooLarge);
-            }
-            buf.clear();
-            if chunked {
-                chunk_size_line(&mut buf, data.len());
-            }
-            buf.extend_from_slice(&data);
-            if chunked {
-                buf.extend_from_slice(b"\r\n");
-            }
-            let len = buf.len();
-            dst.write(&mut buf, len, write_timeout.map(|d| Instant::now() + d))
-                .await?;
-            // Only now may the client send more: the window bounds what waits here.
-            let _ = body.flow_control().release_capacity(data.len());
-            sent += data.len() as u64;
-        }
-        if chunked {
-            // The last chunk, with the client's trailers (after the last DATA
-            // frame they are there at once) as its trailer section.
-            buf.clear();
-            buf.extend_from_slice(b"0\r\n");
-            if let Ok(Some(t)) = poll_fn(|cx| body.poll_trailers(cx)).await {
-                super::trailers::write_h1(&mut buf, &t);
-            }
-            buf.extend_from_slice(b"\r\n");
-            let len = buf.len();
-            dst.write(&mut buf, len, write_timeout.map(|d| Instant::now() + d))
-                .await?;
-            self.rec.req_bytes += sent;
-        }
-        self.scratch = buf;
-        self.req = ReqState::Consumed;
-        Ok(sent)
+        self.read_body(body, chunked, dst, write_timeout).await
     }
 
     fn response_parser(&mut self) -> (&mut HeadParser, &mut Vec<HeaderSpan>) {
         (&mut self.parser, &mut self.resp_headers)
     }
-
     fn gone(&self) -> impl Future<Output = ()> {
         self.client_gone()
     }
@@ -220,6 +170,19 @@ impl Downstream for Stream {
         up: &mut UpstreamConn,
         from: Source,
     ) -> Result<Outcome, ProxyError> {
+        if let Some(mode) = self.edits.grpc_web() {
+            // `grpcWeb` converts the response (`grpc_web.rs`).
+            return Box::pin(self.send_grpc_web(head, resp, up, from, mode)).await;
+        }
+        if let Some(b) = self
+            .edits
+            .buffering()
+            .filter(|_| resp.body != BodyKind::None)
+        {
+            // `buffering` reads the whole response first (`buffered.rs`).
+            let b = b.clone();
+            return Box::pin(self.send_buffered(head, resp, up, from, &b)).await;
+        }
         let framing = ResponseFraming {
             dechunk: true,
             close: false,
@@ -236,21 +199,10 @@ impl Downstream for Stream {
             edits,
         );
         rio::consume(&mut up.buf, resp.head_len);
-        let Some((h2resp, _)) = super::head::response_from_h1(&self.out) else {
-            return Err(ProxyError::UpstreamInvalid(ParseError::Invalid(
-                "response head",
-            )));
-        };
+        let h2resp = h2_head(&self.out)?;
         let empty = head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0));
-        self.response_started = true;
-        (self.rec.status, self.rec.origin_status) = (resp.status, resp.status);
-        let sent = self
-            .respond
-            .borrow_mut()
-            .as_mut()
-            .map(|r| r.send_response(h2resp, empty));
-        let send = sent.and_then(Result::ok).ok_or(ProxyError::ClientClosed)?;
-        let send = self.send.insert(send);
+        self.start_response(h2resp, resp.status, empty)?;
+        let send = self.send.as_mut().ok_or(ProxyError::ClientClosed)?;
         if !empty {
             let relay = Relay {
                 kind: resp.body,
@@ -326,15 +278,58 @@ impl Downstream for Stream {
         })
     }
 
+    fn grpc_web(&self) -> Option<crate::middleware::grpc_web::Mode> {
+        self.edits.grpc_web()
+    }
+
+    fn replay(&self, attempt: u32, status: u16) -> bool {
+        // As on HTTP/1.1: a buffering request is forwarded only once its
+        // body is spooled (or it has none), so it is whole.
+        crate::http::buffered::replays(&self.edits, self.response_started, attempt, status)
+    }
+
     fn end_attempts(&mut self) {
-        // Nothing is kept for another attempt: a stream's body comes from
-        // frames, and a bodiless request is its head alone (`out`).
+        // Only a spooled body is kept for another attempt; a bodiless
+        // request is its head alone (`out`).
+        self.spool = None;
+    }
+}
+
+/// The HTTP/2 response for the HTTP/1.1 head `h1` (as forwarding wrote it).
+pub(super) fn h2_head(h1: &[u8]) -> Result<http::Response<()>, ProxyError> {
+    match super::head::response_from_h1(h1) {
+        Some((resp, _)) => Ok(resp),
+        None => Err(ProxyError::UpstreamInvalid(ParseError::Invalid(
+            "response head",
+        ))),
+    }
+}
+
+impl Stream {
+    /// Sends the response's HEADERS (ending the stream when `empty`) and
+    /// records the upstream's status; the body goes on `self.send`.
+    pub(super) fn start_response(
+        &mut self,
+        resp: http::Response<()>,
+        status: u16,
+        empty: bool,
+    ) -> Result<(), ProxyError> {
+        self.response_started = true;
+        (self.rec.status, self.rec.origin_status) = (status, status);
+        let sent = self
+            .respond
+            .borrow_mut()
+            .as_mut()
+            .map(|r| r.send_response(resp, empty));
+        let send = sent.and_then(Result::ok).ok_or(ProxyError::ClientClosed)?;
+        self.send = Some(send);
+        Ok(())
     }
 }
 
 /// A failure while the response body streams: the status is out, so the
 /// stream is reset.
-fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
+pub(super) fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
     match e {
         RelayError::Read(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
         RelayError::Read(IoFail::Timeout) => {
@@ -374,7 +369,7 @@ pub(super) async fn send_all(
 }
 
 /// The client's stream as the destination of a response body.
-struct H2Sink<'a>(RefCell<&'a mut SendStream<Bytes>>);
+pub(super) struct H2Sink<'a>(pub(super) RefCell<&'a mut SendStream<Bytes>>);
 
 impl Sink for H2Sink<'_> {
     async fn write(

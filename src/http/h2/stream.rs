@@ -55,6 +55,8 @@ pub(super) struct Stream {
     pub routed: Option<Rc<View>>,
     pub edits: Edits,
     pub scratch: Vec<u8>,
+    /// The whole request body, when `buffering` read it (`buffered.rs`).
+    pub spool: Option<crate::http::spool::Spool>,
 }
 
 /// Serves one stream (a task of its own on the worker).
@@ -87,6 +89,7 @@ pub(super) async fn serve(
         routed: None,
         edits: Edits::default(),
         scratch: Vec::new(),
+        spool: None,
     };
     let parsed = head::write_request(&parts, end_stream, &mut s.buf).and_then(|()| {
         // The field list was bounded by the decoder (maxHeaderBytes); the
@@ -176,6 +179,12 @@ impl Stream {
         let service = view.services[leaf].clone();
         match (&service.runtime, &service.def.kind) {
             (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
+                // Boxed: only requests with `buffering` pay for its future.
+                if self.edits.buffering().is_some()
+                    && Box::pin(self.buffer_request(head)).await.is_some()
+                {
+                    return;
+                }
                 let _ = proxy::forward(self, head, lb, balancer, mirrored).await;
             }
             _ => self.answer_locally(head, &view, &service).await,

@@ -26,10 +26,11 @@ use http::response::Parts;
 
 use super::Leg;
 use crate::config::Server;
-use crate::http::codec::{BodyKind, RequestHead};
+use crate::http::codec::{BodyKind, ChunkError, RequestHead};
 use crate::http::downstream::{Downstream, Source, Written};
 use crate::http::error::{self, Attempt, ProxyError, Retry};
 use crate::http::server::{Outcome, ReqState};
+use crate::middleware::grpc_web::Mode;
 use crate::net::h2_body::{H2Body, h2_io_error};
 use crate::net::upstream::{MAX_RESPONSE_HEAD, PoolKey, UpstreamConn};
 use crate::net::upstream_tls::TlsTarget;
@@ -143,7 +144,14 @@ async fn attempt<D: Downstream>(
     } else {
         "http"
     };
-    let (req, body_at, chunked) = request::build(d.out(), scheme).map_err(Failed::Stream)?;
+    let (mut req, body_at, chunked) = request::build(d.out(), scheme).map_err(Failed::Stream)?;
+    let web = d.grpc_web();
+    if web.is_some() {
+        // As the gRPC-Web wrapper: the client's length is of what it sent
+        // (base64 in text mode), not of the DATA frames.
+        req.headers_mut().remove(http::header::CONTENT_LENGTH);
+    }
+    let text = web == Some(Mode::Text);
     let inline = d.out().len() > body_at;
     let end = head.body == BodyKind::None && !inline;
     let mut sender = slot.send.clone();
@@ -152,7 +160,10 @@ async fn attempt<D: Downstream>(
     let (response, mut send) = sender
         .send_request(req, end)
         .map_err(|e| Failed::NoStream(stream_error(e)))?;
+    // A text-mode body is decoded on its way (`send_body`): it takes the
+    // usual path, since gRPC-Web has no client streaming to keep duplex.
     if !end
+        && !text
         && body_at == d.out().len()
         && let Some(body) = d.take_stream_body(head)
     {
@@ -160,7 +171,7 @@ async fn attempt<D: Downstream>(
         return duplex::run(d, head, leg, slot.fd(), response, send, body, answered).await;
     }
     if !end {
-        send_body(d, head, &mut send, body_at, chunked, leg)
+        send_body(d, head, &mut send, (body_at, chunked, text), leg)
             .await
             .map_err(Failed::Stream)?;
     }
@@ -211,11 +222,10 @@ async fn send_body<D: Downstream>(
     d: &mut D,
     head: &RequestHead,
     send: &mut h2::SendStream<Bytes>,
-    body_at: usize,
-    chunked: bool,
+    (body_at, chunked, text): (usize, bool, bool),
     leg: Leg<'_>,
 ) -> Result<(), ProxyError> {
-    let mut sink = request::StreamSink::new(send, chunked);
+    let mut sink = request::StreamSink::new(send, chunked, text);
     let mut inline = d.out().split_off(body_at);
     if !inline.is_empty() {
         use crate::http::body::Sink;
@@ -228,6 +238,8 @@ async fn send_body<D: Downstream>(
             .await
             .map_err(|e| body_error(e, leg))?;
     }
+    sink.finish()
+        .map_err(|_| ProxyError::BadBody(ChunkError(request::BASE64)))?;
     drop(sink);
     send.send_data(Bytes::new(), true)
         .map_err(|e| ProxyError::UpstreamIo(h2_io_error(e)))

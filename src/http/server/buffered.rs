@@ -12,15 +12,16 @@
 
 use super::downstream::{CONTINUE_100, ClientSink, body_error};
 use super::{ClientIo, Conn, Outcome, ReqState};
-use crate::http::body::{Relay, RelayError};
+use crate::http::body::Relay;
+use crate::http::buffered;
 use crate::http::codec::{BodyKind, RequestHead, ResponseHead};
 use crate::http::downstream::Source;
 use crate::http::error::ProxyError;
 use crate::http::forward::{ResponseFraming, write_response_head};
 use crate::http::spool::{Spool, SpoolSink};
-use crate::middleware::{Buffering, HeaderOp};
+use crate::middleware::Buffering;
 use crate::net::upstream::UpstreamConn;
-use crate::runtime::io::{self, IoFail};
+use crate::runtime::io;
 
 impl<S: ClientIo> Conn<S> {
     /// Reads the body into the spool when a `buffering` middleware asks for
@@ -30,10 +31,7 @@ impl<S: ClientIo> Conn<S> {
         if head.body == BodyKind::None {
             return None;
         }
-        let max = match (b.max_request_body_bytes, self.ep.cfg.max_request_body_bytes) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let max = buffered::request_limit(b, self.ep.cfg.max_request_body_bytes);
         if let (BodyKind::Length(n), Some(max)) = (head.body, max)
             && n > max
         {
@@ -83,16 +81,7 @@ impl<S: ClientIo> Conn<S> {
             }
             Err(e) => e,
         };
-        let err = match e {
-            RelayError::TooLarge => ProxyError::BodyTooLarge,
-            RelayError::Read(IoFail::Timeout) => ProxyError::RequestTimeout,
-            RelayError::Invalid(e) => ProxyError::BadBody(e),
-            RelayError::Write(IoFail::Io(e)) => {
-                log::error!("buffering: cannot write the request body to a temporary file: {e}");
-                ProxyError::Internal("temporary file")
-            }
-            _ => ProxyError::ClientClosed,
-        };
+        let err = buffered::request_error(e);
         let linger = matches!(err, ProxyError::BodyTooLarge);
         let outcome = self.fail(Some(head), err).await;
         if linger {
@@ -111,39 +100,12 @@ impl<S: ClientIo> Conn<S> {
         from: Source,
         b: &Buffering,
     ) -> Result<Outcome, ProxyError> {
-        let max = b.max_response_body_bytes;
-        if let (BodyKind::Length(n), Some(max)) = (resp.body, max)
-            && n > max
-        {
-            return Err(ProxyError::ResponseTooLarge);
-        }
-        let mut spool = Spool::new(b.mem_response_body_bytes, max);
-        let mut rest = up.buf.split_off(resp.head_len);
-        let relay = Relay {
-            kind: resp.body,
-            dechunk: true,
-            read_timeout: from.read_timeout,
-            write_timeout: None,
-        };
-        let read = relay
-            .run(&mut up.stream, &mut rest, &mut SpoolSink(&mut spool))
-            .await;
-        match read {
-            Ok(_) => {}
-            Err(RelayError::TooLarge) => return Err(ProxyError::ResponseTooLarge),
-            Err(RelayError::Write(IoFail::Io(e))) => {
-                log::error!("buffering: cannot write a response body to a temporary file: {e}");
-                return Err(ProxyError::Internal("temporary file"));
-            }
-            Err(e) => return Err(body_error(e, &mut self.rec, from)),
-        }
+        let rec = &mut self.rec;
+        let (mut spool, rest) =
+            buffered::read_response(resp, up, from, b, |e| body_error(e, rec, from)).await?;
         // The whole response is here: its length replaces the upstream's framing.
         let close = head.close || self.w.shutdown.is_fired() || self.req != ReqState::Consumed;
-        let mut framed = resp.clone();
-        framed.drop_content_length = true;
-        let length = spool.len().to_string();
-        self.edits
-            .response_header(HeaderOp::Set, b"Content-Length", length.as_bytes());
+        let framed = buffered::sized_head(resp, &spool, &mut self.edits);
         let framing = ResponseFraming {
             dechunk: true,
             close,

@@ -185,6 +185,10 @@ impl<S: ClientIo> Downstream for Conn<S> {
             // An `errors` middleware sends its page instead (`errors.rs`).
             return self.replace_response(head, resp, up, from, caught).await;
         }
+        if let Some(mode) = self.edits.grpc_web() {
+            // `grpcWeb` converts the response (`grpc_web.rs`).
+            return Box::pin(self.send_grpc_web(head, resp, up, from, mode)).await;
+        }
         if let Some(b) = self
             .edits
             .buffering()
@@ -286,11 +290,11 @@ impl<S: ClientIo> Downstream for Conn<S> {
     fn replay(&self, attempt: u32, status: u16) -> bool {
         // A buffering request reaches forwarding only with its body spooled
         // (or without one): it is whole.
-        !self.response_started
-            && self
-                .edits
-                .buffering()
-                .is_some_and(|b| b.replay(attempt, status))
+        crate::http::buffered::replays(&self.edits, self.response_started, attempt, status)
+    }
+
+    fn grpc_web(&self) -> Option<crate::middleware::grpc_web::Mode> {
+        self.edits.grpc_web()
     }
 
     fn end_attempts(&mut self) {

@@ -50,7 +50,7 @@ pub async fn send(
     ready.map_err(timeout)?.map_err(fail)?;
     let (response, mut send) = sender.send_request(req, body.is_empty()).map_err(fail)?;
     if !body.is_empty() {
-        let mut sink = StreamSink::new(&mut send, chunked);
+        let mut sink = StreamSink::new(&mut send, chunked, false);
         let len = body.len();
         sink.write(&mut body, len, Some(end))
             .await

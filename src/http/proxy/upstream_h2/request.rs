@@ -15,8 +15,9 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Uri};
 
 use crate::http::body::{RelayError, Sink};
-use crate::http::codec::{ChunkedDecoder, MAX_HEADERS};
+use crate::http::codec::{ChunkError, ChunkedDecoder, MAX_HEADERS};
 use crate::http::error::ProxyError;
+use crate::middleware::grpc_web::codec::{BadBase64, Base64Decoder};
 use crate::net::h2_body::h2_io_error;
 use crate::runtime::io::{self as rio, IoFail};
 
@@ -81,20 +82,43 @@ pub(super) fn build(h1: &[u8], scheme: &str) -> Result<(Request<()>, usize, bool
     Ok((req, at, chunked))
 }
 
+/// Why a `grpcWeb` text-mode body was refused (400).
+pub(super) const BASE64: &str = "grpc-web-text body is not valid base64";
+
 /// The upstream stream as the destination of a request body.
 pub(super) struct StreamSink<'a> {
     send: RefCell<&'a mut SendStream<Bytes>>,
     chunked: Option<ChunkedDecoder>,
     ranges: Vec<Range<usize>>,
+    /// `grpcWeb`'s text mode: the body is base64, the upstream gets bytes.
+    base64: Option<Base64Decoder>,
 }
 
 impl<'a> StreamSink<'a> {
-    pub(super) fn new(send: &'a mut SendStream<Bytes>, chunked: bool) -> Self {
+    pub(super) fn new(send: &'a mut SendStream<Bytes>, chunked: bool, base64: bool) -> Self {
         Self {
             send: RefCell::new(send),
             chunked: chunked.then(ChunkedDecoder::new),
             ranges: Vec::new(),
+            base64: base64.then(Base64Decoder::default),
         }
+    }
+
+    /// The body ended: whether it ended whole (a base64 body on a quantum).
+    pub(super) fn finish(&self) -> Result<(), BadBase64> {
+        self.base64.as_ref().map_or(Ok(()), Base64Decoder::finish)
+    }
+
+    /// One piece of the body as the upstream gets it.
+    fn data(&mut self, piece: &[u8]) -> Result<Bytes, RelayError> {
+        let Some(decoder) = &mut self.base64 else {
+            return Ok(Bytes::copy_from_slice(piece));
+        };
+        let mut out = Vec::with_capacity(piece.len() / 4 * 3 + 3);
+        decoder
+            .feed(piece, &mut out)
+            .map_err(|_| RelayError::Invalid(ChunkError(BASE64)))?;
+        Ok(Bytes::from(out))
     }
 }
 
@@ -105,9 +129,9 @@ impl Sink for StreamSink<'_> {
         len: usize,
         deadline: Option<Instant>,
     ) -> Result<(), RelayError> {
-        let send = self.send.get_mut();
         let Some(decoder) = &mut self.chunked else {
-            let data = Bytes::copy_from_slice(&buf[..len]);
+            let data = self.data(&buf[..len])?;
+            let send = self.send.get_mut();
             return sent(rio::until(deadline, send_data(send, data)).await);
         };
         self.ranges.clear();
@@ -115,8 +139,9 @@ impl Sink for StreamSink<'_> {
         decoder
             .feed(&buf[..len], &mut |r| ranges.push(r))
             .map_err(RelayError::Invalid)?;
-        for r in self.ranges.iter() {
-            let data = Bytes::copy_from_slice(&buf[r.clone()]);
+        for i in 0..self.ranges.len() {
+            let data = self.data(&buf[self.ranges[i].clone()])?;
+            let send = self.send.get_mut();
             sent(rio::until(deadline, send_data(send, data)).await)?;
         }
         Ok(())

@@ -1,0 +1,151 @@
+//! `buffering` on an HTTP/2 stream, as on an HTTP/1.1 connection and with
+//! the same pieces (`http::buffered`): before forwarding, the DATA frames
+//! are read whole into a [`Spool`] (memory, then a temporary file), within
+//! the middleware's and the entry point's `maxRequestBodyBytes` (413 past
+//! it, the request never reaching a server); every attempt then sends the
+//! spool with a Content-Length, so `retryExpression` can replay it. The
+//! response is read whole before its HEADERS go out: past
+//! `maxResponseBodyBytes` the client gets a 500 and nothing of the
+//! upstream's answer; otherwise the body follows with its length (and an
+//! HTTP/2 upstream's trailers after it).
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::downstream::{H2Sink, body_error};
+use super::stream::Stream;
+use crate::http::body::{RelayError, Sink};
+use crate::http::buffered;
+use crate::http::codec::{BodyKind, RequestHead, ResponseHead};
+use crate::http::downstream::Source;
+use crate::http::error::ProxyError;
+use crate::http::forward::{ResponseFraming, write_response_head};
+use crate::http::server::{Outcome, ReqState};
+use crate::http::spool::{Spool, SpoolSink};
+use crate::middleware::Buffering;
+use crate::net::upstream::UpstreamConn;
+
+impl Stream {
+    /// Reads the body into the spool when a `buffering` middleware asks for
+    /// it; `Some` when the client was answered instead (413, 408, 499).
+    pub(super) async fn buffer_request(&mut self, head: &RequestHead) -> Option<()> {
+        let b = self.edits.buffering()?.clone();
+        if head.body == BodyKind::None {
+            return None;
+        }
+        let max = buffered::request_limit(&b, self.c.ep.cfg.max_request_body_bytes);
+        if let (BodyKind::Length(n), Some(max)) = (head.body, max)
+            && n > max
+        {
+            // oxy refuses a declared length before reading anything.
+            self.fail(Some(head), ProxyError::BodyTooLarge).await;
+            return Some(());
+        }
+        let mut spool = Spool::new(b.mem_request_body_bytes, max);
+        let read = match (self.body.take(), self.taken.take()) {
+            (Some(body), _) => {
+                self.req = ReqState::Broken;
+                let sink = &mut SpoolSink(&mut spool);
+                self.read_body(body, false, sink, None).await
+            }
+            // forwardAuth's `forwardBody` read it whole already.
+            (None, Some(mut data)) => {
+                let n = data.len();
+                let sink = &mut SpoolSink(&mut spool);
+                sink.write(&mut data, n, None).await.map(|()| n as u64)
+            }
+            (None, None) => Ok(0),
+        };
+        match read {
+            Ok(n) => {
+                log::debug!(
+                    "buffered an HTTP/2 request body of {n} bytes{}",
+                    if spool.spilled() {
+                        " (spilled to disk)"
+                    } else {
+                        ""
+                    }
+                );
+                if head.body == BodyKind::Chunked {
+                    self.rec.req_bytes += n;
+                }
+                self.req = ReqState::Consumed;
+                self.spool = Some(spool);
+                None
+            }
+            Err(e) => {
+                self.fail(Some(head), buffered::request_error(e)).await;
+                Some(())
+            }
+        }
+    }
+
+    /// The spooled body, sent whole on each attempt.
+    pub(super) async fn send_spooled<W: Sink>(
+        &mut self,
+        dst: &mut W,
+        write_timeout: Option<Duration>,
+    ) -> Result<u64, RelayError> {
+        let Some(spool) = self.spool.as_mut() else {
+            return Ok(0);
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let sent = spool.replay(dst, &mut scratch, write_timeout).await;
+        self.scratch = scratch;
+        sent
+    }
+
+    /// Reads the response body whole into a spool, then sends the response
+    /// with its length. Nothing goes to the client before the body is read.
+    pub(super) async fn send_buffered(
+        &mut self,
+        head: &RequestHead,
+        resp: &ResponseHead,
+        up: &mut UpstreamConn,
+        from: Source,
+        b: &Buffering,
+    ) -> Result<Outcome, ProxyError> {
+        let rec = &mut self.rec;
+        let (mut spool, _) =
+            buffered::read_response(resp, up, from, b, |e| body_error(e, rec, from)).await?;
+        // The whole response is here: its length replaces the upstream's framing.
+        let framed = buffered::sized_head(resp, &spool, &mut self.edits);
+        let framing = ResponseFraming {
+            dechunk: true,
+            close: false,
+            keep_alive_10: false,
+        };
+        self.out.clear();
+        let fields = &self.resp_headers;
+        write_response_head(
+            &mut self.out,
+            &up.buf,
+            &framed,
+            fields,
+            &framing,
+            Some(&self.edits),
+        );
+        let h2resp = super::downstream::h2_head(&self.out)?;
+        let trailers = up.stream.h2().and_then(|b| b.take_trailers());
+        let empty = head.is_head || (spool.is_empty() && trailers.is_none());
+        self.start_response(h2resp, resp.status, empty)?;
+        let send = self.send.as_mut().ok_or(ProxyError::ClientClosed)?;
+        if empty {
+            return Ok(Outcome::KeepAlive);
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let window = Some(self.c.window_timeout());
+        let mut sink = H2Sink(RefCell::new(send));
+        let sent = spool.replay(&mut sink, &mut scratch, window).await;
+        let ended = match trailers {
+            Some(t) => sink.0.into_inner().send_trailers(t),
+            None => sink.0.into_inner().send_data(Bytes::new(), true),
+        };
+        self.scratch = scratch;
+        self.rec.resp_bytes = sent.map_err(|_| ProxyError::ClientClosed)?;
+        ended.map_err(|_| ProxyError::ClientClosed)?;
+        Ok(Outcome::KeepAlive)
+    }
+}
