@@ -10,6 +10,7 @@ pub mod downstream;
 pub mod error;
 pub mod forward;
 pub mod h2;
+pub mod keep;
 pub mod proxy;
 pub mod redirect;
 pub mod server;

@@ -75,6 +75,10 @@ pub enum ProxyError {
     ResponseTooLarge,
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// The upstream answered with this status, and a `retry`, `buffering` or
+    /// failover policy discarded the answer to send the request again.
+    #[error("upstream answered {0}: discarded for another attempt")]
+    Discarded(u16),
 }
 
 impl ProxyError {
@@ -96,7 +100,8 @@ impl ProxyError {
             | ResponseTooLarge
             | UpstreamTimeout
             | UpstreamReadTimeout(_)
-            | UpstreamWriteTimeout(_) => Blame::Upstream,
+            | UpstreamWriteTimeout(_)
+            | Discarded(_) => Blame::Upstream,
         }
     }
 
@@ -118,6 +123,7 @@ impl ProxyError {
                 504
             }
             Internal(_) | ResponseTooLarge => 500,
+            Discarded(status) => *status,
         }
     }
 }
@@ -172,6 +178,11 @@ pub enum Retry {
 /// whole may have been processed). A timeout, an invalid answer, or anything
 /// after the upstream said something goes to the client as its status.
 pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
+    // An answer discarded on its status: the judge (`http::proxy::judge`)
+    // already checked that the request is whole and may go again.
+    if matches!(err, ProxyError::Discarded(_)) {
+        return Retry::NextAttempt;
+    }
     let unanswered_end = matches!(err, ProxyError::UpstreamClosed | ProxyError::UpstreamIo(_));
     // An HTTP/2 stream the upstream refused was never processed (RFC 9113
     // §8.7), whatever connection it went on: as safe as a stale one.

@@ -32,6 +32,7 @@ pub mod flood;
 mod forward_auth;
 mod head;
 pub mod io;
+mod keep;
 pub mod request_body;
 mod stream;
 

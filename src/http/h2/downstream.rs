@@ -17,13 +17,15 @@ use h2::SendStream;
 
 use super::request_body::{chunk_size_line, drain};
 use super::stream::Stream;
+use crate::config::FailoverErrors;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
 use crate::http::downstream::{
-    Answered, Downstream, ServerSide, Source, StreamBody, Written, idempotent,
+    Answered, Downstream, Kept, ServerSide, Source, StreamBody, Written, idempotent,
 };
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
+use crate::http::keep::Policies;
 use crate::http::server::{Outcome, ReqState};
 use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
@@ -76,11 +78,13 @@ impl Downstream for Stream {
         self.out.clear();
         forward::write_request_head(&mut self.out, &self.buf, head, &self.headers, &fw);
         // A stream without a body is whole with its head; a body comes from
-        // frames, never from a buffer, so it is never inlined.
+        // frames, never from a buffer, so it is never inlined. One kept in a
+        // spool (`keep.rs`) can be sent again.
         let inline = head.body == BodyKind::None;
+        let whole = inline || self.spool.is_some();
         Written {
             inline,
-            replayable: inline && idempotent(head.method.get(&self.buf)),
+            replayable: whole && idempotent(head.method.get(&self.buf)),
         }
     }
 
@@ -94,6 +98,10 @@ impl Downstream for Stream {
         dst: &mut W,
         write_timeout: Option<Duration>,
     ) -> Result<u64, RelayError> {
+        if let Some(spool) = self.spool.as_mut() {
+            // Sent again whole on each attempt (`keep.rs`).
+            return spool.resend(dst, write_timeout, &mut self.req).await;
+        }
         let Some(mut body) = self.body.take() else {
             return self.send_taken(head, dst, write_timeout).await;
         };
@@ -305,9 +313,35 @@ impl Downstream for Stream {
         })
     }
 
+    async fn keep(
+        &mut self,
+        head: &RequestHead,
+        fallback: Option<FailoverErrors>,
+    ) -> Option<Outcome> {
+        self.kept = Kept::default();
+        let method = head.method.get(&self.buf);
+        let entry_max = self.c.ep.cfg.max_request_body_bytes;
+        let plan = Policies::of(&self.edits, method, fallback, entry_max)?.plan(head.body);
+        // Boxed: only requests that may be sent again pay for its future.
+        let kept = Box::pin(self.keep_request(head, plan)).await;
+        (!kept).then_some(Outcome::Close)
+    }
+
+    fn kept(&self) -> Kept {
+        match self.response_started {
+            true => Kept::default(),
+            false => self.kept,
+        }
+    }
+
+    fn replay(&self, attempt: u32, status: u16) -> bool {
+        (self.edits.buffering()).is_some_and(|b| b.replay(attempt, status))
+    }
+
     fn end_attempts(&mut self) {
-        // Nothing is kept for another attempt: a stream's body comes from
-        // frames, and a bodiless request is its head alone (`out`).
+        // The head stays in `buf` for the stream's life; a kept body goes.
+        self.spool = None;
+        self.kept = Kept::default();
     }
 }
 

@@ -15,7 +15,6 @@ use h2::{RecvStream, SendStream};
 
 use super::Shared;
 use super::head;
-use crate::config::ServiceKind;
 use crate::http::answer::{self, Answer};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, RequestHead};
 use crate::http::error::{ProxyError, error_body, error_response};
@@ -26,7 +25,7 @@ use crate::middleware::{At, Edits, Flow, Middleware};
 use crate::observe::{Record, Served};
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::runtime::panic::CatchUnwind;
-use crate::worker::view::{Runtime, View};
+use crate::worker::view::View;
 
 /// The protocol the access log names.
 pub(super) const PROTOCOL: &str = "HTTP/2.0";
@@ -45,6 +44,11 @@ pub(super) struct Stream {
     /// The whole body, when forwardAuth's `forwardBody` read it first: the
     /// upstream request then takes it from here (`send_body`).
     pub taken: Option<Vec<u8>>,
+    /// The body read whole before forwarding (`keep.rs`), sent again on
+    /// each attempt; dropped, with its temporary file, when forwarding ends.
+    pub spool: Option<crate::http::spool::Spool>,
+    /// Whether the request is kept whole for another attempt.
+    pub kept: crate::http::downstream::Kept,
     /// The stream's response side; `None` once the response is all queued
     /// and the stream released ([`Stream::release`]).
     pub respond: RefCell<Option<SendResponse<Bytes>>>,
@@ -75,6 +79,8 @@ pub(super) async fn serve(
         out: Vec::new(),
         body: Some(body),
         taken: None,
+        spool: None,
+        kept: Default::default(),
         respond: RefCell::new(Some(respond)),
         send: None,
         req: if end_stream {
@@ -168,17 +174,9 @@ impl Stream {
             return;
         }
         // Weighted and failover services name the one that answers.
-        let Some((leaf, mirrored)) = proxy::resolve(self, &view, router.service) else {
-            self.fail(Some(head), ProxyError::NoServer).await;
-            return;
-        };
-        self.rec.service = Some(leaf);
-        let service = view.services[leaf].clone();
-        match (&service.runtime, &service.def.kind) {
-            (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
-                let _ = proxy::forward(self, head, lb, balancer, mirrored).await;
-            }
-            _ => self.answer_locally(head, &view, &service).await,
+        if let proxy::Served::Local(service) = proxy::serve(self, head, &view, router.service).await
+        {
+            self.answer_locally(head, &view, &service).await;
         }
     }
 

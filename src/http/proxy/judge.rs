@@ -1,0 +1,89 @@
+//! Judging the upstream's answer before anything of it reaches the client:
+//! a `retry` middleware's `status`, a `buffering` middleware's
+//! `retryExpression` (`ResponseCode()` is the status the upstream sent) and
+//! a failover's `errors` may each discard it and send the request again,
+//! which they can only do while the request is kept whole
+//! (`Downstream::kept`). A discarded answer's connection is reused only when
+//! its whole body already came with its head (a short error page); otherwise
+//! it is dropped, so no unread body is left on a pooled connection.
+
+use crate::config::{FailoverErrors, ServersTransport};
+use crate::http::codec::{BodyKind, ResponseHead};
+use crate::http::downstream::Downstream;
+use crate::http::server::ReqState;
+use crate::net::upstream::{PoolKey, UpstreamConn};
+
+/// What an attempt's answer is judged against.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Judge {
+    /// A `retry` middleware allows another attempt.
+    pub more: bool,
+    /// Attempts made so far, this one included (`Attempts()`); 0 for
+    /// [`Judge::NEVER`].
+    pub made: u32,
+    /// The failover's `errors`, when a failover with them chose this service.
+    pub errors: Option<FailoverErrors>,
+}
+
+/// Why an answer is discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Another attempt, after the retry's backoff, to the balancer's next pick.
+    Retry,
+    /// The failover's fallback gets the request.
+    Fallback,
+}
+
+impl Judge {
+    /// For an answer that cannot be discarded: the request body streamed
+    /// beside it (an HTTP/2 client's to an HTTP/2 upstream) is not kept.
+    pub(super) const NEVER: Judge = Judge {
+        more: false,
+        made: 0,
+        errors: None,
+    };
+
+    /// The verdict on an answer with `status`; `None`: it goes to the client.
+    /// The failover comes first: in Traefik it is the service, inside any
+    /// retry middleware of the router.
+    pub(super) fn verdict<D: Downstream>(&self, d: &D, status: u16) -> Option<Verdict> {
+        let kept = d.kept();
+        if !kept.whole || self.made == 0 {
+            return None;
+        }
+        if falls_back(self.errors, status) {
+            return Some(Verdict::Fallback);
+        }
+        let on_status = self.more
+            && kept.status_retry
+            && d.retry_policy().is_some_and(|p| p.status.contains(status));
+        (on_status || d.replay(self.made, status)).then_some(Verdict::Retry)
+    }
+}
+
+/// Whether a failover's `errors` send an answer with `status` to its fallback.
+pub(super) fn falls_back(errors: Option<FailoverErrors>, status: u16) -> bool {
+    errors.is_some_and(|e| e.status.contains(status))
+}
+
+/// Lets a discarded HTTP/1.1 answer go: its connection back to the pool when
+/// the body is all in the buffer and nothing else is, else closed (dropped).
+pub(super) fn discard<D: Downstream>(
+    d: &D,
+    mut up: UpstreamConn,
+    resp: &ResponseHead,
+    key: PoolKey,
+    t: &ServersTransport,
+) {
+    let body = match resp.body {
+        BodyKind::None => 0,
+        BodyKind::Length(n) => n,
+        BodyKind::Chunked | BodyKind::UntilClose => return,
+    };
+    let drained = up.buf.len() as u64 == resp.head_len as u64 + body;
+    if drained && !resp.close && d.body_state() == ReqState::Consumed {
+        up.buf.clear();
+        d.pool()
+            .checkin(key, up, t.max_idle_conns_per_host, t.idle_conn_timeout);
+    }
+}
