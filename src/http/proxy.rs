@@ -307,7 +307,7 @@ async fn exchange<D: Downstream>(
         return d.switch_protocols(head, &resp, up).await;
     }
     if judge.verdict(d, resp.status).is_some() {
-        judge::discard(d, up, &resp, key, t);
+        judge::discard(d, up, &resp, key, t).await;
         return Err(ProxyError::Discarded(resp.status));
     }
     let from = Source {

@@ -171,3 +171,25 @@ fn buffering_retry_expression_judges_the_upstreams_own_status() {
     assert!(!bad.requests().is_empty());
     assert!(good.requests().iter().all(|s| s.body == b"payload"));
 }
+
+#[test]
+fn retry_status_drains_a_short_discarded_answer_and_drops_a_long_one() {
+    // A short 503 is read to its end: its connection serves the next attempt.
+    let short = Upstream::start("short", Behavior::fixed(503, b"busy").chunked());
+    let (p, _dir, _) = start(&[short.url()], "attempts = 3\nstatus = [\"503\"]");
+    assert_eq!(get(p.addr(), "app.test", "/").status, 503);
+    assert_eq!((short.requests().len(), short.connections()), (3, 1));
+    // A long one is not read: each discarded answer's connection is closed,
+    // never pooled with its body unread.
+    let long = Upstream::start(
+        "long",
+        Behavior {
+            status: 503,
+            ..Behavior::pattern(200_000)
+        },
+    );
+    let (p, _dir, _) = start(&[long.url()], "attempts = 3\nstatus = [\"503\"]");
+    let r = get(p.addr(), "app.test", "/");
+    assert_eq!((r.status, r.body.len()), (503, 200_000));
+    assert_eq!((long.requests().len(), long.connections()), (3, 3));
+}

@@ -3,15 +3,19 @@
 //! `retryExpression` (`ResponseCode()` is the status the upstream sent) and
 //! a failover's `errors` may each discard it and send the request again,
 //! which they can only do while the request is kept whole
-//! (`Downstream::kept`). A discarded answer's connection is reused only when
-//! its whole body already came with its head (a short error page); otherwise
-//! it is dropped, so no unread body is left on a pooled connection.
+//! (`Downstream::kept`). A discarded answer's body is drained when it is
+//! short (an error page) and its connection pooled again; otherwise the
+//! connection is dropped, so no unread body is left on a pooled connection.
+
+use std::time::{Duration, Instant};
 
 use crate::config::{FailoverErrors, ServersTransport};
+use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, ResponseHead};
 use crate::http::downstream::Downstream;
 use crate::http::server::ReqState;
 use crate::net::upstream::{PoolKey, UpstreamConn};
+use crate::runtime::io;
 
 /// What an attempt's answer is judged against.
 #[derive(Debug, Clone, Copy)]
@@ -66,24 +70,59 @@ pub(super) fn falls_back(errors: Option<FailoverErrors>, status: u16) -> bool {
     errors.is_some_and(|e| e.status.contains(status))
 }
 
-/// Lets a discarded HTTP/1.1 answer go: its connection back to the pool when
-/// the body is all in the buffer and nothing else is, else closed (dropped).
-pub(super) fn discard<D: Downstream>(
+/// A discarded answer's body is read and thrown away up to this many bytes,
+/// so that its connection can serve the next request; past it the
+/// connection is closed instead.
+const DRAIN_MAX: u64 = 64 * 1024;
+/// The longest silence while draining (less when `readTimeout` is less).
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
+/// Lets a discarded HTTP/1.1 answer go: its body drained (up to
+/// [`DRAIN_MAX`]) and its connection back to the pool, or, when that cannot
+/// be done cleanly, the connection dropped (closed).
+pub(super) async fn discard<D: Downstream>(
     d: &D,
     mut up: UpstreamConn,
     resp: &ResponseHead,
     key: PoolKey,
     t: &ServersTransport,
 ) {
-    let body = match resp.body {
-        BodyKind::None => 0,
-        BodyKind::Length(n) => n,
-        BodyKind::Chunked | BodyKind::UntilClose => return,
+    let reusable = !resp.close && resp.body != BodyKind::UntilClose;
+    if !reusable || d.body_state() != ReqState::Consumed {
+        return;
+    }
+    io::consume(&mut up.buf, resp.head_len);
+    let relay = Relay {
+        kind: resp.body,
+        dechunk: false,
+        read_timeout: Some(t.read_timeout.map_or(DRAIN_WAIT, |r| r.min(DRAIN_WAIT))),
+        write_timeout: None,
     };
-    let drained = up.buf.len() as u64 == resp.head_len as u64 + body;
-    if drained && !resp.close && d.body_state() == ReqState::Consumed {
-        up.buf.clear();
+    let mut sink = Drain { left: DRAIN_MAX };
+    let drained = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
+    if drained.is_ok() && up.buf.is_empty() {
         d.pool()
             .checkin(key, up, t.max_idle_conns_per_host, t.idle_conn_timeout);
+    }
+}
+
+/// Throws a body away, refusing more than `left` bytes of it.
+struct Drain {
+    left: u64,
+}
+
+impl Sink for Drain {
+    async fn write(
+        &mut self,
+        _buf: &mut Vec<u8>,
+        len: usize,
+        _deadline: Option<Instant>,
+    ) -> Result<(), RelayError> {
+        self.left = (self.left.checked_sub(len as u64)).ok_or(RelayError::TooLarge)?;
+        Ok(())
+    }
+
+    async fn watch(&self) {
+        std::future::pending().await
     }
 }

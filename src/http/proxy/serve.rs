@@ -30,15 +30,21 @@ pub async fn serve<D: Downstream>(d: &mut D, head: &RequestHead, view: &View, id
     // At most one fallback per failover on the way: bounded by the services.
     for walk in 0..=view.services.len() {
         let Some(r) = super::resolve(d, view, target) else {
-            d.end_attempts();
-            return Served::Done(d.fail(head, ProxyError::NoServer).await);
+            return Served::Done(no_server(d, head).await);
         };
         d.record().service = Some(r.leaf);
         let service = view.services[r.leaf].clone();
         let (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) =
             (&service.runtime, &service.def.kind)
         else {
-            d.end_attempts();
+            if walk > 0 {
+                // A built-in answers from the request as it arrived, and this
+                // one's body is in the spool: not supported.
+                let why = "failover.errors to a service that answers itself";
+                let outcome = d.fail(head, ProxyError::NotImplemented(why)).await;
+                d.end_attempts();
+                return Served::Done(outcome);
+            }
             return Served::Local(service);
         };
         let errors = r.fallback.map(|f| f.errors);
@@ -59,6 +65,13 @@ pub async fn serve<D: Downstream>(d: &mut D, head: &RequestHead, view: &View, id
             _ => break,
         }
     }
+    Served::Done(no_server(d, head).await)
+}
+
+/// 503, then what was kept for a fallback goes (the answer still reads the
+/// head).
+async fn no_server<D: Downstream>(d: &mut D, head: &RequestHead) -> Outcome {
+    let outcome = d.fail(head, ProxyError::NoServer).await;
     d.end_attempts();
-    Served::Done(d.fail(head, ProxyError::NoServer).await)
+    outcome
 }
