@@ -34,6 +34,7 @@ mod head;
 pub mod io;
 mod keep;
 pub mod request_body;
+mod send;
 mod stream;
 
 /// The client connection preface (RFC 9113 §3.4) that starts h2c with prior

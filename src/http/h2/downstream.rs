@@ -9,13 +9,12 @@
 
 use std::cell::RefCell;
 use std::future::poll_fn;
-use std::io;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use h2::SendStream;
 
 use super::request_body::{chunk_size_line, drain};
+use super::send::H2Sink;
 use super::stream::Stream;
 use crate::config::FailoverErrors;
 use crate::http::body::{Relay, RelayError, Sink};
@@ -25,7 +24,7 @@ use crate::http::downstream::{
 };
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
-use crate::http::keep::Policies;
+use crate::http::keep::{Plan, Policies};
 use crate::http::server::{Outcome, ReqState};
 use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
@@ -322,6 +321,9 @@ impl Downstream for Stream {
         let method = head.method.get(&self.buf);
         let entry_max = self.c.ep.cfg.max_request_body_bytes;
         let plan = Policies::of(&self.edits, method, fallback, entry_max)?.plan(head.body);
+        if plan == Plan::Stream {
+            return None;
+        }
         // Boxed: only requests that may be sent again pay for its future.
         let kept = Box::pin(self.keep_request(head, plan)).await;
         (!kept).then_some(Outcome::Close)
@@ -358,56 +360,5 @@ fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
         RelayError::Write(_) | RelayError::Stopped => ProxyError::ClientClosed,
         RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
         RelayError::TooLarge => ProxyError::BodyTooLarge,
-    }
-}
-
-/// Sends `data` as DATA frames as the client's window allows (`end`: the
-/// last one ends the stream).
-pub(super) async fn send_all(
-    send: &mut SendStream<Bytes>,
-    mut data: Bytes,
-    end: bool,
-) -> io::Result<()> {
-    let h2err = io::Error::other;
-    while !data.is_empty() {
-        send.reserve_capacity(data.len());
-        let mut cap = send.capacity();
-        while cap == 0 {
-            cap = match poll_fn(|cx| send.poll_capacity(cx)).await {
-                Some(Ok(n)) => n,
-                Some(Err(e)) => return Err(h2err(e)),
-                None => return Err(io::ErrorKind::BrokenPipe.into()),
-            };
-        }
-        let chunk = data.split_to(cap.min(data.len()));
-        send.send_data(chunk, end && data.is_empty())
-            .map_err(h2err)?;
-    }
-    Ok(())
-}
-
-/// The client's stream as the destination of a response body.
-struct H2Sink<'a>(RefCell<&'a mut SendStream<Bytes>>);
-
-impl Sink for H2Sink<'_> {
-    async fn write(
-        &mut self,
-        buf: &mut Vec<u8>,
-        len: usize,
-        deadline: Option<Instant>,
-    ) -> Result<(), RelayError> {
-        let data = Bytes::copy_from_slice(&buf[..len]);
-        // No borrow guard across the wait: `get_mut` needs none.
-        let send = self.0.get_mut();
-        match rio::until(deadline, send_all(send, data, false)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(RelayError::Write(IoFail::Io(e))),
-            Err(e) => Err(RelayError::Write(e)),
-        }
-    }
-
-    fn watch(&self) -> impl Future<Output = ()> {
-        // Only polled while the relay waits on the upstream, never during a write.
-        poll_fn(|cx| self.0.borrow_mut().poll_reset(cx).map(|_| ()))
     }
 }

@@ -302,7 +302,7 @@ impl Stream {
         let Some(Ok(mut send)) = sent else { return };
         if !end {
             let deadline = Some(Instant::now() + self.c.window_timeout());
-            let sending = super::downstream::send_all(&mut send, body, true);
+            let sending = super::send::send_all(&mut send, body, true);
             if !matches!(
                 crate::runtime::clock::until(deadline, sending).await,
                 Ok(Ok(()))

@@ -16,7 +16,7 @@ use crate::http::downstream::{
 };
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
-use crate::http::keep::Policies;
+use crate::http::keep::{Plan, Policies};
 use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
 use crate::observe::Record;
@@ -300,6 +300,9 @@ impl<S: ClientIo> Downstream for Conn<S> {
         let method = head.method.get(&self.buf);
         let entry_max = self.ep.cfg.max_request_body_bytes;
         let plan = Policies::of(&self.edits, method, fallback, entry_max)?.plan(head.body);
+        if plan == Plan::Stream {
+            return None;
+        }
         // Boxed: only requests that may be sent again pay for its future.
         Box::pin(self.keep_request(head, plan)).await
     }
