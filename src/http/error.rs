@@ -176,7 +176,9 @@ pub enum Retry {
 /// connection ended (closed or reset) before any answer and the request can be
 /// replayed (a streamed body is gone, and a non-idempotent request that went
 /// whole may have been processed). A timeout, an invalid answer, or anything
-/// after the upstream said something goes to the client as its status.
+/// after the upstream said something goes to the client as its status, unless
+/// a policy judged that status (`Attempt::replay`, or an answer discarded as
+/// `ProxyError::Discarded`).
 pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
     // An answer discarded on its status: the judge (`http::proxy::judge`)
     // already checked that the request is whole and may go again.

@@ -212,8 +212,8 @@ fn buffering_retry_expression_stops_at_its_attempts() {
     assert_eq!(good.heads(), 0);
 }
 
-/// An HTTP/2 stream's body is not buffered, but the middleware's limit holds
-/// for it: 413, and the service never gets the whole body.
+/// An HTTP/2 stream's body is buffered too, within the middleware's limit:
+/// 413, and the service never gets the whole body.
 #[test]
 fn buffering_max_request_body_bytes_holds_for_http2_streams() {
     let up = Upstream::echo("up");
