@@ -12,6 +12,7 @@ pub mod error;
 pub mod forward;
 pub mod grpc_web;
 pub mod h2;
+pub mod keep;
 pub mod proxy;
 pub mod redirect;
 pub mod server;

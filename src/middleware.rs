@@ -44,6 +44,7 @@ mod predicate;
 mod redirect;
 mod retry;
 mod state;
+pub mod status_set;
 mod status_text;
 
 pub use basic_auth::BasicAuth;
@@ -65,8 +66,9 @@ pub use limits::{InFlightReq, RateLimit};
 pub use pass_tls_client_cert::{ClientCerts, DnOptions, InfoOptions, PassTlsClientCert};
 pub use path::{AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex};
 pub use redirect::{RedirectRegex, RedirectScheme};
-pub use retry::{Backoff, Retry};
+pub use retry::{Backoff, DEFAULT_MAX_REQUEST_BODY_BYTES, Retry};
 pub use state::State;
+pub use status_set::StatusSet;
 pub use status_text::status_text;
 
 /// One compiled middleware definition, as the snapshot holds it.

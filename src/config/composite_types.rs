@@ -63,4 +63,17 @@ pub struct Failover {
     /// `healthCheck: {}`: the fallback's state is followed too (without it the
     /// fallback always counts as up), and the service reports up while either is.
     pub health_check: bool,
+    /// `errors`: which of the main service's answers go to the fallback.
+    pub errors: Option<FailoverErrors>,
+}
+
+/// `failover.errors`, compiled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FailoverErrors {
+    /// An answer from the main service with one of these statuses is
+    /// discarded and the request replayed to the fallback.
+    pub status: crate::middleware::StatusSet,
+    /// The body kept for the replay; a larger one is refused with 413, as
+    /// Traefik does. `None`: no limit (Traefik's default, -1).
+    pub max_request_body_bytes: Option<u64>,
 }

@@ -113,8 +113,18 @@ pub struct RawFailover {
     pub service: Option<String>,
     pub fallback: Option<String>,
     pub health_check: Option<RawServiceHealthCheck>,
-    /// Traefik's status-based failover: refused as not supported yet.
-    pub errors: Option<toml::Value>,
+    /// Traefik's status-based failover.
+    pub errors: Option<RawFailoverErrors>,
+}
+
+/// `failover.errors`: the main service's answers with these statuses go to
+/// the fallback instead.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawFailoverErrors {
+    #[serde(default)]
+    pub status: Vec<String>,
+    pub max_request_body_bytes: Option<i64>,
 }
 
 /// Traefik's service-level `healthCheck`: an empty table that turns on the

@@ -343,15 +343,20 @@ pub struct RawBuffering {
     pub retry_expression: Option<String>,
 }
 
-/// `retry` (Traefik's `maxRequestBodyBytes`, `status`,
-/// `disableRetryOnNetworkError` and `retryNonIdempotentMethod` are not
-/// fields: refused as not supported yet).
+/// `retry`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRetry {
     pub attempts: Option<i64>,
     pub initial_interval: Option<super::duration::ConfigDuration>,
     pub timeout: Option<super::duration::ConfigDuration>,
+    #[serde(default)]
+    pub status: Vec<String>,
+    pub max_request_body_bytes: Option<i64>,
+    #[serde(default)]
+    pub disable_retry_on_network_error: bool,
+    #[serde(default)]
+    pub retry_non_idempotent_method: bool,
 }
 
 /// `forwardAuth` (Traefik's `tls` is not a field: refused as not supported

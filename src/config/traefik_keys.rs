@@ -55,8 +55,6 @@ const DYNAMIC: &[(&str, &[&str])] = &[
     ("http.middlewares.*.encodedCharacters", &["allowEncodedSlash", "allowEncodedBackSlash",
         "allowEncodedNullCharacter", "allowEncodedSemicolon", "allowEncodedPercent",
         "allowEncodedQuestionMark", "allowEncodedHash"]),
-    ("http.middlewares.*.retry", &["maxRequestBodyBytes", "status",
-        "disableRetryOnNetworkError", "retryNonIdempotentMethod"]),
     ("http", &["models"]),
     ("http.serversTransports.*", &["spiffe"]),
     ("http.serversTransports.*.forwardingTimeouts", &["readIdleTimeout", "pingTimeout"]),

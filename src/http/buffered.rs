@@ -1,8 +1,9 @@
 //! `buffering`'s pieces that do not depend on the client's protocol, used
 //! by the HTTP/1.1 connection (`server/buffered.rs`) and the HTTP/2 stream
-//! (`h2/buffered.rs`) alike: the limit on a request body, what a failure to
-//! spool one means for the client, and reading a response body whole into a
-//! [`Spool`] before anything of it goes out.
+//! (`h2/buffered.rs`) alike: the limit on a request body, reading a response
+//! body whole into a [`Spool`] before anything of it goes out, and the
+//! `retryExpression` replay decision. (A request body is spooled by the plan
+//! in `http::keep`, which also serves `retry` and failover `errors`.)
 
 use crate::http::body::{Relay, RelayError};
 use crate::http::codec::ResponseHead;
@@ -19,20 +20,6 @@ pub fn request_limit(b: &Buffering, entry_point: Option<u64>) -> Option<u64> {
     match (b.max_request_body_bytes, entry_point) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    }
-}
-
-/// Why a request body could not be spooled, as the client is answered.
-pub fn request_error(e: RelayError) -> ProxyError {
-    match e {
-        RelayError::TooLarge => ProxyError::BodyTooLarge,
-        RelayError::Read(IoFail::Timeout) => ProxyError::RequestTimeout,
-        RelayError::Invalid(e) => ProxyError::BadBody(e),
-        RelayError::Write(IoFail::Io(e)) => {
-            log::error!("buffering: cannot write the request body to a temporary file: {e}");
-            ProxyError::Internal("temporary file")
-        }
-        _ => ProxyError::ClientClosed,
     }
 }
 

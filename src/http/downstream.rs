@@ -53,6 +53,18 @@ pub struct Written {
     pub replayable: bool,
 }
 
+/// Whether the request is kept whole for another attempt decided on the
+/// upstream's answer (its body spooled, its head kept), and what may send it
+/// again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kept {
+    /// Head and body can be written again, to any server.
+    pub whole: bool,
+    /// The `retry` middleware's `status` applies to this request (its method
+    /// allows it, and its body was within `maxRequestBodyBytes`).
+    pub status_retry: bool,
+}
+
 /// The upstream a response body streams from: its address (for the log) and
 /// the longest silence allowed between two reads.
 #[derive(Debug, Clone, Copy)]
@@ -157,6 +169,26 @@ pub trait Downstream {
     /// client, and the request is kept whole).
     fn replay(&self, _attempt: u32, _status: u16) -> bool {
         false
+    }
+
+    /// Keeps the request whole (its body read into a spool) when an
+    /// upstream's answer may send it again: a `buffering` or a `retry` with
+    /// `status` in its chain, or a failover's `errors` (`fallback`). `Some`
+    /// is the answer when it could not be kept (413, 408, 400, 499). By
+    /// default nothing is kept.
+    async fn keep(
+        &mut self,
+        _head: &RequestHead,
+        _fallback: Option<crate::config::FailoverErrors>,
+    ) -> Option<Outcome> {
+        None
+    }
+
+    /// What is kept of the request for another attempt made on the
+    /// upstream's answer (nothing, by default). Only while nothing of a
+    /// response went to the client.
+    fn kept(&self) -> Kept {
+        Kept::default()
     }
 
     /// Forwarding made its last attempt: what was kept for another one (a

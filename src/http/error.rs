@@ -78,6 +78,10 @@ pub enum ProxyError {
     /// `grpcWeb` converted the request for a server that speaks HTTP/1.1.
     #[error("grpcWeb needs an HTTP/2 server (h2c://, or https:// agreeing h2): {0} is not one")]
     GrpcWebNeedsH2(String),
+    /// The upstream answered with this status, and a `retry`, `buffering` or
+    /// failover policy discarded the answer to send the request again.
+    #[error("upstream answered {0}: discarded for another attempt")]
+    Discarded(u16),
 }
 
 impl ProxyError {
@@ -99,7 +103,8 @@ impl ProxyError {
             | ResponseTooLarge
             | UpstreamTimeout
             | UpstreamReadTimeout(_)
-            | UpstreamWriteTimeout(_) => Blame::Upstream,
+            | UpstreamWriteTimeout(_)
+            | Discarded(_) => Blame::Upstream,
         }
     }
 
@@ -123,6 +128,7 @@ impl ProxyError {
                 504
             }
             Internal(_) | ResponseTooLarge => 500,
+            Discarded(status) => *status,
         }
     }
 }
@@ -175,8 +181,15 @@ pub enum Retry {
 /// connection ended (closed or reset) before any answer and the request can be
 /// replayed (a streamed body is gone, and a non-idempotent request that went
 /// whole may have been processed). A timeout, an invalid answer, or anything
-/// after the upstream said something goes to the client as its status.
+/// after the upstream said something goes to the client as its status, unless
+/// a policy judged that status (`Attempt::replay`, or an answer discarded as
+/// `ProxyError::Discarded`).
 pub fn retry(err: &ProxyError, at: &Attempt) -> Retry {
+    // An answer discarded on its status: the judge (`http::proxy::judge`)
+    // already checked that the request is whole and may go again.
+    if matches!(err, ProxyError::Discarded(_)) {
+        return Retry::NextAttempt;
+    }
     let unanswered_end = matches!(err, ProxyError::UpstreamClosed | ProxyError::UpstreamIo(_));
     // An HTTP/2 stream the upstream refused was never processed (RFC 9113
     // §8.7), whatever connection it went on: as safe as a stale one.

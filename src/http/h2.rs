@@ -34,7 +34,9 @@ mod forward_auth;
 mod grpc_web;
 mod head;
 pub mod io;
+mod keep;
 pub mod request_body;
+mod send;
 mod stream;
 mod trailers;
 

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::config::{LoadBalancer, Server, ServersTransport};
+use crate::config::{FailoverErrors, LoadBalancer, Server, ServersTransport};
 use crate::http::codec::{BodyKind, RequestHead, ResponseHead};
 use crate::http::downstream::{Answered, Downstream, ServerSide, Source};
 use crate::http::error::{self, Attempt, Blame, ProxyError, Retry};
@@ -19,15 +19,19 @@ use crate::net::upstream::{self, UpstreamConn};
 use crate::runtime::io::{self, IoFail};
 use crate::service::balancer::{Balancer, Picked};
 
+mod judge;
 mod mirror;
 mod request;
 mod response;
 mod retry;
+mod serve;
 mod tree;
 mod upstream_h2;
 
+use judge::{Judge, Verdict};
 pub use mirror::Mirrored;
-pub use tree::resolve;
+pub use serve::{Served, serve};
+pub use tree::{Fallback, Resolved, resolve};
 
 /// The upstream end of one exchange: the server and its transport's limits.
 #[derive(Clone, Copy)]
@@ -48,57 +52,97 @@ impl Leg<'_> {
     }
 }
 
-pub async fn forward<D: Downstream>(
+/// How forwarding to a load balancer ended.
+pub enum Forwarded<'v> {
+    /// An answer (or an error) went to the client.
+    Sent(Outcome),
+    /// A failover's `errors` discarded the answer: the request, still kept
+    /// whole, goes to the fallback (with the mirrors, not yet sent).
+    Fallback(Option<Mirrored<'v>>),
+}
+
+pub async fn forward<'v, D: Downstream>(
     d: &mut D,
     head: &RequestHead,
     lb: &LoadBalancer,
     balancer: &Balancer,
-    mirrored: Option<Mirrored<'_>>,
-) -> Outcome {
+    mirrored: Option<Mirrored<'v>>,
+    errors: Option<FailoverErrors>,
+) -> Forwarded<'v> {
     // A mirror's copy is the request as the last attempt wrote it.
     let mut copy = mirrored
         .as_ref()
         .filter(|_| mirror::eligible(head))
         .map(|m| mirror::Tee::new(m.def));
-    let outcome = attempts(d, head, lb, balancer, copy.as_mut()).await;
+    let Some(outcome) = attempts(d, head, lb, balancer, copy.as_mut(), errors).await else {
+        return Forwarded::Fallback(mirrored);
+    };
     d.end_attempts();
     if let (Some(m), Some(copy)) = (mirrored, copy.and_then(mirror::Tee::take)) {
         mirror::send(m, copy, head, d.client_ip());
     }
-    outcome
+    Forwarded::Sent(outcome)
 }
 
-/// One attempt, or as many as a `retry` middleware allows (`retry`).
+/// One attempt, or as many as a `retry` middleware allows (`retry`); `None`
+/// when a failover's `errors` send the request to the fallback.
 async fn attempts<D: Downstream>(
     d: &mut D,
     head: &RequestHead,
     lb: &LoadBalancer,
     balancer: &Balancer,
     mut copy: Option<&mut mirror::Tee>,
-) -> Outcome {
-    let mut tries = retry::Tries::new(d.retry_policy());
+    errors: Option<FailoverErrors>,
+) -> Option<Outcome> {
+    let policy = d.retry_policy();
+    let mut tries = retry::Tries::new(policy);
+    // `disableRetryOnNetworkError`: a failure before any answer is not retried.
+    let on_network = policy.is_none_or(|p| !p.disable_retry_on_network_error);
     loop {
         // None up is a 503. The pick (p2c's in-flight count) is held until the
         // attempt ends.
         let picked = pick(d, lb, balancer);
         d.record().server = picked.as_ref().map(|p| p.index);
         let Some(server) = picked.as_ref().map(|p| &lb.servers[p.index]) else {
-            return d.fail(head, ProxyError::NoServer).await;
+            return Some(d.fail(head, ProxyError::NoServer).await);
+        };
+        let judge = Judge {
+            more: tries.more(),
+            made: tries.made(),
+            errors,
         };
         let mut at = Attempt {
-            more: tries.more(),
+            more: judge.more && on_network,
             ..Attempt::default()
         };
-        let result = exchange(d, head, lb, server, &mut at, copy.as_deref_mut(), &picked).await;
+        let result = exchange(
+            d,
+            head,
+            (lb, server),
+            &mut at,
+            copy.as_deref_mut(),
+            &picked,
+            &judge,
+        );
+        let result = result.await;
         if let Some(p) = &picked {
             note_passive(d, lb, p.index, &result);
         }
         let e = match result {
-            Ok(outcome) => return outcome,
+            Ok(outcome) => return Some(outcome),
+            Err(ProxyError::Discarded(s)) if judge::falls_back(errors, s) => {
+                log::debug!("{}: answered {s}: failing over to the fallback", server.url);
+                return None;
+            }
             Err(e) => e,
         };
-        at.replay = d.replay(tries.made(), e.status());
-        at.more = tries.more();
+        // proxyd's own failure status counts as an answer's for `status`
+        // (Traefik's retry sees the 502 its proxy writes) and for
+        // `retryExpression` (oxy's `ResponseCode()`).
+        let more = tries.more();
+        at.replay = e.blame() != Blame::Client
+            && Judge { more, ..judge }.verdict(d, e.status()) == Some(Verdict::Retry);
+        at.more = more && on_network;
         if error::retry(&e, &at) == Retry::NextAttempt {
             drop(picked);
             log::debug!("{}: {e}: retrying", server.url);
@@ -106,7 +150,7 @@ async fn attempts<D: Downstream>(
             tries.wait().await;
             continue;
         }
-        return failed(d, head, e).await;
+        return Some(failed(d, head, e).await);
     }
 }
 
@@ -122,6 +166,7 @@ fn note_passive<D: Downstream>(
     let Some(passive) = &lb.passive else { return };
     let failed = match result {
         Ok(_) => d.record().origin_status >= 500,
+        Err(ProxyError::Discarded(status)) => *status >= 500,
         Err(e) => e.blame() == Blame::Upstream,
     };
     let server = &lb.servers[index];
@@ -186,11 +231,11 @@ fn pick<'b, D: Downstream>(
 async fn exchange<D: Downstream>(
     d: &mut D,
     head: &RequestHead,
-    lb: &LoadBalancer,
-    server: &Server,
+    (lb, server): (&LoadBalancer, &Server),
     at: &mut Attempt,
     mut copy: Option<&mut mirror::Tee>,
     picked: &Option<Picked<'_>>,
+    judge: &Judge,
 ) -> Result<Outcome, ProxyError> {
     let side = ServerSide {
         host_override: (!lb.pass_host_header).then_some(server.authority.as_str()),
@@ -217,7 +262,7 @@ async fn exchange<D: Downstream>(
     // HTTP/2 (`h2c://`, or `https://` that agrees `h2`) runs its own exchange.
     let mut first = None;
     if upstream_h2::wanted(server) {
-        match upstream_h2::exchange(d, head, server, leg, key, written, at).await {
+        match upstream_h2::exchange(d, head, (server, judge), leg, key, written, at).await {
             upstream_h2::Via::H2(result) => return result,
             upstream_h2::Via::H1(up) => first = up,
         }
@@ -264,6 +309,10 @@ async fn exchange<D: Downstream>(
     }
     if resp.status == 101 {
         return d.switch_protocols(head, &resp, up).await;
+    }
+    if judge.verdict(d, resp.status).is_some() {
+        judge::discard(d, up, &resp, key, t).await;
+        return Err(ProxyError::Discarded(resp.status));
     }
     let from = Source {
         addr,

@@ -9,7 +9,6 @@ use std::time::Instant;
 use monoio::io::Canceller;
 use monoio::net::TcpStream;
 
-use crate::config::ServiceKind;
 use crate::http::codec::{HeadParser, HeaderSpan, RequestHead};
 use crate::http::error::ProxyError;
 use crate::http::proxy;
@@ -19,7 +18,6 @@ use crate::net::tunnel;
 use crate::net::upstream::UpstreamConn;
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::runtime::panic::CatchUnwind;
-use crate::worker::view::Runtime;
 use crate::worker::{EntryCtx, Held, Spot, WorkerCtx};
 
 /// How long a quiet keep-alive connection keeps its read posted (and its request
@@ -85,6 +83,9 @@ pub struct Conn<S> {
     /// The request body a `buffering` middleware read whole (`buffered`);
     /// dropped, with its temporary file, when forwarding ends.
     pub spool: Option<crate::http::spool::Spool>,
+    /// Whether the request is kept whole for another attempt on the
+    /// upstream's answer (`buffered::keep_request`).
+    pub kept: crate::http::downstream::Kept,
     /// Reused by local answers whose body or headers are built per request
     /// (whoami's page, a redirect's Location).
     scratch: Vec<u8>,
@@ -233,6 +234,7 @@ async fn serve_active<S: ClientIo>(
         edits: Default::default(),
         kept_for_retry: 0,
         spool: None,
+        kept: Default::default(),
         scratch: Vec::new(),
         canceller: Canceller::new(),
         client_ip: IpText::new(peer.ip().to_canonical()),
@@ -352,22 +354,9 @@ impl<S: ClientIo> Conn<S> {
             Err(answered) => return answered,
             Ok(_) => {}
         }
-        let Some((leaf, mirrored)) = proxy::resolve(self, &view, router.service) else {
-            return self.fail(Some(head), ProxyError::NoServer).await;
-        };
-        self.rec.service = Some(leaf);
-        let service = view.services[leaf].clone();
-        match (&service.runtime, &service.def.kind) {
-            (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
-                // Boxed: only requests with `buffering` pay for its future.
-                if self.edits.buffering().is_some()
-                    && let Some(answered) = Box::pin(self.buffer_request(head)).await
-                {
-                    return answered;
-                }
-                proxy::forward(self, head, lb, balancer, mirrored).await
-            }
-            _ => self.answer_locally(head, &view, &service).await,
+        match proxy::serve(self, head, &view, router.service).await {
+            proxy::Served::Done(outcome) => outcome,
+            proxy::Served::Local(service) => self.answer_locally(head, &view, &service).await,
         }
     }
 }

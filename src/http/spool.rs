@@ -14,6 +14,7 @@ use monoio::buf::{IoBuf, IoBufMut};
 use monoio::fs::{File, OpenOptions};
 
 use crate::http::body::{BODY_BUF_SIZE, RelayError, Sink};
+use crate::http::server::ReqState;
 use crate::runtime::io::IoFail;
 
 pub struct Spool {
@@ -107,6 +108,25 @@ impl Spool {
             at += want as u64;
         }
         Ok(self.len())
+    }
+}
+
+impl Spool {
+    /// [`Spool::replay`] for another attempt, noting in `req` how far it
+    /// went: an upstream that stopped taking the body is mid-request, and
+    /// `Broken` keeps its connection out of the pool.
+    pub async fn resend<W: Sink>(
+        &mut self,
+        dst: &mut W,
+        write_timeout: Option<std::time::Duration>,
+        req: &mut ReqState,
+    ) -> Result<u64, RelayError> {
+        let sent = self.replay(dst, &mut Vec::new(), write_timeout).await;
+        *req = match sent {
+            Ok(_) => ReqState::Consumed,
+            Err(_) => ReqState::Broken,
+        };
+        sent
     }
 }
 

@@ -1,9 +1,12 @@
 //! `retry`: sends a request again, to the balancer's next pick, when an attempt
-//! failed before the upstream said anything. The request phase only records the
-//! policy in [`Edits`]; forwarding (`http::proxy`) runs the attempts, and
-//! `http::error::retry` decides, from the error and how far the attempt got,
-//! whether one more is allowed. Between attempts forwarding waits on the
-//! worker's clock for [`Backoff::next_wait`].
+//! failed before the upstream said anything, or (`status`) when the upstream
+//! answered with a status in the configured ranges. The request phase only
+//! records the policy in [`Edits`]; forwarding (`http::proxy`) runs the
+//! attempts, keeps the body for them (`http::server::buffered`) and judges each
+//! answer's head before the client sees it, and `http::error::retry` decides,
+//! from the error and how far the attempt got, whether one more is allowed.
+//! Between attempts forwarding waits on the worker's clock for
+//! [`Backoff::next_wait`].
 //!
 //! The backoff is Traefik's (cenkalti/backoff's exponential backoff): the
 //! first wait is `initialInterval`, each next one grows by a multiplier chosen
@@ -13,6 +16,11 @@
 use std::time::Duration;
 
 use super::{Edits, Flow};
+use crate::middleware::status_set::StatusSet;
+
+/// Traefik's `RetryDefaultMaxRequestBodyBytes`: a body up to 2 MiB is kept
+/// for a status retry; a larger one is forwarded without it.
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Traefik's exponential backoff randomizes each wait by this factor.
 const RANDOMIZATION: f64 = 0.5;
@@ -30,9 +38,32 @@ pub struct Retry {
     /// `timeout`: once this long has passed since the first attempt began,
     /// an attempt's failure goes to the client (no more attempts).
     pub timeout: Option<Duration>,
+    /// `status`: answers with these statuses are discarded and the request
+    /// sent again (empty: only network errors are retried).
+    pub status: StatusSet,
+    /// `maxRequestBodyBytes`: a body larger than this is not kept, so the
+    /// request is not retried on a status. `None`: no limit (Traefik's -1).
+    pub max_request_body_bytes: Option<u64>,
+    /// `disableRetryOnNetworkError`: a request that never reached a server
+    /// (or lost its connection before any answer) is not sent again.
+    pub disable_retry_on_network_error: bool,
+    /// `retryNonIdempotentMethod`: POST, PATCH and LOCK are retried on a
+    /// status too.
+    pub retry_non_idempotent_method: bool,
 }
 
 impl Retry {
+    /// Whether answers with a status are judged for this request: `status`
+    /// is set and, unless `retryNonIdempotentMethod`, the method is not one
+    /// Traefik calls non-idempotent (POST, PATCH, LOCK; every other method,
+    /// PUT and DELETE included, is retried).
+    pub fn on_status(&self, method: &[u8]) -> bool {
+        let non_idempotent = matches!(method, b"POST" | b"PATCH" | b"LOCK");
+        self.attempts > 1
+            && !self.status.is_empty()
+            && (self.retry_non_idempotent_method || !non_idempotent)
+    }
+
     /// Retry wraps what follows it in the chain; the request phases of the
     /// later middlewares do not depend on the attempt, so recording the policy
     /// is all there is to do here. With two retry middlewares in one chain the
@@ -95,12 +126,44 @@ impl Backoff {
 mod tests {
     use super::*;
 
+    fn plain() -> Retry {
+        Retry {
+            attempts: 3,
+            initial_interval: Duration::ZERO,
+            timeout: None,
+            status: StatusSet::default(),
+            max_request_body_bytes: Some(DEFAULT_MAX_REQUEST_BODY_BYTES),
+            disable_retry_on_network_error: false,
+            retry_non_idempotent_method: false,
+        }
+    }
+
+    #[test]
+    fn status_retry_skips_post_patch_lock_unless_asked_as_traefik_does() {
+        let mut r = Retry {
+            status: StatusSet::parse(&["500-599".into()]).unwrap(),
+            ..plain()
+        };
+        for m in ["GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PROPFIND"] {
+            assert!(r.on_status(m.as_bytes()), "{m}");
+        }
+        for m in ["POST", "PATCH", "LOCK"] {
+            assert!(!r.on_status(m.as_bytes()), "{m}");
+        }
+        r.retry_non_idempotent_method = true;
+        assert!(r.on_status(b"POST"));
+        r.attempts = 1;
+        assert!(!r.on_status(b"GET"), "one attempt: nothing to retry");
+        let none = Retry { ..plain() };
+        assert!(!none.on_status(b"GET"), "no status: network errors only");
+    }
+
     #[test]
     fn waits_grow_to_about_twice_the_first_within_the_randomization() {
         let r = Retry {
             attempts: 5,
             initial_interval: Duration::from_millis(100),
-            timeout: None,
+            ..plain()
         };
         let mut b = r.backoff(42);
         // Four waits between five attempts: centres 100, 119, 141, 168 ms.
@@ -117,8 +180,7 @@ mod tests {
     fn no_initial_interval_means_no_wait() {
         let r = Retry {
             attempts: 3,
-            initial_interval: Duration::ZERO,
-            timeout: None,
+            ..plain()
         };
         let mut b = r.backoff(7);
         assert_eq!(b.next_wait(), Duration::ZERO);

@@ -49,6 +49,7 @@ mod parking;
 mod pool;
 mod reload;
 mod request_body_limit;
+mod retry_status;
 mod routing;
 mod services_failover;
 mod services_mirroring;

@@ -28,7 +28,7 @@ fn start(urls: &[String], opts: &str, tmp: &Path) -> Proxy {
 
 /// The descriptors proxyd holds on files under `dir` (its spool files show
 /// as `dir/#<inode> (deleted)`).
-fn fds_under(p: &Proxy, dir: &Path) -> usize {
+pub(crate) fn fds_under(p: &Proxy, dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(format!("/proc/{}/fd", p.pid())) else {
         return 0;
     };
@@ -40,7 +40,10 @@ fn fds_under(p: &Proxy, dir: &Path) -> usize {
 
 /// Sends a POST of `len` pattern bytes, chunked (so its length is not known
 /// before it is read), and returns the response.
-fn post_pattern(addr: std::net::SocketAddr, len: u64) -> crate::common::client::Response {
+pub(crate) fn post_pattern(
+    addr: std::net::SocketAddr,
+    len: u64,
+) -> crate::common::client::Response {
     let mut c = Client::connect(addr);
     c.send(b"POST /up HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n");
     let mut pat = Pattern::new(len);

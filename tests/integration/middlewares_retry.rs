@@ -18,7 +18,7 @@ use crate::common::*;
 
 /// A proxy routing every request through `retry` (with `opts`) to a service of
 /// `urls`, its JSON access log at the returned path.
-fn start(urls: &[String], opts: &str) -> (Proxy, tempfile::TempDir, PathBuf) {
+pub(crate) fn start(urls: &[String], opts: &str) -> (Proxy, tempfile::TempDir, PathBuf) {
     start_with(urls, opts, "")
 }
 
@@ -40,7 +40,7 @@ fn start_with(urls: &[String], opts: &str, lb: &str) -> (Proxy, tempfile::TempDi
 }
 
 /// The first `n` access log lines, once written (workers flush on a 50 ms tick).
-fn log_lines(path: &Path, n: usize) -> Vec<Value> {
+pub(crate) fn log_lines(path: &Path, n: usize) -> Vec<Value> {
     let read = || {
         std::fs::read_to_string(path)
             .unwrap_or_default()
@@ -55,7 +55,7 @@ fn log_lines(path: &Path, n: usize) -> Vec<Value> {
     .unwrap_or_else(|| panic!("fewer than {n} access log lines: {:?}", read()))
 }
 
-fn retries(lines: &[Value]) -> Vec<u64> {
+pub(crate) fn retries(lines: &[Value]) -> Vec<u64> {
     lines
         .iter()
         .map(|v| v["RetryAttempts"].as_u64().unwrap())

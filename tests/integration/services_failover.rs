@@ -1,11 +1,15 @@
 //! `failover` services through the real binary: traffic goes to the main
 //! service while it is up, to the fallback while it is down, back when it
-//! recovers, and 503 when both are down.
+//! recovers, and 503 when both are down; with `errors`, an answer of the main
+//! service in their ranges sends the request, body and all, to the fallback.
+
+use std::time::Duration;
 
 use crate::common::client::get;
-use crate::common::config::router;
+use crate::common::config::{lb_service, router};
 use crate::common::*;
 use crate::health::{HealthUpstream, LIMIT};
+use crate::middlewares_buffering::{fds_under, post_pattern};
 use crate::observe::{api, with_admin};
 use crate::services_weighted::checked;
 
@@ -79,4 +83,62 @@ fn both_down_is_503() {
     f.set_status(200);
     wait_state(&p, &f, "UP");
     assert_eq!(get(p.addr(), "app.test", "/").text(), "spare");
+}
+
+/// Failover `name` (Host `<name>.test`) from a main service answering
+/// `status` to everything (its health check expects that status, so it
+/// stays up) to `spare`, with `errors` on 500-599.
+fn failing_main(name: &str, main: &Upstream, status: u16, spare: &Upstream) -> String {
+    format!(
+        "{}[http.services.{name}.failover]\nservice = \"{name}-main\"\nfallback = \"{name}-spare\"\n\
+         [http.services.{name}.failover.errors]\nstatus = [\"500-599\"]\n\
+         {}[http.services.{name}-main.loadBalancer.healthCheck]\npath = \"/health\"\n\
+         interval = \"100ms\"\nstatus = {status}\n{}",
+        router(name, &format!("Host(`{name}.test`)"), name),
+        lb_service(&format!("{name}-main"), &[main.url()]),
+        lb_service(&format!("{name}-spare"), &[spare.url()]),
+    )
+}
+
+#[test]
+fn failover_errors_replay_a_500_to_the_fallback_with_the_same_body() {
+    const LEN: u64 = 4 * 1024 * 1024;
+    // The main service holds its 500, so the spooled body is seen on disk.
+    let main = Upstream::start(
+        "main",
+        Behavior::fixed(500, b"down").delay(Duration::from_millis(1000)),
+    );
+    let lost = Upstream::start("lost", Behavior::fixed(404, b"no such page"));
+    let spare = Upstream::echo("spare");
+    let dynamic = format!(
+        "{}{}",
+        failing_main("app", &main, 500, &spare),
+        failing_main("other", &lost, 404, &spare)
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = ProxyConfig::new(&dynamic);
+    cfg.env
+        .push(("TMPDIR".into(), tmp.path().display().to_string()));
+    let p = Proxy::start(&cfg);
+    let addr = p.addr();
+    let client = std::thread::spawn(move || post_pattern(addr, LEN));
+    // Memory stays bounded: past 1 MiB the body goes to an unlinked file.
+    let spilled = poll_until(Duration::from_secs(20), Duration::from_millis(10), || {
+        (fds_under(&p, tmp.path()) > 0).then_some(())
+    });
+    assert!(spilled.is_some(), "the kept body did not spill to disk");
+    let r = client.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.upstream().as_deref(), Some("spare"));
+    let posted = |u: &Upstream| u.requests().into_iter().filter(|s| s.method == "POST");
+    let seen: Vec<_> = posted(&main).chain(posted(&spare)).collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for seen in seen {
+        assert_eq!(seen.body_len, LEN);
+        assert_eq!(seen.body_fnv, Pattern::fnv(LEN), "body changed on the way");
+    }
+    // A status outside the ranges is the main service's answer.
+    let r = get(p.addr(), "other.test", "/");
+    assert_eq!((r.status, r.text().as_str()), (404, "no such page"));
+    assert_eq!(spare.requests().len(), 1, "the 404 went to the fallback");
 }

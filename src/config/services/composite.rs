@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use super::super::compile::{Def, Defs, split_provider};
 use super::super::error::ConfigError;
-use super::super::raw_dynamic::{RawFailover, RawMirroring, RawService, RawWeighted};
+use super::super::raw_dynamic::{
+    RawFailover, RawFailoverErrors, RawMirroring, RawService, RawWeighted,
+};
 use super::super::types::*;
 use super::ServiceIndex;
 
@@ -199,9 +201,8 @@ fn own_errors(raw: &RawService) -> Vec<(String, String)> {
                 "missing: the fallback service".into(),
             ));
         }
-        if f.errors.is_some() {
-            let why = "`errors` is not supported yet by proxyd";
-            out.push((".failover.errors".into(), why.into()));
+        if let Some(Err(why)) = f.errors.as_ref().map(failover_errors) {
+            out.push((".failover.errors.status".into(), why));
         }
     }
     if let Some(m) = &raw.mirroring {
@@ -344,7 +345,19 @@ fn failover(raw: &RawFailover, defs: &Defs, index: &mut ServiceIndex) -> Failove
         service_name,
         fallback_name,
         health_check: raw.health_check.is_some(),
+        errors: raw.errors.as_ref().and_then(|e| failover_errors(e).ok()),
     }
+}
+
+/// Traefik's `failover.errors`: no `status` fails nothing over; a negative
+/// `maxRequestBodyBytes` (the default) keeps a body of any size.
+fn failover_errors(raw: &RawFailoverErrors) -> Result<FailoverErrors, String> {
+    Ok(FailoverErrors {
+        status: crate::middleware::StatusSet::parse(&raw.status)?,
+        max_request_body_bytes: raw
+            .max_request_body_bytes
+            .and_then(|n| u64::try_from(n).ok()),
+    })
 }
 
 fn mirroring(raw: &RawMirroring, defs: &Defs, index: &mut ServiceIndex) -> Mirroring {

@@ -14,74 +14,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::downstream::{H2Sink, body_error};
+use super::downstream::body_error;
+use super::send::H2Sink;
 use super::stream::Stream;
 use crate::http::body::{RelayError, Sink};
 use crate::http::buffered;
-use crate::http::codec::{BodyKind, RequestHead, ResponseHead};
+use crate::http::codec::{RequestHead, ResponseHead};
 use crate::http::downstream::Source;
 use crate::http::error::ProxyError;
 use crate::http::forward::{ResponseFraming, write_response_head};
 use crate::http::server::{Outcome, ReqState};
-use crate::http::spool::{Spool, SpoolSink};
 use crate::middleware::Buffering;
 use crate::net::upstream::UpstreamConn;
 
 impl Stream {
-    /// Reads the body into the spool when a `buffering` middleware asks for
-    /// it; `Some` when the client was answered instead (413, 408, 499).
-    pub(super) async fn buffer_request(&mut self, head: &RequestHead) -> Option<()> {
-        let b = self.edits.buffering()?.clone();
-        if head.body == BodyKind::None {
-            return None;
-        }
-        let max = buffered::request_limit(&b, self.c.ep.cfg.max_request_body_bytes);
-        if let (BodyKind::Length(n), Some(max)) = (head.body, max)
-            && n > max
-        {
-            // oxy refuses a declared length before reading anything.
-            self.fail(Some(head), ProxyError::BodyTooLarge).await;
-            return Some(());
-        }
-        let mut spool = Spool::new(b.mem_request_body_bytes, max);
-        let read = match (self.body.take(), self.taken.take()) {
-            (Some(body), _) => {
-                self.req = ReqState::Broken;
-                let sink = &mut SpoolSink(&mut spool);
-                self.read_body(body, false, sink, None).await
-            }
-            // forwardAuth's `forwardBody` read it whole already.
-            (None, Some(mut data)) => {
-                let n = data.len();
-                let sink = &mut SpoolSink(&mut spool);
-                sink.write(&mut data, n, None).await.map(|()| n as u64)
-            }
-            (None, None) => Ok(0),
-        };
-        match read {
-            Ok(n) => {
-                log::debug!(
-                    "buffered an HTTP/2 request body of {n} bytes{}",
-                    if spool.spilled() {
-                        " (spilled to disk)"
-                    } else {
-                        ""
-                    }
-                );
-                if head.body == BodyKind::Chunked {
-                    self.rec.req_bytes += n;
-                }
-                self.req = ReqState::Consumed;
-                self.spool = Some(spool);
-                None
-            }
-            Err(e) => {
-                self.fail(Some(head), buffered::request_error(e)).await;
-                Some(())
-            }
-        }
-    }
-
     /// The spooled body, sent whole on each attempt.
     pub(super) async fn send_spooled<W: Sink>(
         &mut self,
@@ -94,6 +40,10 @@ impl Stream {
         let mut scratch = std::mem::take(&mut self.scratch);
         let sent = spool.replay(dst, &mut scratch, write_timeout).await;
         self.scratch = scratch;
+        self.req = match sent {
+            Ok(_) => ReqState::Consumed,
+            Err(_) => ReqState::Broken,
+        };
         sent
     }
 

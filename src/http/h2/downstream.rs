@@ -8,21 +8,21 @@
 //! closed connection is its departure (499).
 
 use std::cell::RefCell;
-use std::future::poll_fn;
-use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use h2::SendStream;
 
+use super::send::H2Sink;
 use super::stream::Stream;
+use crate::config::FailoverErrors;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
 use crate::http::downstream::{
-    Answered, Downstream, ServerSide, Source, StreamBody, Written, idempotent,
+    Answered, Downstream, Kept, ServerSide, Source, StreamBody, Written, idempotent,
 };
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
+use crate::http::keep::{Plan, Policies};
 use crate::http::server::{Outcome, ReqState};
 use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
@@ -89,11 +89,13 @@ impl Downstream for Stream {
         }
         forward::write_request_head(&mut self.out, &self.buf, head, &self.headers, &fw);
         // A stream without a body is whole with its head; a body comes from
-        // frames, never from a buffer, so it is never inlined.
+        // frames, never from a buffer, so it is never inlined. One kept in a
+        // spool (`keep.rs`) can be sent again.
         let inline = head.body == BodyKind::None;
+        let whole = inline || self.spool.is_some();
         Written {
             inline,
-            replayable: inline && idempotent(head.method.get(&self.buf)),
+            replayable: whole && idempotent(head.method.get(&self.buf)),
         }
     }
 
@@ -108,6 +110,7 @@ impl Downstream for Stream {
         write_timeout: Option<Duration>,
     ) -> Result<u64, RelayError> {
         if self.spool.is_some() {
+            // Sent again whole on each attempt (`keep.rs`), with its length.
             return self.send_spooled(dst, write_timeout).await;
         }
         let Some(body) = self.body.take() else {
@@ -282,6 +285,30 @@ impl Downstream for Stream {
         self.edits.grpc_web()
     }
 
+    async fn keep(
+        &mut self,
+        head: &RequestHead,
+        fallback: Option<FailoverErrors>,
+    ) -> Option<Outcome> {
+        self.kept = Kept::default();
+        let method = head.method.get(&self.buf);
+        let entry_max = self.c.ep.cfg.max_request_body_bytes;
+        let plan = Policies::of(&self.edits, method, fallback, entry_max)?.plan(head.body);
+        if plan == Plan::Stream {
+            return None;
+        }
+        // Boxed: only requests that may be sent again pay for its future.
+        let kept = Box::pin(self.keep_request(head, plan)).await;
+        (!kept).then_some(Outcome::Close)
+    }
+
+    fn kept(&self) -> Kept {
+        match self.response_started {
+            true => Kept::default(),
+            false => self.kept,
+        }
+    }
+
     fn replay(&self, attempt: u32, status: u16) -> bool {
         // As on HTTP/1.1: a buffering request is forwarded only once its
         // body is spooled (or it has none), so it is whole.
@@ -289,9 +316,9 @@ impl Downstream for Stream {
     }
 
     fn end_attempts(&mut self) {
-        // Only a spooled body is kept for another attempt; a bodiless
-        // request is its head alone (`out`).
+        // The head stays in `buf` for the stream's life; a kept body goes.
         self.spool = None;
+        self.kept = Kept::default();
     }
 }
 
@@ -340,56 +367,5 @@ pub(super) fn body_error(e: RelayError, rec: &mut Record, from: Source) -> Proxy
         RelayError::Write(_) | RelayError::Stopped => ProxyError::ClientClosed,
         RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
         RelayError::TooLarge => ProxyError::BodyTooLarge,
-    }
-}
-
-/// Sends `data` as DATA frames as the client's window allows (`end`: the
-/// last one ends the stream).
-pub(super) async fn send_all(
-    send: &mut SendStream<Bytes>,
-    mut data: Bytes,
-    end: bool,
-) -> io::Result<()> {
-    let h2err = io::Error::other;
-    while !data.is_empty() {
-        send.reserve_capacity(data.len());
-        let mut cap = send.capacity();
-        while cap == 0 {
-            cap = match poll_fn(|cx| send.poll_capacity(cx)).await {
-                Some(Ok(n)) => n,
-                Some(Err(e)) => return Err(h2err(e)),
-                None => return Err(io::ErrorKind::BrokenPipe.into()),
-            };
-        }
-        let chunk = data.split_to(cap.min(data.len()));
-        send.send_data(chunk, end && data.is_empty())
-            .map_err(h2err)?;
-    }
-    Ok(())
-}
-
-/// The client's stream as the destination of a response body.
-pub(super) struct H2Sink<'a>(pub(super) RefCell<&'a mut SendStream<Bytes>>);
-
-impl Sink for H2Sink<'_> {
-    async fn write(
-        &mut self,
-        buf: &mut Vec<u8>,
-        len: usize,
-        deadline: Option<Instant>,
-    ) -> Result<(), RelayError> {
-        let data = Bytes::copy_from_slice(&buf[..len]);
-        // No borrow guard across the wait: `get_mut` needs none.
-        let send = self.0.get_mut();
-        match rio::until(deadline, send_all(send, data, false)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(RelayError::Write(IoFail::Io(e))),
-            Err(e) => Err(RelayError::Write(e)),
-        }
-    }
-
-    fn watch(&self) -> impl Future<Output = ()> {
-        // Only polled while the relay waits on the upstream, never during a write.
-        poll_fn(|cx| self.0.borrow_mut().poll_reset(cx).map(|_| ()))
     }
 }

@@ -7,7 +7,8 @@ use std::cell::RefCell;
 
 use bytes::Bytes;
 
-use super::downstream::{H2Sink, body_error, send_all};
+use super::downstream::body_error;
+use super::send::{H2Sink, send_all};
 use super::stream::Stream;
 use crate::http::body::Relay;
 use crate::http::codec::{RequestHead, ResponseHead};

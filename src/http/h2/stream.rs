@@ -15,7 +15,6 @@ use h2::{RecvStream, SendStream};
 
 use super::Shared;
 use super::head;
-use crate::config::ServiceKind;
 use crate::http::answer::{self, Answer};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, RequestHead};
 use crate::http::error::{ProxyError, error_body, error_response};
@@ -26,7 +25,7 @@ use crate::middleware::{At, Edits, Flow, Middleware};
 use crate::observe::{Record, Served};
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::runtime::panic::CatchUnwind;
-use crate::worker::view::{Runtime, View};
+use crate::worker::view::View;
 
 /// The protocol the access log names.
 pub(super) const PROTOCOL: &str = "HTTP/2.0";
@@ -45,6 +44,11 @@ pub(super) struct Stream {
     /// The whole body, when forwardAuth's `forwardBody` read it first: the
     /// upstream request then takes it from here (`send_body`).
     pub taken: Option<Vec<u8>>,
+    /// The body read whole before forwarding (`keep.rs`), sent again on
+    /// each attempt; dropped, with its temporary file, when forwarding ends.
+    pub spool: Option<crate::http::spool::Spool>,
+    /// Whether the request is kept whole for another attempt.
+    pub kept: crate::http::downstream::Kept,
     /// The stream's response side; `None` once the response is all queued
     /// and the stream released ([`Stream::release`]).
     pub respond: RefCell<Option<SendResponse<Bytes>>>,
@@ -55,8 +59,6 @@ pub(super) struct Stream {
     pub routed: Option<Rc<View>>,
     pub edits: Edits,
     pub scratch: Vec<u8>,
-    /// The whole request body, when `buffering` read it (`buffered.rs`).
-    pub spool: Option<crate::http::spool::Spool>,
 }
 
 /// Serves one stream (a task of its own on the worker).
@@ -77,6 +79,8 @@ pub(super) async fn serve(
         out: Vec::new(),
         body: Some(body),
         taken: None,
+        spool: None,
+        kept: Default::default(),
         respond: RefCell::new(Some(respond)),
         send: None,
         req: if end_stream {
@@ -89,7 +93,6 @@ pub(super) async fn serve(
         routed: None,
         edits: Edits::default(),
         scratch: Vec::new(),
-        spool: None,
     };
     let parsed = head::write_request(&parts, end_stream, &mut s.buf).and_then(|()| {
         // The field list was bounded by the decoder (maxHeaderBytes); the
@@ -171,23 +174,9 @@ impl Stream {
             return;
         }
         // Weighted and failover services name the one that answers.
-        let Some((leaf, mirrored)) = proxy::resolve(self, &view, router.service) else {
-            self.fail(Some(head), ProxyError::NoServer).await;
-            return;
-        };
-        self.rec.service = Some(leaf);
-        let service = view.services[leaf].clone();
-        match (&service.runtime, &service.def.kind) {
-            (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) => {
-                // Boxed: only requests with `buffering` pay for its future.
-                if self.edits.buffering().is_some()
-                    && Box::pin(self.buffer_request(head)).await.is_some()
-                {
-                    return;
-                }
-                let _ = proxy::forward(self, head, lb, balancer, mirrored).await;
-            }
-            _ => self.answer_locally(head, &view, &service).await,
+        if let proxy::Served::Local(service) = proxy::serve(self, head, &view, router.service).await
+        {
+            self.answer_locally(head, &view, &service).await;
         }
     }
 
@@ -313,7 +302,7 @@ impl Stream {
         let Some(Ok(mut send)) = sent else { return };
         if !end {
             let deadline = Some(Instant::now() + self.c.window_timeout());
-            let sending = super::downstream::send_all(&mut send, body, true);
+            let sending = super::send::send_all(&mut send, body, true);
             if !matches!(
                 crate::runtime::clock::until(deadline, sending).await,
                 Ok(Ok(()))

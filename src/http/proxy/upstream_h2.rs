@@ -24,7 +24,7 @@ use bytes::Bytes;
 use h2::client::ResponseFuture;
 use http::response::Parts;
 
-use super::Leg;
+use super::{Judge, Leg};
 use crate::config::Server;
 use crate::http::codec::{BodyKind, ChunkError, RequestHead};
 use crate::http::downstream::{Downstream, Source, Written};
@@ -68,7 +68,7 @@ const MAX_PICKS: usize = 3;
 pub(super) async fn exchange<D: Downstream>(
     d: &mut D,
     head: &RequestHead,
-    server: &Server,
+    (server, judge): (&Server, &Judge),
     leg: Leg<'_>,
     key: PoolKey,
     written: Written,
@@ -94,7 +94,7 @@ pub(super) async fn exchange<D: Downstream>(
         };
         picks += 1;
         let mut answered = false;
-        let e = match attempt(d, head, server, leg, &slot, &mut answered).await {
+        let e = match attempt(d, head, server, leg, &slot, &mut answered, judge).await {
             Ok(outcome) => return Via::H2(Ok(outcome)),
             Err(Failed::NoStream(e)) if picks < MAX_PICKS => {
                 // Nothing was sent on it: another connection takes the request.
@@ -138,6 +138,7 @@ async fn attempt<D: Downstream>(
     leg: Leg<'_>,
     slot: &Slot,
     answered: &mut bool,
+    judge: &Judge,
 ) -> Result<Outcome, Failed> {
     let scheme = if server.tls.is_some() {
         "https"
@@ -175,7 +176,7 @@ async fn attempt<D: Downstream>(
             .await
             .map_err(Failed::Stream)?;
     }
-    let outcome = respond(d, head, leg, slot.fd(), response, answered).await;
+    let outcome = respond(d, head, leg, slot.fd(), response, answered, judge).await;
     // A response that did not run to its end (a client that left, an error):
     // dropping `send` (and the body in `respond`) resets the stream with CANCEL.
     drop(send);
@@ -191,6 +192,7 @@ async fn respond<D: Downstream>(
     fd: RawFd,
     response: ResponseFuture,
     answered: &mut bool,
+    judge: &Judge,
 ) -> Result<Outcome, Failed> {
     let stream = Failed::Stream;
     let (parts, recv) = wait_response(d, response, leg).await.map_err(stream)?;
@@ -206,6 +208,11 @@ async fn respond<D: Downstream>(
             Err(e) => return Err(stream(ProxyError::UpstreamInvalid(e))),
         }
     };
+    if judge.verdict(d, resp.status).is_some() {
+        // Dropping the body resets the stream (CANCEL): nothing of the
+        // discarded answer stays on the connection.
+        return Err(stream(ProxyError::Discarded(resp.status)));
+    }
     let mut up = UpstreamConn::h2(H2Body::new(recv, chunked, fd), buf);
     let from = Source {
         addr: leg.addr,

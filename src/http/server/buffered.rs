@@ -1,7 +1,8 @@
-//! `buffering` on an HTTP/1.1 connection: before forwarding, the request body
-//! is read whole (de-chunked) into a [`Spool`], within the middleware's
-//! `maxRequestBodyBytes` (413 past it, the request never reaching a server)
-//! and the entry point's own limit. The head stays at the front of `buf`
+//! `buffering` on an HTTP/1.1 connection, and the request kept whole for a
+//! `retry` on a status or a failover's `errors`: before forwarding, the
+//! request body is read whole (de-chunked) into a [`Spool`], within the
+//! middleware's `maxRequestBodyBytes` (413 past it, the request never
+//! reaching a server) and the entry point's own limit. The head stays at the front of `buf`
 //! (`kept_for_retry`), followed by any pipelined bytes, so every attempt can
 //! write it anew; the upstream gets the body with a Content-Length
 //! (`Downstream::write_upstream_request`) from the spool (`send_body`).
@@ -15,30 +16,52 @@ use super::{ClientIo, Conn, Outcome, ReqState};
 use crate::http::body::Relay;
 use crate::http::buffered;
 use crate::http::codec::{BodyKind, RequestHead, ResponseHead};
+use crate::http::downstream::Kept;
 use crate::http::downstream::Source;
 use crate::http::error::ProxyError;
 use crate::http::forward::{ResponseFraming, write_response_head};
+use crate::http::keep::{Plan, spool_error};
 use crate::http::spool::{Spool, SpoolSink};
 use crate::middleware::Buffering;
 use crate::net::upstream::UpstreamConn;
 use crate::runtime::io;
 
 impl<S: ClientIo> Conn<S> {
-    /// Reads the body into the spool when a `buffering` middleware asks for
-    /// it; `Some` is the answer when it could not (413, 408, 400, 499).
-    pub(super) async fn buffer_request(&mut self, head: &RequestHead) -> Option<Outcome> {
-        let b = self.edits.buffering()?;
-        if head.body == BodyKind::None {
-            return None;
-        }
-        let max = buffered::request_limit(b, self.ep.cfg.max_request_body_bytes);
-        if let (BodyKind::Length(n), Some(max)) = (head.body, max)
-            && n > max
+    /// Keeps the request whole for another attempt per `plan`
+    /// (`http::keep`): its body read into a spool. `Some` is the answer when
+    /// it could not be (413, 408, 400, 499).
+    pub(super) async fn keep_request(&mut self, head: &RequestHead, plan: Plan) -> Option<Outcome> {
+        let (mem, max, status_retry) = match plan {
+            Plan::Stream => return None,
+            Plan::Refuse => return Some(self.refuse_large_body(head).await),
+            Plan::Keep {
+                mem,
+                max,
+                status_retry,
+            } => (mem, max, status_retry),
+        };
+        if head.body != BodyKind::None
+            && let Some(answered) = self.spool_request(head, mem, max).await
         {
-            // oxy refuses a declared length before reading anything.
-            return Some(self.refuse_large_body(head).await);
+            return Some(answered);
         }
-        let mut spool = Spool::new(b.mem_request_body_bytes, max);
+        let len = self.spool.as_ref().map_or(0, Spool::len);
+        self.kept = Kept {
+            whole: true,
+            status_retry: status_retry.is_some_and(|m| len <= m),
+        };
+        None
+    }
+
+    /// Reads the body into a new spool (`mem` bytes in memory, the rest on
+    /// disk, `max` at most), the head kept at the front of `buf`.
+    async fn spool_request(
+        &mut self,
+        head: &RequestHead,
+        mem: u64,
+        max: Option<u64>,
+    ) -> Option<Outcome> {
+        let mut spool = Spool::new(mem, max);
         if head.expect_continue {
             let deadline = self.write_deadline();
             if io::write_static(&mut self.io, CONTINUE_100, deadline)
@@ -81,7 +104,7 @@ impl<S: ClientIo> Conn<S> {
             }
             Err(e) => e,
         };
-        let err = buffered::request_error(e);
+        let err = spool_error(e);
         let linger = matches!(err, ProxyError::BodyTooLarge);
         let outcome = self.fail(Some(head), err).await;
         if linger {

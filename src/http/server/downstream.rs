@@ -7,12 +7,16 @@
 use std::time::Duration;
 
 use super::{ClientIo, Conn, INLINE_BODY_MAX, Outcome, ReqState};
+use crate::config::FailoverErrors;
 use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::Version;
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
-use crate::http::downstream::{Answered, Downstream, ServerSide, Source, Written, idempotent};
+use crate::http::downstream::{
+    Answered, Downstream, Kept, ServerSide, Source, Written, idempotent,
+};
 use crate::http::error::ProxyError;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
+use crate::http::keep::{Plan, Policies};
 use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
 use crate::observe::Record;
@@ -86,7 +90,7 @@ impl<S: ClientIo> Downstream for Conn<S> {
         let replayable = idempotent(head.method.get(&self.buf));
         self.out
             .extend_from_slice(&self.buf[head.head_len..head.head_len + n]);
-        if self.edits.retry().is_some() {
+        if self.edits.retry().is_some() || self.kept.whole {
             // Kept for the next attempt's head (another server may need
             // another Host); `end_attempts` lets it go.
             self.kept_for_retry = head.head_len + n;
@@ -113,14 +117,8 @@ impl<S: ClientIo> Downstream for Conn<S> {
         write_timeout: Option<Duration>,
     ) -> Result<u64, RelayError> {
         if let Some(spool) = self.spool.as_mut() {
-            // Sent again whole on each attempt. An upstream that stopped
-            // taking it is mid-request: `Broken` keeps it out of the pool.
-            let sent = spool.replay(dst, &mut Vec::new(), write_timeout).await;
-            self.req = match sent {
-                Ok(_) => ReqState::Consumed,
-                Err(_) => ReqState::Broken,
-            };
-            return sent;
+            // Sent again whole on each attempt.
+            return spool.resend(dst, write_timeout, &mut self.req).await;
         }
         io::consume(&mut self.buf, head.head_len);
         self.req = ReqState::Broken;
@@ -297,8 +295,32 @@ impl<S: ClientIo> Downstream for Conn<S> {
         self.edits.grpc_web()
     }
 
+    async fn keep(
+        &mut self,
+        head: &RequestHead,
+        fallback: Option<FailoverErrors>,
+    ) -> Option<Outcome> {
+        self.kept = Kept::default();
+        let method = head.method.get(&self.buf);
+        let entry_max = self.ep.cfg.max_request_body_bytes;
+        let plan = Policies::of(&self.edits, method, fallback, entry_max)?.plan(head.body);
+        if plan == Plan::Stream {
+            return None;
+        }
+        // Boxed: only requests that may be sent again pay for its future.
+        Box::pin(self.keep_request(head, plan)).await
+    }
+
+    fn kept(&self) -> Kept {
+        match self.response_started {
+            true => Kept::default(),
+            false => self.kept,
+        }
+    }
+
     fn end_attempts(&mut self) {
         self.spool = None;
+        self.kept = Kept::default();
         io::consume(&mut self.buf, std::mem::take(&mut self.kept_for_retry));
     }
 }

@@ -175,7 +175,9 @@ impl<S: ClientIo> Conn<S> {
         code: u16,
         original: u16,
     ) -> Result<SubResponse, SubError> {
-        let (id, _) = crate::http::proxy::resolve(self, view, e.service).ok_or(SubError::Closed)?;
+        let id = (crate::http::proxy::resolve(self, view, e.service))
+            .ok_or(SubError::Closed)?
+            .leaf;
         let service = &view.services[id];
         let (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) =
             (&service.runtime, &service.def.kind)

@@ -67,7 +67,7 @@ services = [{ name = "nope" }, { weight = 1 }]
 [http.services.f.failover]
 service = "checked"
 [http.services.f.failover.errors]
-status = ["500"]
+status = ["5x0"]
 "#,
     );
     let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
@@ -75,12 +75,12 @@ status = ["500"]
         keys,
         [
             "http.services.f.failover.fallback",
-            "http.services.f.failover.errors",
+            "http.services.f.failover.errors.status",
             "http.services.w.weighted.services[1].name",
             "http.services.w.weighted.services[0].name",
         ]
     );
-    assert_eq!(got[1].1, "`errors` is not supported yet by proxyd");
+    assert!(got[1].1.contains("\"5x0\" is not a status"), "{}", got[1].1);
     assert!(got[3].1.contains("`nope` is not defined"), "{}", got[3].1);
 }
 

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use h2::SendStream;
 use h2::client::ResponseFuture;
 
-use super::super::Leg;
+use super::super::{Judge, Leg};
 use super::{Failed, request, respond, stream_error};
 use crate::http::codec::RequestHead;
 use crate::http::downstream::{Downstream, StreamBody};
@@ -42,7 +42,7 @@ pub(super) async fn run<D: Downstream>(
     let result = {
         let mut pump = pin!(pump(body, &mut send, leg, &mut sent));
         let mut pumping = true;
-        let mut respond = pin!(respond(d, head, leg, fd, response, answered));
+        let mut respond = pin!(respond(d, head, leg, fd, response, answered, &Judge::NEVER));
         poll_fn(|cx| {
             if pumping && let Poll::Ready(r) = pump.as_mut().poll(cx) {
                 pumping = false;
