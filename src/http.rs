@@ -5,6 +5,7 @@ pub mod answer;
 pub mod auth_call;
 pub mod body;
 pub mod codec;
+pub mod compressing;
 pub mod cookie;
 pub mod downstream;
 pub mod error;

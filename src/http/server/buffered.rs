@@ -8,7 +8,9 @@
 //!
 //! The response is read whole the same way (`send_buffered`) before its head
 //! goes out: past `maxResponseBodyBytes` the client gets a 500 and nothing of
-//! the upstream's answer; otherwise the body goes out with a Content-Length.
+//! the upstream's answer; otherwise the body goes out with a Content-Length,
+//! or compressed and chunked when `compress` chose an encoding for it
+//! (`compressed.rs`).
 
 use super::downstream::{CONTINUE_100, ClientSink, body_error};
 use super::{ClientIo, Conn, Outcome, ReqState};
@@ -136,6 +138,15 @@ impl<S: ClientIo> Conn<S> {
                 return Err(ProxyError::Internal("temporary file"));
             }
             Err(e) => return Err(body_error(e, &mut self.rec, from)),
+        }
+        if self.edits.compression().is_some() {
+            // `compress` takes the whole body from the spool, chunked.
+            let sent = Box::pin(self.send_compressed_spool(head, resp, up, &mut spool)).await;
+            if let Some(done) = sent.transpose() {
+                up.buf.clear();
+                up.buf.extend_from_slice(&rest);
+                return done;
+            }
         }
         // The whole response is here: its length replaces the upstream's framing.
         let close = head.close || self.w.shutdown.is_fired() || self.req != ReqState::Consumed;
