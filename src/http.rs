@@ -9,6 +9,7 @@ pub mod compressing;
 pub mod cookie;
 pub mod downstream;
 pub mod error;
+pub mod error_page;
 pub mod forward;
 pub mod h2;
 pub mod proxy;

@@ -27,6 +27,7 @@ use crate::worker::admission::{ConnGuard, OpenGuard};
 use crate::worker::{EntryCtx, Held, WorkerCtx};
 
 mod answers;
+mod compressed;
 mod downstream;
 pub mod flood;
 mod forward_auth;

@@ -6,6 +6,7 @@
 mod attacks;
 mod frames;
 mod middlewares;
+mod response_middlewares;
 
 use std::process::Command;
 use std::time::Duration;

@@ -30,7 +30,7 @@ fn fetch(p: &Proxy, method: &str, extra: &str) -> Response {
     ))
 }
 
-fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
+pub fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     match encoding {
         "gzip" => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
@@ -44,7 +44,7 @@ fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn text(len: usize) -> Vec<u8> {
+pub fn text(len: usize) -> Vec<u8> {
     (0..)
         .flat_map(|i: u32| format!("{{\"item\":{i}}},\n").into_bytes())
         .take(len)

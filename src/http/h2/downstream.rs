@@ -23,6 +23,7 @@ use crate::http::downstream::{
     Answered, Downstream, ServerSide, Source, StreamBody, Written, idempotent,
 };
 use crate::http::error::ProxyError;
+use crate::http::error_page;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
 use crate::http::server::{Outcome, ReqState};
 use crate::middleware::HeaderOp;
@@ -50,6 +51,10 @@ impl Downstream for Stream {
 
     fn record(&mut self) -> &mut Record {
         &mut self.rec
+    }
+
+    fn edits(&self) -> &crate::middleware::Edits {
+        &self.edits
     }
 
     fn body_state(&self) -> ReqState {
@@ -213,17 +218,37 @@ impl Downstream for Stream {
         up: &mut UpstreamConn,
         from: Source,
     ) -> Result<Outcome, ProxyError> {
+        if let Some(caught) = error_page::catcher(&self.edits, self.routed.as_ref(), resp.status) {
+            // An `errors` middleware sends its page instead (`compressed.rs`).
+            return Box::pin(self.replace_response(head, resp, up, from, caught)).await;
+        }
+        let encoding = match self.edits.compression() {
+            Some(_) => Box::pin(self.compression(head, resp, up)).await,
+            None => None,
+        };
         let framing = ResponseFraming {
             dechunk: true,
             close: false,
             keep_alive_10: false,
+        };
+        // A compressed body's length is unknown: DATA frames end it.
+        let unframed;
+        let framed = match encoding {
+            Some(_) => {
+                unframed = ResponseHead {
+                    drop_content_length: true,
+                    ..resp.clone()
+                };
+                &unframed
+            }
+            None => resp,
         };
         self.out.clear();
         let edits = Some(&self.edits);
         forward::write_response_head(
             &mut self.out,
             &up.buf,
-            resp,
+            framed,
             &self.resp_headers,
             &framing,
             edits,
@@ -234,7 +259,8 @@ impl Downstream for Stream {
                 "response head",
             )));
         };
-        let empty = head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0));
+        let empty = encoding.is_none()
+            && (head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0)));
         self.response_started = true;
         (self.rec.status, self.rec.origin_status) = (resp.status, resp.status);
         let sent = self
@@ -252,7 +278,21 @@ impl Downstream for Stream {
                 write_timeout: Some(self.c.window_timeout()),
             };
             let mut sink = H2Sink(RefCell::new(send));
-            let sent = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
+            let sent = match encoding {
+                Some(enc) => {
+                    let (w, scratch) = (&self.c.w, &mut self.scratch);
+                    let to = (enc, &relay);
+                    Box::pin(super::compressed::relay_compressed(
+                        &w.encoders,
+                        scratch,
+                        to,
+                        up,
+                        sink,
+                    ))
+                    .await
+                }
+                None => relay.run(&mut up.stream, &mut up.buf, &mut sink).await,
+            };
             self.rec.resp_bytes += sent.map_err(|e| body_error(e, &mut self.rec, from))?;
             // An HTTP/2 upstream's trailers (gRPC's status) end the stream.
             match up.stream.h2().and_then(|b| b.take_trailers()) {
@@ -353,7 +393,7 @@ pub(super) async fn send_all(
 }
 
 /// The client's stream as the destination of a response body.
-struct H2Sink<'a>(RefCell<&'a mut SendStream<Bytes>>);
+pub(super) struct H2Sink<'a>(pub(super) RefCell<&'a mut SendStream<Bytes>>);
 
 impl Sink for H2Sink<'_> {
     async fn write(
