@@ -18,7 +18,7 @@ mod pool;
 
 pub use encoder::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Encoder};
 pub use media::MediaType;
-pub use pool::{DEFAULT_POOLED_ENCODERS, EncoderPool, Pooled};
+pub use pool::{DEFAULT_POOLED_GZIP, DEFAULT_POOLED_ZSTD, EncoderPool, Pooled};
 
 /// Traefik's (and klauspost's gzhttp) default `minResponseBodyBytes`.
 pub const DEFAULT_MIN_RESPONSE_BODY_BYTES: u64 = 1024;

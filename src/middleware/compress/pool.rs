@@ -11,11 +11,17 @@ use std::ops::{Deref, DerefMut};
 
 use super::{Encoder, Encoding};
 
-/// Encoders a worker keeps between responses, all encodings together. A
-/// worker compressing more bodies at once makes the extra ones and drops
-/// them afterwards; the bound keeps the idle memory small (a level-1 deflate
-/// state is about 300 KiB, a level-3 zstd context a few MiB).
-pub const DEFAULT_POOLED_ENCODERS: usize = 4;
+/// gzip encoders a worker keeps between responses: enough for the compressed
+/// responses a busy worker has under way at once (each holds its encoder
+/// while it waits on the client and the upstream). Past the bound a response
+/// makes its own and drops it afterwards, which costs a fresh state's
+/// allocation and page faults (at 10 concurrent responses and 4 kept, proxyd
+/// spent 1.5× the CPU per request of 4 concurrent ones). A level-1 deflate
+/// state is about 300 KiB, so a worker keeps at most about 20 MiB, and only
+/// after that many compressed at once.
+pub const DEFAULT_POOLED_GZIP: usize = 64;
+/// zstd encoders kept: a level-3 context holds a few MiB.
+pub const DEFAULT_POOLED_ZSTD: usize = 4;
 /// A kept encoder's output buffer is trimmed to this.
 const KEPT_OUTPUT_BYTES: usize = 64 * 1024;
 
@@ -52,8 +58,13 @@ impl EncoderPool {
             return;
         }
         enc.output().shrink_to(KEPT_OUTPUT_BYTES);
+        let e = enc.encoding();
+        let bound = match e {
+            Encoding::Zstd => DEFAULT_POOLED_ZSTD,
+            _ => DEFAULT_POOLED_GZIP,
+        };
         let mut free = self.free.borrow_mut();
-        if free.len() < DEFAULT_POOLED_ENCODERS {
+        if free.iter().filter(|x| x.encoding() == e).count() < bound {
             free.push(enc);
         }
     }

@@ -206,10 +206,13 @@ fn pooled_encoders_are_reset_and_reused_within_the_bound() {
     // Brotli cannot be reset: never kept.
     drop(pool.take(Encoding::Br).unwrap());
     assert_eq!(pool.kept(), 2);
-    // Bounded: more at once than the bound, only the bound kept.
-    let many: Vec<_> = (0..DEFAULT_POOLED_ENCODERS + 3)
-        .map(|_| pool.take(Encoding::Gzip).unwrap())
-        .collect();
-    drop(many);
-    assert_eq!(pool.kept(), DEFAULT_POOLED_ENCODERS);
+    // Bounded per encoding: more at once than the bound, only the bound kept.
+    for (e, bound) in [
+        (Encoding::Zstd, DEFAULT_POOLED_ZSTD),
+        (Encoding::Gzip, DEFAULT_POOLED_GZIP),
+    ] {
+        let many: Vec<_> = (0..bound + 3).map(|_| pool.take(e).unwrap()).collect();
+        drop(many);
+    }
+    assert_eq!(pool.kept(), DEFAULT_POOLED_ZSTD + DEFAULT_POOLED_GZIP);
 }
