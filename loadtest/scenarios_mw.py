@@ -4,9 +4,9 @@
   offered rate) vs nginx `limit_req` (a zone per client address, `burst` +
   `nodelay`) and HAProxy (a stick table of request rates per source);
 - `gz`: a 16 KiB JSON body compressed with gzip, wrk sending
-  `Accept-Encoding: gzip`: proxyd `compress` (gzip level 6, its fixed level) vs
-  nginx `gzip_comp_level 1` (the baseline, as asked) and 6 (the same level as
-  proxyd), and HAProxy `compression algo gzip` (libslz, one fixed level);
+  `Accept-Encoding: gzip`: proxyd `compress` (gzip level 1, its fixed level) vs
+  nginx `gzip_comp_level 1` (the baseline, as asked: the same level as proxyd)
+  and 6, and HAProxy `compression algo gzip` (libslz, one fixed level);
 - `rl2`: proxyd alone with 2 workers, the rateLimit route vs a bare route in the
   same process: the cost of the bucket every worker updates (atomics).
 
@@ -165,8 +165,8 @@ def scenario_gz(ctx):
         r["mbps"] = ctx.h.summarize(r["runs"], "mbps")
     ctx.add("gz", SCENARIOS["gz"], rows,
             note=f"Body: {JSON_SIZE:,} bytes of JSON (`application/json`, from an origin of its own). "
-                 "proxyd `compress` with its defaults: gzip at level 6 (flate2 on miniz_oxide; proxyd has "
-                 "no level setting, as Traefik). nginx `gzip on; gzip_comp_level 1; gzip_types "
+                 "proxyd `compress` with its defaults: gzip at level 1 (flate2 on zlib-rs, encoders reused per "
+                 "worker; proxyd has no level setting, as Traefik). nginx `gzip on; gzip_comp_level 1; gzip_types "
                  "application/json; gzip_min_length 1024; gzip_vary on` (the ×nginx baseline); `nginx gzip 6`: "
                  "the same at level 6. HAProxy `filter compression` + `compression algo gzip` (libslz, which "
                  "has a single level, close to zlib's 1). `proxyd (bare)`: the same body uncompressed "

@@ -55,6 +55,8 @@ pub struct WorkerCtx {
     pub trimmer: memory::Trimmer,
     /// Wakes accept loops backing off for lack of descriptors when one closes.
     pub closes: admission::Closes,
+    /// `compress`'s spare encoders, reused across responses.
+    pub encoders: crate::middleware::compress::EncoderPool,
 }
 
 impl WorkerCtx {
@@ -79,6 +81,7 @@ impl WorkerCtx {
             parking: parking::ParkingLot::new(),
             trimmer: memory::Trimmer::new(),
             closes: admission::Closes::default(),
+            encoders: Default::default(),
         }
     }
 

@@ -22,6 +22,7 @@ use crate::http::body::{RelayError, Sink};
 use crate::http::codec::{HeadParser, HeaderSpan, RequestHead, ResponseHead};
 use crate::http::error::ProxyError;
 use crate::http::server::{Outcome, ReqState};
+use crate::middleware::Edits;
 use crate::net::upstream::{Pool, UpstreamConn};
 use crate::observe::Record;
 
@@ -91,6 +92,10 @@ pub trait Downstream {
 
     /// The per-request record (server picked, retries, statuses, bytes).
     fn record(&mut self) -> &mut Record;
+
+    /// What the request's middlewares recorded (response edits, the choices
+    /// of `compress` and `errors`).
+    fn edits(&self) -> &Edits;
 
     /// How much of the request body the upstream has been given.
     fn body_state(&self) -> ReqState;

@@ -28,6 +28,7 @@ use crate::worker::{EntryCtx, Held, WorkerCtx};
 
 mod answers;
 mod buffered;
+mod compressed;
 mod downstream;
 pub mod flood;
 mod forward_auth;

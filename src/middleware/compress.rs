@@ -4,8 +4,9 @@
 //! `Vary: Accept-Encoding` and records the choice in [`Edits`]; the response
 //! side (`http/server/compressed.rs`) decides from the response head whether
 //! to compress ([`Compress::response_allows`]) and streams the body through an
-//! [`Encoder`], flushing after every piece read from the upstream so a
-//! streamed response (server-sent events) is not held back.
+//! [`Encoder`] taken from the worker's [`EncoderPool`], flushing after every
+//! piece read from the upstream so a streamed response (server-sent events)
+//! is not held back.
 
 use std::sync::Arc;
 
@@ -13,9 +14,11 @@ use super::{Edits, Flow, HeaderOp, RequestInfo};
 
 mod encoder;
 pub mod media;
+mod pool;
 
-pub use encoder::Encoder;
+pub use encoder::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Encoder};
 pub use media::MediaType;
+pub use pool::{DEFAULT_POOLED_GZIP, DEFAULT_POOLED_ZSTD, EncoderPool, Pooled};
 
 /// Traefik's (and klauspost's gzhttp) default `minResponseBodyBytes`.
 pub const DEFAULT_MIN_RESPONSE_BODY_BYTES: u64 = 1024;

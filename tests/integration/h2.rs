@@ -6,6 +6,7 @@
 mod attacks;
 mod frames;
 mod middlewares;
+mod response_middlewares;
 mod trailers;
 
 use std::process::Command;

@@ -30,7 +30,7 @@ fn fetch(p: &Proxy, method: &str, extra: &str) -> Response {
     ))
 }
 
-fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
+pub fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     match encoding {
         "gzip" => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
@@ -44,7 +44,7 @@ fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn text(len: usize) -> Vec<u8> {
+pub fn text(len: usize) -> Vec<u8> {
     (0..)
         .flat_map(|i: u32| format!("{{\"item\":{i}}},\n").into_bytes())
         .take(len)
@@ -77,7 +77,8 @@ fn compress_gzip_br_and_zstd_decode_to_the_original() {
             assert_eq!(r.header("content-length"), None);
             assert_eq!(r.header("accept-ranges"), None);
             assert!(r.chunked);
-            assert!(r.body.len() < body.len() / 4, "{want}: {}", r.body.len());
+            // gzip level 1 (zlib-rs' static Huffman codes) keeps about a quarter.
+            assert!(r.body.len() < body.len() / 3, "{want}: {}", r.body.len());
             assert!(
                 decode(want, &r.body) == body,
                 "{want} {framing}: decoded body differs"
@@ -255,4 +256,40 @@ impl Write for CountingSink<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// #11: a response `buffering` read whole (here spilled to its temporary
+/// file) is compressed too; one under `minResponseBodyBytes` keeps its length.
+#[test]
+fn compress_applies_to_a_response_buffering_held() {
+    let body = text(300_000);
+    let b = Behavior::fixed(200, &body).header("Content-Type", "application/json");
+    let up = Upstream::start("up", b.chunked());
+    let small = Upstream::start("small", Behavior::fixed(200, b"{\"tiny\":1}"));
+    let dynamic = format!(
+        "{}middlewares = [\"squeeze\", \"buf\"]\n{}{}middlewares = [\"squeeze\", \"buf\"]\n{}\
+         [http.middlewares.squeeze.compress]\n\
+         [http.middlewares.buf.buffering]\nmemResponseBodyBytes = 4096\n",
+        router("r", "PathPrefix(`/`)", "s"),
+        lb_service("s", &[up.url()]),
+        router("tiny", "PathPrefix(`/tiny`)", "t"),
+        lb_service("t", &[small.url()]),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&dynamic));
+    let mut c = Client::connect(p.addr());
+    for _ in 0..2 {
+        // Keep-alive: the last chunk ends it, and the connection serves again.
+        let r = c.request("GET / HTTP/1.1\r\nHost: app.test\r\nAccept-Encoding: gzip\r\n\r\n");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-encoding"), Some("gzip"));
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+        assert_eq!(r.header("content-length"), None);
+        assert!(r.chunked);
+        assert!(r.body.len() < body.len() / 3, "{}", r.body.len());
+        assert!(decode("gzip", &r.body) == body, "decoded body differs");
+    }
+    let r = c.request("GET /tiny HTTP/1.1\r\nHost: app.test\r\nAccept-Encoding: gzip\r\n\r\n");
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.header("content-length"), Some("10"));
+    assert_eq!(r.body, b"{\"tiny\":1}");
 }

@@ -21,6 +21,7 @@ use crate::http::downstream::{
     Answered, Downstream, Kept, ServerSide, Source, StreamBody, Written, idempotent,
 };
 use crate::http::error::ProxyError;
+use crate::http::error_page;
 use crate::http::forward::{self, Forwarding, ResponseFraming};
 use crate::http::keep::{Plan, Policies};
 use crate::http::server::{Outcome, ReqState};
@@ -49,6 +50,10 @@ impl Downstream for Stream {
 
     fn record(&mut self) -> &mut Record {
         &mut self.rec
+    }
+
+    fn edits(&self) -> &crate::middleware::Edits {
+        &self.edits
     }
 
     fn body_state(&self) -> ReqState {
@@ -173,6 +178,10 @@ impl Downstream for Stream {
         up: &mut UpstreamConn,
         from: Source,
     ) -> Result<Outcome, ProxyError> {
+        if let Some(caught) = error_page::catcher(&self.edits, self.routed.as_ref(), resp.status) {
+            // An `errors` middleware sends its page instead (`compressed.rs`).
+            return Box::pin(self.replace_response(head, resp, up, from, caught)).await;
+        }
         if let Some(mode) = self.edits.grpc_web() {
             // `grpcWeb` converts the response (`grpc_web.rs`).
             return Box::pin(self.send_grpc_web(head, resp, up, from, mode)).await;
@@ -186,24 +195,41 @@ impl Downstream for Stream {
             let b = b.clone();
             return Box::pin(self.send_buffered(head, resp, up, from, &b)).await;
         }
+        let encoding = match self.edits.compression() {
+            Some(_) => Box::pin(self.compression(head, resp, up)).await,
+            None => None,
+        };
         let framing = ResponseFraming {
             dechunk: true,
             close: false,
             keep_alive_10: false,
+        };
+        // A compressed body's length is unknown: DATA frames end it.
+        let unframed;
+        let framed = match encoding {
+            Some(_) => {
+                unframed = ResponseHead {
+                    drop_content_length: true,
+                    ..resp.clone()
+                };
+                &unframed
+            }
+            None => resp,
         };
         self.out.clear();
         let edits = Some(&self.edits);
         forward::write_response_head(
             &mut self.out,
             &up.buf,
-            resp,
+            framed,
             &self.resp_headers,
             &framing,
             edits,
         );
         rio::consume(&mut up.buf, resp.head_len);
         let h2resp = h2_head(&self.out)?;
-        let empty = head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0));
+        let empty = encoding.is_none()
+            && (head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0)));
         self.start_response(h2resp, resp.status, empty)?;
         let send = self.send.as_mut().ok_or(ProxyError::ClientClosed)?;
         if !empty {
@@ -218,13 +244,28 @@ impl Downstream for Stream {
             // allocation unless there is one); an HTTP/2 upstream's trailers
             // are kept as fields already.
             let mut kept = Vec::new();
-            let (src, buf) = (&mut up.stream, &mut up.buf);
-            let sent = if src.h2().is_some() {
-                relay.run(src, buf, &mut sink).await
-            } else {
-                relay
-                    .run_keeping_trailers(src, buf, &mut sink, &mut kept)
+            let sent = match encoding {
+                Some(enc) => {
+                    let (w, scratch) = (&self.c.w, &mut self.scratch);
+                    let to = (enc, &relay);
+                    Box::pin(super::compressed::relay_compressed(
+                        &w.encoders,
+                        scratch,
+                        to,
+                        up,
+                        sink,
+                    ))
                     .await
+                }
+                None if up.stream.h2().is_some() => {
+                    relay.run(&mut up.stream, &mut up.buf, &mut sink).await
+                }
+                None => {
+                    let (src, buf) = (&mut up.stream, &mut up.buf);
+                    relay
+                        .run_keeping_trailers(src, buf, &mut sink, &mut kept)
+                        .await
+                }
             };
             self.rec.resp_bytes += sent.map_err(|e| body_error(e, &mut self.rec, from))?;
             // The upstream's trailers (gRPC's status) end the stream: an

@@ -18,6 +18,7 @@ use super::head;
 use crate::http::answer::{self, Answer};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, RequestHead};
 use crate::http::error::{ProxyError, error_body, error_response};
+use crate::http::error_page;
 use crate::http::proxy;
 use crate::http::server::ReqState;
 use crate::middleware::limits::redis;
@@ -222,6 +223,10 @@ impl Stream {
                 crate::middleware::run_from(defs, states, chains, &info, &mut self.edits, from)
             };
             let Flow::Call(at) = flow else {
+                if flow == Flow::Next && !self.edits.catchers().is_empty() {
+                    let tls = self.c.tls;
+                    error_page::save_request(&mut self.edits, head, &self.buf, &self.headers, tls);
+                }
                 return Some(flow);
             };
             let def = &defs[chains[at.chain as usize][at.index as usize] as usize];
@@ -372,8 +377,13 @@ impl Stream {
             self.reset(h2::Reason::INTERNAL_ERROR);
             return;
         }
-        self.out.clear();
         let is_head = head.is_some_and(|h| h.is_head);
+        if let Some(caught) = error_page::catcher(&self.edits, self.routed.as_ref(), status) {
+            // An `errors` middleware catches the proxy's own errors too.
+            Box::pin(self.send_error_page(caught, status, is_head)).await;
+            return;
+        }
+        self.out.clear();
         if self.edits.has_response_edits() {
             let a = Answer::text(status, error_body(status));
             answer::write_h1(&mut self.out, &a, &self.edits, false, is_head);

@@ -9,7 +9,9 @@
 //!
 //! The response is read whole the same way (`send_buffered`) before its head
 //! goes out: past `maxResponseBodyBytes` the client gets a 500 and nothing of
-//! the upstream's answer; otherwise the body goes out with a Content-Length.
+//! the upstream's answer; otherwise the body goes out with a Content-Length,
+//! or compressed and chunked when `compress` chose an encoding for it
+//! (`compressed.rs`).
 
 use super::downstream::{CONTINUE_100, ClientSink, body_error};
 use super::{ClientIo, Conn, Outcome, ReqState};
@@ -126,6 +128,15 @@ impl<S: ClientIo> Conn<S> {
         let rec = &mut self.rec;
         let (mut spool, rest) =
             buffered::read_response(resp, up, from, b, |e| body_error(e, rec, from)).await?;
+        if self.edits.compression().is_some() {
+            // `compress` takes the whole body from the spool, chunked.
+            let sent = Box::pin(self.send_compressed_spool(head, resp, up, &mut spool)).await;
+            if let Some(done) = sent.transpose() {
+                up.buf.clear();
+                up.buf.extend_from_slice(&rest);
+                return done;
+            }
+        }
         // The whole response is here: its length replaces the upstream's framing.
         let close = head.close || self.w.shutdown.is_fired() || self.req != ReqState::Consumed;
         let framed = buffered::sized_head(resp, &spool, &mut self.edits);

@@ -46,6 +46,10 @@ impl<S: ClientIo> Downstream for Conn<S> {
         &mut self.rec
     }
 
+    fn edits(&self) -> &crate::middleware::Edits {
+        &self.edits
+    }
+
     fn body_state(&self) -> ReqState {
         self.req
     }

@@ -1,76 +1,27 @@
-//! The `errors` middleware's response side. After the chain, what the error
-//! page request needs of the client's request is kept in `Edits::saved`
-//! (the head's bytes may be gone by the time the response comes: an inlined
-//! body is consumed with them). When a proxied response's status, or the
-//! proxy's own error status (502, 503, 504 …), is one the innermost watching
-//! `errors` middleware catches, the response's body is read and dropped, and
-//! the page is fetched from the middleware's service from this worker
-//! (`http::subrequest`) and sent with the original or rewritten status.
-//! The service failing gets its failure's status text with that status, as
-//! Traefik's proxy writes it through the code-modifying writer.
+//! The `errors` middleware's response side on HTTP/1.1 (`http::error_page`
+//! holds what both protocols share): a caught response's body is read and
+//! dropped, then the page goes out in its place on the connection.
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
 use super::{ClientIo, Conn, Outcome, ReqState};
-use crate::config::ServiceKind;
-use crate::http::answer::{self, Answer};
-use crate::http::body::{Relay, RelayError, Sink};
 use crate::http::codec::{RequestHead, ResponseHead};
 use crate::http::downstream::Source;
-use crate::http::error::{ProxyError, error_body};
-use crate::http::subrequest::{self, SubError, SubResponse};
-use crate::middleware::errors::MAX_PAGE_BYTES;
-use crate::middleware::forward_auth::ForwardAuth;
-use crate::middleware::{Errors, Middleware};
+use crate::http::error::ProxyError;
+use crate::http::error_page;
 use crate::net::upstream::UpstreamConn;
-use crate::runtime::io::{self, IoFail};
-use crate::worker::view::{Runtime, View};
-
-/// How long an error page may take when the service's transport sets no
-/// read timeout.
-const PAGE_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::runtime::io;
+use crate::worker::view::View;
 
 impl<S: ClientIo> Conn<S> {
-    /// Keeps the request's host, URL and fields for an error page request:
-    /// `host\r\nurl\r\n` then `Name: value\r\n` lines.
+    /// Keeps what an error page request needs of the request.
     pub(super) fn save_for_errors(&mut self, head: &RequestHead) {
-        let mut saved = std::mem::take(&mut self.edits.saved);
-        saved.clear();
-        let buf = &self.buf;
-        let host = head.host.get(buf);
-        saved.extend_from_slice(host);
-        saved.extend_from_slice(b"\r\n");
-        saved.extend_from_slice(if self.tls { b"https://" } else { b"http://" });
-        saved.extend_from_slice(host);
-        saved.extend_from_slice(self.edits.path(head.path.get(buf)));
-        let query = head.query.get(buf);
-        if !query.is_empty() {
-            saved.push(b'?');
-            saved.extend_from_slice(query);
-        }
-        saved.extend_from_slice(b"\r\n");
-        for h in &self.headers {
-            let name = h.name.get(buf);
-            if ForwardAuth::passes_back(name) && !name.eq_ignore_ascii_case(b"host") {
-                for part in [name, b": ", h.value.get(buf), b"\r\n"] {
-                    saved.extend_from_slice(part);
-                }
-            }
-        }
-        self.edits.saved = saved;
+        error_page::save_request(&mut self.edits, head, &self.buf, &self.headers, self.tls);
     }
 
     /// The innermost `errors` middleware of the chain that catches `status`.
     pub(super) fn catcher(&self, status: u16) -> Option<(Rc<View>, usize)> {
-        if self.edits.catchers().is_empty() || self.edits.saved.is_empty() {
-            return None;
-        }
-        let view = self.routed.clone()?;
-        let id = self.edits.catchers().iter().rev().find(|&&id| {
-            matches!(&view.snapshot.middlewares[id as usize].kind, Middleware::Errors(e) if e.catches(status))
-        })?;
-        Some((view, *id as usize))
+        error_page::catcher(&self.edits, self.routed.as_ref(), status)
     }
 
     /// `send_response` for a caught status: the upstream's body is read and
@@ -83,22 +34,7 @@ impl<S: ClientIo> Conn<S> {
         from: Source,
         (view, id): (Rc<View>, usize),
     ) -> Result<Outcome, ProxyError> {
-        io::consume(&mut up.buf, resp.head_len);
-        let relay = Relay {
-            kind: resp.body,
-            dechunk: false,
-            read_timeout: from.read_timeout,
-            write_timeout: None,
-        };
-        relay
-            .run(&mut up.stream, &mut up.buf, &mut Discard)
-            .await
-            .map_err(|e| match e {
-                RelayError::Read(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
-                RelayError::Read(IoFail::Timeout) => ProxyError::UpstreamReadTimeout(from.addr),
-                RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
-                _ => ProxyError::UpstreamClosed,
-            })?;
+        error_page::drain(resp, up, from).await?;
         self.rec.origin_status = resp.status;
         let close = head.close || self.w.shutdown.is_fired() || self.req != ReqState::Consumed;
         let sent = self
@@ -121,136 +57,14 @@ impl<S: ClientIo> Conn<S> {
         close: bool,
         is_head: bool,
     ) -> bool {
-        let Middleware::Errors(e) = &view.snapshot.middlewares[id].kind else {
-            return false;
-        };
-        let code = e.rewrite(status);
-        let page = self.fetch_page(view, e, code, status).await;
-        self.out.clear();
-        match &page {
-            Ok(p) => {
-                let fields: Vec<(&str, &[u8])> = p
-                    .fields()
-                    .filter(|(n, _)| ForwardAuth::passes_back(n))
-                    .map(|(n, v)| (std::str::from_utf8(n).unwrap_or("X-Invalid"), v))
-                    .collect();
-                let a = Answer {
-                    status: code,
-                    content_type: None,
-                    headers: &fields,
-                    body: &p.body,
-                    no_store: false,
-                };
-                answer::write_h1(&mut self.out, &a, &self.edits, close, is_head);
-            }
-            Err(err) => {
-                let failed = match err {
-                    SubError::Timeout => 504,
-                    _ => 502,
-                };
-                log::warn!(
-                    "errors {}: error page for status {status} failed: {err}",
-                    view.snapshot.middlewares[id].name
-                );
-                let a = Answer::text(code, error_body(failed));
-                answer::write_h1(&mut self.out, &a, &self.edits, close, is_head);
-            }
-        }
+        let mut out = std::mem::take(&mut self.out);
+        error_page::write_page(self, &mut out, (view, id), status, (close, is_head)).await;
+        self.out = out;
         self.response_started = true;
         self.rec.local_response(&self.out);
         let deadline = self.write_deadline();
         io::write_vec(&mut self.io, &mut self.out, deadline)
             .await
             .is_ok()
-    }
-
-    /// GET of the page from the service's next server, with the request's
-    /// Host (unless `passHostHeader = false`) and fields. A service of
-    /// services is walked down as for a request (weighted turns, failover,
-    /// mirroring's main service; no copies) to the load balancer that answers.
-    async fn fetch_page(
-        &mut self,
-        view: &View,
-        e: &Errors,
-        code: u16,
-        original: u16,
-    ) -> Result<SubResponse, SubError> {
-        let id = (crate::http::proxy::resolve(self, view, e.service))
-            .ok_or(SubError::Closed)?
-            .leaf;
-        let service = &view.services[id];
-        let (Runtime::LoadBalancer(balancer), ServiceKind::LoadBalancer(lb)) =
-            (&service.runtime, &service.def.kind)
-        else {
-            return Err(SubError::Closed);
-        };
-        let up = |i: usize| lb.server_up(i) && lb.servers[i].addr.get().is_some();
-        let picked = balancer
-            .pick(lb, self.client_ip.as_str(), up)
-            .ok_or(SubError::Closed)?;
-        let server = &lb.servers[picked.index];
-        let Some(addr) = server.addr.get() else {
-            return Err(SubError::Unreachable(format!(
-                "{}: does not resolve",
-                server.url
-            )));
-        };
-        let saved = &self.edits.saved;
-        let mut parts = saved.splitn(3, |&b| b == b'\n');
-        let host = parts.next().unwrap_or(b"").trim_ascii_end();
-        let url = parts.next().unwrap_or(b"").trim_ascii_end();
-        let fields = parts.next().unwrap_or(b"");
-        let target = e.target(code, original, url);
-        let host = match lb.pass_host_header {
-            true => host,
-            false => server.authority.as_bytes(),
-        };
-        let mut req = Vec::with_capacity(256 + fields.len());
-        for part in [
-            b"GET ",
-            server.path_prefix.as_bytes(),
-            target.as_bytes(),
-            b" HTTP/1.1\r\nHost: ",
-            host,
-            b"\r\n",
-        ] {
-            req.extend_from_slice(part);
-        }
-        for line in fields.split_inclusive(|&b| b == b'\n') {
-            let name = line.split(|&b| b == b':').next().unwrap_or(b"");
-            if e.sends(name) {
-                req.extend_from_slice(line);
-            }
-        }
-        req.extend_from_slice(b"\r\n");
-        let timeout = lb.transport.read_timeout.unwrap_or(PAGE_TIMEOUT);
-        let pool = &self.w.pool;
-        let page = subrequest::call(
-            pool,
-            (addr, server.tls.as_deref()),
-            &mut req,
-            false,
-            Some(MAX_PAGE_BYTES),
-            timeout,
-        );
-        page.await
-    }
-}
-
-/// Where a caught response's body goes: nowhere.
-struct Discard;
-
-impl Sink for Discard {
-    async fn write(
-        &mut self,
-        _buf: &mut Vec<u8>,
-        _len: usize,
-        _deadline: Option<Instant>,
-    ) -> Result<(), RelayError> {
-        Ok(())
-    }
-
-    fn watch(&self) -> impl Future<Output = ()> {
-        std::future::pending()
     }
 }
