@@ -22,7 +22,10 @@ const OWN_HEADERS: &[(&str, &str)] = &[
     ("host", "set `hostname` instead"),
     ("content-length", "the probe has no body"),
     ("transfer-encoding", "the probe has no body"),
-    ("connection", "every probe is sent with `Connection: close`"),
+    (
+        "connection",
+        "the probe keeps or closes its connection itself",
+    ),
 ];
 
 /// Validates every key, reporting all bad ones.

@@ -228,8 +228,11 @@ fn pause(spec: &Spec, up: bool) -> Duration {
     }
 }
 
-/// One server's probes, one at a time, until it leaves the snapshot.
+/// One server's probes, one at a time, until it leaves the snapshot; its
+/// kept connection lives here and closes with the task.
 async fn watch(t: Rc<Target>) {
+    let mut kept = probe::Kept::default();
+    let mut last: Option<Rc<Spec>> = None;
     loop {
         let now = Instant::now();
         if t.removed.get() {
@@ -240,7 +243,13 @@ async fn watch(t: Rc<Target>) {
             continue;
         }
         let spec = t.spec.borrow().clone();
-        let verdict = probe::check(&spec).await;
+        // A reload gives every server a new definition (it may name another
+        // port, TLS or request): its connection is not carried over.
+        if last.as_ref().is_some_and(|l| !Rc::ptr_eq(l, &spec)) {
+            kept.close();
+        }
+        last = Some(spec.clone());
+        let verdict = probe::check(&spec, &mut kept).await;
         if t.removed.get() {
             return;
         }

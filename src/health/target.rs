@@ -17,6 +17,9 @@ const USER_AGENT: &str = "proxyd-healthcheck";
 pub struct Spec {
     pub check: Arc<HealthCheck>,
     pub first: Request,
+    /// `first` encoded once, with keep-alive: what each probe writes on the
+    /// server's kept connection (or a fresh one).
+    pub first_bytes: Vec<u8>,
     /// The service's transport `dialTimeout` (the probe's `timeout` bounds it too).
     pub dial_timeout: Duration,
     /// An `https://` server's TLS (its transport's config and name).
@@ -67,9 +70,12 @@ pub fn spec(
         method: check.method.clone(),
         other_host: false,
     };
+    let mut first_bytes = Vec::with_capacity(256);
+    first.encode(check, true, &mut first_bytes);
     Spec {
         check: check.clone(),
         first,
+        first_bytes,
         dial_timeout,
         tls,
         server: server.addr.clone(),
@@ -77,9 +83,10 @@ pub fn spec(
 }
 
 impl Request {
-    /// The request head, with `Connection: close`: a probe never reuses a
-    /// connection, so a server's keep-alive state cannot skew the next verdict.
-    pub fn encode(&self, check: &HealthCheck, out: &mut Vec<u8>) {
+    /// The request head. `keep_alive`: the connection is kept for the next
+    /// probe (the first request); a redirect's request goes on a connection
+    /// of its own with `Connection: close`.
+    pub fn encode(&self, check: &HealthCheck, keep_alive: bool, out: &mut Vec<u8>) {
         let mut head = String::with_capacity(256);
         let _ = write!(
             head,
@@ -102,7 +109,11 @@ impl Request {
         if matches!(self.method.as_str(), "POST" | "PUT" | "PATCH") {
             head.push_str("Content-Length: 0\r\n");
         }
-        head.push_str("Connection: close\r\n\r\n");
+        head.push_str(if keep_alive {
+            "\r\n"
+        } else {
+            "Connection: close\r\n\r\n"
+        });
         out.extend_from_slice(head.as_bytes());
     }
 
@@ -330,7 +341,7 @@ mod tests {
         let ip = first.redirect(308, "http://127.0.0.2/").unwrap().unwrap();
         assert_eq!((ip.addr.port(), ip.other_host), (80, true));
         let mut out = Vec::new();
-        ip.encode(&c, &mut out);
+        ip.encode(&c, false, &mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("Authorization"), "{text}");
         assert!(
@@ -338,6 +349,9 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
+        let kept = spec(&Arc::new(c), &s, Duration::from_secs(1), None);
+        let text = String::from_utf8(kept.first_bytes).unwrap();
+        assert!(text.ends_with("User-Agent: proxyd-healthcheck\r\nAuthorization: x\r\n\r\n"));
         assert!(first.redirect(302, "https://app.local/").is_err());
         assert!(first.redirect(302, "http://elsewhere.test/").is_err());
         assert!(first.redirect(302, "ftp://x/").is_err());
