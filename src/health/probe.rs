@@ -50,6 +50,27 @@ pub enum ProbeError {
     Redirect(String),
     #[error("its host name does not resolve")]
     Unresolved,
+    #[error("gRPC health check failed: {0}")]
+    Grpc(String),
+    #[error("received gRPC status {0}")]
+    NotServing(String),
+}
+
+/// What a healthy answer was, for the log line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Up {
+    Status(u16),
+    /// A gRPC `HealthCheckResponse` said SERVING.
+    Serving,
+}
+
+impl std::fmt::Display for Up {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Up::Status(s) => write!(f, "status {s}"),
+            Up::Serving => f.write_str("SERVING"),
+        }
+    }
 }
 
 impl From<io::IoFail> for ProbeError {
@@ -88,7 +109,7 @@ impl Kept {
 impl ProbeError {
     /// The exchange broke (rather than the server answering badly): on a kept
     /// connection it may just have gone stale, so a fresh one is tried.
-    fn broke(&self) -> bool {
+    pub(super) fn broke(&self) -> bool {
         matches!(
             self,
             ProbeError::Timeout(_)
@@ -100,14 +121,8 @@ impl ProbeError {
 }
 
 /// The status of a healthy answer, or why the server is down.
-pub async fn check(spec: &Spec, kept: &mut Kept) -> Result<u16, ProbeError> {
-    // The server's current address (its port may be the check's `port`).
-    let Some(now) = spec.server.get() else {
-        kept.close();
-        return Err(ProbeError::Unresolved);
-    };
-    let mut addr = spec.first.addr;
-    addr.set_ip(now.ip());
+pub async fn check(spec: &Spec, kept: &mut Kept) -> Result<Up, ProbeError> {
+    let addr = address(spec).inspect_err(|_| kept.close())?;
     if let Some(conn) = kept.take(addr) {
         match bounded(spec, follow(spec, addr, Some(conn), kept)).await {
             Err(e) if e.broke() => log::debug!("health check of {addr}: kept connection: {e}"),
@@ -117,13 +132,21 @@ pub async fn check(spec: &Spec, kept: &mut Kept) -> Result<u16, ProbeError> {
     bounded(spec, follow(spec, addr, None, kept)).await
 }
 
+/// The server's current address (its port may be the check's `port`).
+pub(super) fn address(spec: &Spec) -> Result<SocketAddr, ProbeError> {
+    let now = spec.server.get().ok_or(ProbeError::Unresolved)?;
+    let mut addr = spec.first.addr;
+    addr.set_ip(now.ip());
+    Ok(addr)
+}
+
 /// Bounds a probe by the check's `timeout`. Dropping it then is safe: the
 /// connect runs in a task of its own (`upstream::dial`), and the stream and
 /// buffers are only the probe's (a kept connection is dropped with it).
-async fn bounded(
+pub(super) async fn bounded<T>(
     spec: &Spec,
-    probe: impl std::future::Future<Output = Result<u16, ProbeError>>,
-) -> Result<u16, ProbeError> {
+    probe: impl std::future::Future<Output = Result<T, ProbeError>>,
+) -> Result<T, ProbeError> {
     let limit = spec.check.timeout;
     match monoio::time::timeout(limit, probe).await {
         Ok(verdict) => verdict,
@@ -136,7 +159,7 @@ async fn follow(
     addr: SocketAddr,
     conn: Option<UpstreamConn>,
     kept: &mut Kept,
-) -> Result<u16, ProbeError> {
+) -> Result<Up, ProbeError> {
     let (mut status, mut location) = first(spec, addr, conn, kept).await?;
     let mut req: Option<Request> = None;
     for _ in 0..MAX_REDIRECTS {
@@ -162,11 +185,11 @@ async fn follow(
     }
 }
 
-fn judge(status: u16, want: Option<u16>) -> Result<u16, ProbeError> {
+fn judge(status: u16, want: Option<u16>) -> Result<Up, ProbeError> {
     match want {
-        None if (200..400).contains(&status) => Ok(status),
+        None if (200..400).contains(&status) => Ok(Up::Status(status)),
         None => Err(ProbeError::Status(status)),
-        Some(want) if want == status => Ok(status),
+        Some(want) if want == status => Ok(Up::Status(status)),
         Some(want) => Err(ProbeError::Unexpected { got: status, want }),
     }
 }
@@ -174,7 +197,7 @@ fn judge(status: u16, want: Option<u16>) -> Result<u16, ProbeError> {
 /// A fresh connection for a probe, with a small buffer: a kept one holds it
 /// between probes.
 async fn dial(spec: &Spec, addr: SocketAddr) -> Result<UpstreamConn, ProbeError> {
-    let dial = spec.dial_timeout.min(spec.check.timeout);
+    let dial = spec.transport.dial_timeout.min(spec.check.timeout);
     let mut up = upstream::dial_tls(addr, dial, spec.tls.as_deref()).await?;
     up.buf = Vec::with_capacity(READ_BUF);
     Ok(up)
@@ -296,11 +319,11 @@ mod tests {
 
     #[test]
     fn status_is_judged_as_traefik_does() {
-        assert_eq!(judge(200, None).unwrap(), 200);
-        assert_eq!(judge(302, None).unwrap(), 302);
+        assert_eq!(judge(200, None).unwrap(), Up::Status(200));
+        assert_eq!(judge(302, None).unwrap(), Up::Status(302));
         assert!(matches!(judge(199, None), Err(ProbeError::Status(199))));
         assert!(matches!(judge(404, None), Err(ProbeError::Status(404))));
-        assert_eq!(judge(418, Some(418)).unwrap(), 418);
+        assert_eq!(judge(418, Some(418)).unwrap(), Up::Status(418));
         assert!(matches!(
             judge(200, Some(204)),
             Err(ProbeError::Unexpected {

@@ -13,8 +13,8 @@ use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::probe;
 use super::target::{self, Spec};
+use super::{grpc, probe};
 use crate::config::{Health, ServiceKind, Snapshot};
 use crate::control::Published;
 
@@ -132,8 +132,7 @@ fn reconcile(targets: &mut HashMap<Key, Rc<Target>>, snap: &Snapshot) {
                 log::warn!("health check of {}: {why}", server.url);
                 None
             });
-            let dial = lb.transport.dial_timeout;
-            let spec = Rc::new(target::spec(check, server, dial, tls));
+            let spec = Rc::new(target::spec(check, server, &lb.transport, tls));
             match targets.get(&key) {
                 Some(t) => t.update(spec, &server.health),
                 None => {
@@ -205,15 +204,11 @@ impl Target {
     }
 
     /// Publishes a verdict to the workers; logs a change of state.
-    fn record(&self, verdict: &Result<u16, probe::ProbeError>) {
+    fn record(&self, verdict: &Result<probe::Up, probe::ProbeError>) {
         let up = verdict.is_ok();
         let was = self.health.borrow().set(up);
         match verdict {
-            Ok(status) if !was => log::info!(
-                "service={} server={} UP: status {status}",
-                self.service,
-                self.url
-            ),
+            Ok(up) if !was => log::info!("service={} server={} UP: {up}", self.service, self.url),
             Err(e) if was => log::warn!("service={} server={} DOWN: {e}", self.service, self.url),
             _ => {}
         }
@@ -249,7 +244,11 @@ async fn watch(t: Rc<Target>) {
             kept.close();
         }
         last = Some(spec.clone());
-        let verdict = probe::check(&spec, &mut kept).await;
+        let verdict = if spec.check.grpc {
+            grpc::check(&spec).await
+        } else {
+            probe::check(&spec, &mut kept).await
+        };
         if t.removed.get() {
             return;
         }

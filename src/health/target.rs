@@ -5,12 +5,11 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::config::{HealthCheck, Server};
+use crate::config::{HealthCheck, Server, ServersTransport};
 
 /// Sent unless the health check's headers name another.
-const USER_AGENT: &str = "proxyd-healthcheck";
+pub const USER_AGENT: &str = "proxyd-healthcheck";
 
 /// Everything one server's probes need, built once per snapshot.
 #[derive(Debug)]
@@ -20,8 +19,12 @@ pub struct Spec {
     /// `first` encoded once, with keep-alive: what each probe writes on the
     /// server's kept connection (or a fresh one).
     pub first_bytes: Vec<u8>,
-    /// The service's transport `dialTimeout` (the probe's `timeout` bounds it too).
-    pub dial_timeout: Duration,
+    /// `host:port` the check's `port` applies to, the `hostname` does not: a
+    /// gRPC probe's `:authority`, as Traefik dials it.
+    pub authority: String,
+    /// The service's transport: its `dialTimeout` (the probe's `timeout`
+    /// bounds it too), and for gRPC its HTTP/2 connections' idle timeout.
+    pub transport: ServersTransport,
     /// An `https://` server's TLS (its transport's config and name).
     pub tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
     /// Where the server is now: a host name may resolve differently later.
@@ -47,7 +50,7 @@ pub struct Request {
 pub fn spec(
     check: &Arc<HealthCheck>,
     server: &Server,
-    dial_timeout: Duration,
+    transport: &ServersTransport,
     tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
 ) -> Spec {
     let (host, _) = split_port(&server.authority);
@@ -59,6 +62,7 @@ pub fn spec(
         addr.set_port(port);
         host_header = format!("{host}:{port}");
     }
+    let authority = host_header.clone();
     if let Some(h) = &check.hostname {
         host_header = h.clone();
     }
@@ -76,7 +80,8 @@ pub fn spec(
         check: check.clone(),
         first,
         first_bytes,
-        dial_timeout,
+        authority,
+        transport: transport.clone(),
         tls,
         server: server.addr.clone(),
     }
@@ -254,6 +259,7 @@ fn remove_dots(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn paths_resolve_against_the_server_url_as_go_does() {
@@ -269,6 +275,7 @@ mod tests {
 
     fn check() -> HealthCheck {
         HealthCheck {
+            grpc: false,
             tls: None,
             path: "/health".into(),
             method: "GET".into(),
@@ -300,17 +307,17 @@ mod tests {
     fn port_and_hostname_replace_the_servers() {
         let mut c = check();
         let s = server("http://app.local:8080/base/", "app.local:8080");
-        let plain = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None);
+        let plain = spec(&Arc::new(c.clone()), &s, &ServersTransport::default(), None);
         assert_eq!(plain.first.host_header, "app.local:8080");
         assert_eq!(plain.first.target, "/health");
         c.port = Some(9000);
         c.path = "ready".into();
-        let ported = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None);
+        let ported = spec(&Arc::new(c.clone()), &s, &ServersTransport::default(), None);
         assert_eq!(ported.first.addr.port(), 9000);
         assert_eq!(ported.first.host_header, "app.local:9000");
         assert_eq!(ported.first.target, "/base/ready");
         c.hostname = Some("health.test".into());
-        let named = spec(&Arc::new(c), &s, Duration::from_secs(1), None);
+        let named = spec(&Arc::new(c), &s, &ServersTransport::default(), None);
         assert_eq!(named.first.host_header, "health.test");
         let v6 = server("http://[::1]:8080", "[::1]:8080");
         assert_eq!(split_port(&v6.authority), ("[::1]", Some("8080")));
@@ -320,7 +327,7 @@ mod tests {
     fn redirects_follow_gos_rules() {
         let c = check();
         let s = server("http://app.local:8080", "app.local:8080");
-        let mut first = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None).first;
+        let mut first = spec(&Arc::new(c.clone()), &s, &ServersTransport::default(), None).first;
         first.method = "POST".into();
         assert_eq!(first.redirect(200, "/x"), Ok(None));
         assert_eq!(first.redirect(302, ""), Ok(None));
@@ -349,7 +356,7 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
-        let kept = spec(&Arc::new(c), &s, Duration::from_secs(1), None);
+        let kept = spec(&Arc::new(c), &s, &ServersTransport::default(), None);
         let text = String::from_utf8(kept.first_bytes).unwrap();
         assert!(text.ends_with("User-Agent: proxyd-healthcheck\r\nAuthorization: x\r\n\r\n"));
         assert!(first.redirect(302, "https://app.local/").is_err());

@@ -28,6 +28,7 @@ mod upstream_h2;
 
 pub use mirror::Mirrored;
 pub use tree::resolve;
+pub use upstream_h2::{Slot as H2Slot, stream_slot as h2_stream_slot};
 
 /// The upstream end of one exchange: the server and its transport's limits.
 #[derive(Clone, Copy)]
