@@ -48,7 +48,9 @@ fn a_grpc_health_check_follows_serving_and_not_serving() {
     server.set_health("NOT_SERVING");
     wait_state(&p, &url, "DOWN: received gRPC status NOT_SERVING", 1);
     assert_eq!(status(&p), 503, "{}", p.log_text());
-    assert_eq!(api(&p, service).1["serverStatus"][&url], "DOWN");
+    let doc = api(&p, service).1;
+    assert_eq!(doc["serverStatus"][&url], "DOWN");
+    assert_eq!(doc["loadBalancer"]["healthCheck"]["mode"], "grpc");
 
     server.set_health("SERVING");
     wait_state(&p, &url, "UP: SERVING", 1);
