@@ -126,10 +126,12 @@ pub async fn check(spec: &Spec, kept: &mut Kept) -> Result<Up, ProbeError> {
     if let Some(conn) = kept.take(addr) {
         match bounded(spec, follow(spec, addr, Some(conn), kept)).await {
             Err(e) if e.broke() => log::debug!("health check of {addr}: kept connection: {e}"),
-            verdict => return verdict,
+            // A failed probe (a bad status too) leaves no connection behind.
+            verdict => return verdict.inspect_err(|_| kept.close()),
         }
     }
-    bounded(spec, follow(spec, addr, None, kept)).await
+    let verdict = bounded(spec, follow(spec, addr, None, kept)).await;
+    verdict.inspect_err(|_| kept.close())
 }
 
 /// The server's current address (its port may be the check's `port`).

@@ -1,7 +1,8 @@
 //! Probes keep one connection per server (#12): the next probe goes on it
 //! while the server keeps it open; a kept connection that the server dropped
 //! costs a retry on a fresh one, not a DOWN; an answer whose body is not
-//! skipped cheaply (chunked, or above 4 KiB) closes the connection.
+//! skipped cheaply (chunked, or above 4 KiB) closes the connection, and so
+//! does a failed probe.
 
 use super::*;
 
@@ -41,4 +42,15 @@ fn a_chunked_or_large_health_body_closes_the_connection() {
     assert!(a.wait_probes(from + 3));
     assert_eq!(a.probe_connections(), a.probe_count(), "chunked body");
     assert_eq!(p.log_count("DOWN"), 0, "{}", p.log_text());
+}
+
+#[test]
+fn a_failed_probe_leaves_no_connection_behind() {
+    let a = HealthUpstream::start("a", "/health");
+    a.set_status(500);
+    let p = Proxy::start(&ProxyConfig::new(&checked_app(&[a.url()], FAST)));
+    assert!(a.wait_probes(3));
+    // A real answer (500) is believed, not retried; the next probe connects anew.
+    assert_eq!(a.probe_connections(), a.probe_count(), "{:?}", a.probes());
+    assert!(p.log_contains("DOWN: received status 500"));
 }
