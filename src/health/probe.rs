@@ -130,7 +130,9 @@ pub async fn check(spec: &Spec, kept: &mut Kept) -> Result<Up, ProbeError> {
             verdict => return verdict.inspect_err(|_| kept.close()),
         }
     }
-    let verdict = bounded(spec, follow(spec, addr, None, kept)).await;
+    // Boxed: a new connection is the rare path (the first probe, a failure),
+    // and a second copy of the probe's state would double every probe's future.
+    let verdict = Box::pin(bounded(spec, follow(spec, addr, None, kept))).await;
     verdict.inspect_err(|_| kept.close())
 }
 
@@ -176,7 +178,8 @@ async fn follow(
         let Some(next) = from.redirect(status, &to).map_err(ProbeError::Redirect)? else {
             return judge(status, spec.check.status);
         };
-        (status, location) = exchange(spec, &next, &mut kept.headers).await?;
+        // Boxed, as the dial: redirects are rare.
+        (status, location) = Box::pin(exchange(spec, &next, &mut kept.headers)).await?;
         req = Some(next);
     }
     match location {
@@ -214,9 +217,11 @@ async fn first(
     conn: Option<UpstreamConn>,
     kept: &mut Kept,
 ) -> Result<(u16, Option<String>), ProbeError> {
+    // Boxed: the dial (TLS included) is the rare path, and its large state
+    // would otherwise be part of (and copied with) every probe's future.
     let mut up = match conn {
         Some(c) => c,
-        None => dial(spec, addr).await?,
+        None => Box::pin(dial(spec, addr)).await?,
     };
     up.buf.clear();
     up.buf.extend_from_slice(&spec.first_bytes);

@@ -245,7 +245,9 @@ async fn watch(t: Rc<Target>) {
         }
         last = Some(spec.clone());
         let verdict = if spec.check.grpc {
-            grpc::check(&spec).await
+            // Boxed: the HTTP/2 call's state would make every HTTP probe's
+            // future (in this task) as large.
+            Box::pin(grpc::check(&spec)).await
         } else {
             probe::check(&spec, &mut kept).await
         };
