@@ -189,7 +189,8 @@ def scenario_hc1k(ctx):
                  ["target", "CPU, % of one core", "probes/s seen by the origin", "CPU µs per probe"], rows,
                  note=f"{HC_SERVERS} servers (127.0.1.1 … 127.0.4.250, one origin port), interval 1 s, "
                       f"medians of {ctx.args.rounds} window(s) of {window} s with no client traffic; "
-                      f"1,000 probes/s expected. Each probe is a new connection. proxyd: `healthCheck` "
+                      f"1,000 probes/s expected. proxyd keeps one connection per server (the next probe goes on it); "
+                      f"HAProxy opens one per check. proxyd: `healthCheck` "
                       f"`path`, `interval = \"1s\"`, `timeout = \"3s\"` (one probing thread per process); "
                       f"DOWN transitions in its log: {down}. HAProxy: `option httpchk GET …` + `check inter "
                       f"1s`. nginx has no active health checks (NGINX Plus only).",

@@ -11,6 +11,7 @@
 //! reloads (`config::carry_health`). Beside it, `proxyd-dns` (`resolve`)
 //! keeps the addresses of servers named by host names current.
 
+mod grpc;
 mod probe;
 mod prober;
 mod resolve;

@@ -22,15 +22,18 @@ const OWN_HEADERS: &[(&str, &str)] = &[
     ("host", "set `hostname` instead"),
     ("content-length", "the probe has no body"),
     ("transfer-encoding", "the probe has no body"),
-    ("connection", "every probe is sent with `Connection: close`"),
+    (
+        "connection",
+        "the probe keeps or closes its connection itself",
+    ),
 ];
 
 /// Validates every key, reporting all bad ones.
 pub fn compile(raw: &RawHealthCheck) -> Result<HealthCheck, Vec<KeyError>> {
     let mut errors = Vec::new();
     let e = &mut errors;
-    take(e, "mode", mode(raw.mode.as_deref()));
-    let tls = take(e, "scheme", scheme(raw.scheme.as_deref())).flatten();
+    let grpc = take(e, "mode", mode(raw.mode.as_deref())).unwrap_or(false);
+    let tls = take(e, "scheme", scheme(raw.scheme.as_deref(), grpc)).flatten();
     let path = raw.path.clone().unwrap_or_default();
     take(e, "path", relative_path(&path));
     let method = raw.method.as_deref().unwrap_or(DEFAULT_HEALTH_CHECK_METHOD);
@@ -68,6 +71,7 @@ pub fn compile(raw: &RawHealthCheck) -> Result<HealthCheck, Vec<KeyError>> {
         return Err(errors);
     }
     Ok(HealthCheck {
+        grpc,
         tls,
         path,
         method: method.to_string(),
@@ -89,24 +93,25 @@ fn take<T>(errors: &mut Vec<KeyError>, key: &'static str, r: Result<T, String>) 
     r.map_err(|why| errors.push((key, why))).ok()
 }
 
-fn mode(mode: Option<&str>) -> Result<(), String> {
+/// Whether the probe uses the gRPC health protocol.
+fn mode(mode: Option<&str>) -> Result<bool, String> {
     match mode {
-        None | Some("http") => Ok(()),
-        Some("grpc") => {
-            Err("`grpc` health checks are not supported yet (proxyd has no HTTP/2)".into())
-        }
+        None | Some("http") => Ok(false),
+        Some("grpc") => Ok(true),
         Some(other) => Err(format!("must be `http` or `grpc`, got {other:?}")),
     }
 }
 
-/// Whether the probe speaks TLS: `None` as the server URL says.
-fn scheme(scheme: Option<&str>) -> Result<Option<bool>, String> {
+/// Whether the probe speaks TLS: `None` as the server URL says. `h2c` is
+/// clear-text HTTP/2, what a gRPC probe speaks without TLS anyway.
+fn scheme(scheme: Option<&str>, grpc: bool) -> Result<Option<bool>, String> {
     match scheme.map(str::to_ascii_lowercase).as_deref() {
         None | Some("") => Ok(None),
         Some("http") => Ok(Some(false)),
         Some("https") => Ok(Some(true)),
+        Some("h2c") if grpc => Ok(Some(false)),
         Some("h2c") => {
-            Err("`h2c` health checks are not supported yet (proxyd has no HTTP/2)".into())
+            Err("`h2c` needs `mode = \"grpc\"`: an HTTP probe speaks HTTP/1.1 (use `http`)".into())
         }
         Some(_) => Err(format!(
             "must be `http` or `https`, got {:?}",

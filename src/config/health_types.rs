@@ -7,12 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// `http.services.<n>.loadBalancer.healthCheck`, validated. Only the `http`
-/// mode exists, so it is not stored.
+/// `http.services.<n>.loadBalancer.healthCheck`, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthCheck {
+    /// `mode = "grpc"`: the gRPC health protocol over HTTP/2 instead of an
+    /// HTTP request (path, method, hostname, headers, status and redirects
+    /// then do not apply, as in Traefik).
+    pub grpc: bool,
     /// `scheme`: `Some(true)` probes with TLS (`https`), `Some(false)` without
-    /// (`http`), `None` as the server URL says.
+    /// (`http`, or `h2c` for gRPC), `None` as the server URL says.
     pub tls: Option<bool>,
     /// Relative URL (path and query) resolved against each server's URL; ""
     /// probes the server URL itself, as Traefik does.

@@ -233,10 +233,11 @@ fn load_balancer(
         if let Err(why) = probe_tls(&lb, s) {
             errors.push(def.error(key(".loadBalancer.healthCheck.scheme"), why));
         }
-        // Probes speak HTTP/1.1, which an h2c server would not answer.
-        if s.h2c && lb.health_check.is_some() {
+        // HTTP probes speak HTTP/1.1, which an h2c server would not answer.
+        if s.h2c && lb.health_check.as_ref().is_some_and(|c| !c.grpc) {
             let why = format!(
-                "{}: health checks of h2c:// servers are not supported yet",
+                "{}: an h2c:// server is probed with `mode = \"grpc\"` only (HTTP probes \
+                 speak HTTP/1.1)",
                 s.url
             );
             errors.push(def.error(key(".loadBalancer.healthCheck"), why));

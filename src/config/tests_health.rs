@@ -103,7 +103,7 @@ fn bad_health_check_values_name_their_key() {
 [http.services.s.loadBalancer]
 servers = [{ url = "http://127.0.0.1:1" }]
 [http.services.s.loadBalancer.healthCheck]
-mode = "grpc"
+mode = "tcp"
 scheme = "h2c"
 path = "http://elsewhere/health"
 method = "GE T"
@@ -141,8 +141,8 @@ headers = { Host = "x" }
         e.key
             .starts_with("http.services.s.loadBalancer.healthCheck.")
     }));
-    assert!(got[0].1.contains("not supported yet"), "{got:?}");
-    assert!(got[1].1.contains("not supported yet"), "{got:?}");
+    assert!(got[0].1.contains("`http` or `grpc`"), "{got:?}");
+    assert!(got[1].1.contains("needs `mode = \"grpc\"`"), "{got:?}");
     assert!(got[2].1.contains("relative URL"), "{got:?}");
     assert!(got[6].1.contains("1 to 65535"), "{got:?}");
     assert!(got[10].1.contains("hostname"), "{got:?}");
@@ -207,7 +207,7 @@ servers = [{ url = "http://127.0.0.1:1/base/" }]
 }
 
 #[test]
-fn health_checks_of_h2c_servers_are_refused_for_now() {
+fn http_health_checks_of_h2c_servers_are_refused_grpc_ones_accepted() {
     let text = r#"
 [http.services.s.loadBalancer]
 servers = [{ url = "h2c://127.0.0.1:1" }]
@@ -218,4 +218,7 @@ path = "/health"
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].key, "http.services.s.loadBalancer.healthCheck");
     assert!(errors[0].reason.contains("h2c://"), "{errors:?}");
+    let grpc = text.replace("path = \"/health\"", "mode = \"grpc\"\nscheme = \"h2c\"");
+    let hc = lb_of(&snapshot(&grpc), "s@file").health_check.unwrap();
+    assert_eq!((hc.grpc, hc.tls), (true, Some(false)));
 }

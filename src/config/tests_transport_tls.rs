@@ -78,7 +78,7 @@ fn http2_is_offered_unless_disabled() {
     let offered = [b"h2".to_vec(), b"http/1.1".to_vec()];
     assert_eq!(tls.config.alpn_protocols, offered);
     // Health probes speak HTTP/1.1 only.
-    let probe = transport_tls::http1_only(tls);
+    let probe = transport_tls::only(tls, transport_tls::ALPN_H1);
     assert_eq!(probe.config.alpn_protocols, [b"http/1.1".to_vec()]);
     assert_eq!(probe.id, tls.id);
 }

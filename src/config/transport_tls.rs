@@ -40,8 +40,8 @@ pub use files::{Extra, read_files};
 pub const SESSION_CACHE_SIZE: usize = 1024;
 /// ALPN offered to upstreams: HTTP/2 first, as Go's transport (so Traefik)
 /// does unless `disableHTTP2`; the server's choice decides the protocol.
-const ALPN_H2: &[u8] = b"h2";
-const ALPN_H1: &[u8] = b"http/1.1";
+pub const ALPN_H2: &[u8] = b"h2";
+pub const ALPN_H1: &[u8] = b"http/1.1";
 
 /// One entry of a transport's `certificates`.
 #[derive(Debug, Default, Deserialize)]
@@ -202,15 +202,16 @@ fn cached(s: Settings) -> Result<Arc<TransportTls>, Vec<KeyError>> {
     Ok(tls)
 }
 
-/// The same target offering only `http/1.1` in ALPN, for clients that speak
-/// nothing else (health probes); built when the prober reconciles, never per
+/// The same target offering only `alpn` in ALPN ([`ALPN_H1`] or
+/// [`ALPN_H2`]), for clients that speak nothing else (HTTP and gRPC health
+/// probes); built when the prober reconciles, never per
 /// request. The session store is shared with the original config.
-pub fn http1_only(t: &Arc<TlsTarget>) -> Arc<TlsTarget> {
-    if t.config.alpn_protocols == [ALPN_H1] {
+pub fn only(t: &Arc<TlsTarget>, alpn: &[u8]) -> Arc<TlsTarget> {
+    if t.config.alpn_protocols == [alpn] {
         return t.clone();
     }
     let mut config = (*t.config).clone();
-    config.alpn_protocols = vec![ALPN_H1.to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     Arc::new(TlsTarget {
         config: Arc::new(config),
         name: t.name.clone(),

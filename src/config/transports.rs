@@ -12,6 +12,7 @@ use super::duration::ConfigDuration;
 use super::error::ConfigError;
 use super::raw_dynamic::*;
 use super::services::LookupError;
+use super::transport_tls::{ALPN_H1, ALPN_H2};
 use super::types::*;
 use super::upstream_url;
 use super::*;
@@ -76,8 +77,10 @@ pub fn probe_tls(
             Some(upstream_tls(&lb.transport, &url.host)?)
         }
     };
-    // Probes speak HTTP/1.1: a server that prefers h2 must not be offered it.
-    Ok(tls.map(|t| super::transport_tls::http1_only(&t)))
+    // HTTP probes speak HTTP/1.1: a server that prefers h2 must not be
+    // offered it; gRPC needs h2, so only h2 is offered.
+    let grpc = lb.health_check.as_ref().is_some_and(|c| c.grpc);
+    Ok(tls.map(|t| super::transport_tls::only(&t, if grpc { ALPN_H2 } else { ALPN_H1 })))
 }
 
 /// How an `https://` server is reached: its transport's TLS settings (or the

@@ -13,8 +13,8 @@ use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::probe;
 use super::target::{self, Spec};
+use super::{grpc, probe};
 use crate::config::{Health, ServiceKind, Snapshot};
 use crate::control::Published;
 
@@ -132,8 +132,7 @@ fn reconcile(targets: &mut HashMap<Key, Rc<Target>>, snap: &Snapshot) {
                 log::warn!("health check of {}: {why}", server.url);
                 None
             });
-            let dial = lb.transport.dial_timeout;
-            let spec = Rc::new(target::spec(check, server, dial, tls));
+            let spec = Rc::new(target::spec(check, server, &lb.transport, tls));
             match targets.get(&key) {
                 Some(t) => t.update(spec, &server.health),
                 None => {
@@ -205,15 +204,11 @@ impl Target {
     }
 
     /// Publishes a verdict to the workers; logs a change of state.
-    fn record(&self, verdict: &Result<u16, probe::ProbeError>) {
+    fn record(&self, verdict: &Result<probe::Up, probe::ProbeError>) {
         let up = verdict.is_ok();
         let was = self.health.borrow().set(up);
         match verdict {
-            Ok(status) if !was => log::info!(
-                "service={} server={} UP: status {status}",
-                self.service,
-                self.url
-            ),
+            Ok(up) if !was => log::info!("service={} server={} UP: {up}", self.service, self.url),
             Err(e) if was => log::warn!("service={} server={} DOWN: {e}", self.service, self.url),
             _ => {}
         }
@@ -228,8 +223,11 @@ fn pause(spec: &Spec, up: bool) -> Duration {
     }
 }
 
-/// One server's probes, one at a time, until it leaves the snapshot.
+/// One server's probes, one at a time, until it leaves the snapshot; its
+/// kept connection lives here and closes with the task.
 async fn watch(t: Rc<Target>) {
+    let mut kept = probe::Kept::default();
+    let mut last: Option<Rc<Spec>> = None;
     loop {
         let now = Instant::now();
         if t.removed.get() {
@@ -240,7 +238,19 @@ async fn watch(t: Rc<Target>) {
             continue;
         }
         let spec = t.spec.borrow().clone();
-        let verdict = probe::check(&spec).await;
+        // A reload gives every server a new definition (it may name another
+        // port, TLS or request): its connection is not carried over.
+        if last.as_ref().is_some_and(|l| !Rc::ptr_eq(l, &spec)) {
+            kept.close();
+        }
+        last = Some(spec.clone());
+        let verdict = if spec.check.grpc {
+            // Boxed: the HTTP/2 call's state would make every HTTP probe's
+            // future (in this task) as large.
+            Box::pin(grpc::check(&spec)).await
+        } else {
+            probe::check(&spec, &mut kept).await
+        };
         if t.removed.get() {
             return;
         }

@@ -5,20 +5,26 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::config::{HealthCheck, Server};
+use crate::config::{HealthCheck, Server, ServersTransport};
 
 /// Sent unless the health check's headers name another.
-const USER_AGENT: &str = "proxyd-healthcheck";
+pub const USER_AGENT: &str = "proxyd-healthcheck";
 
 /// Everything one server's probes need, built once per snapshot.
 #[derive(Debug)]
 pub struct Spec {
     pub check: Arc<HealthCheck>,
     pub first: Request,
-    /// The service's transport `dialTimeout` (the probe's `timeout` bounds it too).
-    pub dial_timeout: Duration,
+    /// `first` encoded once, with keep-alive: what each probe writes on the
+    /// server's kept connection (or a fresh one).
+    pub first_bytes: Vec<u8>,
+    /// `host:port` the check's `port` applies to, the `hostname` does not: a
+    /// gRPC probe's `:authority`, as Traefik dials it.
+    pub authority: String,
+    /// The service's transport: its `dialTimeout` (the probe's `timeout`
+    /// bounds it too), and for gRPC its HTTP/2 connections' idle timeout.
+    pub transport: ServersTransport,
     /// An `https://` server's TLS (its transport's config and name).
     pub tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
     /// Where the server is now: a host name may resolve differently later.
@@ -44,7 +50,7 @@ pub struct Request {
 pub fn spec(
     check: &Arc<HealthCheck>,
     server: &Server,
-    dial_timeout: Duration,
+    transport: &ServersTransport,
     tls: Option<Arc<crate::net::upstream_tls::TlsTarget>>,
 ) -> Spec {
     let (host, _) = split_port(&server.authority);
@@ -56,6 +62,7 @@ pub fn spec(
         addr.set_port(port);
         host_header = format!("{host}:{port}");
     }
+    let authority = host_header.clone();
     if let Some(h) = &check.hostname {
         host_header = h.clone();
     }
@@ -67,19 +74,24 @@ pub fn spec(
         method: check.method.clone(),
         other_host: false,
     };
+    let mut first_bytes = Vec::with_capacity(256);
+    first.encode(check, true, &mut first_bytes);
     Spec {
         check: check.clone(),
         first,
-        dial_timeout,
+        first_bytes,
+        authority,
+        transport: transport.clone(),
         tls,
         server: server.addr.clone(),
     }
 }
 
 impl Request {
-    /// The request head, with `Connection: close`: a probe never reuses a
-    /// connection, so a server's keep-alive state cannot skew the next verdict.
-    pub fn encode(&self, check: &HealthCheck, out: &mut Vec<u8>) {
+    /// The request head. `keep_alive`: the connection is kept for the next
+    /// probe (the first request); a redirect's request goes on a connection
+    /// of its own with `Connection: close`.
+    pub fn encode(&self, check: &HealthCheck, keep_alive: bool, out: &mut Vec<u8>) {
         let mut head = String::with_capacity(256);
         let _ = write!(
             head,
@@ -102,7 +114,11 @@ impl Request {
         if matches!(self.method.as_str(), "POST" | "PUT" | "PATCH") {
             head.push_str("Content-Length: 0\r\n");
         }
-        head.push_str("Connection: close\r\n\r\n");
+        head.push_str(if keep_alive {
+            "\r\n"
+        } else {
+            "Connection: close\r\n\r\n"
+        });
         out.extend_from_slice(head.as_bytes());
     }
 
@@ -243,6 +259,7 @@ fn remove_dots(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn paths_resolve_against_the_server_url_as_go_does() {
@@ -258,6 +275,7 @@ mod tests {
 
     fn check() -> HealthCheck {
         HealthCheck {
+            grpc: false,
             tls: None,
             path: "/health".into(),
             method: "GET".into(),
@@ -289,17 +307,17 @@ mod tests {
     fn port_and_hostname_replace_the_servers() {
         let mut c = check();
         let s = server("http://app.local:8080/base/", "app.local:8080");
-        let plain = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None);
+        let plain = spec(&Arc::new(c.clone()), &s, &ServersTransport::default(), None);
         assert_eq!(plain.first.host_header, "app.local:8080");
         assert_eq!(plain.first.target, "/health");
         c.port = Some(9000);
         c.path = "ready".into();
-        let ported = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None);
+        let ported = spec(&Arc::new(c.clone()), &s, &ServersTransport::default(), None);
         assert_eq!(ported.first.addr.port(), 9000);
         assert_eq!(ported.first.host_header, "app.local:9000");
         assert_eq!(ported.first.target, "/base/ready");
         c.hostname = Some("health.test".into());
-        let named = spec(&Arc::new(c), &s, Duration::from_secs(1), None);
+        let named = spec(&Arc::new(c), &s, &ServersTransport::default(), None);
         assert_eq!(named.first.host_header, "health.test");
         let v6 = server("http://[::1]:8080", "[::1]:8080");
         assert_eq!(split_port(&v6.authority), ("[::1]", Some("8080")));
@@ -309,7 +327,7 @@ mod tests {
     fn redirects_follow_gos_rules() {
         let c = check();
         let s = server("http://app.local:8080", "app.local:8080");
-        let mut first = spec(&Arc::new(c.clone()), &s, Duration::from_secs(1), None).first;
+        let mut first = spec(&Arc::new(c.clone()), &s, &ServersTransport::default(), None).first;
         first.method = "POST".into();
         assert_eq!(first.redirect(200, "/x"), Ok(None));
         assert_eq!(first.redirect(302, ""), Ok(None));
@@ -330,7 +348,7 @@ mod tests {
         let ip = first.redirect(308, "http://127.0.0.2/").unwrap().unwrap();
         assert_eq!((ip.addr.port(), ip.other_host), (80, true));
         let mut out = Vec::new();
-        ip.encode(&c, &mut out);
+        ip.encode(&c, false, &mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("Authorization"), "{text}");
         assert!(
@@ -338,6 +356,9 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
+        let kept = spec(&Arc::new(c), &s, &ServersTransport::default(), None);
+        let text = String::from_utf8(kept.first_bytes).unwrap();
+        assert!(text.ends_with("User-Agent: proxyd-healthcheck\r\nAuthorization: x\r\n\r\n"));
         assert!(first.redirect(302, "https://app.local/").is_err());
         assert!(first.redirect(302, "http://elsewhere.test/").is_err());
         assert!(first.redirect(302, "ftp://x/").is_err());

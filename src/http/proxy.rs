@@ -32,6 +32,7 @@ use judge::{Judge, Verdict};
 pub use mirror::Mirrored;
 pub use serve::{Served, serve};
 pub use tree::{Fallback, Resolved, resolve};
+pub use upstream_h2::{Slot as H2Slot, stream_slot as h2_stream_slot};
 
 /// The upstream end of one exchange: the server and its transport's limits.
 #[derive(Clone, Copy)]

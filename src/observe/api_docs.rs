@@ -212,6 +212,9 @@ fn health_check(hc: &crate::config::HealthCheck) -> Value {
         "timeout": format!("{:?}", hc.timeout),
         "followRedirects": hc.follow_redirects,
     });
+    if hc.grpc {
+        doc["mode"] = "grpc".into();
+    }
     if let Some(h) = &hc.hostname {
         doc["hostname"] = h.as_str().into();
     }

@@ -15,6 +15,8 @@ use crate::common::config::{lb_service_with, router};
 use crate::common::*;
 use crate::tls::{Site, certs_toml};
 
+mod health;
+
 /// Debian's interpreter, where `python3-grpcio` installs (a `python3` first
 /// in PATH, as pyenv's, would not have it).
 pub const PYTHON: &str = "/usr/bin/python3";
@@ -31,6 +33,8 @@ pub struct GrpcServer {
     _stdin: ChildStdin,
     pub port: u16,
     pub events: PathBuf,
+    /// What its health service answers (`--health`): the test rewrites it.
+    pub health: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -39,8 +43,10 @@ impl GrpcServer {
     pub fn start(tls: Option<(&str, &str)>) -> GrpcServer {
         let dir = tempfile::tempdir().unwrap();
         let events = dir.path().join("events");
+        let health = dir.path().join("health");
         let mut cmd = Command::new(PYTHON);
         cmd.arg(script("server.py")).arg("--events").arg(&events);
+        cmd.arg("--health").arg(&health);
         if let Some((cert, key)) = tls {
             let (c, k) = (dir.path().join("up.crt"), dir.path().join("up.key"));
             std::fs::write(&c, cert).unwrap();
@@ -67,8 +73,15 @@ impl GrpcServer {
             _stdin: stdin,
             port,
             events,
+            health,
             _dir: dir,
         }
+    }
+
+    /// What the health service answers from now on: `SERVING`,
+    /// `NOT_SERVING` or `UNIMPLEMENTED`.
+    pub fn set_health(&self, status: &str) {
+        std::fs::write(&self.health, status).unwrap();
     }
 
     pub fn events(&self) -> String {

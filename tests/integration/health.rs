@@ -5,6 +5,7 @@
 mod observe;
 mod probes;
 mod reload;
+mod reuse;
 mod traffic;
 
 use std::io;
@@ -33,11 +34,18 @@ struct State {
     location: Mutex<Option<String>>,
     /// Requests outside the health endpoint.
     traffic: AtomicUsize,
+    /// A probe on a connection that already answered one is not answered:
+    /// the connection closes (a server that dropped an idle connection).
+    drop_kept: AtomicBool,
+    /// Body of the health endpoint's answers: `Content-Length` framed, or
+    /// chunked when `chunked` is set.
+    body: Mutex<String>,
+    chunked: AtomicBool,
 }
 
 /// A test server with a health endpoint (every target starting with `prefix`)
 /// answering a status the test sets, and everything else answered `200` with
-/// its name as the body, keep-alive.
+/// its name as the body; keep-alive for both.
 pub struct HealthUpstream {
     acceptor: Acceptor,
     state: Arc<State>,
@@ -68,6 +76,22 @@ impl HealthUpstream {
 
     pub fn set_location(&self, location: &str) {
         *self.state.location.lock().unwrap() = Some(location.into());
+    }
+
+    pub fn drop_kept(&self, on: bool) {
+        self.state.drop_kept.store(on, Ordering::SeqCst);
+    }
+
+    pub fn set_body(&self, body: &str, chunked: bool) {
+        *self.state.body.lock().unwrap() = body.into();
+        self.state.chunked.store(chunked, Ordering::SeqCst);
+    }
+
+    /// How many connections the probes came on.
+    pub fn probe_connections(&self) -> usize {
+        let mut conns: Vec<usize> = self.probes().iter().map(|s| s.conn).collect();
+        conns.dedup();
+        conns.len()
     }
 
     pub fn hang(&self, on: bool) {
@@ -106,6 +130,7 @@ fn serve(
     let mut io = BufStream::new(stream);
     // Pooled connections from the proxy may sit idle while a test waits.
     io.io_timeout = Duration::from_secs(60);
+    let mut probed = false;
     loop {
         let Some(raw) = io.read_head()? else {
             return Ok(());
@@ -121,6 +146,10 @@ fn serve(
             io.write_all(answer.as_bytes())?;
             continue;
         }
+        if probed && st.drop_kept.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        probed = true;
         st.probes.lock().unwrap().push(seen);
         if st.hang.load(Ordering::SeqCst) {
             // Until the prober gives up and closes (or the test ends).
@@ -144,8 +173,17 @@ fn serve(
             Some(l) => format!("Location: {l}\r\n"),
             None => String::new(),
         };
-        let answer = format!("HTTP/1.1 {status} Probe\r\n{location}Content-Length: 0\r\n\r\n");
-        return io.write_all(answer.as_bytes());
+        let body = st.body.lock().unwrap().clone();
+        let framed = if st.chunked.load(Ordering::SeqCst) {
+            format!(
+                "Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+                body.len()
+            )
+        } else {
+            format!("Content-Length: {}\r\n\r\n{body}", body.len())
+        };
+        let answer = format!("HTTP/1.1 {status} Probe\r\n{location}{framed}");
+        io.write_all(answer.as_bytes())?;
     }
 }
 

@@ -41,7 +41,8 @@ mod duplex;
 mod pool;
 mod request;
 
-use pool::{Dialed, Slot};
+use pool::Dialed;
+pub use pool::Slot;
 
 /// How the exchange goes on.
 pub(super) enum Via {
@@ -50,6 +51,27 @@ pub(super) enum Via {
     /// Over HTTP/1.1, on this connection first when there is one (an
     /// `https://` server that chose HTTP/1.1, or one of its idle connections).
     H1(Option<UpstreamConn>),
+}
+
+/// A stream's place on this thread's HTTP/2 connection to `key`: a pooled
+/// one with room, else a new one dialed with `t`'s timeouts (`tls` must
+/// offer `h2`). For requests made beside the proxy path (the prober's gRPC
+/// health checks, on its own thread and so its own pool); a server that
+/// chose HTTP/1.1 in ALPN is an error.
+pub async fn stream_slot(
+    key: PoolKey,
+    t: &crate::config::ServersTransport,
+    tls: Option<&TlsTarget>,
+) -> Result<Slot, crate::net::upstream::DialError> {
+    if let Some(slot) = pool::get(key, t.max_idle_conns_per_host) {
+        return Ok(slot);
+    }
+    match pool::dial(key, t, tls).await? {
+        Dialed::H2(slot) => Ok(slot),
+        Dialed::H1(_) => Err(crate::net::upstream::DialError::Failed(
+            std::io::Error::other("the server chose HTTP/1.1 in ALPN, not h2"),
+        )),
+    }
 }
 
 /// Whether to try HTTP/2 with this server.

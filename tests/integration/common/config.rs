@@ -94,6 +94,11 @@ pub struct ProxyConfig {
     pub log_level: &'static str,
     /// Environment variables proxyd runs with (e.g. `TMPDIR`).
     pub env: Vec<(String, String)>,
+    /// A file proxyd sees as its `/etc/hosts`: it runs in a mount namespace
+    /// of its own with this file bind-mounted there (root only, see
+    /// `Proxy::spawn`), so a test can make a name resolve later by
+    /// rewriting the file in place.
+    pub hosts: Option<PathBuf>,
 }
 
 impl ProxyConfig {
@@ -112,6 +117,7 @@ impl ProxyConfig {
             extra_static: String::new(),
             log_level: "INFO",
             env: Vec::new(),
+            hosts: None,
         }
     }
 

@@ -134,6 +134,9 @@ impl Proxy {
                 });
             }
         }
+        if let Some(hosts) = &cfg.hosts {
+            private_hosts(&mut cmd, hosts);
+        }
         cmd.envs(cfg.env.iter().map(|(k, v)| (k, v)));
         cmd.env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -330,6 +333,48 @@ impl Drop for Proxy {
             );
         }
     }
+}
+
+/// Runs the child in a mount namespace of its own (changes private to it)
+/// with `hosts` bind-mounted on `/etc/hosts`: getaddrinfo reads that file at
+/// each lookup, so rewriting it in place changes what proxyd resolves, and
+/// nothing else on the machine sees it. Needs root (CAP_SYS_ADMIN): see
+/// [`can_mount`].
+fn private_hosts(cmd: &mut Command, hosts: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let src = std::ffi::CString::new(hosts.as_os_str().as_bytes()).expect("hosts path");
+    let fail = || Err(std::io::Error::last_os_error());
+    // SAFETY: the hook runs in the child between fork and exec and only calls
+    // unshare(2) and mount(2), async-signal-safe, on C strings built before.
+    unsafe {
+        cmd.pre_exec(move || {
+            let none = std::ptr::null();
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return fail();
+            }
+            let private = libc::MS_REC | libc::MS_PRIVATE;
+            if libc::mount(c"none".as_ptr(), c"/".as_ptr(), none, private, none.cast()) != 0 {
+                return fail();
+            }
+            let to = c"/etc/hosts".as_ptr();
+            if libc::mount(src.as_ptr(), to, none, libc::MS_BIND, none.cast()) != 0 {
+                return fail();
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Whether this process may give proxyd a private `/etc/hosts` (it runs as
+/// root). CI runs as root: there a test that needs it must not skip.
+pub fn can_mount() -> bool {
+    // SAFETY: geteuid(2) has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    assert!(
+        root || std::env::var_os("CI").is_none(),
+        "CI must run the tests as root (a test bind-mounts a private /etc/hosts)"
+    );
+    root
 }
 
 pub fn rss_kib(pid: u32) -> Option<u64> {

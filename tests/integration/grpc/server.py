@@ -1,6 +1,9 @@
 """A gRPC server for proxyd's tests: generic handlers over raw bytes (no
 protoc). Prints "PORT <n>" once listening on 127.0.0.1. With --tls CERT KEY it
-serves TLS (ALPN h2). Cancellations it sees are appended to --events."""
+serves TLS (ALPN h2). Cancellations it sees are appended to --events. With
+--health FILE it also serves grpc.health.v1.Health/Check, answering the status
+named in FILE (SERVING, NOT_SERVING; UNIMPLEMENTED aborts the call), each call
+appended to --events as "health request=<bytes> deadline=<yes|no>"."""
 import argparse
 import sys
 import threading
@@ -12,6 +15,7 @@ import grpc
 ap = argparse.ArgumentParser()
 ap.add_argument("--tls", nargs=2)
 ap.add_argument("--events", required=True)
+ap.add_argument("--health")
 args = ap.parse_args()
 lock = threading.Lock()
 
@@ -55,6 +59,19 @@ def forever(req, ctx):
         time.sleep(0.05)
 
 
+def health_check(req, ctx):
+    left = ctx.time_remaining()
+    event("health request=%d deadline=%s" % (len(req), "yes" if left is not None and left < 60 else "no"))
+    try:
+        want = open(args.health).read().strip()
+    except OSError:
+        want = "SERVING"
+    if want == "UNIMPLEMENTED":
+        ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "no health here")
+    # HealthCheckResponse { status = 1 (SERVING) | 2 (NOT_SERVING) }, hand-encoded.
+    return b"\x08" + bytes([1 if want == "SERVING" else 2])
+
+
 ident = lambda b: b
 handlers = {
     "Unary": grpc.unary_unary_rpc_method_handler(unary, ident, ident),
@@ -66,6 +83,9 @@ handlers = {
 }
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
 server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.T", handlers),))
+if args.health:
+    check = {"Check": grpc.unary_unary_rpc_method_handler(health_check, ident, ident)}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("grpc.health.v1.Health", check),))
 if args.tls:
     cert, key = (open(p, "rb").read() for p in args.tls)
     creds = grpc.ssl_server_credentials([(key, cert)])

@@ -50,8 +50,8 @@ fn a_bad_health_check_value_is_refused_naming_the_key() {
             "healthCheck.interval: must be above 0",
         ),
         (
-            "mode = \"grpc\"\n",
-            "healthCheck.mode: `grpc` health checks are not supported yet",
+            "mode = \"http\"\nscheme = \"h2c\"\n",
+            "healthCheck.scheme: `h2c` needs `mode = \"grpc\"`",
         ),
         ("timeout = \"-1s\"\n", "healthCheck.timeout"),
         ("pth = \"/x\"\n", "healthCheck.pth (line"),

@@ -25,6 +25,8 @@ pub static BOTH: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13, &rust
 pub struct Stats {
     pub full: AtomicUsize,
     pub resumed: AtomicUsize,
+    /// Requests answered, on all connections.
+    pub requests: AtomicUsize,
 }
 
 pub struct TlsUpstream {
@@ -114,6 +116,7 @@ fn serve(tcp: TcpStream, id: usize, config: &Arc<ServerConfig>, stats: &Stats) {
         }
         if head.ends_with(b"\r\n\r\n") {
             head.clear();
+            stats.requests.fetch_add(1, Ordering::SeqCst);
             let resp = format!(
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
