@@ -126,7 +126,10 @@ impl Encoder {
                 let mut input = InBuffer::around(data);
                 while input.pos() < data.len() {
                     self.out.reserve(data.len() - input.pos() + 64);
-                    z.run(&mut input, &mut OutBuffer::around(&mut self.out))?;
+                    // Append: `around` alone would write from byte 0 over what
+                    // an earlier step of this push left unsent.
+                    let at = self.out.len();
+                    z.run(&mut input, &mut OutBuffer::around_pos(&mut self.out, at))?;
                 }
                 zstd_drain(|o| z.flush(o), &mut self.out)
             }
@@ -194,7 +197,8 @@ fn zstd_drain(
 ) -> io::Result<()> {
     loop {
         out.reserve(1024);
-        if step(&mut OutBuffer::around(out))? == 0 {
+        let at = out.len();
+        if step(&mut OutBuffer::around_pos(out, at))? == 0 {
             return Ok(());
         }
     }

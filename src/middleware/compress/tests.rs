@@ -141,7 +141,6 @@ fn responses_compressed_by_status_encoding_range_and_type() {
 
 /// Compresses `text` in pieces with `enc` and decodes the result.
 fn round_trip(enc: &mut Encoder, text: &[u8]) -> (Vec<u8>, usize) {
-    use std::io::Read;
     let mut wire = Vec::new();
     for piece in text.chunks(7000) {
         enc.push(piece).unwrap();
@@ -149,8 +148,13 @@ fn round_trip(enc: &mut Encoder, text: &[u8]) -> (Vec<u8>, usize) {
     }
     enc.finish().unwrap();
     wire.append(enc.output());
+    (decode(enc.encoding(), &wire), wire.len())
+}
+
+fn decode(e: Encoding, wire: &[u8]) -> Vec<u8> {
+    use std::io::Read;
     let mut back = Vec::new();
-    match enc.encoding() {
+    match e {
         Encoding::Gzip => flate2::read::GzDecoder::new(&wire[..]).read_to_end(&mut back),
         Encoding::Br => brotli::Decompressor::new(&wire[..], 4096).read_to_end(&mut back),
         Encoding::Zstd => zstd::stream::read::Decoder::new(&wire[..])
@@ -158,7 +162,7 @@ fn round_trip(enc: &mut Encoder, text: &[u8]) -> (Vec<u8>, usize) {
             .read_to_end(&mut back),
     }
     .unwrap();
-    (back, wire.len())
+    back
 }
 
 fn lines(n: u32) -> Vec<u8> {
@@ -175,6 +179,37 @@ fn each_encoder_round_trips_piece_by_piece() {
         assert_eq!(back, text, "{e:?}");
         // zlib-rs level 1 uses static Huffman codes: digits barely shrink.
         assert!(wire < text.len() / 2, "{e:?} {wire}");
+    }
+}
+
+/// Bytes that barely compress, so one piece makes output past zstd's block
+/// size (128 KiB) and its steps' outputs must be appended, not overwritten.
+fn noise(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn zstd_output_of_one_large_piece_is_appended_not_overwritten() {
+    let text = noise(1 << 20);
+    for e in DEFAULT_ENCODINGS {
+        let mut enc = Encoder::new(e).unwrap();
+        // One piece (as a buffered response's memory part arrives), and the
+        // output left in place until the end.
+        enc.push(&text).unwrap();
+        enc.push(&text[..1000]).unwrap();
+        enc.finish().unwrap();
+        let wire = std::mem::take(enc.output());
+        let mut want = text.clone();
+        want.extend_from_slice(&text[..1000]);
+        assert_eq!(decode(e, &wire), want, "{e:?}");
     }
 }
 
