@@ -194,3 +194,33 @@ fn retry_status_drains_a_short_discarded_answer_and_drops_a_long_one() {
     assert_eq!((r.status, r.body.len()), (503, 200_000));
     assert_eq!((long.requests().len(), long.connections()), (3, 3));
 }
+
+#[test]
+fn retry_status_drain_of_a_trickled_answer_has_a_total_deadline() {
+    use crate::common::scripted::send as bytes;
+    use std::time::{Duration, Instant};
+    // A 503 whose 100-byte body comes a byte every 300 ms: every read is
+    // within the drain's silence limit, so only a total budget stops it.
+    let trickle = Scripted::start(|_, _| {
+        let mut steps = vec![bytes(b"HTTP/1.1 503 Busy\r\nContent-Length: 100\r\n\r\n")];
+        for _ in 0..100 {
+            steps.push(bytes(b"x"));
+            steps.push(Step::Pause(Duration::from_millis(300)));
+        }
+        steps
+    });
+    let good = Upstream::echo("good");
+    let opts = "attempts = 2\nstatus = [\"503\"]";
+    let (p, _dir, _) = start(&[trickle.url(), good.url()], opts);
+    // Round robin: one of the two requests meets the trickling server first.
+    for _ in 0..2 {
+        let t0 = Instant::now();
+        let r = get(p.addr(), "app.test", "/");
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
+    }
+    assert!(
+        !trickle.requests().is_empty(),
+        "the trickling server was not tried"
+    );
+}

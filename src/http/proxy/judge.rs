@@ -74,7 +74,9 @@ pub(super) fn falls_back(errors: Option<FailoverErrors>, status: u16) -> bool {
 /// so that its connection can serve the next request; past it the
 /// connection is closed instead.
 const DRAIN_MAX: u64 = 64 * 1024;
-/// The longest silence while draining (less when `readTimeout` is less).
+/// The longest silence while draining (less when `readTimeout` is less),
+/// and the whole drain's budget: a body trickled byte by byte must not hold
+/// the retry (and the client) for longer than this.
 const DRAIN_WAIT: Duration = Duration::from_secs(1);
 
 /// Lets a discarded HTTP/1.1 answer go: its body drained (up to
@@ -99,8 +101,9 @@ pub(super) async fn discard<D: Downstream>(
         write_timeout: None,
     };
     let mut sink = Drain { left: DRAIN_MAX };
-    let drained = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
-    if drained.is_ok() && up.buf.is_empty() {
+    let drain = relay.run(&mut up.stream, &mut up.buf, &mut sink);
+    let drained = io::until(Some(Instant::now() + DRAIN_WAIT), drain).await;
+    if matches!(drained, Ok(Ok(_))) && up.buf.is_empty() {
         d.pool()
             .checkin(key, up, t.max_idle_conns_per_host, t.idle_conn_timeout);
     }
