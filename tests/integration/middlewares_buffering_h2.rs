@@ -121,6 +121,9 @@ fn buffering_holds_the_response_for_http2_clients() {
         assert!(out.ends_with("\n2 200"), "tls={tls}: {out} {err}");
         assert!(out.contains("content-length: 1500\r\n"), "{out}");
     }
+    // A buffered answer's upstream connection goes back to the pool: both
+    // requests on one connection.
+    assert_eq!((ok.requests().len(), ok.connections()), (2, 1));
 }
 
 #[test]

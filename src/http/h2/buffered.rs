@@ -58,7 +58,7 @@ impl Stream {
         b: &Buffering,
     ) -> Result<Outcome, ProxyError> {
         let rec = &mut self.rec;
-        let (mut spool, _) =
+        let (mut spool, rest) =
             buffered::read_response(resp, up, from, b, |e| body_error(e, rec, from)).await?;
         // The whole response is here: its length replaces the upstream's framing.
         let framed = buffered::sized_head(resp, &spool, &mut self.edits);
@@ -77,6 +77,10 @@ impl Stream {
             &framing,
             Some(&self.edits),
         );
+        // The head is written: what is left is what followed the body, so
+        // `exchange` pools the connection only when nothing did (as on HTTP/1.1).
+        up.buf.clear();
+        up.buf.extend_from_slice(&rest);
         let h2resp = super::downstream::h2_head(&self.out)?;
         let trailers = up.stream.h2().and_then(|b| b.take_trailers());
         let empty = head.is_head || (spool.is_empty() && trailers.is_none());

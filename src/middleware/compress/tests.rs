@@ -155,9 +155,9 @@ fn decode(e: Encoding, wire: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut back = Vec::new();
     match e {
-        Encoding::Gzip => flate2::read::GzDecoder::new(&wire[..]).read_to_end(&mut back),
-        Encoding::Br => brotli::Decompressor::new(&wire[..], 4096).read_to_end(&mut back),
-        Encoding::Zstd => zstd::stream::read::Decoder::new(&wire[..])
+        Encoding::Gzip => flate2::read::GzDecoder::new(wire).read_to_end(&mut back),
+        Encoding::Br => brotli::Decompressor::new(wire, 4096).read_to_end(&mut back),
+        Encoding::Zstd => zstd::stream::read::Decoder::new(wire)
             .unwrap()
             .read_to_end(&mut back),
     }
