@@ -122,6 +122,12 @@ fn retry_disable_retry_on_network_error_leaves_a_refused_connection_to_the_clien
     let (p, _dir, log) = start(&[refused_url()], "attempts = 3\nstatus = [\"503\"]");
     assert_eq!(get(p.addr(), "app.test", "/").status, 502);
     assert_eq!(retries(&log_lines(&log, 1)), [2]);
+    // A `status` that covers the failure's own 502 retries it all the same,
+    // as Traefik's error handler's 502 goes through its status check.
+    let opts = "attempts = 3\nstatus = [\"502\"]\ndisableRetryOnNetworkError = true";
+    let (p, _dir, log) = start(&[refused_url()], opts);
+    assert_eq!(get(p.addr(), "app.test", "/").status, 502);
+    assert_eq!(retries(&log_lines(&log, 1)), [2]);
 }
 
 #[test]
