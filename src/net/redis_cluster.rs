@@ -8,7 +8,12 @@
 //! followed at most [`MAX_REDIRECTS`] times.
 //!
 //! All of it is per worker (`Rc`, `RefCell`, no lock): each worker reads its
-//! own map, lazily: first use, a redirect, or a failed node. Replicas are
+//! own map, lazily: on first use it waits for it; after a redirect or a
+//! failed node it goes on with the map it has and reads it again behind the
+//! requests, one read at a time and at most every [`REFRESH_GAP`] (go-redis'
+//! `LazyReload`), asking the nodes that just failed last — so one dead
+//! master costs its own slots' requests a dial timeout each, not every
+//! request a map read through it. Replicas are
 //! not used (go-redis reads from masters unless `ReadOnly`, which Traefik
 //! does not set). Node addresses come from the map as IP and port.
 
@@ -16,6 +21,7 @@ use std::cell::{Cell, RefCell};
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::redis_client::{Client, RedisError, Settings};
 use super::resp::Reply;
@@ -24,6 +30,9 @@ use super::resp::Reply;
 pub const SLOTS: usize = 16384;
 /// go-redis' `ClusterOptions.MaxRedirects` default.
 pub const MAX_REDIRECTS: usize = 3;
+/// The least time between the starts of two map reads behind the requests
+/// (go-redis waits 200 ms after a lazy reload before allowing the next).
+pub const REFRESH_GAP: Duration = Duration::from_millis(200);
 
 /// The slot of `key`: CRC16 (XMODEM) of its hash tag (the bytes between the
 /// first `{` and the next `}`, when not empty) or of the whole key.
@@ -128,13 +137,13 @@ pub fn parse_slots(reply: &Reply, asked: SocketAddr) -> Option<Vec<(u16, u16, So
 #[derive(Debug)]
 pub enum Store {
     One(Rc<Client>),
-    Cluster(Cluster),
+    Cluster(Rc<Cluster>),
 }
 
 impl Store {
     pub fn new(settings: Arc<Settings>) -> Store {
         match settings.seeds.len() > 1 {
-            true => Store::Cluster(Cluster::new(settings)),
+            true => Store::Cluster(Rc::new(Cluster::new(settings))),
             false => Store::One(Client::new(settings)),
         }
     }
@@ -156,9 +165,13 @@ pub struct Cluster {
     nodes: RefCell<Vec<(SocketAddr, Rc<Client>)>>,
     /// Per slot, the index of its master in `nodes` plus one; 0: unknown.
     slots: RefCell<Box<[u16]>>,
-    /// A redirect or a failure said the map may be wrong: read it again
-    /// before the next command.
+    /// A redirect or a failure said the map may be wrong: read it again.
     stale: Cell<bool>,
+    /// A read of the map is under way behind the requests (or just ended:
+    /// held for [`REFRESH_GAP`]).
+    refreshing: Cell<bool>,
+    /// Nodes whose last command failed: asked last for the map.
+    suspects: RefCell<Vec<SocketAddr>>,
 }
 
 impl Cluster {
@@ -168,14 +181,19 @@ impl Cluster {
             nodes: RefCell::default(),
             slots: RefCell::new(vec![0; SLOTS].into_boxed_slice()),
             stale: Cell::new(true),
+            refreshing: Cell::new(false),
+            suspects: RefCell::default(),
         }
     }
 
     /// Sends `args` to the master of `key`'s slot, following redirects.
-    pub async fn call(&self, key: &[u8], args: &[&[u8]]) -> Result<Reply, RedisError> {
+    pub async fn call(self: &Rc<Self>, key: &[u8], args: &[&[u8]]) -> Result<Reply, RedisError> {
         let slot = key_slot(key);
-        if self.stale.get() || self.master(slot).is_none() {
+        if self.master(slot).is_none() {
+            // Nothing to go on: wait for a map.
             self.refresh().await?;
+        } else if self.stale.get() {
+            self.refresh_behind();
         }
         let Some((mut addr, mut node)) = self.master(slot) else {
             return Err(RedisError::NoSlot(self.base.endpoint.clone(), slot));
@@ -186,7 +204,8 @@ impl Cluster {
                 true => node.call_asking(args).await,
                 false => node.call(args).await,
             };
-            let reply = reply.inspect_err(|_| self.stale.set(true))?;
+            let reply = reply.inspect_err(|_| self.suspect(addr, true))?;
+            self.suspect(addr, false);
             (addr, asking) = match redirect(&reply, addr) {
                 None => return Ok(reply),
                 Some(Redirect::Moved(moved, to)) => {
@@ -204,6 +223,39 @@ impl Cluster {
             self.base.endpoint.clone(),
             MAX_REDIRECTS,
         ))
+    }
+
+    /// Reads the map again in a task of its own, unless one is under way or
+    /// ended less than [`REFRESH_GAP`] ago; a failed read leaves the map
+    /// stale for the next request to try again.
+    fn refresh_behind(self: &Rc<Self>) {
+        if self.refreshing.replace(true) {
+            return;
+        }
+        let me = Rc::clone(self);
+        monoio::spawn(async move {
+            if let Err(e) = me.refresh().await {
+                log::debug!("redis cluster: reading the slot map: {e}");
+            }
+            monoio::time::sleep(REFRESH_GAP).await;
+            me.refreshing.set(false);
+        });
+    }
+
+    /// Marks `addr` as failed (asked last for the map) or as answering.
+    fn suspect(&self, addr: SocketAddr, failed: bool) {
+        let mut suspects = self.suspects.borrow_mut();
+        let at = suspects.iter().position(|a| *a == addr);
+        match (failed, at) {
+            (true, None) => suspects.push(addr),
+            (false, Some(i)) => {
+                suspects.swap_remove(i);
+            }
+            _ => {}
+        }
+        if failed {
+            self.stale.set(true);
+        }
     }
 
     fn master(&self, slot: u16) -> Option<(SocketAddr, Rc<Client>)> {
@@ -237,14 +289,22 @@ impl Cluster {
     }
 
     /// Reads the slot map from the first node that gives it: the known
-    /// nodes, then the seeds.
+    /// nodes, then the seeds, those whose last command failed last of all.
     async fn refresh(&self) -> Result<(), RedisError> {
         let known = self.nodes.borrow().iter().map(|(a, _)| *a).collect();
         let seeds = self.base.seeds.iter().filter_map(|(_, a)| a.as_ref().ok());
+        let mut order = dedup(known, seeds);
+        {
+            let suspects = self.suspects.borrow();
+            // Stable: the map's order otherwise, the failed ones at the end.
+            order.sort_by_key(|a| suspects.contains(a));
+        }
         let mut last = None;
-        for addr in dedup(known, seeds) {
+        for addr in order {
             let (_, client) = self.node(addr);
-            match client.call(&[b"CLUSTER", b"SLOTS"]).await {
+            let asked = client.call(&[b"CLUSTER", b"SLOTS"]).await;
+            self.suspect(addr, asked.is_err());
+            match asked {
                 Ok(reply) => match parse_slots(&reply, addr) {
                     Some(map) => {
                         self.install(&map);

@@ -69,6 +69,15 @@ impl Store {
         }
     }
 
+    /// SIGSTOP (`true`) or SIGCONT: a stopped server still completes TCP
+    /// handshakes (the kernel does) but answers nothing — a black hole.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().expect("running").id() as libc::pid_t;
+        let sig = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: signals our own child.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    }
+
     /// Starts again on the same port with the same data directory.
     pub fn restart(&mut self) {
         self.stop();

@@ -5,7 +5,8 @@
 //! source's bucket lives on the master of its key's slot, the limit holds
 //! per source on every master, and it holds across a slot migration: `-ASK`
 //! while the slot moves (`ASKING` on the target), `-MOVED` once it has moved;
-//! a restarted master is used again without action on the proxy.
+//! a restarted master is used again without action on the proxy; a master
+//! that stops answering costs only its own slots' requests.
 
 use std::time::Duration;
 
@@ -101,6 +102,11 @@ fn first_passes_then_limited(p: &Proxy, id: &str) {
 }
 
 fn proxy(seeds: &[&Store]) -> Proxy {
+    proxy_with(seeds, "")
+}
+
+/// [`proxy`] with more keys of the `redis` table.
+fn proxy_with(seeds: &[&Store], more: &str) -> Proxy {
     let endpoints: Vec<String> = seeds
         .iter()
         .map(|s| format!("\"{}\"", s.endpoint()))
@@ -109,7 +115,7 @@ fn proxy(seeds: &[&Store]) -> Proxy {
         "{}middlewares = [\"lim\"]\n[http.services.s.respond]\nbody = \"ok\"\n\
          [http.middlewares.lim.rateLimit]\naverage = 1\nperiod = \"1m\"\n\
          [http.middlewares.lim.rateLimit.sourceCriterion]\nrequestHeaderName = \"X-Id\"\n\
-         [http.middlewares.lim.rateLimit.redis]\nendpoints = [{}]\n",
+         [http.middlewares.lim.rateLimit.redis]\nendpoints = [{}]\n{more}",
         router("r", "Host(`app.test`)", "s"),
         endpoints.join(", "),
     );
@@ -202,4 +208,41 @@ fn redis_cluster_rate_limit_recovers_when_a_master_restarts() {
         "{back:?}: {}",
         p.log_text()
     );
+}
+
+/// The first master in the slot map stops answering (SIGSTOP: connections
+/// are accepted, nothing is read): its slots' requests get the 500 after
+/// `readTimeout`, and the other masters' requests are answered at once — the
+/// map is read again behind the requests, the silent node asked last, not in
+/// front of every request through it.
+#[test]
+fn redis_cluster_one_silent_master_does_not_stall_the_other_slots() {
+    use std::time::Instant;
+    let nodes = cluster();
+    let p = proxy_with(&[&nodes[0], &nodes[1]], "readTimeout = \"1s\"\n");
+    let tags = tags(&nodes[0]);
+    let ids: Vec<String> = tags.iter().map(|(t, _)| format!("{{{t}}}s")).collect();
+    for id in &ids {
+        first_passes_then_limited(&p, id);
+    }
+    nodes[0].freeze(true);
+    let t0 = Instant::now();
+    assert_eq!(app(&p, &ids[0]).status, 500, "{}", p.log_text());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t0.elapsed()
+    );
+    for round in 0..3 {
+        for id in &ids[1..] {
+            let t0 = Instant::now();
+            assert_eq!(app(&p, id).status, 429, "{id}: {}", p.log_text());
+            let took = t0.elapsed();
+            assert!(
+                took < Duration::from_millis(500),
+                "round {round} {id}: {took:?}"
+            );
+        }
+    }
+    nodes[0].freeze(false);
 }
