@@ -117,8 +117,10 @@ impl NamedAddr {
         let before = self.current.load().as_deref().copied();
         let addr = found?;
         if before != Some(addr) {
-            log::info!("server host {} resolves to {}", self.host, addr.ip());
+            // Published before it is logged: whoever reads the line (a
+            // person, a test) finds workers already using the address.
             self.current.store(Some(Arc::new(addr)));
+            log::info!("server host {} resolves to {}", self.host, addr.ip());
         }
         Ok(())
     }
