@@ -6,6 +6,7 @@
 mod attacks;
 mod frames;
 mod middlewares;
+mod rate_limit;
 mod response_middlewares;
 mod trailers;
 

@@ -10,6 +10,10 @@
 //! is held until A's admission + 526 ms, the other would wait 1 s more and is
 //! refused. The bounds are measured from when A was sent, so a slow machine
 //! cannot make them fail, only the hold missing can.
+//!
+//! A client that leaves during its hold (Traefik's `req.Context().Done()`)
+//! ends it: the request never reaches the upstream, and the worker serves
+//! the next one (HTTP/2: `h2/rate_limit.rs`).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -50,6 +54,31 @@ fn held_then_refused_over_http1(addr: SocketAddr) {
     );
     assert!(refused_at < held_at, "the refusal waits for nothing");
     assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
+}
+
+/// What proxyd logs (DEBUG) when a held request's client leaves.
+pub(crate) const LEFT: &str = "the client left during the wait for its token";
+
+/// A, then B held; B's client leaves 100 ms into its wait of about 400 ms;
+/// C, once B's hold would have ended, is served. B never reaches the
+/// upstream (A and C do).
+fn a_client_that_leaves_during_the_hold_is_not_forwarded(p: &Proxy, up: &Upstream) {
+    let a_sent = Instant::now();
+    assert_eq!(get_app(p.addr()).0.status, 200, "A takes the burst");
+    std::thread::sleep(Duration::from_millis(100));
+    let mut b = Client::connect(p.addr());
+    b.send(b"GET /b HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    drop(b);
+    // Past the end of B's hold (A + 526 ms): had it gone on, it would be
+    // at the upstream before C.
+    let since = a_sent.elapsed();
+    std::thread::sleep(Duration::from_millis(800).saturating_sub(since));
+    let r = request(p.addr(), "GET /c HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    assert_eq!(r.status, 200, "the worker goes on serving: {r:?}");
+    let targets: Vec<_> = up.requests().into_iter().map(|s| s.target).collect();
+    assert_eq!(targets, ["/", "/c"], "B was not forwarded");
+    assert!(p.wait_log(LEFT, IO_TIMEOUT), "{}", p.log_text());
 }
 
 fn config(extra: &str) -> (Upstream, String) {
@@ -121,4 +150,28 @@ fn redis_rate_limit_holds_a_request_due_within_max_delay() {
     ));
     let p = Proxy::start(&ProxyConfig::new(&text));
     held_then_refused_over_http1(p.addr());
+}
+
+fn debug(text: &str) -> ProxyConfig {
+    let mut cfg = ProxyConfig::new(text);
+    cfg.log_level = "DEBUG";
+    cfg
+}
+
+#[test]
+fn rate_limit_hold_ends_when_the_http1_client_leaves() {
+    let (up, text) = config("");
+    let p = Proxy::start(&debug(&text));
+    a_client_that_leaves_during_the_hold_is_not_forwarded(&p, &up);
+}
+
+#[test]
+fn redis_rate_limit_hold_ends_when_the_client_leaves() {
+    let store = redis("");
+    let (up, text) = config(&format!(
+        "[http.middlewares.lim.rateLimit.redis]\nendpoints = [\"{}\"]\n",
+        store.endpoint()
+    ));
+    let p = Proxy::start(&debug(&text));
+    a_client_that_leaves_during_the_hold_is_not_forwarded(&p, &up);
 }

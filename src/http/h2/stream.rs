@@ -245,7 +245,11 @@ impl Stream {
                     redis::key(rl, &def.name, &info)
                 };
                 let state = &states[chains[at.chain as usize][at.index as usize] as usize];
-                if redis::call(rl, &def.name, state, &key, &mut self.edits).await == Flow::Answer {
+                // A stream reset during a hold ends it (`limits::hold`).
+                let respond = &self.respond;
+                let gone = || reset_of(respond);
+                let flow = redis::call(rl, &def.name, state, &key, &mut self.edits, gone).await;
+                if flow == Flow::Answer {
                     return Some(Flow::Answer);
                 }
             }
@@ -395,12 +399,18 @@ impl Stream {
 
     /// Resolves when the client reset the stream or the connection ended.
     pub(super) fn client_gone(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(move |cx| match self.respond.borrow_mut().as_mut() {
-            Some(r) => r.poll_reset(cx).map(|_| ()),
-            // Released: the exchange is over, nobody waits on this.
-            None => std::task::Poll::Pending,
-        })
+        reset_of(&self.respond)
     }
+}
+
+/// Resolves when the client reset the stream whose response side is
+/// `respond`, or the connection ended.
+fn reset_of(respond: &RefCell<Option<SendResponse<Bytes>>>) -> impl Future<Output = ()> + '_ {
+    poll_fn(move |cx| match respond.borrow_mut().as_mut() {
+        Some(r) => r.poll_reset(cx).map(|_| ()),
+        // Released: the exchange is over, nobody waits on this.
+        None => std::task::Poll::Pending,
+    })
 }
 
 /// Router access to request headers by name, over the parsed spans.

@@ -61,7 +61,10 @@ impl<S: ClientIo> Conn<S> {
                     redis::key(rl, &def.name, &info)
                 };
                 let state = &states[chains[at.chain as usize][at.index as usize] as usize];
-                if redis::call(rl, &def.name, state, &key, &mut self.edits).await == Flow::Answer {
+                // A client that leaves during a hold ends it (`limits::hold`).
+                let gone = || self.io.peer_closed();
+                let flow = redis::call(rl, &def.name, state, &key, &mut self.edits, gone).await;
+                if flow == Flow::Answer {
                     return Ok(Flow::Answer);
                 }
             }

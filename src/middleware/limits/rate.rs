@@ -7,10 +7,12 @@
 //! As Traefik, a request reserves a token; when the token is due at most
 //! `maxDelay` away (1/(2·rate), or 500 ms below 1 req/s) the request is held
 //! until then (the chain stops with `Flow::Call` and the protocol layer waits
-//! on the worker's timer, [`hold`]), and when it is further it gets a 429 and
-//! the reservation is given back (nothing is written).
+//! on the worker's timer, [`hold`], which gives up when the client leaves),
+//! and when it is further it gets a 429 and the reservation is given back
+//! (nothing is written).
 
 use std::collections::hash_map::RandomState;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -233,12 +235,42 @@ impl RateLimit {
     }
 }
 
+/// Traefik's body for a request whose client left during the hold
+/// (`http.Error(rw, "context canceled", 500)`).
+pub const CLIENT_LEFT: &[u8] = b"context canceled\n";
+
 /// Holds a request whose token is due in `delay` (Traefik's `time.After`
 /// before the next handler), on the worker's timer: other connections and
 /// streams go on meanwhile. Boxed: monoio's timer is large and only a held
 /// request needs one, not every connection's future.
-pub async fn hold(delay: Duration) {
-    Box::pin(monoio::time::sleep(delay)).await;
+///
+/// `gone` resolves when the client leaves (the HTTP/1.1 connection closed or
+/// reset, the HTTP/2 stream reset): as Traefik on `req.Context().Done()`, the
+/// wait ends at once and the request gets `500 context canceled` (which no
+/// one reads, but the access log and the metrics count) instead of going on,
+/// so it is never forwarded. The token stays taken, as in Traefik (its
+/// reservation is cancelled only when refused).
+pub async fn hold<G: Future<Output = ()>>(
+    delay: Duration,
+    name: &str,
+    edits: &mut Edits,
+    gone: impl FnOnce() -> G,
+) -> Flow {
+    if delay.is_zero() {
+        return Flow::Next;
+    }
+    let due = monoio::select! {
+        biased;
+        _ = Box::pin(monoio::time::sleep(delay)) => true,
+        _ = gone() => false,
+    };
+    if due {
+        return Flow::Next;
+    }
+    log::debug!("rateLimit {name}: the client left during the wait for its token: 500");
+    edits.response_header(HeaderOp::Set, b"X-Content-Type-Options", b"nosniff");
+    edits.answer(500, CLIENT_LEFT);
+    Flow::Answer
 }
 
 /// Traefik's 429 for a token due in `delay`: `Retry-After` (whole seconds,

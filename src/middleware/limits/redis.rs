@@ -13,8 +13,10 @@
 //! own client (`net::redis_client`, in the middleware's per-worker `State`).
 //! A store that fails answers 500 `Could not insert/update bucket`, logged,
 //! as Traefik does; a request whose token is due within `maxDelay` is held
-//! until then, and one due later gets the same 429 as the in-process limiter.
+//! until then (or until its client leaves), and one due later gets the same
+//! 429 as the in-process limiter.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -142,57 +144,66 @@ pub fn key(rl: &RateLimit, name: &str, req: &RequestInfo<'_>) -> Vec<u8> {
 /// What the protocol layer runs when the chain stopped at a rateLimit
 /// (`Flow::Call`): the hold the in-process limiter asked for, or the call to
 /// Redis (`key`: the request's source key, from [`key`] when
-/// [`RateLimit::needs_call`]). `Flow::Next` to go on after
-/// it, or `Flow::Answer` with the answer in `edits` and the chain's response
-/// edits in order.
-pub async fn call(
+/// [`RateLimit::needs_call`]) and the hold its reply asks for. `gone`
+/// resolves when the client leaves; it ends a hold (`limits::hold`).
+/// `Flow::Next` to go on after it, or `Flow::Answer` with the answer in
+/// `edits` and the chain's response edits in order.
+pub async fn call<G: Future<Output = ()>>(
     rl: &RateLimit,
     name: &str,
     state: &crate::middleware::State,
     key: &[u8],
     edits: &mut Edits,
+    gone: impl FnOnce() -> G,
 ) -> Flow {
-    if let Some(delay) = edits.take_delay() {
-        super::hold(delay).await;
-        return Flow::Next;
-    }
-    let (Some(r), Some(client)) = (&rl.redis, state.redis()) else {
-        return Flow::Next;
+    let delay = match edits.take_delay() {
+        Some(delay) => delay,
+        None => {
+            let (Some(r), Some(client)) = (&rl.redis, state.redis()) else {
+                return Flow::Next;
+            };
+            match take(r, client, name, key, edits).await {
+                Some(delay) => delay,
+                None => return answered(edits),
+            }
+        }
     };
-    let flow = take(r, client, name, key, edits).await;
-    if flow == Flow::Answer {
-        edits.finish_chain();
+    match super::hold(delay, name, edits, gone).await {
+        Flow::Answer => answered(edits),
+        flow => flow,
     }
-    flow
 }
 
-/// Takes a token from the shared bucket `key`; records the 429 or the 500 in
-/// `edits` when the request does not go on.
+/// The chain stops with the answer recorded in `edits`.
+fn answered(edits: &mut Edits) -> Flow {
+    edits.finish_chain();
+    Flow::Answer
+}
+
+/// Takes a token from the shared bucket `key`: `Some(wait)` before the
+/// request goes on (zero: at once; as Traefik, one due within `maxDelay` is
+/// held until then), or `None` with the 429 or the 500 recorded in `edits`.
 pub async fn take(
     r: &RedisRate,
     client: &Store,
     name: &str,
     key: &[u8],
     edits: &mut Edits,
-) -> Flow {
+) -> Option<Duration> {
     match eval(r, client, key).await {
         Ok(wait_us) if wait_us <= r.max_delay_us as f64 => {
-            // As Traefik: held until the token is due.
-            if wait_us > 0.0 {
-                super::hold(Duration::from_nanos((wait_us * 1000.0) as u64)).await;
-            }
-            Flow::Next
+            Some(Duration::from_nanos((wait_us.max(0.0) * 1000.0) as u64))
         }
         Ok(wait_us) => {
             let delay = Duration::from_nanos((wait_us * 1000.0) as u64);
             super::rate::refuse(delay, edits);
-            Flow::Answer
+            None
         }
         Err(why) => {
             log::error!("rateLimit {name}: Could not insert/update bucket: {why}");
             edits.response_header(HeaderOp::Set, b"X-Content-Type-Options", b"nosniff");
             edits.answer(500, STORE_FAILED);
-            Flow::Answer
+            None
         }
     }
 }

@@ -213,3 +213,27 @@ fn in_flight_table_never_passes_the_amount_across_threads() {
     assert!(peak.load(Ordering::SeqCst) <= 3);
     assert_eq!(table.count(99 << 32), 0);
 }
+
+/// A held request whose client leaves gets Traefik's 500 at once (the hold
+/// of a minute does not run out); one whose client stays goes on when due.
+#[test]
+fn a_hold_ends_with_500_when_the_client_leaves() {
+    use super::rate::CLIENT_LEFT;
+    use crate::middleware::{Edits, Flow};
+    let mut rt = monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+        .enable_timer()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut edits = Edits::default();
+        let left = || std::future::ready(());
+        let flow = super::hold(60 * SEC, "lim", &mut edits, left).await;
+        assert_eq!(flow, Flow::Answer);
+        assert_eq!(edits.answered(), Some((500, CLIENT_LEFT)));
+        let mut edits = Edits::default();
+        let stays = std::future::pending::<()>;
+        let flow = super::hold(Duration::from_millis(1), "lim", &mut edits, stays).await;
+        assert_eq!(flow, Flow::Next);
+        assert_eq!(edits.answered(), None);
+    });
+}
