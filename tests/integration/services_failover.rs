@@ -142,3 +142,90 @@ fn failover_errors_replay_a_500_to_the_fallback_with_the_same_body() {
     assert_eq!((r.status, r.text().as_str()), (404, "no such page"));
     assert_eq!(spare.requests().len(), 1, "the 404 went to the fallback");
 }
+
+/// `errors` to a fallback whose servers all refuse: the fallback is tried
+/// whatever its state (the failover has no `healthCheck`), and its failure
+/// is a load balancer's, 502, as Traefik's proxy answers a refused dial.
+/// The main service's 500 never reaches the client.
+#[test]
+fn failover_errors_to_a_fallback_whose_servers_refuse_is_502() {
+    let main = Upstream::start("main", Behavior::fixed(500, b"down"));
+    let dynamic = format!(
+        "{}[http.services.app.failover]\nservice = \"main\"\nfallback = \"spare\"\n\
+         [http.services.app.failover.errors]\nstatus = [\"500-599\"]\n\
+         {}[http.services.main.loadBalancer.healthCheck]\npath = \"/health\"\n\
+         interval = \"100ms\"\nstatus = 500\n{}",
+        router("app", "Host(`app.test`)", "app"),
+        lb_service("main", &[main.url()]),
+        lb_service("spare", &[refused_url(), refused_url()]),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&dynamic));
+    let r = get(p.addr(), "app.test", "/");
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_ne!(r.text(), "down", "the main service's answer leaked");
+    let gets = main.requests().iter().filter(|s| s.target == "/").count();
+    assert_eq!(gets, 1, "the main service got the request once");
+    // The connection and the worker go on: the next request is answered alike.
+    assert_eq!(get(p.addr(), "app.test", "/").status, 502);
+}
+
+/// With the failover's own `healthCheck`, a fallback that is down (its
+/// server refuses the probes) is not tried: the main service's 500 is
+/// answered 503, as Traefik's failover answers when its fallback is down
+/// (the fallback's own balancer, all down, would answer 503 too).
+#[test]
+fn failover_errors_to_a_fallback_that_is_down_is_503() {
+    let main = Upstream::start("main", Behavior::fixed(500, b"down"));
+    let spare = refused_url();
+    let dynamic = format!(
+        "{}[http.services.app.failover]\nservice = \"main\"\nfallback = \"spare\"\nhealthCheck = {{}}\n\
+         [http.services.app.failover.errors]\nstatus = [\"500-599\"]\n\
+         {}[http.services.main.loadBalancer.healthCheck]\npath = \"/health\"\n\
+         interval = \"100ms\"\nstatus = 500\n{}",
+        router("app", "Host(`app.test`)", "app"),
+        lb_service("main", &[main.url()]),
+        checked("spare", &spare),
+    );
+    let p = Proxy::start(&ProxyConfig::new(&dynamic));
+    let spare_down = format!("server={spare} DOWN");
+    assert!(p.wait_log(&spare_down, LIMIT), "{}", p.log_text());
+    let r = get(p.addr(), "app.test", "/");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_ne!(r.text(), "down", "the main service's answer leaked");
+}
+
+/// `errors` to a fallback that answers itself (a built-in `@internal`
+/// service): the request's body is already kept for the replay and a
+/// built-in answers from the request as it arrived, so it is answered 501
+/// (documented as not supported), never the main service's 500.
+#[test]
+fn failover_errors_to_a_built_in_fallback_is_501() {
+    let main = Upstream::start("main", Behavior::fixed(500, b"down"));
+    let failover = |name: &str, fallback: &str| {
+        format!(
+            "{}[http.services.{name}.failover]\nservice = \"main\"\nfallback = \"{fallback}\"\n\
+             [http.services.{name}.failover.errors]\nstatus = [\"500-599\"]\n",
+            router(name, &format!("Host(`{name}.test`)"), name),
+        )
+    };
+    let dynamic = format!(
+        "{}{}{}[http.services.main.loadBalancer.healthCheck]\npath = \"/health\"\n\
+         interval = \"100ms\"\nstatus = 500\n",
+        failover("api", "api@internal"),
+        failover("who", "whoami@internal"),
+        lb_service("main", &[main.url()]),
+    );
+    let cfg = with_admin(ProxyConfig::new(&dynamic), "[api]\ninsecure = true\n");
+    let p = Proxy::start(&cfg);
+    for host in ["api.test", "who.test"] {
+        let r = get(p.addr(), host, "/api/rawdata");
+        assert_eq!(r.status, 501, "{host}: {}", r.text());
+        assert_ne!(r.text(), "down", "{host}: the main service's answer leaked");
+    }
+    let gets = main
+        .requests()
+        .iter()
+        .filter(|s| s.target == "/api/rawdata")
+        .count();
+    assert_eq!(gets, 2, "the main service got each request once");
+}
