@@ -83,6 +83,9 @@ mod tests {
         );
         let (k, why) = compile("[buffering]\nretryExpression = \"Nope()\"").unwrap_err();
         assert_eq!(k, "retryExpression");
-        assert!(why.contains("unsupported function `Nope`"), "{why}");
+        assert!(
+            why.contains("position 1: unknown function \"Nope\""),
+            "{why}"
+        );
     }
 }
