@@ -1,7 +1,17 @@
 //! Serde model of `http.middlewares.<name>` as written (Traefik key names,
 //! camelCase, unknown keys refused). Each definition names exactly one type.
 //! Traefik types proxyd does not run yet are not fields here, so they are
-//! refused with "not supported yet" through the Traefik key table.
+//! refused with "not supported yet" through the Traefik key table. The
+//! per-source limits are in `raw_middleware/limits.rs`, `passTLSClientCert`
+//! in `raw_middleware/pass_tls_client_cert.rs`.
+
+mod limits;
+mod pass_tls_client_cert;
+
+pub use limits::{
+    RawInFlightReq, RawRateLimit, RawRateLimitRedis, RawRedisTls, RawSourceCriterion,
+};
+pub use pass_tls_client_cert::{RawIssuerDn, RawPassTlsClientCert, RawSubjectDn};
 
 use serde::Deserialize;
 
@@ -204,132 +214,6 @@ pub struct RawHeaders {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawContentType {
     pub auto_detect: Option<bool>,
-}
-
-/// `passTLSClientCert`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawPassTlsClientCert {
-    #[serde(default)]
-    pub pem: bool,
-    pub info: Option<RawTlsCertInfo>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawTlsCertInfo {
-    #[serde(default)]
-    pub not_after: bool,
-    #[serde(default)]
-    pub not_before: bool,
-    #[serde(default)]
-    pub sans: bool,
-    #[serde(default)]
-    pub serial_number: bool,
-    pub subject: Option<RawSubjectDn>,
-    pub issuer: Option<RawIssuerDn>,
-}
-
-/// The subject's name parts (the issuer's lack `organizationalUnit`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawSubjectDn {
-    #[serde(default)]
-    pub country: bool,
-    #[serde(default)]
-    pub province: bool,
-    #[serde(default)]
-    pub locality: bool,
-    #[serde(default)]
-    pub organization: bool,
-    #[serde(default)]
-    pub organizational_unit: bool,
-    #[serde(default)]
-    pub common_name: bool,
-    #[serde(default)]
-    pub serial_number: bool,
-    #[serde(default)]
-    pub domain_component: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawIssuerDn {
-    #[serde(default)]
-    pub country: bool,
-    #[serde(default)]
-    pub province: bool,
-    #[serde(default)]
-    pub locality: bool,
-    #[serde(default)]
-    pub organization: bool,
-    #[serde(default)]
-    pub common_name: bool,
-    #[serde(default)]
-    pub serial_number: bool,
-    #[serde(default)]
-    pub domain_component: bool,
-}
-
-/// `rateLimit`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawRateLimit {
-    pub average: Option<i64>,
-    pub period: Option<super::duration::ConfigDuration>,
-    pub burst: Option<i64>,
-    pub source_criterion: Option<RawSourceCriterion>,
-    pub redis: Option<RawRateLimitRedis>,
-}
-
-/// `rateLimit.redis`. Defaults in `config/middlewares/rate_limit_redis.rs`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawRateLimitRedis {
-    #[serde(default)]
-    pub endpoints: Vec<String>,
-    #[serde(default)]
-    pub username: String,
-    #[serde(default)]
-    pub password: String,
-    pub db: Option<i64>,
-    pub pool_size: Option<i64>,
-    pub min_idle_conns: Option<i64>,
-    pub max_active_conns: Option<i64>,
-    pub read_timeout: Option<super::duration::ConfigDuration>,
-    pub write_timeout: Option<super::duration::ConfigDuration>,
-    pub dial_timeout: Option<super::duration::ConfigDuration>,
-    pub tls: Option<RawRedisTls>,
-}
-
-/// `rateLimit.redis.tls` (Traefik's `ClientTLS`): file paths or PEM text.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawRedisTls {
-    pub ca: Option<String>,
-    pub cert: Option<String>,
-    pub key: Option<String>,
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-}
-
-/// `inFlightReq`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawInFlightReq {
-    pub amount: Option<i64>,
-    pub source_criterion: Option<RawSourceCriterion>,
-}
-
-/// `sourceCriterion` of rateLimit and inFlightReq: at most one of the three.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawSourceCriterion {
-    pub ip_strategy: Option<RawIpStrategy>,
-    #[serde(default)]
-    pub request_header_name: String,
-    #[serde(default)]
-    pub request_host: bool,
 }
 
 /// `buffering` (oxy's buffer, as Traefik configures it).
