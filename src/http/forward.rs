@@ -2,17 +2,20 @@
 //! target, regenerated Host and framing lines, hop-by-hop removal, `X-Forwarded-*` with
 //! trust rules) and the response head sent to the client (no Content-Length beside
 //! Transfer-Encoding). Both copy the original header bytes with targeted edits
-//! into a reused output buffer: no header map, no allocation once warm.
+//! into a reused output buffer: no header map, no allocation once warm. The
+//! response side is `forward/response.rs`, the `Connection`-named headers
+//! `forward/hop.rs`.
+
+mod hop;
+mod response;
+
+use hop::{connection_tokens, is_named};
+pub use response::{ResponseFraming, write_response_head};
 
 use std::io::Write;
 
-use crate::http::codec::{
-    BodyKind, HeaderKind, HeaderSpan, RequestHead, ResponseHead, Span, classify,
-};
-use crate::middleware::{Edits, HeaderOp, drops, write_appended};
-
-/// Most `Connection` tokens naming extra hop-by-hop headers we honour per message.
-const MAX_CONNECTION_TOKENS: usize = 16;
+use crate::http::codec::{BodyKind, HeaderKind, HeaderSpan, RequestHead, classify};
+use crate::middleware::{Edits, HeaderOp, drops};
 
 /// What the request rewrite needs besides the parsed head.
 pub struct Forwarding<'a> {
@@ -268,154 +271,12 @@ fn write_request_line(out: &mut Vec<u8>, buf: &[u8], head: &RequestHead, fw: &Fo
     out.extend_from_slice(b" HTTP/1.1\r\n");
 }
 
-/// How the client response is framed, decided by the caller.
-pub struct ResponseFraming {
-    /// Strip chunked framing (HTTP/1.0 client).
-    pub dechunk: bool,
-    /// The connection ends after this response.
-    pub close: bool,
-    /// HTTP/1.0 client that asked for keep-alive and gets it.
-    pub keep_alive_10: bool,
-}
-
-/// Writes the client response head into `out` (appending), with the response
-/// header edits of the router's middlewares when there are any.
-pub fn write_response_head(
-    out: &mut Vec<u8>,
-    buf: &[u8],
-    resp: &ResponseHead,
-    headers: &[HeaderSpan],
-    framing: &ResponseFraming,
-    edits: Option<&Edits>,
-) {
-    let edits = edits.filter(|e| !e.is_empty());
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(&status_digits(resp.status));
-    out.push(b' ');
-    out.extend_from_slice(resp.reason.get(buf));
-    out.extend_from_slice(b"\r\n");
-    let named = connection_tokens(buf, headers);
-    let switching = resp.status == 101;
-    let mut length_written = false;
-    for h in headers {
-        use HeaderKind::*;
-        let keep = match h.kind {
-            Connection => false,
-            Upgrade => switching,
-            KeepAlive | ProxyConnection | Te => false,
-            TransferEncoding | Trailer => !framing.dechunk,
-            // RFC 9112 §6.2: never both; Transfer-Encoding frames the body.
-            ContentLength if resp.drop_content_length => false,
-            // A framing length goes out as one regenerated line: duplicates or a
-            // list (`5, 5`) the codec accepted would let the client frame it
-            // differently. A length that frames nothing (HEAD, 304) passes as is.
-            ContentLength => match resp.body {
-                BodyKind::Length(n) => {
-                    if !length_written {
-                        write_framing(out, BodyKind::Length(n));
-                        length_written = true;
-                    }
-                    false
-                }
-                _ => true,
-            },
-            Other => !is_named(h.name.get(buf), buf, &named),
-            _ => true,
-        };
-        let keep = keep && !edits.is_some_and(|e| drops(e.response_edits(), h.name.get(buf)));
-        if keep {
-            put(out, h.name.get(buf), h.value.get(buf));
-        }
-    }
-    for (op, name, value) in edits.iter().flat_map(|e| e.response_edits()) {
-        match op {
-            HeaderOp::Remove => {}
-            HeaderOp::Append => {
-                let first = headers
-                    .iter()
-                    .find(|h| h.name.get(buf).eq_ignore_ascii_case(name));
-                write_appended(out, name, first.map(|h| h.value.get(buf)), value);
-            }
-            _ => put(out, name, value),
-        }
-    }
-    if let Some(guess) = edits.and_then(|e| sniff::guessed(buf, resp, headers, e)) {
-        put(out, b"Content-Type", guess.as_bytes());
-    }
-    if switching {
-        out.extend_from_slice(b"Connection: Upgrade\r\n");
-    } else if framing.close {
-        out.extend_from_slice(b"Connection: close\r\n");
-    } else if framing.keep_alive_10 {
-        out.extend_from_slice(b"Connection: keep-alive\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// A status code's three digits (the codec only accepts 100–599).
-fn status_digits(status: u16) -> [u8; 3] {
-    [
-        b'0' + (status / 100 % 10) as u8,
-        b'0' + (status / 10 % 10) as u8,
-        b'0' + (status % 10) as u8,
-    ]
-}
-
 #[inline]
 fn put(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
-}
-
-/// Header names listed in `Connection` (other than the keep-alive/close/upgrade
-/// options), which are hop-by-hop for this message.
-struct Named {
-    spans: [Span; MAX_CONNECTION_TOKENS],
-    len: usize,
-}
-
-fn connection_tokens(buf: &[u8], headers: &[HeaderSpan]) -> Named {
-    let mut named = Named {
-        spans: [Span::default(); MAX_CONNECTION_TOKENS],
-        len: 0,
-    };
-    for h in headers.iter().filter(|h| h.kind == HeaderKind::Connection) {
-        let base = h.value.start as usize;
-        for (off, token) in tokens(h.value.get(buf)) {
-            let plain = [&b"close"[..], b"keep-alive", b"upgrade"]
-                .iter()
-                .any(|t| token.eq_ignore_ascii_case(t));
-            if !plain && named.len < MAX_CONNECTION_TOKENS {
-                let start = (base + off) as u32;
-                named.spans[named.len] = Span {
-                    start,
-                    end: start + token.len() as u32,
-                };
-                named.len += 1;
-            }
-        }
-    }
-    named
-}
-
-fn is_named(name: &[u8], buf: &[u8], named: &Named) -> bool {
-    named.spans[..named.len]
-        .iter()
-        .any(|s| s.get(buf).eq_ignore_ascii_case(name))
-}
-
-/// Comma-separated tokens of a header value with their offsets, whitespace trimmed.
-fn tokens(value: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    let mut offset = 0;
-    value.split(|&b| b == b',').filter_map(move |part| {
-        let start = offset;
-        offset += part.len() + 1;
-        let lead = part.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        let trimmed = part[lead..].trim_ascii_end();
-        (!trimmed.is_empty()).then_some((start + lead, trimmed))
-    })
 }
 
 mod sniff;

@@ -1,5 +1,6 @@
 //! Request and response head rewriting, checked on parsed real heads.
 
+use super::response::status_digits;
 use super::*;
 use crate::http::codec::HeadParser;
 use crate::net::ip_text::IpText;
