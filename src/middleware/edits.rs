@@ -2,6 +2,10 @@
 //! upstream, header edits for the upstream request and for the response, and a
 //! local answer. One `Edits` lives with each connection and is cleared per
 //! request; its buffers are reused, so a warm connection allocates nothing.
+//! What other middlewares arm on it for the protocol layer is
+//! `edits/armed.rs`.
+
+mod armed;
 
 use std::ops::Range;
 
@@ -109,75 +113,6 @@ impl Edits {
 
     pub fn compression(&self) -> Option<&super::compress::Chosen> {
         self.compression.as_ref()
-    }
-
-    /// Arms `buffering` for this request (see `middleware::buffering`).
-    pub fn set_buffering(&mut self, b: std::sync::Arc<super::Buffering>) {
-        self.buffering = Some(b);
-    }
-
-    pub fn buffering(&self) -> Option<&std::sync::Arc<super::Buffering>> {
-        self.buffering.as_ref()
-    }
-
-    /// Marks the request as gRPC-Web (see `middleware::grpc_web`).
-    pub fn set_grpc_web(&mut self, m: super::grpc_web::Mode) {
-        self.grpc_web = Some(m);
-    }
-
-    pub fn grpc_web(&self) -> Option<super::grpc_web::Mode> {
-        self.grpc_web
-    }
-
-    /// Arms `retry` for this request (see `middleware::retry`).
-    pub fn set_retry(&mut self, r: super::Retry) {
-        self.retry = Some(r);
-    }
-
-    pub fn retry(&self) -> Option<super::Retry> {
-        self.retry
-    }
-
-    /// A circuitBreaker measures this request's response.
-    pub fn watch_breaker(&mut self, b: std::sync::Arc<super::circuit_breaker::Breaker>) {
-        self.breakers.push((b, std::time::Instant::now()));
-    }
-
-    /// The request ended with `status`: each breaker it passed records it.
-    pub fn breakers_done(&mut self, status: u16) {
-        for (b, started) in self.breakers.drain(..) {
-            b.done(status, started);
-        }
-    }
-
-    /// An `errors` middleware (snapshot id) watches this request's response.
-    pub fn catch(&mut self, id: u32) {
-        self.catchers.push(id);
-    }
-
-    /// The `errors` middlewares watching the response, outer first.
-    pub fn catchers(&self) -> &[u32] {
-        &self.catchers
-    }
-
-    /// Holds an inFlightReq place until the request ends (see [`Edits::clear`]).
-    pub fn hold(&mut self, g: super::limits::InFlightGuard) {
-        self.held.push(g);
-    }
-
-    /// Holds the request for `d` before the rest of the chain (rateLimit).
-    pub fn delay(&mut self, d: std::time::Duration) {
-        self.delay = Some(d);
-    }
-
-    /// The hold a middleware asked for, once.
-    pub fn take_delay(&mut self) -> Option<std::time::Duration> {
-        self.delay.take()
-    }
-
-    /// The places held, moved out for what outlives the request (a tunnel).
-    pub fn take_held(&mut self) -> super::limits::Held {
-        self.held.take()
     }
 
     /// Nothing to apply: the upstream and response heads go out as without a chain.
