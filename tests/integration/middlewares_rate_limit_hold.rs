@@ -81,7 +81,8 @@ fn a_client_that_leaves_during_the_hold_is_not_forwarded(p: &Proxy, up: &Upstrea
     assert!(p.wait_log(LEFT, IO_TIMEOUT), "{}", p.log_text());
 }
 
-fn config(extra: &str) -> (Upstream, String) {
+/// An echo upstream behind the limit, with `extra` keys.
+pub(crate) fn config(extra: &str) -> (Upstream, String) {
     let up = Upstream::echo("up");
     let text = format!(
         "{}middlewares = [\"lim\"]\n{}[http.middlewares.lim.rateLimit]\n{LIMIT}\n{extra}",
@@ -144,15 +145,21 @@ fn rate_limit_holds_a_request_due_within_max_delay_over_http2() {
 #[test]
 fn redis_rate_limit_holds_a_request_due_within_max_delay() {
     let store = redis("");
-    let (_up, text) = config(&format!(
-        "[http.middlewares.lim.rateLimit.redis]\nendpoints = [\"{}\"]\n",
-        store.endpoint()
-    ));
+    let (_up, text) = config(&in_redis(&store));
     let p = Proxy::start(&ProxyConfig::new(&text));
     held_then_refused_over_http1(p.addr());
 }
 
-fn debug(text: &str) -> ProxyConfig {
+/// The keys that keep the buckets in `store`.
+fn in_redis(store: &crate::kv_store::Store) -> String {
+    format!(
+        "[http.middlewares.lim.rateLimit.redis]\nendpoints = [\"{}\"]\n",
+        store.endpoint()
+    )
+}
+
+/// With proxyd's DEBUG lines (the departure's).
+pub(crate) fn debug(text: &str) -> ProxyConfig {
     let mut cfg = ProxyConfig::new(text);
     cfg.log_level = "DEBUG";
     cfg
@@ -168,10 +175,7 @@ fn rate_limit_hold_ends_when_the_http1_client_leaves() {
 #[test]
 fn redis_rate_limit_hold_ends_when_the_client_leaves() {
     let store = redis("");
-    let (up, text) = config(&format!(
-        "[http.middlewares.lim.rateLimit.redis]\nendpoints = [\"{}\"]\n",
-        store.endpoint()
-    ));
+    let (up, text) = config(&in_redis(&store));
     let p = Proxy::start(&debug(&text));
     a_client_that_leaves_during_the_hold_is_not_forwarded(&p, &up);
 }

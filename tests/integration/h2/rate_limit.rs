@@ -7,9 +7,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::frames::{END_STREAM_HEADERS, HEADERS, RST_STREAM, frame, get_block, open, read_until};
-use crate::common::config::{lb_service, router};
 use crate::common::*;
-use crate::middlewares_rate_limit_hold::LEFT;
+use crate::middlewares_rate_limit_hold::{LEFT, config, debug};
 
 /// RST_STREAM's CANCEL code.
 const CANCEL: u32 = 0x8;
@@ -27,16 +26,8 @@ fn get_ok(s: &mut std::net::TcpStream, id: u32) -> bool {
 
 #[test]
 fn rate_limit_hold_ends_when_the_http2_client_resets_the_stream() {
-    let up = Upstream::echo("up");
-    // 19 per 10 s: a token every 526 ms, maxDelay 500 ms.
-    let text = format!(
-        "{}middlewares = [\"lim\"]\n{}[http.middlewares.lim.rateLimit]\naverage = 19\nperiod = \"10s\"\n",
-        router("r", "PathPrefix(`/`)", "s"),
-        lb_service("s", &[up.url()]),
-    );
-    let mut cfg = ProxyConfig::new(&text);
-    cfg.log_level = "DEBUG";
-    let p = Proxy::start(&cfg);
+    let (up, text) = config("");
+    let p = Proxy::start(&debug(&text));
     let mut s = open(p.addr());
     let a_sent = Instant::now();
     assert!(get_ok(&mut s, 1), "A takes the burst");
