@@ -48,8 +48,34 @@ pub trait Sink {
         deadline: Option<Instant>,
     ) -> impl Future<Output = Result<(), RelayError>>;
 
+    /// [`Sink::write`] of the body's last bytes. A sink that ends its own
+    /// output (a compressor's trailer) can send that in the same write.
+    fn write_last(
+        &mut self,
+        buf: &mut Vec<u8>,
+        len: usize,
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = Result<(), RelayError>> {
+        self.write(buf, len, deadline)
+    }
+
     /// Resolves when relaying should stop while the source is slow.
     fn watch(&self) -> impl Future<Output = ()>;
+}
+
+/// [`Sink::write`], or [`Sink::write_last`] for the body's `last` piece.
+pub async fn write_piece<W: Sink>(
+    dst: &mut W,
+    buf: &mut Vec<u8>,
+    len: usize,
+    deadline: Option<Instant>,
+    last: bool,
+) -> Result<(), RelayError> {
+    if last {
+        dst.write_last(buf, len, deadline).await
+    } else {
+        dst.write(buf, len, deadline).await
+    }
 }
 
 pub struct Relay {
@@ -114,7 +140,7 @@ impl Relay {
                     BodyKind::Chunked => self.chunked_step(&mut decoder, buf, &mut ranges)?,
                     _ => (buf.len(), buf.len(), false),
                 };
-                dst.write(buf, send, self.write_deadline()).await?;
+                write_piece(dst, buf, send, self.write_deadline(), done).await?;
                 sent += send as u64;
                 io::consume(buf, taken);
                 if done {

@@ -13,7 +13,7 @@ use std::time::Instant;
 use monoio::buf::{IoBuf, IoBufMut};
 use monoio::fs::{File, OpenOptions};
 
-use crate::http::body::{BODY_BUF_SIZE, RelayError, Sink};
+use crate::http::body::{BODY_BUF_SIZE, RelayError, Sink, write_piece};
 use crate::http::server::ReqState;
 use crate::runtime::io::IoFail;
 
@@ -90,7 +90,8 @@ impl Spool {
         let deadline = || write_timeout.map(|t| Instant::now() + t);
         if !self.mem.is_empty() {
             let len = self.mem.len();
-            dst.write(&mut self.mem, len, deadline()).await?;
+            let last = self.file.is_none();
+            write_piece(dst, &mut self.mem, len, deadline(), last).await?;
         }
         let Some(file) = &self.file else {
             return Ok(self.len());
@@ -104,8 +105,8 @@ impl Spool {
             let (r, slice) = file.read_exact_at(owned.slice_mut(0..want), at).await;
             *scratch = slice.into_inner();
             r.map_err(|e| RelayError::Read(IoFail::Io(e)))?;
-            dst.write(scratch, want, deadline()).await?;
             at += want as u64;
+            write_piece(dst, scratch, want, deadline(), at == self.file_len).await?;
         }
         Ok(self.len())
     }

@@ -87,13 +87,8 @@ pub(super) async fn relay_compressed(
     let encoder = pool
         .take(enc)
         .map_err(|e| RelayError::Write(IoFail::Io(e)))?;
-    let mut sink = Compressing {
-        dst,
-        encoder,
-        chunked: false,
-        out: scratch,
-        sent: 0,
-    };
+    scratch.clear();
+    let mut sink = Compressing::new(dst, encoder, false, scratch);
     relay.run(&mut up.stream, &mut up.buf, &mut sink).await?;
     sink.finish(relay.write_timeout).await?;
     Ok(sink.sent)

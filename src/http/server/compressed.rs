@@ -6,8 +6,10 @@
 //! chunked framing, and the body streams through the worker's pooled encoder:
 //! `Relay` de-chunks what the upstream sends, each piece read is compressed,
 //! flushed and sent as one chunk, so a streamed response reaches the client
-//! as it comes. A response `buffering` read whole goes the same way from its
-//! spool (`send_compressed_spool`).
+//! as it comes. Body bytes that came with the upstream's head go out in the
+//! head's write, and the last piece ends the stream in its own (a body read
+//! whole: one send). A response `buffering` read whole goes the same way
+//! from its spool (`send_compressed_spool`).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -60,13 +62,16 @@ impl<S: ClientIo> Conn<S> {
     }
 
     /// Writes the head of a compressed response (chunked, without a length)
-    /// and consumes it from `up.buf`; whether the connection closes after it.
+    /// into `self.out` and consumes it from `up.buf`; whether the connection
+    /// closes after it. The head is sent now unless `with_body`: then it
+    /// waits in `self.out` to go out with the first compressed piece (a body
+    /// already here), saving a send per response.
     async fn write_compressed_head(
         &mut self,
         head: &RequestHead,
         resp: &ResponseHead,
         up: &mut UpstreamConn,
-        enc: Encoding,
+        (enc, with_body): (Encoding, bool),
     ) -> Result<bool, ProxyError> {
         let close = head.close || self.w.shutdown.is_fired() || self.req != ReqState::Consumed;
         // The length is unknown now: Content-Length goes, chunked framing comes.
@@ -92,10 +97,15 @@ impl<S: ClientIo> Conn<S> {
         io::consume(&mut up.buf, resp.head_len);
         self.response_started = true;
         (self.rec.status, self.rec.origin_status) = (resp.status, resp.status);
+        if with_body {
+            return Ok(close);
+        }
         let deadline = self.write_deadline();
         io::write_vec(&mut self.io, &mut self.out, deadline)
             .await
             .map_err(|_| ProxyError::ClientClosed)?;
+        // Sent: what `self.out` holds now would go out again before the body.
+        self.out.clear();
         Ok(close)
     }
 
@@ -112,22 +122,21 @@ impl<S: ClientIo> Conn<S> {
             .encoders
             .take(enc)
             .map_err(|_| ProxyError::Internal("compressor"))?;
-        let close = self.write_compressed_head(head, resp, up, enc).await?;
+        // Body bytes read with the head go out with it; a streamed body's
+        // head goes at once, as its first piece may take a while.
+        let with_body = up.buf.len() > resp.head_len;
+        let close = self
+            .write_compressed_head(head, resp, up, (enc, with_body))
+            .await?;
         let relay = Relay {
             kind: resp.body,
             dechunk: true,
             read_timeout: from.read_timeout,
             write_timeout: self.ep.cfg.write_timeout,
         };
-        // The head's buffer is free once the head went out: chunks are framed in it.
+        // Chunks are framed in the head's buffer (after the head, if it waits).
         let mut out = std::mem::take(&mut self.out);
-        let mut sink = Compressing {
-            dst: ClientSink(&mut self.io),
-            encoder,
-            chunked: true,
-            out: &mut out,
-            sent: 0,
-        };
+        let mut sink = Compressing::new(ClientSink(&mut self.io), encoder, true, &mut out);
         let relayed = relay.run(&mut up.stream, &mut up.buf, &mut sink).await;
         let ended = match relayed {
             Ok(_) => sink.finish(relay.write_timeout).await,
@@ -168,15 +177,11 @@ impl<S: ClientIo> Conn<S> {
         // The body is read: the upstream's framing no longer applies.
         let mut whole = resp.clone();
         whole.body = BodyKind::Length(spool.len());
-        let close = self.write_compressed_head(head, &whole, up, enc).await?;
+        let close = self
+            .write_compressed_head(head, &whole, up, (enc, true))
+            .await?;
         let mut out = std::mem::take(&mut self.out);
-        let mut sink = Compressing {
-            dst: ClientSink(&mut self.io),
-            encoder,
-            chunked: true,
-            out: &mut out,
-            sent: 0,
-        };
+        let mut sink = Compressing::new(ClientSink(&mut self.io), encoder, true, &mut out);
         let timeout = self.ep.cfg.write_timeout;
         let mut scratch = Vec::new();
         let sent = match spool.replay(&mut sink, &mut scratch, timeout).await {

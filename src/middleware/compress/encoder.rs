@@ -1,7 +1,9 @@
 //! A streaming compressor for one response body: input goes in piece by
 //! piece, each piece is flushed (a sync flush: everything given so far can be
 //! decoded by the client), and the output is taken out after each piece, so
-//! memory stays at the compressor's window plus one piece's output.
+//! memory stays at the compressor's window plus one piece's output. The last
+//! piece ends the stream instead ([`Encoder::end`]): no flush block before the
+//! final one.
 //!
 //! An encoder is reusable: [`Encoder::reset`] readies it for the next body
 //! while keeping its tables (the worker's [`super::EncoderPool`] keeps a few),
@@ -108,10 +110,7 @@ impl Encoder {
     pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
         match &mut self.kind {
             Kind::Gzip(g) => {
-                if !g.started {
-                    self.out.extend_from_slice(&GZIP_HEADER);
-                    g.started = true;
-                }
+                g.begin(&mut self.out);
                 g.crc.update(data);
                 deflate(&mut g.deflate, data, &mut self.out, FlushCompress::Sync)
             }
@@ -123,14 +122,7 @@ impl Encoder {
                 Ok(())
             }
             Kind::Zstd(z) => {
-                let mut input = InBuffer::around(data);
-                while input.pos() < data.len() {
-                    self.out.reserve(data.len() - input.pos() + 64);
-                    // Append: `around` alone would write from byte 0 over what
-                    // an earlier step of this push left unsent.
-                    let at = self.out.len();
-                    z.run(&mut input, &mut OutBuffer::around_pos(&mut self.out, at))?;
-                }
+                zstd_run(z, data, &mut self.out)?;
                 zstd_drain(|o| z.flush(o), &mut self.out)
             }
         }
@@ -144,23 +136,42 @@ impl Encoder {
     /// Ends the stream: [`Encoder::output`] then holds the last compressed
     /// bytes (the trailer). The encoder is spent until [`Encoder::reset`].
     pub fn finish(&mut self) -> io::Result<()> {
+        self.end(&[])
+    }
+
+    /// Compresses `data` as the last input and ends the stream, without the
+    /// flush [`Encoder::push`] makes: when a whole body is one piece, its
+    /// output is one final deflate block and the trailer.
+    pub fn end(&mut self, data: &[u8]) -> io::Result<()> {
         match &mut self.kind {
             Kind::Gzip(g) => {
-                if !g.started {
-                    self.out.extend_from_slice(&GZIP_HEADER);
-                    g.started = true;
-                }
-                deflate(&mut g.deflate, &[], &mut self.out, FlushCompress::Finish)?;
+                g.begin(&mut self.out);
+                g.crc.update(data);
+                deflate(&mut g.deflate, data, &mut self.out, FlushCompress::Finish)?;
                 self.out.extend_from_slice(&g.crc.sum().to_le_bytes());
                 self.out.extend_from_slice(&g.crc.amount().to_le_bytes());
                 Ok(())
             }
             Kind::Br(w) => {
-                let w = w.take().ok_or(io::ErrorKind::BrokenPipe)?;
+                let mut w = w.take().ok_or(io::ErrorKind::BrokenPipe)?;
+                w.write_all(data)?;
                 self.out.append(&mut w.into_inner());
                 Ok(())
             }
-            Kind::Zstd(z) => zstd_drain(|o| z.finish(o, true), &mut self.out),
+            Kind::Zstd(z) => {
+                zstd_run(z, data, &mut self.out)?;
+                zstd_drain(|o| z.finish(o, true), &mut self.out)
+            }
+        }
+    }
+}
+
+impl Gzip {
+    /// The header, with the first output.
+    fn begin(&mut self, out: &mut Vec<u8>) {
+        if !self.started {
+            out.extend_from_slice(&GZIP_HEADER);
+            self.started = true;
         }
     }
 }
@@ -188,6 +199,23 @@ fn deflate(
             return Ok(());
         }
     }
+}
+
+/// Feeds all of `data` to zstd (its output may stay buffered inside).
+fn zstd_run(
+    z: &mut zstd::stream::raw::Encoder<'static>,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let mut input = InBuffer::around(data);
+    while input.pos() < data.len() {
+        out.reserve(data.len() - input.pos() + 64);
+        // Append: `around` alone would write from byte 0 over what an
+        // earlier step of this piece left unsent.
+        let at = out.len();
+        z.run(&mut input, &mut OutBuffer::around_pos(out, at))?;
+    }
+    Ok(())
 }
 
 /// Calls a zstd flush or end step until it reports nothing left to write.

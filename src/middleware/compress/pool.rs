@@ -13,7 +13,8 @@ use super::{Encoder, Encoding};
 
 /// gzip encoders a worker keeps between responses: enough for the compressed
 /// responses a busy worker has under way at once (each holds its encoder
-/// while it waits on the client and the upstream). Past the bound a response
+/// while it waits on the client and the upstream, up to its last write: a
+/// body that arrives whole gives it back before its one write). Past the bound a response
 /// makes its own and drops it afterwards, which costs a fresh state's
 /// allocation and page faults (at 10 concurrent responses and 4 kept, proxyd
 /// spent 1.5× the CPU per request of 4 concurrent ones). A level-1 deflate
