@@ -27,6 +27,7 @@ use crate::worker::admission::{ConnGuard, OpenGuard};
 use crate::worker::{EntryCtx, Held, WorkerCtx};
 
 mod answers;
+mod body_out;
 mod buffered;
 mod compressed;
 mod downstream;
