@@ -27,6 +27,7 @@ use crate::worker::admission::{ConnGuard, OpenGuard};
 use crate::worker::{EntryCtx, Held, WorkerCtx};
 
 mod answers;
+mod body_out;
 mod buffered;
 mod compressed;
 mod downstream;
@@ -36,6 +37,7 @@ mod grpc_web;
 mod head;
 pub mod io;
 mod keep;
+mod record;
 pub mod request_body;
 mod send;
 mod stream;
@@ -223,7 +225,11 @@ pub async fn serve<T>(
         };
         match accepted {
             Some(Ok((req, respond))) => {
-                monoio::spawn(stream::serve(req, respond, shared.clone()));
+                // Boxed first: the stream's future is large (the whole
+                // forwarding path, ~11 KB), and `spawn` moves its argument
+                // through several frames before it lands in the task; a box
+                // is moved instead, the future copied once.
+                monoio::spawn(Box::pin(stream::serve(req, respond, shared.clone())));
             }
             Some(Err(e)) => {
                 log::debug!("HTTP/2 connection from {peer} ended: {e}");

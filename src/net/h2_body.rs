@@ -36,13 +36,16 @@ pub struct H2Body {
     pos: usize,
     state: State,
     trailers: Option<HeaderMap>,
+    /// The response head as it came, for an HTTP/2 client that takes it
+    /// unchanged ([`H2Body::take_head`]).
+    head: Option<http::response::Parts>,
     /// The connection's socket (shared with the other streams): only for
     /// logs and the descriptor a caller may ask for.
     fd: RawFd,
 }
 
 impl H2Body {
-    pub fn new(recv: RecvStream, chunked: bool, fd: RawFd) -> Self {
+    pub fn new(recv: RecvStream, chunked: bool, fd: RawFd, head: http::response::Parts) -> Self {
         Self {
             recv,
             chunked,
@@ -50,8 +53,14 @@ impl H2Body {
             pos: 0,
             state: State::Data,
             trailers: None,
+            head: Some(head),
             fd,
         }
+    }
+
+    /// The response head as the upstream sent it (once).
+    pub fn take_head(&mut self) -> Option<http::response::Parts> {
+        self.head.take()
     }
 
     pub fn fd(&self) -> RawFd {
@@ -61,6 +70,33 @@ impl H2Body {
     /// The upstream's trailers, once the body was read to its end.
     pub fn take_trailers(&mut self) -> Option<HeaderMap> {
         self.trailers.take()
+    }
+
+    /// The next DATA payload as it came, without HTTP/1.1 framing (for an
+    /// HTTP/2 client, which gets it as DATA again, uncopied); `None` at the
+    /// end of the body, its trailers then kept ([`H2Body::take_trailers`]).
+    /// The caller releases the bytes' window once it passed them on
+    /// ([`H2Body::release`]). Not to be mixed with [`H2Body::read`].
+    pub async fn next_data(&mut self) -> io::Result<Option<Bytes>> {
+        if self.state == State::Done {
+            return Ok(None);
+        }
+        match poll_fn(|cx| self.recv.poll_data(cx)).await {
+            Some(Ok(data)) => Ok(Some(data)),
+            Some(Err(e)) => Err(h2_io_error(e)),
+            None => {
+                let trailers = poll_fn(|cx| self.recv.poll_trailers(cx)).await;
+                self.trailers = trailers.map_err(h2_io_error)?;
+                self.state = State::Done;
+                Ok(None)
+            }
+        }
+    }
+
+    /// `n` bytes from [`H2Body::next_data`] were passed on: the upstream may
+    /// send as much again.
+    pub fn release(&mut self, n: usize) {
+        let _ = self.recv.flow_control().release_capacity(n);
     }
 
     /// Renders the next piece into `pending`; `false` at the end of the body.

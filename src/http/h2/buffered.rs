@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::downstream::body_error;
+use super::body_out::body_error;
 use super::send::H2Sink;
 use super::stream::Stream;
 use crate::http::body::{RelayError, Sink};

@@ -7,15 +7,11 @@
 //! the relay buffer and `DEFAULT_SEND_BUFFER`. A client's RST_STREAM or a
 //! closed connection is its departure (499).
 
-use std::cell::RefCell;
 use std::time::Duration;
 
-use bytes::Bytes;
-
-use super::send::H2Sink;
 use super::stream::Stream;
 use crate::config::FailoverErrors;
-use crate::http::body::{Relay, RelayError, Sink};
+use crate::http::body::{RelayError, Sink};
 use crate::http::codec::{BodyKind, HeadParser, HeaderSpan, ParseError, RequestHead, ResponseHead};
 use crate::http::downstream::{
     Answered, Downstream, Kept, ServerSide, Source, StreamBody, Written, idempotent,
@@ -28,7 +24,7 @@ use crate::http::server::{Outcome, ReqState};
 use crate::middleware::HeaderOp;
 use crate::net::upstream::{Pool, UpstreamConn};
 use crate::observe::Record;
-use crate::runtime::io::{self as rio, IoFail};
+use crate::runtime::io as rio;
 
 impl Downstream for Stream {
     fn pool(&self) -> &Pool {
@@ -216,67 +212,25 @@ impl Downstream for Stream {
             }
             None => resp,
         };
-        self.out.clear();
-        let edits = Some(&self.edits);
-        forward::write_response_head(
-            &mut self.out,
-            &up.buf,
-            framed,
-            &self.resp_headers,
-            &framing,
-            edits,
-        );
+        // An HTTP/2 upstream's head goes on as it came when nothing edits
+        // it; else it is written as HTTP/1.1 with the edits, and converted.
+        let plain = encoding.is_none() && self.edits.is_empty();
+        let kept = up.stream.h2().and_then(|b| b.take_head()).filter(|_| plain);
+        let h2resp = match kept {
+            Some(parts) => super::head::response_from_h2(parts, resp.body),
+            None => {
+                self.out.clear();
+                let (buf, fields, edits) = (&up.buf, &self.resp_headers, Some(&self.edits));
+                forward::write_response_head(&mut self.out, buf, framed, fields, &framing, edits);
+                h2_head(&self.out)?
+            }
+        };
         rio::consume(&mut up.buf, resp.head_len);
-        let h2resp = h2_head(&self.out)?;
         let empty = encoding.is_none()
             && (head.is_head || matches!(resp.body, BodyKind::None | BodyKind::Length(0)));
         self.start_response(h2resp, resp.status, empty)?;
-        let send = self.send.as_mut().ok_or(ProxyError::ClientClosed)?;
         if !empty {
-            let relay = Relay {
-                kind: resp.body,
-                dechunk: true,
-                read_timeout: from.read_timeout,
-                write_timeout: Some(self.c.window_timeout()),
-            };
-            let mut sink = H2Sink(RefCell::new(send));
-            // An HTTP/1.1 upstream's chunked trailer section is kept (no
-            // allocation unless there is one); an HTTP/2 upstream's trailers
-            // are kept as fields already.
-            let mut kept = Vec::new();
-            let sent = match encoding {
-                Some(enc) => {
-                    let (w, scratch) = (&self.c.w, &mut self.scratch);
-                    let to = (enc, &relay);
-                    Box::pin(super::compressed::relay_compressed(
-                        &w.encoders,
-                        scratch,
-                        to,
-                        up,
-                        sink,
-                    ))
-                    .await
-                }
-                None if up.stream.h2().is_some() => {
-                    relay.run(&mut up.stream, &mut up.buf, &mut sink).await
-                }
-                None => {
-                    let (src, buf) = (&mut up.stream, &mut up.buf);
-                    relay
-                        .run_keeping_trailers(src, buf, &mut sink, &mut kept)
-                        .await
-                }
-            };
-            self.rec.resp_bytes += sent.map_err(|e| body_error(e, &mut self.rec, from))?;
-            // The upstream's trailers (gRPC's status) end the stream: an
-            // HTTP/2 upstream's as they came, an HTTP/1.1 one's from its
-            // chunked body.
-            let trailers = up.stream.h2().and_then(|b| b.take_trailers());
-            match trailers.or_else(|| super::trailers::from_h1(&kept)) {
-                Some(trailers) => send.send_trailers(trailers),
-                None => send.send_data(Bytes::new(), true),
-            }
-            .map_err(|_| ProxyError::ClientClosed)?;
+            self.relay_body(resp, up, from, encoding).await?;
         }
         Ok(Outcome::KeepAlive)
     }
@@ -392,21 +346,5 @@ impl Stream {
         let send = sent.and_then(Result::ok).ok_or(ProxyError::ClientClosed)?;
         self.send = Some(send);
         Ok(())
-    }
-}
-
-/// A failure while the response body streams: the status is out, so the
-/// stream is reset.
-pub(super) fn body_error(e: RelayError, rec: &mut Record, from: Source) -> ProxyError {
-    match e {
-        RelayError::Read(IoFail::Io(e)) => ProxyError::UpstreamIo(e),
-        RelayError::Read(IoFail::Timeout) => {
-            rec.status = 504;
-            ProxyError::UpstreamReadTimeout(from.addr)
-        }
-        RelayError::Eof => ProxyError::UpstreamClosed,
-        RelayError::Write(_) | RelayError::Stopped => ProxyError::ClientClosed,
-        RelayError::Invalid(e) => ProxyError::UpstreamBadBody(e),
-        RelayError::TooLarge => ProxyError::BodyTooLarge,
     }
 }

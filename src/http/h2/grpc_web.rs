@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use bytes::Bytes;
 
-use super::downstream::body_error;
+use super::body_out::body_error;
 use super::send::{H2Sink, send_all};
 use super::stream::Stream;
 use crate::http::body::Relay;

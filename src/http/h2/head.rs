@@ -14,6 +14,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{HeaderMap, Response, StatusCode};
 
+use crate::http::codec::BodyKind;
 use crate::http::error::ProxyError;
 
 /// Fields that belong to one HTTP/1.1 connection and never travel on HTTP/2.
@@ -88,6 +89,25 @@ fn put(buf: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     buf.extend_from_slice(b"\r\n");
 }
 
+/// An HTTP/2 upstream's response head for this client, as the HTTP/1.1
+/// round trip (`forward::write_response_head` without edits, then
+/// [`response_from_h1`]) would make it: connection-specific fields, `te` and
+/// `trailer` dropped, and the length the codec framed the body with (`body`,
+/// `content-length: 0` for a body-less stream) as the only Content-Length.
+pub fn response_from_h2(parts: http::response::Parts, body: BodyKind) -> Response<()> {
+    let mut headers = parts.headers;
+    for name in CONNECTION_SPECIFIC.iter().chain(&["te", "trailer"]) {
+        headers.remove(*name);
+    }
+    if let BodyKind::Length(n) = body {
+        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    let mut resp = Response::new(());
+    *resp.status_mut() = parts.status;
+    *resp.headers_mut() = headers;
+    resp
+}
+
 /// Turns an HTTP/1.1 response head made here (at the start of `h1`) into an
 /// HTTP/2 response. Returns it with the offset where the body starts.
 pub fn response_from_h1(h1: &[u8]) -> Option<(Response<()>, usize)> {
@@ -158,6 +178,30 @@ mod tests {
         let req = http::Request::builder().uri("http://h/").body(()).unwrap();
         write_request(&parts(req), true, &mut buf).unwrap();
         assert_eq!(buf, b"GET / HTTP/1.1\r\nhost: h\r\n\r\n");
+    }
+
+    #[test]
+    fn an_h2_upstream_head_goes_on_as_the_http1_round_trip_would_make_it() {
+        let parts = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .header("trailer", "grpc-status")
+            .header("content-length", "5")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        let resp = response_from_h2(parts, BodyKind::Length(5));
+        assert_eq!(resp.status(), 200);
+        let names: Vec<&str> = resp.headers().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["content-type", "content-length"]);
+        assert_eq!(resp.headers()["content-length"], "5");
+        // A stream that ended with its head is framed as empty, as
+        // `render_head` frames it for the codec.
+        let ended = http::Response::builder().status(404).body(()).unwrap();
+        let resp = response_from_h2(ended.into_parts().0, BodyKind::Length(0));
+        assert_eq!(resp.headers()["content-length"], "0");
     }
 
     #[test]

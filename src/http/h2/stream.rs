@@ -23,10 +23,13 @@ use crate::http::proxy;
 use crate::http::server::ReqState;
 use crate::middleware::limits::redis;
 use crate::middleware::{At, Edits, Flow, Middleware};
-use crate::observe::{Record, Served};
+use crate::observe::Record;
 use crate::router::{HeaderLookup, RequestInfo};
 use crate::runtime::panic::CatchUnwind;
 use crate::worker::view::View;
+
+/// The first capacity of the buffers a stream writes heads into.
+const HEAD_CAPACITY: usize = 768;
 
 /// The protocol the access log names.
 pub(super) const PROTOCOL: &str = "HTTP/2.0";
@@ -73,11 +76,14 @@ pub(super) async fn serve(
     let end_stream = body.is_end_stream();
     let mut s = Stream {
         c: c.clone(),
-        buf: Vec::new(),
-        headers: Vec::new(),
+        // Sized for a usual head, so the heads written here do not grow
+        // them step by step (below 1 KiB: glibc serves such sizes from its
+        // small bins without consolidating).
+        buf: Vec::with_capacity(HEAD_CAPACITY),
+        headers: Vec::with_capacity(16),
         parser: HeadParser::new(),
-        resp_headers: Vec::new(),
-        out: Vec::new(),
+        resp_headers: Vec::with_capacity(16),
+        out: Vec::with_capacity(HEAD_CAPACITY),
         body: Some(body),
         taken: None,
         spool: None,
@@ -255,42 +261,6 @@ impl Stream {
             }
             from = at.next();
         }
-    }
-
-    fn begin_record(&mut self, head: &RequestHead) {
-        let buf = &self.buf;
-        let body_len = match head.body {
-            BodyKind::Length(n) => n,
-            _ => 0,
-        };
-        self.rec.begin(head.method.get(buf), body_len, false);
-        if self.c.w.obs.logging() {
-            let copy = &mut self.rec.head;
-            copy.start(
-                head.method.get(buf),
-                head.target.get(buf),
-                head.host.get(buf),
-                PROTOCOL,
-            );
-            for h in &self.headers {
-                copy.push_field(h.name.get(buf), h.value.get(buf));
-            }
-        }
-    }
-
-    fn finish_record(&mut self) {
-        let routed = self.routed.take();
-        let at = Served {
-            client: self.c.peer,
-            entry_point: self.c.ep.index,
-            entry_point_name: &self.c.ep.cfg.name,
-            port: self.c.ep.local.port(),
-            snapshot: routed.as_ref().map(|v| &*v.snapshot),
-        };
-        crate::observe::finish(&mut self.rec, &self.c.w.obs, &at);
-        // circuitBreakers count HTTP/2 outcomes as HTTP/1.1 ones.
-        self.edits.breakers_done(self.rec.status);
-        self.edits.clear();
     }
 
     /// Sends the HTTP/1.1 response framed in `out` as this stream's response.

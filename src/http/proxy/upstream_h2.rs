@@ -219,7 +219,8 @@ async fn respond<D: Downstream>(
     let stream = Failed::Stream;
     let (parts, recv) = wait_response(d, response, leg).await.map_err(stream)?;
     *answered = true;
-    let mut buf = Vec::with_capacity(1024);
+    // Below 1 KiB: glibc serves it from its small bins without consolidating.
+    let mut buf = Vec::with_capacity(512);
     let chunked = render_head(&mut buf, &parts, recv.is_end_stream(), head.is_head);
     let resp = {
         let (parser, fields) = d.response_parser();
@@ -235,7 +236,7 @@ async fn respond<D: Downstream>(
         // discarded answer stays on the connection.
         return Err(stream(ProxyError::Discarded(resp.status)));
     }
-    let mut up = UpstreamConn::h2(H2Body::new(recv, chunked, fd), buf);
+    let mut up = UpstreamConn::h2(H2Body::new(recv, chunked, fd, parts), buf);
     let from = Source {
         addr: leg.addr,
         read_timeout: leg.t.read_timeout,
