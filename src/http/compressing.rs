@@ -131,7 +131,8 @@ async fn arrives_by(fd: RawFd, until: Instant) -> bool {
 /// saved in CPU per request).
 pub struct Compressing<'p, 'o, D> {
     dst: D,
-    /// `None` once the stream ended: the encoder goes back to the worker's
+    /// `None` once the stream ended ([`Sink::write_last`] or
+    /// [`Compressing::finish`]): the encoder goes back to the worker's
     /// pool before the last send, so the next response takes it while its
     /// tables are still in cache (held over the send, each response in flight
     /// kept its own: at 50 connections, dozens of 300 KiB states, cold by
@@ -143,8 +144,6 @@ pub struct Compressing<'p, 'o, D> {
     out: &'o mut Vec<u8>,
     /// Bytes at the front of `out` that are the response head, not body.
     head: usize,
-    /// The stream has ended ([`Sink::write_last`]): `finish` has nothing left.
-    ended: bool,
     /// Bytes written to `dst` (compressed, with any chunk framing).
     pub sent: u64,
 }
@@ -159,7 +158,6 @@ impl<'p, 'o, D: Sink> Compressing<'p, 'o, D> {
             chunked,
             head: out.len(),
             out,
-            ended: false,
             sent: 0,
         }
     }
@@ -212,13 +210,12 @@ impl<'p, 'o, D: Sink> Compressing<'p, 'o, D> {
         if self.chunked {
             self.out.extend_from_slice(b"0\r\n\r\n");
         }
-        self.ended = true;
         Ok(())
     }
 
     /// Ends the stream if the last piece did not, and sends what is left.
     pub async fn finish(&mut self, write_timeout: Option<Duration>) -> Result<(), RelayError> {
-        if !self.ended {
+        if self.encoder.is_some() {
             self.end(&[])?;
         }
         self.send(write_timeout.map(|t| Instant::now() + t)).await

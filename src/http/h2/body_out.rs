@@ -50,7 +50,7 @@ impl Stream {
             let mut sink = H2Sink(RefCell::new(&mut *send));
             // An HTTP/1.1 upstream's chunked trailer section is kept (no
             // allocation unless there is one); an HTTP/2 upstream's trailers
-            // are kept as fields already.
+            // are kept as fields already and come first below.
             let mut kept = Vec::new();
             let sent = match encoding {
                 Some(enc) => {
@@ -64,10 +64,6 @@ impl Stream {
                         sink,
                     ))
                     .await
-                }
-                // (Not met: an HTTP/2 upstream's head leaves nothing in `buf`.)
-                None if up.stream.h2().is_some() => {
-                    relay.run(&mut up.stream, &mut up.buf, &mut sink).await
                 }
                 None => {
                     let (src, buf) = (&mut up.stream, &mut up.buf);
